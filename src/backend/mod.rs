@@ -1,0 +1,187 @@
+//! The Backend trait: the heavy arithmetic over the points, behind one interface.
+//!
+//! Host code (seeding, the Lloyd loop, convergence, empty-cluster repair, bookkeeping) lives once
+//! in `kmeans` and is generic over a backend. A backend holds the points (borrowed on the CPU,
+//! resident on a GPU) and answers a handful of questions about them: per-cluster partial sums for
+//! a set of centroids, the nearest centroid of every point, and the k-means++ distance updates.
+
+pub mod cpu;
+
+use crate::data::matrix::Matrix;
+use crate::error::{Error, Result};
+
+/// The partial sums of one Lloyd step over some set of points: what each partition of a
+/// distributed run would send to be merged (DESIGN.md §7). This record is a stable interface.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepPartials {
+    /// Number of clusters.
+    pub k: usize,
+    /// Number of features.
+    pub d: usize,
+    /// Points assigned to each cluster.
+    pub counts: Vec<u64>,
+    /// Per cluster, the sum of its points (k × d, row-major), in f64.
+    pub sums: Vec<f64>,
+    /// Sum of squared distances from each point to its nearest centroid.
+    pub inertia: f64,
+    /// Points whose label differs from the previous step's (all of them on the first step).
+    pub changed: u64,
+}
+
+impl StepPartials {
+    /// Empty partial sums for k clusters of d features.
+    pub fn zeros(k: usize, d: usize) -> Self {
+        Self {
+            k,
+            d,
+            counts: vec![0; k],
+            sums: vec![0.0; k * d],
+            inertia: 0.0,
+            changed: 0,
+        }
+    }
+
+    /// Adds `other` into `self`. Merging in a fixed order gives a result independent of how the
+    /// points were split.
+    ///
+    /// # Panics
+    /// If the shapes differ (a caller bug).
+    pub fn merge(&mut self, other: &StepPartials) {
+        assert_eq!(
+            (self.k, self.d),
+            (other.k, other.d),
+            "partials of different shapes"
+        );
+        self.counts
+            .iter_mut()
+            .zip(&other.counts)
+            .for_each(|(a, b)| *a += b);
+        self.sums
+            .iter_mut()
+            .zip(&other.sums)
+            .for_each(|(a, b)| *a += b);
+        self.inertia += other.inertia;
+        self.changed += other.changed;
+    }
+}
+
+/// The nearest centroid of every point and the squared distance to it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assignment {
+    /// Index of the nearest centroid (lowest index on ties).
+    pub labels: Vec<u32>,
+    /// ‖x − c‖² to that centroid, computed exactly (not in the expanded form).
+    pub sq_distances: Vec<f32>,
+}
+
+/// Which kind of backend ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    /// The rayon CPU backend.
+    Cpu,
+    /// The wgpu backend.
+    Gpu,
+}
+
+/// What a backend is, for logs and the report.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BackendInfo {
+    /// cpu or gpu.
+    pub kind: BackendKind,
+    /// The adapter name (the CPU backend names the host).
+    pub adapter: String,
+    /// Worker threads on the host.
+    pub threads: usize,
+}
+
+/// The arithmetic a clustering run needs over its points.
+///
+/// Every method is deterministic: the same inputs give the same outputs, bit for bit, whatever
+/// the thread count.
+pub trait Backend {
+    /// What this backend is.
+    fn info(&self) -> BackendInfo;
+
+    /// Number of points held.
+    fn rows(&self) -> usize;
+
+    /// Number of features per point.
+    fn dims(&self) -> usize;
+
+    /// Forgets the labels of the previous step, so the next step counts every point as changed.
+    ///
+    /// # Errors
+    /// On a device failure.
+    fn reset_labels(&mut self) -> Result<()>;
+
+    /// Assigns every point to its nearest centroid and returns the per-cluster partial sums.
+    ///
+    /// # Errors
+    /// On a device failure.
+    fn step(&mut self, centroids: &Matrix) -> Result<StepPartials>;
+
+    /// The nearest centroid of every point and the exact squared distance to it.
+    ///
+    /// # Errors
+    /// On a device failure.
+    fn assign(&mut self, centroids: &Matrix) -> Result<Assignment>;
+
+    /// k-means++: sets every point's closest squared distance to its distance to `centre`;
+    /// returns the total (the potential).
+    ///
+    /// # Errors
+    /// On a device failure.
+    fn seed_first(&mut self, centre: &[f32]) -> Result<f64>;
+
+    /// k-means++: for each target in [0, potential), the first point whose running sum of
+    /// closest distances reaches it (numpy's `searchsorted(cumsum, target)`), clipped to n − 1.
+    ///
+    /// # Errors
+    /// On a device failure.
+    fn seed_sample(&mut self, targets: &[f64]) -> Result<Vec<usize>>;
+
+    /// k-means++: the potential each candidate centre (one per row) would leave:
+    /// Σ min(closest, ‖x − candidate‖²).
+    ///
+    /// # Errors
+    /// On a device failure.
+    fn seed_trials(&mut self, candidates: &Matrix) -> Result<Vec<f64>>;
+
+    /// k-means++: adds `centre`, updating every point's closest squared distance.
+    ///
+    /// # Errors
+    /// On a device failure.
+    fn seed_commit(&mut self, centre: &[f32]) -> Result<()>;
+}
+
+/// The backend the user asked for (`--backend`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendChoice {
+    /// A real GPU when there is one, else the CPU.
+    #[default]
+    Auto,
+    /// The wgpu backend on any adapter, software ones included.
+    Gpu,
+    /// The rayon CPU backend.
+    Cpu,
+}
+
+/// Builds the backend for `choice` over `points`.
+///
+/// # Errors
+/// Exit 69 when the GPU is asked for and cannot be used.
+pub fn select(choice: BackendChoice, points: &Matrix) -> Result<Box<dyn Backend + '_>> {
+    match choice {
+        BackendChoice::Cpu => Ok(Box::new(cpu::CpuBackend::new(points))),
+        BackendChoice::Auto => {
+            log::info!("backend auto: no GPU backend in this build; using the CPU backend");
+            Ok(Box::new(cpu::CpuBackend::new(points)))
+        }
+        BackendChoice::Gpu => Err(Error::NoAdapter(
+            "--backend gpu: this build of Strata has no GPU backend yet; use --backend cpu or auto"
+                .to_string(),
+        )),
+    }
+}

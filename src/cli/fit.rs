@@ -1,0 +1,248 @@
+//! `strata fit`: the main job.
+
+use crate::backend::BackendChoice;
+use crate::data::ids::DuplicatePolicy;
+use crate::data::read::{ColumnRequest, Source};
+use crate::data::transform::Normalize;
+use crate::data::validate::MissingPolicy;
+use crate::error::{Error, Result};
+use crate::pipeline::{FitJob, InitSpec, Outputs, SilhouetteMode, run_fit};
+use clap::{Args, ValueEnum};
+use std::path::PathBuf;
+
+/// `--normalize` values.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum NormalizeArg {
+    /// (x − mean) / std
+    Zscore,
+    /// (x − min) / (max − min)
+    Minmax,
+    /// as is
+    None,
+}
+
+impl From<NormalizeArg> for Normalize {
+    fn from(arg: NormalizeArg) -> Self {
+        match arg {
+            NormalizeArg::Zscore => Normalize::Zscore,
+            NormalizeArg::Minmax => Normalize::Minmax,
+            NormalizeArg::None => Normalize::None,
+        }
+    }
+}
+
+/// `--missing` values.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum MissingArg {
+    /// a null or NaN feature is an error
+    Error,
+    /// leave out rows with any missing feature
+    Drop,
+    /// fill with the column mean
+    Mean,
+    /// fill with the column median
+    Median,
+}
+
+impl From<MissingArg> for MissingPolicy {
+    fn from(arg: MissingArg) -> Self {
+        match arg {
+            MissingArg::Error => MissingPolicy::Error,
+            MissingArg::Drop => MissingPolicy::Drop,
+            MissingArg::Mean => MissingPolicy::Mean,
+            MissingArg::Median => MissingPolicy::Median,
+        }
+    }
+}
+
+/// `--duplicates` values.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DuplicatesArg {
+    /// a repeated id is an error
+    Error,
+    /// keep the first row of each id
+    First,
+    /// keep the last row of each id
+    Last,
+}
+
+impl From<DuplicatesArg> for DuplicatePolicy {
+    fn from(arg: DuplicatesArg) -> Self {
+        match arg {
+            DuplicatesArg::Error => DuplicatePolicy::Error,
+            DuplicatesArg::First => DuplicatePolicy::First,
+            DuplicatesArg::Last => DuplicatePolicy::Last,
+        }
+    }
+}
+
+/// Input, column and transform flags shared by the commands that fit.
+#[derive(Debug, Clone, Args)]
+pub struct InputArgs {
+    /// Input file: .parquet, .arrow/.feather/.ipc or .csv (by extension).
+    #[arg(long, value_name = "PATH")]
+    pub input: PathBuf,
+    /// Id column, written beside each row's segment (default: the 0-based input row).
+    #[arg(long, value_name = "COL")]
+    pub id: Option<String>,
+    /// Feature columns (default: every numeric column but the id, --exclude and --truth).
+    #[arg(long, value_name = "A,B,C", value_delimiter = ',')]
+    pub features: Option<Vec<String>>,
+    /// Columns to leave out of the default feature set.
+    #[arg(long, value_name = "A,B", value_delimiter = ',')]
+    pub exclude: Vec<String>,
+    /// A column of known segments: never a feature; the report gives the adjusted Rand index.
+    #[arg(long, value_name = "COL")]
+    pub truth: Option<String>,
+    /// Normalization after log1p.
+    #[arg(long, value_enum, default_value = "zscore")]
+    pub normalize: NormalizeArg,
+    /// Columns that take ln(1 + x) first (values must be ≥ 0).
+    #[arg(long, value_name = "A,B", value_delimiter = ',')]
+    pub log1p: Vec<String>,
+    /// Null or NaN feature values.
+    #[arg(long, value_enum, default_value = "error")]
+    pub missing: MissingArg,
+    /// Repeated ids (needs --id).
+    #[arg(long, value_enum, default_value = "error")]
+    pub duplicates: DuplicatesArg,
+    /// Seed for every random choice.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// auto: a real GPU if present, else the CPU; gpu: any adapter; cpu: rayon.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub backend: BackendChoice,
+    /// CPU worker threads (default: one per core). Results do not depend on it.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+/// Flags of `strata fit`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Example:\n  strata fit --input customers.parquet --id customer_id --k 6 \\\n    \
+--log1p frequency,monetary --output segments.parquet --model model.json --report report.json"
+)]
+pub struct FitArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Number of segments.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub k: u64,
+    /// kmeans++, random, or a file of k rows with the feature columns in raw units.
+    #[arg(long, value_name = "kmeans++|random|PATH", default_value = "kmeans++")]
+    pub init: String,
+    /// Restarts, keeping the lowest inertia (default 1; 10 with --init random).
+    #[arg(long, value_name = "N")]
+    pub n_init: Option<usize>,
+    /// Most Lloyd iterations per restart.
+    #[arg(long, value_name = "N", default_value_t = 300)]
+    pub max_iter: usize,
+    /// Convergence tolerance, relative to the mean feature variance (as scikit-learn).
+    #[arg(long, value_name = "X", default_value_t = 1e-4)]
+    pub tol: f64,
+    /// Silhouette scoring: none, or auto (none until silhouette scoring is available).
+    #[arg(long, value_name = "MODE", default_value = "auto")]
+    pub silhouette: String,
+    /// Segments file: Arrow IPC, or Parquet/CSV by extension.
+    #[arg(long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+    /// Model file (JSON), for `strata predict`.
+    #[arg(long, value_name = "PATH")]
+    pub model: Option<PathBuf>,
+    /// Report file (JSON).
+    #[arg(long, value_name = "PATH")]
+    pub report: Option<PathBuf>,
+    /// Print the report as JSON on stdout instead of the segment table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Parses `--silhouette`.
+///
+/// # Errors
+/// A usage error for modes this version cannot compute.
+pub fn parse_silhouette(mode: &str) -> Result<SilhouetteMode> {
+    match mode {
+        "none" | "auto" => Ok(SilhouetteMode::None),
+        "exact" | "simplified" => Err(Error::usage(format!(
+            "--silhouette {mode} is not available in this version; use none or auto"
+        ))),
+        m if m.starts_with("sample:") => Err(Error::usage(format!(
+            "--silhouette {m} is not available in this version; use none or auto"
+        ))),
+        other => Err(Error::usage(format!(
+            "--silhouette must be auto, exact, sample:N, simplified or none, not '{other}'"
+        ))),
+    }
+}
+
+/// Parses `--init`.
+pub fn parse_init(init: &str) -> InitSpec {
+    match init {
+        "kmeans++" | "k-means++" => InitSpec::KMeansPlusPlus,
+        "random" => InitSpec::Random,
+        path => InitSpec::File(PathBuf::from(path)),
+    }
+}
+
+impl InputArgs {
+    /// The column request these flags make.
+    pub fn columns(&self) -> ColumnRequest {
+        ColumnRequest {
+            id: self.id.clone(),
+            features: self.features.clone(),
+            exclude: self.exclude.clone(),
+            truth: self.truth.clone(),
+        }
+    }
+}
+
+/// Runs `strata fit`.
+///
+/// # Errors
+/// Any error of the job.
+pub fn run(args: FitArgs) -> Result<()> {
+    super::set_threads(args.input.threads)?;
+    let init = parse_init(&args.init);
+    let n_init = args
+        .n_init
+        .unwrap_or(if init == InitSpec::Random { 10 } else { 1 });
+    let k = usize::try_from(args.k).map_err(|_| Error::usage("--k is too large"))?;
+    if args.input.duplicates as u8 != DuplicatesArg::Error as u8 && args.input.id.is_none() {
+        return Err(Error::usage(
+            "--duplicates first/last needs --id to know what a duplicate is",
+        ));
+    }
+    let job = FitJob {
+        command: "fit".to_string(),
+        source: Source::File(args.input.input.clone()),
+        columns: args.input.columns(),
+        k,
+        init,
+        n_init,
+        max_iter: args.max_iter,
+        tol: args.tol,
+        seed: args.input.seed,
+        normalize: args.input.normalize.into(),
+        log1p: args.input.log1p.clone(),
+        backend: args.input.backend,
+        missing: args.input.missing.into(),
+        duplicates: args.input.duplicates.into(),
+        silhouette: parse_silhouette(&args.silhouette)?,
+        outputs: Outputs {
+            segments: args.output,
+            model: args.model,
+            report: args.report,
+        },
+    };
+    let outcome = run_fit(job)?;
+    if args.json {
+        let json = serde_json::to_string_pretty(&outcome.report)
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        println!("{json}");
+    } else {
+        print!("{}", outcome.table);
+    }
+    Ok(())
+}

@@ -1,0 +1,75 @@
+//! The command line: raw flags (clap) turned into validated jobs. One file per subcommand.
+
+pub mod demo;
+pub mod fit;
+pub mod generate;
+pub mod predict;
+
+use crate::error::Result;
+use clap::{Parser, Subcommand};
+
+/// Strata: k-means customer segmentation for whole customer bases, on the CPU or the GPU.
+#[derive(Debug, Parser)]
+#[command(name = "strata", version, about, long_about = None, propagate_version = true)]
+#[command(
+    after_help = "Exit codes: 0 ok, 2 usage, 65 bad input data, 66 input missing, 69 no GPU \
+adapter, 70 internal error, 73 cannot create output, 74 I/O error, 75 GPU device lost."
+)]
+pub struct Cli {
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+    /// More log detail on stderr (-v debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only warnings and errors on stderr.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+/// Strata's commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Cluster an input file: segments, model and report.
+    Fit(fit::FitArgs),
+    /// Assign new rows to the segments of a saved model.
+    Predict(predict::PredictArgs),
+    /// Write seeded synthetic Gaussian blobs (id, f0..fN, true_segment), streamed.
+    Generate(generate::GenerateArgs),
+    /// Segment a built-in synthetic retail customer base and print the profile.
+    Demo(demo::DemoArgs),
+}
+
+impl Cli {
+    /// Log verbosity: 0 warnings, 1 info (default), 2 debug.
+    pub fn verbosity(&self) -> u8 {
+        if self.quiet { 0 } else { 1 + self.verbose }
+    }
+}
+
+/// Runs the parsed command; output for the user goes to stdout, logs to stderr.
+///
+/// # Errors
+/// The command's error, carrying its exit code.
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Fit(args) => fit::run(args),
+        Command::Predict(args) => predict::run(args),
+        Command::Generate(args) => generate::run(args),
+        Command::Demo(args) => demo::run(args),
+    }
+}
+
+/// Sets the size of rayon's global pool (`--threads`); 0 or absent keeps one per core.
+///
+/// # Errors
+/// An internal error if the pool was already built.
+pub fn set_threads(threads: Option<usize>) -> Result<()> {
+    if let Some(n) = threads.filter(|&n| n > 0) {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+            .map_err(|e| crate::error::Error::Internal(format!("thread pool: {e}")))?;
+    }
+    Ok(())
+}

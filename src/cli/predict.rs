@@ -1,0 +1,68 @@
+//! `strata predict`: assign new rows with a saved model.
+
+use super::fit::MissingArg;
+use crate::backend::BackendChoice;
+use crate::data::read::Source;
+use crate::error::Result;
+use crate::pipeline::{PredictJob, run_predict};
+use clap::Args;
+use std::path::PathBuf;
+
+/// Flags of `strata predict`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Example:\n  strata predict --model model.json --input new_customers.parquet \
+--id customer_id --output new_segments.parquet"
+)]
+pub struct PredictArgs {
+    /// A model written by `strata fit --model`.
+    #[arg(long, value_name = "PATH")]
+    pub model: PathBuf,
+    /// Rows to assign; they need the model's feature columns.
+    #[arg(long, value_name = "PATH")]
+    pub input: PathBuf,
+    /// Segments file: Arrow IPC, or Parquet/CSV by extension.
+    #[arg(long, value_name = "PATH")]
+    pub output: PathBuf,
+    /// Id column (default: the 0-based input row).
+    #[arg(long, value_name = "COL")]
+    pub id: Option<String>,
+    /// Null or NaN features: error, drop, or mean/median with the model's fill values.
+    #[arg(long, value_enum, default_value = "error")]
+    pub missing: MissingArg,
+    /// auto, gpu or cpu.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub backend: BackendChoice,
+    /// CPU worker threads (default: one per core).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Report file (JSON).
+    #[arg(long, value_name = "PATH")]
+    pub report: Option<PathBuf>,
+}
+
+/// Runs `strata predict`.
+///
+/// # Errors
+/// Any error of the job.
+pub fn run(args: PredictArgs) -> Result<()> {
+    super::set_threads(args.threads)?;
+    let report = run_predict(PredictJob {
+        model: args.model,
+        source: Source::File(args.input),
+        id: args.id,
+        missing: args.missing.into(),
+        backend: args.backend,
+        output: args.output,
+        report: args.report,
+    })?;
+    let total: u64 = report.sizes.iter().sum();
+    println!("segment  size  share");
+    for (segment, &size) in report.sizes.iter().enumerate() {
+        println!(
+            "{segment:>7}  {size}  {:.1}%",
+            100.0 * size as f64 / total.max(1) as f64
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,323 @@
+//! The id column: kept in its input type, checked for nulls and duplicates, written back out.
+//!
+//! Integer ids are held as `i64`/`u64` vectors and string ids as one Arrow string array, so the
+//! column costs what it costs in the input and no more. Duplicates are found by sorting row
+//! indices by id (O(n) extra memory of `u32`), never with a hash set of every id.
+
+use crate::error::{Error, Result};
+use arrow_array::builder::LargeStringBuilder;
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Int64Type, UInt64Type};
+use arrow_array::{Array, ArrayRef, Int64Array, LargeStringArray, UInt64Array};
+use arrow_schema::DataType;
+use rayon::prelude::*;
+use std::sync::Arc;
+
+enum Values {
+    Int(Vec<i64>),
+    UInt(Vec<u64>),
+    Str(LargeStringArray),
+}
+
+/// The id column of the input, in input order, with its name and original Arrow type.
+pub struct IdColumn {
+    name: String,
+    data_type: DataType,
+    values: Values,
+}
+
+/// Collects the id column batch by batch while the input streams.
+pub struct IdColumnBuilder {
+    name: String,
+    data_type: DataType,
+    ints: Vec<i64>,
+    uints: Vec<u64>,
+    strings: Option<LargeStringBuilder>,
+    nulls: u64,
+    first_null: Option<u64>,
+}
+
+/// How duplicate ids are handled (`--duplicates`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DuplicatePolicy {
+    /// A duplicate id is an error.
+    Error,
+    /// Keep the first row of each id.
+    First,
+    /// Keep the last row of each id.
+    Last,
+}
+
+/// The outcome of the duplicate check.
+#[derive(Debug, Default)]
+pub struct Duplicates {
+    /// Rows that repeat an id seen on another kept row.
+    pub rows: u64,
+    /// Distinct ids that occur more than once.
+    pub ids: u64,
+    /// One duplicated id, as text, with two rows it occurs on.
+    pub example: Option<(String, u64, u64)>,
+    /// Per row: false for the rows to drop under `first`/`last` (empty when there are none).
+    pub drop: Vec<bool>,
+}
+
+fn is_signed(data_type: &DataType) -> bool {
+    matches!(
+        data_type,
+        DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64
+    )
+}
+
+fn is_unsigned(data_type: &DataType) -> bool {
+    matches!(
+        data_type,
+        DataType::UInt8 | DataType::UInt16 | DataType::UInt32 | DataType::UInt64
+    )
+}
+
+fn is_string(data_type: &DataType) -> bool {
+    matches!(
+        data_type,
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+    )
+}
+
+impl IdColumnBuilder {
+    /// Starts an id column named `name` of `data_type`.
+    ///
+    /// # Errors
+    /// If the type is neither an integer nor a string type.
+    pub fn new(name: &str, data_type: &DataType) -> Result<Self> {
+        if !(is_signed(data_type) || is_unsigned(data_type) || is_string(data_type)) {
+            return Err(Error::data(format!(
+                "id column '{name}' has type {data_type}; an id must be an integer or a string column"
+            )));
+        }
+        Ok(Self {
+            name: name.to_string(),
+            data_type: data_type.clone(),
+            ints: Vec::new(),
+            uints: Vec::new(),
+            strings: is_string(data_type).then(LargeStringBuilder::new),
+            nulls: 0,
+            first_null: None,
+        })
+    }
+
+    /// Appends one batch's id values; `row_base` is the input row of the batch's first row.
+    ///
+    /// # Errors
+    /// If the column cannot be cast to the id representation (a bug in the caller's typing).
+    pub fn append(&mut self, array: &ArrayRef, row_base: u64) -> Result<()> {
+        if array.null_count() > 0 {
+            self.nulls += array.null_count() as u64;
+            if self.first_null.is_none() {
+                let i = (0..array.len()).find(|&i| array.is_null(i)).unwrap_or(0);
+                self.first_null = Some(row_base + i as u64);
+            }
+        }
+        let cast_err = |e: arrow_schema::ArrowError| Error::Internal(format!("id cast: {e}"));
+        if let Some(builder) = self.strings.as_mut() {
+            let cast = arrow_cast::cast(array, &DataType::LargeUtf8).map_err(cast_err)?;
+            for value in cast.as_string::<i64>() {
+                builder.append_value(value.unwrap_or(""));
+            }
+        } else if is_signed(&self.data_type) {
+            let cast = arrow_cast::cast(array, &DataType::Int64).map_err(cast_err)?;
+            self.ints
+                .extend_from_slice(cast.as_primitive::<Int64Type>().values());
+        } else {
+            let cast = arrow_cast::cast(array, &DataType::UInt64).map_err(cast_err)?;
+            self.uints
+                .extend_from_slice(cast.as_primitive::<UInt64Type>().values());
+        }
+        Ok(())
+    }
+
+    /// Finishes the column.
+    ///
+    /// # Errors
+    /// If any id was null: every row must be identifiable.
+    pub fn finish(mut self) -> Result<IdColumn> {
+        if let Some(row) = self.first_null {
+            return Err(Error::data(format!(
+                "id column '{}' has {} null value(s), the first at row {row}; every row needs an \
+                 id (or leave out --id to number rows instead)",
+                self.name, self.nulls
+            )));
+        }
+        let values = if let Some(mut builder) = self.strings.take() {
+            Values::Str(builder.finish())
+        } else if is_signed(&self.data_type) {
+            Values::Int(self.ints)
+        } else {
+            Values::UInt(self.uints)
+        };
+        Ok(IdColumn {
+            name: self.name,
+            data_type: self.data_type,
+            values,
+        })
+    }
+}
+
+impl IdColumn {
+    /// The column's name in the input.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The column's Arrow type in the input (and in every output).
+    pub fn data_type(&self) -> &DataType {
+        &self.data_type
+    }
+
+    /// Number of ids.
+    pub fn len(&self) -> usize {
+        match &self.values {
+            Values::Int(v) => v.len(),
+            Values::UInt(v) => v.len(),
+            Values::Str(a) => a.len(),
+        }
+    }
+
+    /// True when there are no ids.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Id `i` as text, for messages.
+    pub fn display(&self, i: usize) -> String {
+        match &self.values {
+            Values::Int(v) => v[i].to_string(),
+            Values::UInt(v) => v[i].to_string(),
+            Values::Str(a) => format!("\"{}\"", a.value(i)),
+        }
+    }
+
+    /// Rows `start..start + len` as an Arrow array of the input's type.
+    ///
+    /// # Errors
+    /// If the cast back to the input type fails (it cannot for the types accepted).
+    pub fn slice(&self, start: usize, len: usize) -> Result<ArrayRef> {
+        let array: ArrayRef = match &self.values {
+            Values::Int(v) => Arc::new(Int64Array::from(v[start..start + len].to_vec())),
+            Values::UInt(v) => Arc::new(UInt64Array::from(v[start..start + len].to_vec())),
+            Values::Str(a) => Arc::new(a.slice(start, len)),
+        };
+        arrow_cast::cast(&array, &self.data_type).map_err(|e| {
+            Error::Internal(format!("cannot cast ids back to {}: {e}", self.data_type))
+        })
+    }
+
+    /// Keeps the ids of the rows where `keep[i]` is true.
+    pub fn retain(&mut self, keep: &[bool]) {
+        match &mut self.values {
+            Values::Int(v) => retain_vec(v, keep),
+            Values::UInt(v) => retain_vec(v, keep),
+            Values::Str(a) => {
+                let mask = arrow_array::BooleanArray::from(keep.to_vec());
+                let filtered = arrow_select::filter::filter(a, &mask)
+                    .expect("filtering a string array with a mask of its own length cannot fail");
+                *a = filtered.as_string::<i64>().clone();
+            }
+        }
+    }
+
+    /// Finds repeated ids and, under `first`/`last`, which rows to drop.
+    pub fn duplicates(&self, policy: DuplicatePolicy) -> Duplicates {
+        let n = self.len();
+        let mut order: Vec<u32> = (0..n as u32).collect();
+        // Sorted by id, ties by row: each id's rows form one run in input order.
+        match &self.values {
+            Values::Int(v) => order.par_sort_unstable_by_key(|&i| (v[i as usize], i)),
+            Values::UInt(v) => order.par_sort_unstable_by_key(|&i| (v[i as usize], i)),
+            Values::Str(a) => order.par_sort_unstable_by(|&x, &y| {
+                a.value(x as usize).cmp(a.value(y as usize)).then(x.cmp(&y))
+            }),
+        }
+        let same = |x: u32, y: u32| match &self.values {
+            Values::Int(v) => v[x as usize] == v[y as usize],
+            Values::UInt(v) => v[x as usize] == v[y as usize],
+            Values::Str(a) => a.value(x as usize) == a.value(y as usize),
+        };
+        let mut found = Duplicates::default();
+        let mut start = 0;
+        while start < n {
+            let mut end = start + 1;
+            while end < n && same(order[start], order[end]) {
+                end += 1;
+            }
+            if end - start > 1 {
+                found.ids += 1;
+                found.rows += (end - start - 1) as u64;
+                if found.example.is_none() {
+                    let (a, b) = (order[start] as usize, order[start + 1] as usize);
+                    found.example = Some((self.display(a), a as u64, b as u64));
+                }
+                if policy != DuplicatePolicy::Error {
+                    if found.drop.is_empty() {
+                        found.drop = vec![false; n];
+                    }
+                    let keep = if policy == DuplicatePolicy::First {
+                        start
+                    } else {
+                        end - 1
+                    };
+                    for (j, &row) in order[start..end].iter().enumerate() {
+                        found.drop[row as usize] = start + j != keep;
+                    }
+                }
+            }
+            start = end;
+        }
+        found
+    }
+}
+
+fn retain_vec<T: Copy>(values: &mut Vec<T>, keep: &[bool]) {
+    let mut i = 0;
+    values.retain(|_| {
+        i += 1;
+        keep[i - 1]
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::{Int32Array, StringArray};
+
+    fn build(array: ArrayRef) -> IdColumn {
+        let mut builder = IdColumnBuilder::new("id", array.data_type()).unwrap();
+        builder.append(&array, 0).unwrap();
+        builder.finish().unwrap()
+    }
+
+    #[test]
+    fn finds_duplicates_and_keeps_first_or_last() {
+        let ids = build(Arc::new(Int32Array::from(vec![5, 3, 5, 7, 3, 5])));
+        let found = ids.duplicates(DuplicatePolicy::First);
+        assert_eq!((found.rows, found.ids), (3, 2));
+        assert_eq!(found.drop, vec![false, false, true, false, true, true]);
+        let found = ids.duplicates(DuplicatePolicy::Last);
+        assert_eq!(found.drop, vec![true, true, true, false, false, false]);
+    }
+
+    #[test]
+    fn string_ids_keep_their_type() {
+        let ids = build(Arc::new(StringArray::from(vec!["b", "a", "b"])));
+        let found = ids.duplicates(DuplicatePolicy::Error);
+        assert_eq!(found.example, Some(("\"b\"".to_string(), 0, 2)));
+        assert_eq!(ids.slice(1, 2).unwrap().data_type(), &DataType::Utf8);
+    }
+
+    #[test]
+    fn null_ids_are_an_error() {
+        let array: ArrayRef = Arc::new(Int32Array::from(vec![Some(1), None]));
+        let mut builder = IdColumnBuilder::new("id", array.data_type()).unwrap();
+        builder.append(&array, 10).unwrap();
+        let err = builder.finish().err().unwrap().to_string();
+        assert!(err.contains("first at row 11"), "{err}");
+    }
+}

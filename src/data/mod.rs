@@ -1,0 +1,7 @@
+//! The data path up to the feature matrix: read, validate, transform.
+
+pub mod ids;
+pub mod matrix;
+pub mod read;
+pub mod transform;
+pub mod validate;

@@ -1,0 +1,545 @@
+//! Reading inputs: Parquet, Arrow IPC and CSV by extension, streamed as record batches with only
+//! the needed columns, into the feature matrix, the id column and per-column findings.
+//!
+//! One pass reads the input. Nulls and NaN become NaN in the matrix and are counted per column;
+//! ±Inf is counted too. What to do about either is decided afterwards (`validate`), with the
+//! whole picture: how many, in which column, from which row.
+
+use super::ids::{IdColumn, IdColumnBuilder};
+use super::matrix::Matrix;
+use crate::error::{Error, Result};
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float32Type, Float64Type};
+use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_schema::{DataType, Schema, SchemaRef};
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufReader, Seek};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Rows per record batch when Strata controls the batch size.
+pub const BATCH_ROWS: usize = 65_536;
+
+/// File formats Strata reads and writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Apache Parquet.
+    Parquet,
+    /// Arrow IPC (file format; the stream format is accepted on read).
+    Arrow,
+    /// Comma-separated values with a header row.
+    Csv,
+}
+
+impl Format {
+    /// The format a path's extension names, if any.
+    pub fn from_extension(path: &Path) -> Option<Format> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "parquet" | "pq" => Some(Format::Parquet),
+            "arrow" | "feather" | "ipc" => Some(Format::Arrow),
+            "csv" => Some(Format::Csv),
+            _ => None,
+        }
+    }
+
+    /// The format of an input path.
+    ///
+    /// # Errors
+    /// A usage error when the extension names no format Strata reads.
+    pub fn of_input(path: &Path) -> Result<Format> {
+        Format::from_extension(path).ok_or_else(|| {
+            Error::usage(format!(
+                "cannot tell the format of '{}' from its extension; use .parquet, \
+                 .arrow/.feather/.ipc or .csv",
+                path.display()
+            ))
+        })
+    }
+}
+
+/// Where input rows come from: a file, or batches already in memory (the demo).
+pub enum Source {
+    /// A file whose format is given by its extension.
+    File(PathBuf),
+    /// Record batches in memory, with a name for messages.
+    Memory {
+        name: String,
+        schema: SchemaRef,
+        batches: Vec<RecordBatch>,
+    },
+}
+
+impl Source {
+    /// A short name for messages and reports.
+    pub fn name(&self) -> String {
+        match self {
+            Source::File(path) => path.display().to_string(),
+            Source::Memory { name, .. } => name.clone(),
+        }
+    }
+}
+
+type Batches = Box<dyn Iterator<Item = Result<RecordBatch>>>;
+
+/// An opened input: its schema is known, its rows are not read yet.
+pub struct Opened {
+    schema: SchemaRef,
+    rows_hint: Option<usize>,
+    open: Box<dyn FnOnce(&[usize], &[usize]) -> Result<Batches>>,
+}
+
+impl Opened {
+    /// Opens `source` and reads its schema (for CSV: inferred from the first rows).
+    ///
+    /// # Errors
+    /// Exit 66 when the file cannot be opened, 65 when it is not valid in its format.
+    pub fn open(source: Source) -> Result<Opened> {
+        match source {
+            Source::Memory {
+                schema, batches, ..
+            } => {
+                let rows = batches.iter().map(RecordBatch::num_rows).sum();
+                Ok(Opened {
+                    schema,
+                    rows_hint: Some(rows),
+                    open: Box::new(move |projection: &[usize], _: &[usize]| {
+                        let projection = projection.to_vec();
+                        let iter = batches.into_iter().map(move |batch| {
+                            batch
+                                .project(&projection)
+                                .map_err(|e| Error::Internal(format!("projection: {e}")))
+                        });
+                        Ok(Box::new(iter) as Batches)
+                    }),
+                })
+            }
+            Source::File(path) => {
+                let format = Format::of_input(&path)?;
+                let file = File::open(&path).map_err(|e| Error::open_input(&path, &e))?;
+                if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+                    return Err(Error::InputMissing(format!(
+                        "input '{}' is a directory; give a .parquet, .arrow or .csv file",
+                        path.display()
+                    )));
+                }
+                match format {
+                    Format::Parquet => open_parquet(path, file),
+                    Format::Arrow => open_ipc(path, file),
+                    Format::Csv => open_csv(path, file),
+                }
+            }
+        }
+    }
+
+    /// The input's schema.
+    pub fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    /// The row count when the format states it up front.
+    pub fn rows_hint(&self) -> Option<usize> {
+        self.rows_hint
+    }
+
+    /// Streams the columns at `projection` (indices into `schema()`); the columns in `numeric`
+    /// are features, which formats without types (CSV) read as Float64.
+    ///
+    /// # Errors
+    /// When the reader cannot be built over the projection.
+    pub fn batches(self, projection: &[usize], numeric: &[usize]) -> Result<Batches> {
+        (self.open)(projection, numeric)
+    }
+}
+
+fn open_parquet(path: PathBuf, file: File) -> Result<Opened> {
+    let builder =
+        ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| Error::read_input(&path, e))?;
+    let schema = builder.schema().clone();
+    let rows = usize::try_from(builder.metadata().file_metadata().num_rows()).ok();
+    Ok(Opened {
+        schema,
+        rows_hint: rows,
+        open: Box::new(move |projection: &[usize], _: &[usize]| {
+            let mask = ProjectionMask::roots(builder.parquet_schema(), projection.iter().copied());
+            let reader = builder
+                .with_projection(mask)
+                .with_batch_size(BATCH_ROWS)
+                .build()
+                .map_err(|e| Error::read_input(&path, e))?;
+            let iter = reader.map(move |batch| batch.map_err(|e| Error::read_input(&path, e)));
+            Ok(Box::new(iter) as Batches)
+        }),
+    })
+}
+
+fn open_ipc(path: PathBuf, mut file: File) -> Result<Opened> {
+    let as_file = arrow_ipc::reader::FileReader::try_new(BufReader::new(&file), None);
+    match as_file {
+        Ok(reader) => {
+            let schema = reader.schema();
+            drop(reader);
+            Ok(Opened {
+                schema,
+                rows_hint: None,
+                open: Box::new(move |projection: &[usize], _: &[usize]| {
+                    let reader = arrow_ipc::reader::FileReader::try_new(
+                        BufReader::new(file),
+                        Some(projection.to_vec()),
+                    )
+                    .map_err(|e| Error::read_input(&path, e))?;
+                    let iter =
+                        reader.map(move |batch| batch.map_err(|e| Error::read_input(&path, e)));
+                    Ok(Box::new(iter) as Batches)
+                }),
+            })
+        }
+        Err(file_err) => {
+            // Not an IPC file: it may be an IPC stream (what many tools write as .arrow).
+            file.rewind().map_err(|e| Error::open_input(&path, &e))?;
+            let reader = arrow_ipc::reader::StreamReader::try_new(BufReader::new(file), None)
+                .map_err(|_| Error::read_input(&path, file_err))?;
+            let schema = reader.schema();
+            Ok(Opened {
+                schema,
+                rows_hint: None,
+                open: Box::new(move |projection: &[usize], _: &[usize]| {
+                    let projection = projection.to_vec();
+                    let iter = reader.map(move |batch| {
+                        batch
+                            .map_err(|e| Error::read_input(&path, e))?
+                            .project(&projection)
+                            .map_err(|e| Error::Internal(format!("projection: {e}")))
+                    });
+                    Ok(Box::new(iter) as Batches)
+                }),
+            })
+        }
+    }
+}
+
+/// Rows read to infer CSV column types.
+const CSV_INFER_ROWS: usize = 10_000;
+
+fn open_csv(path: PathBuf, mut file: File) -> Result<Opened> {
+    let format = arrow_csv::reader::Format::default().with_header(true);
+    let (schema, _) = format
+        .infer_schema(BufReader::new(&file), Some(CSV_INFER_ROWS))
+        .map_err(|e| Error::read_input(&path, e))?;
+    file.rewind().map_err(|e| Error::open_input(&path, &e))?;
+    let schema = Arc::new(schema);
+    let inferred = schema.clone();
+    Ok(Opened {
+        schema,
+        rows_hint: None,
+        open: Box::new(move |projection: &[usize], numeric: &[usize]| {
+            // Features are read as Float64 whatever the first rows looked like, so an
+            // integer-looking column with a later "2.5" still parses; columns not read are text.
+            let fields: Vec<_> = inferred
+                .fields()
+                .iter()
+                .enumerate()
+                .map(|(i, f)| {
+                    let data_type = if !projection.contains(&i) {
+                        DataType::Utf8
+                    } else if numeric.contains(&i) {
+                        DataType::Float64
+                    } else {
+                        f.data_type().clone()
+                    };
+                    f.as_ref()
+                        .clone()
+                        .with_data_type(data_type)
+                        .with_nullable(true)
+                })
+                .collect();
+            let reader = arrow_csv::ReaderBuilder::new(Arc::new(Schema::new(fields)))
+                .with_format(format)
+                .with_batch_size(BATCH_ROWS)
+                .with_projection(projection.to_vec())
+                .build(BufReader::with_capacity(1 << 20, file))
+                .map_err(|e| Error::read_input(&path, e))?;
+            let iter = reader.map(move |batch| batch.map_err(|e| Error::read_input(&path, e)));
+            Ok(Box::new(iter) as Batches)
+        }),
+    })
+}
+
+/// Which columns to read, as the user named them.
+#[derive(Debug, Clone, Default)]
+pub struct ColumnRequest {
+    /// The id column, if any.
+    pub id: Option<String>,
+    /// The feature columns; `None` means every numeric column but the id, the truth column and
+    /// the excluded ones.
+    pub features: Option<Vec<String>>,
+    /// Columns never used as features by default.
+    pub exclude: Vec<String>,
+    /// A column of known segment labels to compare against (never a feature).
+    pub truth: Option<String>,
+}
+
+/// What reading found in one feature column.
+#[derive(Debug, Clone, Default)]
+pub struct ColumnScan {
+    /// Nulls and NaN.
+    pub missing: u64,
+    /// The first row with a missing value.
+    pub first_missing: Option<u64>,
+    /// +Inf, -Inf, or values too large for f32.
+    pub infinite: u64,
+    /// The first such row and its value.
+    pub first_infinite: Option<(u64, f64)>,
+    /// Sum of the present values (for `--missing mean`).
+    pub sum: f64,
+}
+
+impl ColumnScan {
+    /// Number of present values, given the row count.
+    pub fn present(&self, rows: u64) -> u64 {
+        rows - self.missing - self.infinite
+    }
+}
+
+/// The rows of an input as Strata holds them after reading.
+pub struct Dataset {
+    /// Input name for messages and the report.
+    pub name: String,
+    /// Feature names, in matrix column order.
+    pub features: Vec<String>,
+    /// Raw feature values, NaN where missing.
+    pub matrix: Matrix,
+    /// The id column, when one was named.
+    pub ids: Option<IdColumn>,
+    /// Known segment labels as dense codes, when a truth column was named.
+    pub truth: Option<Vec<u32>>,
+    /// Per feature: missing and infinite counts.
+    pub scans: Vec<ColumnScan>,
+    /// Rows in the input.
+    pub input_rows: u64,
+    /// Input row of each kept row, once rows were dropped (`None`: all rows kept, in order).
+    pub source_rows: Option<Vec<u64>>,
+}
+
+fn is_feature_type(data_type: &DataType) -> bool {
+    data_type.is_numeric() || matches!(data_type, DataType::Float16)
+}
+
+fn available(schema: &Schema) -> String {
+    schema
+        .fields()
+        .iter()
+        .map(|f| f.name().as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn find_column(schema: &Schema, name: &str, role: &str) -> Result<usize> {
+    schema.index_of(name).map_err(|_| {
+        Error::data(format!(
+            "{role} column '{name}' is not in the input; the columns are: {}",
+            available(schema)
+        ))
+    })
+}
+
+/// Resolves the requested columns against the schema: (features, id index, truth index).
+fn resolve(
+    schema: &Schema,
+    request: &ColumnRequest,
+) -> Result<(Vec<usize>, Option<usize>, Option<usize>)> {
+    let id = request
+        .id
+        .as_deref()
+        .map(|n| find_column(schema, n, "id"))
+        .transpose()?;
+    let truth = request
+        .truth
+        .as_deref()
+        .map(|n| find_column(schema, n, "truth"))
+        .transpose()?;
+    for name in &request.exclude {
+        find_column(schema, name, "excluded")?;
+    }
+    let features: Vec<usize> = match &request.features {
+        Some(names) => {
+            let mut seen = HashMap::new();
+            let mut indices = Vec::with_capacity(names.len());
+            for name in names {
+                if seen.insert(name.as_str(), ()).is_some() {
+                    return Err(Error::usage(format!("feature '{name}' is listed twice")));
+                }
+                let index = find_column(schema, name, "feature")?;
+                if Some(index) == id {
+                    return Err(Error::usage(format!(
+                        "'{name}' is the id column; it cannot also be a feature"
+                    )));
+                }
+                let data_type = schema.field(index).data_type();
+                if !is_feature_type(data_type) {
+                    return Err(Error::data(format!(
+                        "feature column '{name}' has type {data_type}; features must be numeric \
+                         (integer, unsigned, float or decimal): convert it or leave it out of --features"
+                    )));
+                }
+                indices.push(index);
+            }
+            indices
+        }
+        None => schema
+            .fields()
+            .iter()
+            .enumerate()
+            .filter(|(i, f)| {
+                Some(*i) != id
+                    && Some(*i) != truth
+                    && !request.exclude.iter().any(|e| e == f.name())
+                    && is_feature_type(f.data_type())
+            })
+            .map(|(i, _)| i)
+            .collect(),
+    };
+    if features.is_empty() {
+        return Err(Error::data(format!(
+            "no numeric feature columns to cluster; the columns are: {} (name them with --features)",
+            available(schema)
+        )));
+    }
+    Ok((features, id, truth))
+}
+
+/// Reads the requested columns of `source` in one streaming pass.
+///
+/// # Errors
+/// Exit 66 for a missing file; exit 65 for unknown or non-numeric columns, null ids and
+/// unreadable files.
+pub fn read_dataset(source: Source, request: &ColumnRequest) -> Result<Dataset> {
+    let name = source.name();
+    let opened = Opened::open(source)?;
+    let schema = opened.schema().clone();
+    let (feature_idx, id_idx, truth_idx) = resolve(&schema, request)?;
+    let features: Vec<String> = feature_idx
+        .iter()
+        .map(|&i| schema.field(i).name().clone())
+        .collect();
+    let mut projection = feature_idx.clone();
+    projection.extend(id_idx);
+    projection.extend(truth_idx);
+    projection.sort_unstable();
+    projection.dedup();
+
+    let cols = features.len();
+    let mut matrix = Matrix::with_capacity(opened.rows_hint().unwrap_or(0), cols);
+    let mut scans = vec![ColumnScan::default(); cols];
+    let mut ids = id_idx
+        .map(|i| IdColumnBuilder::new(schema.field(i).name(), schema.field(i).data_type()))
+        .transpose()?;
+    let mut truth = truth_idx.map(|_| TruthCodes::default());
+    let mut rows: u64 = 0;
+
+    for batch in opened.batches(&projection, &feature_idx)? {
+        let batch = batch?;
+        let column = |index: usize| -> Result<&ArrayRef> {
+            let name = schema.field(index).name();
+            batch.column_by_name(name).ok_or_else(|| {
+                Error::Internal(format!("column '{name}' missing from a projected batch"))
+            })
+        };
+        let n = batch.num_rows();
+        let block = matrix.extend_rows(n);
+        for (j, &index) in feature_idx.iter().enumerate() {
+            scatter_feature(column(index)?, j, cols, block, &mut scans[j], rows)?;
+        }
+        if let (Some(builder), Some(index)) = (ids.as_mut(), id_idx) {
+            builder.append(column(index)?, rows)?;
+        }
+        if let (Some(codes), Some(index)) = (truth.as_mut(), truth_idx) {
+            codes.append(column(index)?)?;
+        }
+        rows += n as u64;
+    }
+    Ok(Dataset {
+        name,
+        features,
+        matrix,
+        ids: ids.map(IdColumnBuilder::finish).transpose()?,
+        truth: truth.map(|t| t.codes),
+        scans,
+        input_rows: rows,
+        source_rows: None,
+    })
+}
+
+/// Writes one feature column of a batch into column `col` of a row-major block.
+fn scatter_feature(
+    array: &ArrayRef,
+    col: usize,
+    cols: usize,
+    block: &mut [f32],
+    scan: &mut ColumnScan,
+    row_base: u64,
+) -> Result<()> {
+    let mut put = |i: usize, value: Option<f64>| {
+        let slot = &mut block[i * cols + col];
+        match value {
+            Some(v) if v.is_finite() && (v as f32).is_finite() => {
+                scan.sum += v;
+                *slot = v as f32;
+            }
+            Some(v) if !v.is_nan() => {
+                scan.infinite += 1;
+                scan.first_infinite.get_or_insert((row_base + i as u64, v));
+                *slot = f32::NAN;
+            }
+            _ => {
+                scan.missing += 1;
+                scan.first_missing.get_or_insert(row_base + i as u64);
+                *slot = f32::NAN;
+            }
+        }
+    };
+    match array.data_type() {
+        DataType::Float32 => {
+            let values = array.as_primitive::<Float32Type>();
+            for (i, v) in values.iter().enumerate() {
+                put(i, v.map(f64::from));
+            }
+        }
+        DataType::Float64 => {
+            for (i, v) in array.as_primitive::<Float64Type>().iter().enumerate() {
+                put(i, v);
+            }
+        }
+        _ => {
+            let cast = arrow_cast::cast(array, &DataType::Float64)
+                .map_err(|e| Error::data(format!("cannot read a feature as a number: {e}")))?;
+            for (i, v) in cast.as_primitive::<Float64Type>().iter().enumerate() {
+                put(i, v);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Dense codes (0, 1, …, by first appearance) for the values of a truth column.
+#[derive(Default)]
+struct TruthCodes {
+    codes: Vec<u32>,
+    seen: HashMap<String, u32>,
+}
+
+impl TruthCodes {
+    fn append(&mut self, array: &ArrayRef) -> Result<()> {
+        let text = arrow_cast::cast(array, &DataType::Utf8)
+            .map_err(|e| Error::data(format!("cannot read the truth column as labels: {e}")))?;
+        for value in text.as_string::<i32>() {
+            let key = value.unwrap_or("").to_string();
+            let next = self.seen.len() as u32;
+            self.codes.push(*self.seen.entry(key).or_insert(next));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,348 @@
+//! Feature transforms: optional `log1p` per column, then z-score, min–max or none.
+//!
+//! The parameters are computed once from the training data and saved in the model, so `predict`
+//! applies exactly the same transform. A normalized value is `(value' − center) / scale`, where
+//! `value'` is `ln(1 + value)` for log1p columns and the value itself otherwise. Statistics are
+//! taken in f64 over fixed partitions (see `parallel`), so they do not depend on the thread count.
+
+use super::matrix::Matrix;
+use crate::error::{Error, Result};
+use crate::parallel::{PARTITION_ROWS, fold_partitions};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// The normalization applied after the optional log1p (`--normalize`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Normalize {
+    /// (x − mean) / std, population std; constant columns keep scale 1.
+    Zscore,
+    /// (x − min) / (max − min); constant columns keep scale 1.
+    Minmax,
+    /// No scaling.
+    None,
+}
+
+/// A fitted transform, as saved in the model (DESIGN.md §4).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Transform {
+    /// Columns that take ln(1 + x) before normalization.
+    pub log1p: Vec<String>,
+    /// The normalization kind.
+    pub normalize: Normalize,
+    /// Per feature: subtracted after log1p (the mean for zscore, the min for minmax, else 0).
+    pub center: Vec<f64>,
+    /// Per feature: divided by after centering (std, range, or 1).
+    pub scale: Vec<f64>,
+}
+
+/// Per-column statistics in f64.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ColumnStats {
+    /// Values seen.
+    pub count: f64,
+    /// Mean.
+    pub mean: f64,
+    /// Sum of squared deviations from the mean.
+    pub m2: f64,
+    /// Smallest value.
+    pub min: f64,
+    /// Largest value.
+    pub max: f64,
+}
+
+impl ColumnStats {
+    /// Population variance.
+    pub fn variance(&self) -> f64 {
+        if self.count > 0.0 {
+            self.m2 / self.count
+        } else {
+            0.0
+        }
+    }
+
+    fn merge(&mut self, other: &ColumnStats) {
+        if other.count == 0.0 {
+            return;
+        }
+        if self.count == 0.0 {
+            *self = *other;
+            return;
+        }
+        let count = self.count + other.count;
+        let delta = other.mean - self.mean;
+        self.mean += delta * other.count / count;
+        self.m2 += other.m2 + delta * delta * self.count * other.count / count;
+        self.count = count;
+        self.min = self.min.min(other.min);
+        self.max = self.max.max(other.max);
+    }
+}
+
+/// Per-column mean, variance, min and max of a matrix, in f64, independent of the thread count.
+pub fn column_stats(matrix: &Matrix) -> Vec<ColumnStats> {
+    let cols = matrix.cols();
+    let mut total = vec![ColumnStats::default(); cols];
+    fold_partitions(
+        matrix.rows(),
+        PARTITION_ROWS,
+        |rows| {
+            let mut part = vec![
+                ColumnStats {
+                    min: f64::INFINITY,
+                    max: f64::NEG_INFINITY,
+                    ..Default::default()
+                };
+                cols
+            ];
+            for i in rows {
+                for (s, &v) in part.iter_mut().zip(matrix.row(i)) {
+                    let v = f64::from(v);
+                    s.count += 1.0;
+                    let delta = v - s.mean;
+                    s.mean += delta / s.count;
+                    s.m2 += delta * (v - s.mean);
+                    s.min = s.min.min(v);
+                    s.max = s.max.max(v);
+                }
+            }
+            part
+        },
+        |part| total.iter_mut().zip(&part).for_each(|(t, p)| t.merge(p)),
+    );
+    total
+}
+
+impl Transform {
+    /// Whether feature `j` of `features` takes log1p.
+    fn log1p_mask(&self, features: &[String]) -> Vec<bool> {
+        features.iter().map(|f| self.log1p.contains(f)).collect()
+    }
+
+    /// Fits the transform on `matrix` (raw values) and applies it in place.
+    ///
+    /// `source_row` maps a matrix row to its input row for messages.
+    ///
+    /// # Errors
+    /// A usage error when a log1p column is not a feature; exit 65 when a log1p column has
+    /// negative values.
+    pub fn fit_apply(
+        matrix: &mut Matrix,
+        features: &[String],
+        log1p: &[String],
+        normalize: Normalize,
+        source_row: impl Fn(usize) -> u64,
+    ) -> Result<Transform> {
+        for name in log1p {
+            if !features.contains(name) {
+                return Err(Error::usage(format!(
+                    "--log1p names '{name}', which is not a feature; the features are: {}",
+                    features.join(", ")
+                )));
+            }
+        }
+        let mut transform = Transform {
+            log1p: log1p.to_vec(),
+            normalize,
+            center: vec![0.0; features.len()],
+            scale: vec![1.0; features.len()],
+        };
+        transform.apply_log1p(matrix, features, source_row)?;
+        if normalize != Normalize::None {
+            let stats = column_stats(matrix);
+            for (j, s) in stats.iter().enumerate() {
+                let (center, spread) = match normalize {
+                    Normalize::Zscore => (s.mean, s.variance().sqrt()),
+                    Normalize::Minmax => (s.min, s.max - s.min),
+                    Normalize::None => unreachable!("handled above"),
+                };
+                transform.center[j] = center;
+                if spread > 0.0 && spread.is_finite() {
+                    transform.scale[j] = spread;
+                } else {
+                    log::warn!(
+                        "feature '{}' is constant; it is centered but not scaled",
+                        features[j]
+                    );
+                }
+            }
+            transform.apply_linear(matrix);
+        }
+        Ok(transform)
+    }
+
+    /// Applies a fitted transform in place (predict, init files).
+    ///
+    /// # Errors
+    /// Exit 65 when a log1p column has negative values.
+    pub fn apply(
+        &self,
+        matrix: &mut Matrix,
+        features: &[String],
+        source_row: impl Fn(usize) -> u64,
+    ) -> Result<()> {
+        self.apply_log1p(matrix, features, source_row)?;
+        self.apply_linear(matrix);
+        Ok(())
+    }
+
+    fn apply_log1p(
+        &self,
+        matrix: &mut Matrix,
+        features: &[String],
+        source_row: impl Fn(usize) -> u64,
+    ) -> Result<()> {
+        let mask = self.log1p_mask(features);
+        if !mask.contains(&true) {
+            return Ok(());
+        }
+        let cols = matrix.cols();
+        for (j, name) in features.iter().enumerate().filter(|(j, _)| mask[*j]) {
+            let column = || matrix.as_slice().chunks(cols).map(move |row| row[j]);
+            let negative = column().filter(|&v| v < 0.0).count();
+            if negative > 0 {
+                let (first, value) = column()
+                    .enumerate()
+                    .find(|(_, v)| *v < 0.0)
+                    .expect("a negative value was counted");
+                return Err(Error::data(format!(
+                    "--log1p column '{name}' has {negative} negative value(s), the first at row {} \
+                     ({value}); log1p needs values ≥ 0: leave '{name}' out of --log1p or fix the data",
+                    source_row(first)
+                )));
+            }
+        }
+        matrix
+            .as_mut_slice()
+            .par_chunks_mut(cols * 1024)
+            .for_each(|block| {
+                for row in block.chunks_mut(cols) {
+                    for (v, _) in row.iter_mut().zip(&mask).filter(|(_, m)| **m) {
+                        *v = f64::from(*v).ln_1p() as f32;
+                    }
+                }
+            });
+        Ok(())
+    }
+
+    fn apply_linear(&self, matrix: &mut Matrix) {
+        if self.center.iter().all(|&c| c == 0.0) && self.scale.iter().all(|&s| s == 1.0) {
+            return;
+        }
+        let cols = matrix.cols();
+        matrix
+            .as_mut_slice()
+            .par_chunks_mut(cols * 1024)
+            .for_each(|block| {
+                for row in block.chunks_mut(cols) {
+                    for ((v, c), s) in row.iter_mut().zip(&self.center).zip(&self.scale) {
+                        *v = ((f64::from(*v) - c) / s) as f32;
+                    }
+                }
+            });
+    }
+
+    /// Maps a normalized row back to raw input units.
+    pub fn invert_row(&self, features: &[String], row: &[f32]) -> Vec<f64> {
+        let mask = self.log1p_mask(features);
+        row.iter()
+            .enumerate()
+            .map(|(j, &v)| {
+                let v = f64::from(v) * self.scale[j] + self.center[j];
+                if mask[j] { v.exp_m1() } else { v }
+            })
+            .collect()
+    }
+
+    /// Checks that the transform fits `features` (a loaded model may be damaged).
+    ///
+    /// # Errors
+    /// Exit 65 when the parameter counts differ from the feature count.
+    pub fn check(&self, features: &[String]) -> Result<()> {
+        if self.center.len() != features.len() || self.scale.len() != features.len() {
+            return Err(Error::data(format!(
+                "the model's transform has {} centers and {} scales for {} features",
+                self.center.len(),
+                self.scale.len(),
+                features.len()
+            )));
+        }
+        if self.scale.iter().any(|&s| !(s > 0.0 && s.is_finite())) {
+            return Err(Error::data(
+                "the model's transform has a scale that is not a positive number",
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("f{i}")).collect()
+    }
+
+    #[test]
+    fn zscore_matches_hand_computation_and_constant_columns_keep_scale_one() {
+        // Column 0: 1, 2, 3, 4 → mean 2.5, population std sqrt(1.25). Column 1 constant.
+        let mut m = Matrix::from_vec(vec![1., 7., 2., 7., 3., 7., 4., 7.], 2);
+        let t =
+            Transform::fit_apply(&mut m, &names(2), &[], Normalize::Zscore, |i| i as u64).unwrap();
+        assert_eq!(t.center, vec![2.5, 7.0]);
+        assert!((t.scale[0] - 1.25f64.sqrt()).abs() < 1e-12);
+        assert_eq!(t.scale[1], 1.0);
+        assert!((m.row(0)[0] - (-1.5 / 1.25f32.sqrt())).abs() < 1e-6);
+        assert_eq!(m.row(3)[1], 0.0);
+    }
+
+    #[test]
+    fn minmax_and_log1p_invert_back_to_raw_units() {
+        let raw = vec![0., 10., 9., 20., 99., 40.];
+        let mut m = Matrix::from_vec(raw.clone(), 2);
+        let features = names(2);
+        let t = Transform::fit_apply(&mut m, &features, &["f0".into()], Normalize::Minmax, |i| {
+            i as u64
+        })
+        .unwrap();
+        assert_eq!(m.row(0), &[0.0, 0.0]);
+        assert_eq!(m.row(2), &[1.0, 1.0]);
+        assert!((m.row(1)[0] - (10f32.ln() / 100f32.ln())).abs() < 1e-6);
+        let back = t.invert_row(&features, m.row(1));
+        assert!(
+            (back[0] - 9.0).abs() < 1e-4 && (back[1] - 20.0).abs() < 1e-4,
+            "{back:?}"
+        );
+    }
+
+    #[test]
+    fn negative_values_under_log1p_are_an_error_naming_the_row() {
+        let mut m = Matrix::from_vec(vec![1., -2., 3.], 1);
+        let err = Transform::fit_apply(&mut m, &names(1), &["f0".into()], Normalize::None, |i| {
+            i as u64 + 100
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("1 negative value") && err.contains("row 101"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn stats_do_not_depend_on_partitioning() {
+        let values: Vec<f32> = (0..50_000)
+            .map(|i| ((i * 7919) % 1000) as f32 * 0.37)
+            .collect();
+        let m = Matrix::from_vec(values.clone(), 1);
+        let s = column_stats(&m)[0];
+        let mean = values.iter().map(|&v| f64::from(v)).sum::<f64>() / 50_000.0;
+        let var = values
+            .iter()
+            .map(|&v| (f64::from(v) - mean).powi(2))
+            .sum::<f64>()
+            / 50_000.0;
+        assert!((s.mean - mean).abs() < 1e-9 && (s.variance() - var).abs() < 1e-6);
+    }
+}

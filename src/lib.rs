@@ -1,0 +1,23 @@
+//! Strata: batch k-means clustering for customer segmentation.
+//!
+//! The data path (DESIGN.md §1): read record batches ([`data::read`]) → validate
+//! ([`data::validate`]) → transform ([`data::transform`]) → one row-major f32 matrix
+//! ([`data::matrix`]) → a [`backend::Backend`] → seeding and Lloyd iterations ([`kmeans`]) →
+//! metrics ([`metrics`]) → profiles ([`segment`]) → atomic outputs ([`output`]). The jobs that
+//! run it end to end are in [`pipeline`]; the command line in [`cli`].
+
+pub mod backend;
+pub mod cli;
+pub mod data;
+pub mod error;
+pub mod kmeans;
+pub mod logging;
+pub mod metrics;
+pub mod output;
+pub mod parallel;
+pub mod pipeline;
+pub mod rng;
+pub mod segment;
+pub mod synth;
+
+pub use error::{Error, Result};

@@ -1,0 +1,3 @@
+//! Scores of a clustering: validity indices now; silhouette kernels join here.
+
+pub mod indices;

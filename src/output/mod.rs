@@ -1,0 +1,5 @@
+//! Everything Strata writes: segments, model and report, each atomically.
+
+pub mod report;
+pub mod segments;
+pub mod write;

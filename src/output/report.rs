@@ -1,0 +1,98 @@
+//! The run report (`--report`, JSON): the keys of DESIGN.md §4, which scripts read.
+
+use crate::backend::BackendInfo;
+use crate::kmeans::RunSummary;
+use serde::Serialize;
+
+/// The input as read.
+#[derive(Debug, Clone, Serialize)]
+pub struct InputInfo {
+    /// Input path (or the demo's name).
+    pub path: String,
+    /// Rows in the input.
+    pub rows: u64,
+    /// Rows left out (missing values, duplicate ids).
+    pub rows_dropped: u64,
+    /// Feature names.
+    pub features: Vec<String>,
+    /// Id column, if any.
+    pub id_column: Option<String>,
+}
+
+/// The parameters the run used.
+#[derive(Debug, Clone, Serialize)]
+pub struct ParamsInfo {
+    pub k: usize,
+    pub seed: u64,
+    pub init: String,
+    pub n_init: usize,
+    pub max_iter: usize,
+    pub tol: f64,
+    pub normalize: crate::data::transform::Normalize,
+    pub log1p: Vec<String>,
+    pub backend: crate::backend::BackendChoice,
+    pub missing: crate::data::validate::MissingPolicy,
+    pub duplicates: String,
+}
+
+/// The silhouette as computed (or not).
+#[derive(Debug, Clone, Serialize)]
+pub struct SilhouetteInfo {
+    /// exact, sampled, simplified or none.
+    pub method: String,
+    /// Mean silhouette, when computed.
+    pub value: Option<f64>,
+    /// Points scored, for a sample.
+    pub sample_size: Option<u64>,
+}
+
+/// One segment in the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct SegmentEntry {
+    pub segment: u32,
+    pub size: u64,
+    pub share: f64,
+    /// Feature name → centroid value in raw units.
+    pub centroid: serde_json::Map<String, serde_json::Value>,
+    pub label: String,
+}
+
+/// Wall-clock seconds per phase.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Timings {
+    pub read: f64,
+    pub prepare: f64,
+    pub init: f64,
+    pub lloyd: f64,
+    pub metrics: f64,
+    pub write: f64,
+    pub total: f64,
+}
+
+/// Agreement with a known labeling (`--truth`).
+#[derive(Debug, Clone, Serialize)]
+pub struct TruthInfo {
+    pub column: String,
+    pub adjusted_rand_index: f64,
+}
+
+/// The report of a `fit` (or `demo`) run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub strata_version: String,
+    pub command: String,
+    pub input: InputInfo,
+    pub params: ParamsInfo,
+    pub backend: BackendInfo,
+    pub iterations: usize,
+    pub converged: bool,
+    pub inertia: f64,
+    pub silhouette: SilhouetteInfo,
+    pub davies_bouldin: Option<f64>,
+    pub calinski_harabasz: Option<f64>,
+    pub segments: Vec<SegmentEntry>,
+    pub restarts: Vec<RunSummary>,
+    pub best_restart: usize,
+    pub truth: Option<TruthInfo>,
+    pub timings_s: Timings,
+}

@@ -1,0 +1,79 @@
+//! The segments file (DESIGN.md §4): the id column (or `row`), `segment`, `distance`, and
+//! `silhouette` when per-point silhouettes were computed, one row per kept input row, in input
+//! order.
+
+use super::write::{StagedFile, write_table};
+use crate::data::ids::IdColumn;
+use crate::error::{Error, Result};
+use arrow_array::{ArrayRef, Float32Array, RecordBatch, UInt32Array, UInt64Array};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use std::path::Path;
+use std::sync::Arc;
+
+const ROWS_PER_BATCH: usize = 65_536;
+
+/// What goes into a segments file.
+pub struct SegmentRows<'a> {
+    /// The id column, or `None` to write `row`.
+    pub ids: Option<&'a IdColumn>,
+    /// Input row of each kept row when rows were dropped.
+    pub source_rows: Option<&'a [u64]>,
+    /// Segment of each row.
+    pub labels: &'a [u32],
+    /// Squared distance of each row to its centroid (written as the distance).
+    pub sq_distances: &'a [f32],
+    /// Per-point silhouette, when computed.
+    pub silhouette: Option<&'a [f32]>,
+}
+
+impl SegmentRows<'_> {
+    fn schema(&self) -> SchemaRef {
+        let mut fields = vec![match self.ids {
+            Some(ids) => Field::new(ids.name(), ids.data_type().clone(), false),
+            None => Field::new("row", DataType::UInt64, false),
+        }];
+        fields.push(Field::new("segment", DataType::UInt32, false));
+        fields.push(Field::new("distance", DataType::Float32, false));
+        if self.silhouette.is_some() {
+            fields.push(Field::new("silhouette", DataType::Float32, false));
+        }
+        Arc::new(Schema::new(fields))
+    }
+
+    fn batch(&self, schema: &SchemaRef, start: usize, len: usize) -> Result<RecordBatch> {
+        let range = start..start + len;
+        let key: ArrayRef = match (self.ids, self.source_rows) {
+            (Some(ids), _) => ids.slice(start, len)?,
+            (None, Some(rows)) => Arc::new(UInt64Array::from(rows[range.clone()].to_vec())),
+            (None, None) => Arc::new(UInt64Array::from_iter_values(
+                range.clone().map(|r| r as u64),
+            )),
+        };
+        let mut columns = vec![
+            key,
+            Arc::new(UInt32Array::from(self.labels[range.clone()].to_vec())) as ArrayRef,
+            Arc::new(Float32Array::from_iter_values(
+                self.sq_distances[range.clone()].iter().map(|d| d.sqrt()),
+            )),
+        ];
+        if let Some(s) = self.silhouette {
+            columns.push(Arc::new(Float32Array::from(s[range].to_vec())));
+        }
+        RecordBatch::try_new(schema.clone(), columns)
+            .map_err(|e| Error::Internal(format!("segments batch: {e}")))
+    }
+
+    /// Writes the rows to a staged file for `target`.
+    ///
+    /// # Errors
+    /// Exit 73 or 74 as for any output.
+    pub fn write(&self, target: &Path) -> Result<StagedFile> {
+        let schema = self.schema();
+        let n = self.labels.len();
+        let batches = (0..n.div_ceil(ROWS_PER_BATCH).max(1)).map(|b| {
+            let start = b * ROWS_PER_BATCH;
+            self.batch(&schema, start, ROWS_PER_BATCH.min(n - start))
+        });
+        write_table(target, &schema, batches)
+    }
+}

@@ -1,0 +1,210 @@
+//! Atomic output files: every output is written to a temporary file in its destination folder
+//! and renamed into place only when the whole run has succeeded, so a failed run leaves nothing
+//! behind, not even a partial file.
+
+use crate::data::read::Format;
+use crate::error::{Error, Result};
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+static NEXT_TEMP: AtomicU64 = AtomicU64::new(0);
+
+/// A file written under a temporary name beside its destination; removed on drop unless
+/// committed.
+pub struct StagedFile {
+    target: PathBuf,
+    temp: PathBuf,
+    committed: bool,
+}
+
+fn cannot_create(target: &Path, err: &std::io::Error) -> Error {
+    Error::CannotCreate(format!(
+        "cannot create output '{}': {err}; check that its folder exists and is writable",
+        target.display()
+    ))
+}
+
+fn write_failed(target: &Path, err: impl std::fmt::Display) -> Error {
+    Error::Io(format!("failed writing '{}': {err}", target.display()))
+}
+
+impl StagedFile {
+    /// Creates the temporary file for `target` and returns it open for writing.
+    ///
+    /// # Errors
+    /// Exit 73 when the destination folder does not exist or is not writable.
+    pub fn create(target: &Path) -> Result<(StagedFile, File)> {
+        if target.is_dir() {
+            return Err(Error::CannotCreate(format!(
+                "cannot create output '{}': it is a directory; give a file name",
+                target.display()
+            )));
+        }
+        let folder = match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let temp = folder.join(format!(
+            ".{name}.strata-{}-{}.tmp",
+            std::process::id(),
+            NEXT_TEMP.fetch_add(1, Ordering::Relaxed)
+        ));
+        let file = File::options()
+            .write(true)
+            .create_new(true)
+            .open(&temp)
+            .map_err(|e| cannot_create(target, &e))?;
+        Ok((
+            StagedFile {
+                target: target.to_path_buf(),
+                temp,
+                committed: false,
+            },
+            file,
+        ))
+    }
+
+    /// Checks early that `target` can be created, so a long run does not fail at the end.
+    ///
+    /// # Errors
+    /// Exit 73 as for `create`.
+    pub fn preflight(target: &Path) -> Result<()> {
+        let (staged, _) = StagedFile::create(target)?;
+        drop(staged);
+        Ok(())
+    }
+
+    /// The destination path.
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+
+    /// Renames the file into place.
+    ///
+    /// # Errors
+    /// Exit 74 when the rename fails.
+    pub fn commit(mut self) -> Result<()> {
+        std::fs::rename(&self.temp, &self.target).map_err(|e| write_failed(&self.target, e))?;
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for StagedFile {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_file(&self.temp);
+        }
+    }
+}
+
+/// Commits several staged files once all of them are complete.
+///
+/// # Errors
+/// Exit 74 when a rename fails.
+pub fn commit_all(files: Vec<StagedFile>) -> Result<()> {
+    for file in files {
+        file.commit()?;
+    }
+    Ok(())
+}
+
+/// The output format for a path: Parquet or CSV by extension, else Arrow IPC.
+pub fn output_format(path: &Path) -> Format {
+    Format::from_extension(path).unwrap_or(Format::Arrow)
+}
+
+/// A writer of record batches in one of the supported formats.
+enum TableWriter {
+    Arrow(arrow_ipc::writer::FileWriter<BufWriter<File>>),
+    Parquet(parquet::arrow::ArrowWriter<BufWriter<File>>),
+    Csv(arrow_csv::Writer<BufWriter<File>>),
+}
+
+impl TableWriter {
+    fn new(format: Format, file: File, schema: &SchemaRef) -> std::result::Result<Self, String> {
+        let file = BufWriter::with_capacity(1 << 20, file);
+        Ok(match format {
+            Format::Arrow => TableWriter::Arrow(
+                arrow_ipc::writer::FileWriter::try_new(file, schema).map_err(|e| e.to_string())?,
+            ),
+            Format::Parquet => {
+                let props = parquet::file::properties::WriterProperties::builder()
+                    .set_compression(parquet::basic::Compression::SNAPPY)
+                    .build();
+                TableWriter::Parquet(
+                    parquet::arrow::ArrowWriter::try_new(file, schema.clone(), Some(props))
+                        .map_err(|e| e.to_string())?,
+                )
+            }
+            Format::Csv => TableWriter::Csv(
+                arrow_csv::WriterBuilder::new()
+                    .with_header(true)
+                    .build(file),
+            ),
+        })
+    }
+
+    fn write(&mut self, batch: &RecordBatch) -> std::result::Result<(), String> {
+        match self {
+            TableWriter::Arrow(w) => w.write(batch).map_err(|e| e.to_string()),
+            TableWriter::Parquet(w) => w.write(batch).map_err(|e| e.to_string()),
+            TableWriter::Csv(w) => w.write(batch).map_err(|e| e.to_string()),
+        }
+    }
+
+    fn finish(self) -> std::result::Result<(), String> {
+        let mut file = match self {
+            TableWriter::Arrow(mut w) => {
+                w.finish().map_err(|e| e.to_string())?;
+                w.into_inner().map_err(|e| e.to_string())?
+            }
+            TableWriter::Parquet(w) => w.into_inner().map_err(|e| e.to_string())?,
+            TableWriter::Csv(w) => w.into_inner(),
+        };
+        file.flush().map_err(|e| e.to_string())?;
+        file.get_ref().sync_all().map_err(|e| e.to_string())
+    }
+}
+
+/// Writes `batches` (all of `schema`) to a staged file for `target`, in the format its extension
+/// names.
+///
+/// # Errors
+/// Exit 73 when the file cannot be created, 74 when writing fails; errors from `batches` pass
+/// through.
+pub fn write_table(
+    target: &Path,
+    schema: &SchemaRef,
+    batches: impl IntoIterator<Item = Result<RecordBatch>>,
+) -> Result<StagedFile> {
+    let (staged, file) = StagedFile::create(target)?;
+    let mut writer = TableWriter::new(output_format(target), file, schema)
+        .map_err(|e| write_failed(target, e))?;
+    for batch in batches {
+        writer.write(&batch?).map_err(|e| write_failed(target, e))?;
+    }
+    writer.finish().map_err(|e| write_failed(target, e))?;
+    Ok(staged)
+}
+
+/// Writes `value` as pretty JSON to a staged file for `target`.
+///
+/// # Errors
+/// Exit 73 when the file cannot be created, 74 when writing fails.
+pub fn write_json(target: &Path, value: &impl serde::Serialize) -> Result<StagedFile> {
+    let (staged, file) = StagedFile::create(target)?;
+    let mut out = BufWriter::new(file);
+    serde_json::to_writer_pretty(&mut out, value).map_err(|e| write_failed(target, e))?;
+    out.write_all(b"\n").map_err(|e| write_failed(target, e))?;
+    out.flush().map_err(|e| write_failed(target, e))?;
+    Ok(staged)
+}

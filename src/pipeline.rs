@@ -1,0 +1,524 @@
+//! The jobs: `fit` (input → segments, model, report) and `predict` (new rows → segments with a
+//! saved model), as validated settings that the command line and the demo both build.
+//!
+//! The data path of DESIGN.md §1: read → validate → transform → backend → init → Lloyd → final
+//! assignment → metrics → profiles → write. Outputs are checked for writability before any work
+//! and committed together at the end, so a failed run leaves no file behind.
+
+use crate::backend::{self, BackendChoice};
+use crate::data::ids::DuplicatePolicy;
+use crate::data::matrix::Matrix;
+use crate::data::read::{ColumnRequest, Dataset, Source, read_dataset};
+use crate::data::transform::{Normalize, Transform, column_stats};
+use crate::data::validate::{self, Cleaning, MissingPolicy};
+use crate::error::{Error, Result};
+use crate::kmeans::model::{FORMAT_VERSION, Fill, Model};
+use crate::kmeans::params::{Init, KMeansParams};
+use crate::kmeans::{self, segment_sizes};
+use crate::metrics::indices::{adjusted_rand_index, validity_indices};
+use crate::output::report::{
+    InputInfo, ParamsInfo, Report, SegmentEntry, SilhouetteInfo, Timings, TruthInfo,
+};
+use crate::output::segments::SegmentRows;
+use crate::output::write::{StagedFile, commit_all, write_json};
+use crate::segment::profile::{SegmentProfile, profiles, render_table};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// How to seed, as the user asked.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InitSpec {
+    /// Greedy k-means++.
+    KMeansPlusPlus,
+    /// Uniform random rows.
+    Random,
+    /// Centroids from a file: k rows, feature columns by name, raw units.
+    File(PathBuf),
+}
+
+/// The silhouette the user asked for (`--silhouette`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SilhouetteMode {
+    /// Not computed.
+    None,
+}
+
+/// Where outputs go.
+#[derive(Debug, Clone, Default)]
+pub struct Outputs {
+    /// Segments file.
+    pub segments: Option<PathBuf>,
+    /// Model JSON.
+    pub model: Option<PathBuf>,
+    /// Report JSON.
+    pub report: Option<PathBuf>,
+}
+
+impl Outputs {
+    fn paths(&self) -> impl Iterator<Item = &PathBuf> {
+        self.segments.iter().chain(&self.model).chain(&self.report)
+    }
+
+    /// Checks that every output can be created and that no two outputs share a path.
+    ///
+    /// # Errors
+    /// A usage error for a shared path, exit 73 for an output that cannot be created.
+    pub fn preflight(&self) -> Result<()> {
+        let paths: Vec<&PathBuf> = self.paths().collect();
+        for (i, a) in paths.iter().enumerate() {
+            if paths[..i].contains(a) {
+                return Err(Error::usage(format!(
+                    "'{}' is given for two outputs; give each its own path",
+                    a.display()
+                )));
+            }
+            StagedFile::preflight(a)?;
+        }
+        Ok(())
+    }
+}
+
+/// A fit, fully specified.
+pub struct FitJob {
+    /// Command name for the report (fit or demo).
+    pub command: String,
+    /// Where rows come from.
+    pub source: Source,
+    /// Which columns.
+    pub columns: ColumnRequest,
+    /// Number of segments.
+    pub k: usize,
+    /// Seeding.
+    pub init: InitSpec,
+    /// Restarts.
+    pub n_init: usize,
+    /// Lloyd iteration budget per restart.
+    pub max_iter: usize,
+    /// Relative tolerance.
+    pub tol: f64,
+    /// Seed.
+    pub seed: u64,
+    /// Normalization.
+    pub normalize: Normalize,
+    /// log1p columns.
+    pub log1p: Vec<String>,
+    /// Backend.
+    pub backend: BackendChoice,
+    /// Missing-value policy.
+    pub missing: MissingPolicy,
+    /// Duplicate-id policy.
+    pub duplicates: DuplicatePolicy,
+    /// Silhouette.
+    pub silhouette: SilhouetteMode,
+    /// Outputs.
+    pub outputs: Outputs,
+}
+
+/// What a fit produced, beside its files.
+pub struct FitOutcome {
+    /// The report (also written with `--report`).
+    pub report: Report,
+    /// The segment table for stdout.
+    pub table: String,
+    /// The model (also written with `--model`).
+    pub model: Model,
+    /// Segment of every kept row.
+    pub labels: Vec<u32>,
+}
+
+fn source_row_fn(source_rows: &Option<Vec<u64>>) -> impl Fn(usize) -> u64 + '_ {
+    move |i| source_rows.as_ref().map_or(i as u64, |rows| rows[i])
+}
+
+/// Reads, checks and fills a data set under the missing/duplicate policies.
+fn load(
+    source: Source,
+    columns: &ColumnRequest,
+    missing: MissingPolicy,
+    fill: Option<&[f64]>,
+    duplicates: Option<DuplicatePolicy>,
+) -> Result<(Dataset, Cleaning)> {
+    let started = Instant::now();
+    let mut data = read_dataset(source, columns)?;
+    log::info!(
+        "read {} row(s) × {} feature(s) from {} in {:.2}s",
+        data.input_rows,
+        data.features.len(),
+        data.name,
+        started.elapsed().as_secs_f64()
+    );
+    let mut cleaning = Cleaning::default();
+    validate::reject_infinite(&data)?;
+    validate::handle_missing(&mut data, missing, fill, &mut cleaning)?;
+    if let Some(policy) = duplicates {
+        validate::handle_duplicates(&mut data, policy, &mut cleaning)?;
+    }
+    validate::require_rows(&data, &cleaning)?;
+    Ok((data, cleaning))
+}
+
+/// Reads initial centroids from a file (raw units) and maps them to the normalized space.
+fn read_init_file(
+    path: &Path,
+    features: &[String],
+    transform: &Transform,
+    k: usize,
+) -> Result<Matrix> {
+    let columns = ColumnRequest {
+        features: Some(features.to_vec()),
+        ..Default::default()
+    };
+    let mut data =
+        read_dataset(Source::File(path.to_path_buf()), &columns).map_err(|e| match e {
+            Error::Data(m) => Error::Data(format!("init file: {m}")),
+            other => other,
+        })?;
+    let bad: u64 = data.scans.iter().map(|s| s.missing + s.infinite).sum();
+    if bad > 0 {
+        return Err(Error::data(format!(
+            "init file '{}' has {bad} missing or infinite value(s); every centroid needs every feature",
+            path.display()
+        )));
+    }
+    if data.matrix.rows() != k {
+        return Err(Error::data(format!(
+            "init file '{}' has {} row(s) but --k is {k}; it must hold exactly one row per segment",
+            path.display(),
+            data.matrix.rows()
+        )));
+    }
+    transform
+        .apply(&mut data.matrix, features, |i| i as u64)
+        .map_err(|e| Error::data(format!("init file: {e}")))?;
+    Ok(data.matrix)
+}
+
+/// Runs a fit job.
+///
+/// # Errors
+/// Any error of the data path, with its exit code.
+pub fn run_fit(job: FitJob) -> Result<FitOutcome> {
+    let started = Instant::now();
+    let mut timings = Timings::default();
+    job.outputs.preflight()?;
+    if job.k == 0 {
+        return Err(Error::usage("--k must be at least 1"));
+    }
+
+    let (mut data, cleaning) = load(
+        job.source,
+        &job.columns,
+        job.missing,
+        None,
+        Some(job.duplicates),
+    )?;
+    timings.read = started.elapsed().as_secs_f64();
+
+    let phase = Instant::now();
+    let transform = Transform::fit_apply(
+        &mut data.matrix,
+        &data.features,
+        &job.log1p,
+        job.normalize,
+        source_row_fn(&data.source_rows),
+    )?;
+    let init = match &job.init {
+        InitSpec::KMeansPlusPlus => Init::KMeansPlusPlus,
+        InitSpec::Random => Init::Random,
+        InitSpec::File(path) => {
+            Init::Given(read_init_file(path, &data.features, &transform, job.k)?)
+        }
+    };
+    let params = KMeansParams {
+        k: job.k,
+        init,
+        n_init: job.n_init,
+        max_iter: job.max_iter,
+        tol: job.tol,
+        seed: job.seed,
+    }
+    .validate(data.features.len())?;
+    validate::require_distinct_rows(&data.matrix, job.k)?;
+    let stats = column_stats(&data.matrix);
+    timings.prepare = phase.elapsed().as_secs_f64();
+
+    let mut backend = backend::select(job.backend, &data.matrix)?;
+    let info = backend.info();
+    log::info!(
+        "backend: {} ({}, {} thread(s))",
+        serde_json::to_string(&info.kind)
+            .unwrap_or_default()
+            .trim_matches('"'),
+        info.adapter,
+        info.threads
+    );
+    let fit = kmeans::fit(backend.as_mut(), &data.matrix, &params, &stats)?;
+    drop(backend);
+    timings.init = fit.init_seconds;
+    timings.lloyd = fit.lloyd_seconds;
+    log::info!(
+        "k = {}: inertia {:.6e} after {} iteration(s){}",
+        job.k,
+        fit.inertia,
+        fit.iterations,
+        if fit.converged {
+            ", converged"
+        } else {
+            ", not converged (raise --max-iter)"
+        }
+    );
+
+    let phase = Instant::now();
+    let indices = validity_indices(&data.matrix, &fit.labels, job.k);
+    let truth = match (&job.columns.truth, &data.truth) {
+        (Some(column), Some(codes)) => Some(TruthInfo {
+            column: column.clone(),
+            adjusted_rand_index: adjusted_rand_index(codes, &fit.labels),
+        }),
+        _ => None,
+    };
+    timings.metrics = phase.elapsed().as_secs_f64();
+
+    let centroids_raw: Vec<Vec<f64>> = (0..job.k)
+        .map(|c| transform.invert_row(&data.features, fit.centroids.row(c)))
+        .collect();
+    let sizes = segment_sizes(&fit.labels, job.k);
+    let segment_profiles = profiles(
+        &data.features,
+        &sizes,
+        &fit.centroids,
+        &centroids_raw,
+        &stats,
+    );
+    let model = Model {
+        format_version: FORMAT_VERSION,
+        strata_version: env!("CARGO_PKG_VERSION").to_string(),
+        features: data.features.clone(),
+        transform,
+        fill: cleaning.fill_values.clone().map(|values| Fill {
+            policy: job.missing,
+            values,
+        }),
+        k: job.k,
+        centroids: fit.centroids.to_rows_f64(),
+        centroids_raw,
+        seed: job.seed,
+        rows: data.matrix.rows() as u64,
+        id_column: data.ids.as_ref().map(|ids| ids.name().to_string()),
+    };
+
+    let phase = Instant::now();
+    let mut staged = Vec::new();
+    if let Some(path) = &job.outputs.segments {
+        let rows = SegmentRows {
+            ids: data.ids.as_ref(),
+            source_rows: data.source_rows.as_deref(),
+            labels: &fit.labels,
+            sq_distances: &fit.sq_distances,
+            silhouette: None,
+        };
+        staged.push(rows.write(path)?);
+    }
+    if let Some(path) = &job.outputs.model {
+        staged.push(write_json(path, &model)?);
+    }
+    timings.write = phase.elapsed().as_secs_f64();
+    timings.total = started.elapsed().as_secs_f64();
+
+    let report = Report {
+        strata_version: env!("CARGO_PKG_VERSION").to_string(),
+        command: job.command,
+        input: InputInfo {
+            path: data.name.clone(),
+            rows: data.input_rows,
+            rows_dropped: cleaning.rows_dropped(),
+            features: data.features.clone(),
+            id_column: model.id_column.clone(),
+        },
+        params: ParamsInfo {
+            k: job.k,
+            seed: job.seed,
+            init: params.init.name().to_string(),
+            n_init: job.n_init,
+            max_iter: job.max_iter,
+            tol: job.tol,
+            normalize: job.normalize,
+            log1p: job.log1p.clone(),
+            backend: job.backend,
+            missing: job.missing,
+            duplicates: format!("{:?}", job.duplicates).to_lowercase(),
+        },
+        backend: info,
+        iterations: fit.iterations,
+        converged: fit.converged,
+        inertia: fit.inertia,
+        silhouette: SilhouetteInfo {
+            method: "none".to_string(),
+            value: None,
+            sample_size: None,
+        },
+        davies_bouldin: indices.davies_bouldin,
+        calinski_harabasz: indices.calinski_harabasz,
+        segments: segment_entries(&data.features, &segment_profiles),
+        restarts: fit.runs.clone(),
+        best_restart: fit.best_run,
+        truth,
+        timings_s: timings,
+    };
+    if let Some(path) = &job.outputs.report {
+        staged.push(write_json(path, &report)?);
+    }
+    commit_all(staged)?;
+    for path in job.outputs.paths() {
+        log::info!("wrote {}", path.display());
+    }
+    let table = render_table(&data.features, &segment_profiles);
+    Ok(FitOutcome {
+        report,
+        table,
+        model,
+        labels: fit.labels,
+    })
+}
+
+fn segment_entries(features: &[String], profiles: &[SegmentProfile]) -> Vec<SegmentEntry> {
+    profiles
+        .iter()
+        .map(|p| SegmentEntry {
+            segment: p.segment,
+            size: p.size,
+            share: p.share,
+            centroid: features
+                .iter()
+                .cloned()
+                .zip(p.centroid.iter().map(|&v| serde_json::json!(v)))
+                .collect(),
+            label: p.label.clone(),
+        })
+        .collect()
+}
+
+/// A predict job: assign new rows with a saved model.
+pub struct PredictJob {
+    /// The model file.
+    pub model: PathBuf,
+    /// The rows to assign.
+    pub source: Source,
+    /// Id column of the new rows.
+    pub id: Option<String>,
+    /// Missing-value policy (mean/median use the model's fill values).
+    pub missing: MissingPolicy,
+    /// Backend.
+    pub backend: BackendChoice,
+    /// Segments file.
+    pub output: PathBuf,
+    /// Optional report.
+    pub report: Option<PathBuf>,
+}
+
+/// What `predict` reports.
+#[derive(Debug, serde::Serialize)]
+pub struct PredictReport {
+    pub strata_version: String,
+    pub command: String,
+    pub model: String,
+    pub input: InputInfo,
+    pub backend: crate::backend::BackendInfo,
+    pub inertia: f64,
+    /// Rows per segment.
+    pub sizes: Vec<u64>,
+    pub timings_s: Timings,
+}
+
+/// Runs a predict job.
+///
+/// # Errors
+/// Any error of the data path; exit 65 when the input lacks a model feature or the model is
+/// damaged.
+pub fn run_predict(job: PredictJob) -> Result<PredictReport> {
+    let started = Instant::now();
+    let mut timings = Timings::default();
+    let outputs = Outputs {
+        segments: Some(job.output.clone()),
+        model: None,
+        report: job.report.clone(),
+    };
+    outputs.preflight()?;
+    let model = Model::load(&job.model)?;
+    let fill = match job.missing {
+        MissingPolicy::Mean | MissingPolicy::Median => match &model.fill {
+            Some(fill) if fill.policy == job.missing => Some(fill.values.clone()),
+            _ => {
+                return Err(Error::usage(format!(
+                    "--missing {:?} needs the fill values of a model fitted with --missing {:?}; this \
+                     model has {}: use --missing error or drop, or refit",
+                    job.missing,
+                    job.missing,
+                    model.fill.as_ref().map_or("none".to_string(), |f| format!("{:?} values", f.policy))
+                ).to_lowercase()));
+            }
+        },
+        _ => None,
+    };
+    let columns = ColumnRequest {
+        id: job.id.clone(),
+        features: Some(model.features.clone()),
+        ..Default::default()
+    };
+    let (mut data, cleaning) = load(job.source, &columns, job.missing, fill.as_deref(), None)?;
+    timings.read = started.elapsed().as_secs_f64();
+    let phase = Instant::now();
+    model.transform.apply(
+        &mut data.matrix,
+        &model.features,
+        source_row_fn(&data.source_rows),
+    )?;
+    timings.prepare = phase.elapsed().as_secs_f64();
+
+    let phase = Instant::now();
+    let mut backend = backend::select(job.backend, &data.matrix)?;
+    let info = backend.info();
+    let assignment = backend.assign(&model.centroid_matrix())?;
+    drop(backend);
+    timings.lloyd = phase.elapsed().as_secs_f64();
+    let inertia = assignment.sq_distances.iter().map(|&d| f64::from(d)).sum();
+
+    let phase = Instant::now();
+    let rows = SegmentRows {
+        ids: data.ids.as_ref(),
+        source_rows: data.source_rows.as_deref(),
+        labels: &assignment.labels,
+        sq_distances: &assignment.sq_distances,
+        silhouette: None,
+    };
+    let mut staged = vec![rows.write(&job.output)?];
+    timings.write = phase.elapsed().as_secs_f64();
+    timings.total = started.elapsed().as_secs_f64();
+    let report = PredictReport {
+        strata_version: env!("CARGO_PKG_VERSION").to_string(),
+        command: "predict".to_string(),
+        model: job.model.display().to_string(),
+        input: InputInfo {
+            path: data.name.clone(),
+            rows: data.input_rows,
+            rows_dropped: cleaning.rows_dropped(),
+            features: data.features.clone(),
+            id_column: job.id.clone(),
+        },
+        backend: info,
+        inertia,
+        sizes: segment_sizes(&assignment.labels, model.k),
+        timings_s: timings,
+    };
+    if let Some(path) = &job.report {
+        staged.push(write_json(path, &report)?);
+    }
+    commit_all(staged)?;
+    log::info!(
+        "assigned {} row(s) to {} segment(s); wrote {}",
+        data.matrix.rows(),
+        model.k,
+        job.output.display()
+    );
+    Ok(report)
+}

@@ -1,0 +1,3 @@
+//! From clusters to segments people can use: profiles and labels.
+
+pub mod profile;
