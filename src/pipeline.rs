@@ -9,7 +9,7 @@ use crate::backend::{self, BackendChoice};
 use crate::data::ids::DuplicatePolicy;
 use crate::data::matrix::Matrix;
 use crate::data::read::{ColumnRequest, Dataset, Source, read_dataset};
-use crate::data::transform::{Normalize, Transform, column_stats};
+use crate::data::transform::{Normalize, Transform};
 use crate::data::validate::{self, Cleaning, MissingPolicy};
 use crate::error::{Error, Result};
 use crate::kmeans::model::{FORMAT_VERSION, Fill, Model};
@@ -215,7 +215,7 @@ pub fn run_fit(job: FitJob) -> Result<FitOutcome> {
     timings.read = started.elapsed().as_secs_f64();
 
     let phase = Instant::now();
-    let transform = Transform::fit_apply(
+    let (transform, stats) = Transform::fit_apply(
         &mut data.matrix,
         &data.features,
         &job.log1p,
@@ -239,7 +239,6 @@ pub fn run_fit(job: FitJob) -> Result<FitOutcome> {
     }
     .validate(data.features.len())?;
     validate::require_distinct_rows(&data.matrix, job.k)?;
-    let stats = column_stats(&data.matrix);
     timings.prepare = phase.elapsed().as_secs_f64();
 
     let mut backend = backend::select(job.backend, &data.matrix)?;

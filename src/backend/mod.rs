@@ -153,6 +153,9 @@ pub trait Backend {
     /// # Errors
     /// On a device failure.
     fn seed_commit(&mut self, centre: &[f32]) -> Result<()>;
+
+    /// k-means++: seeding is over; frees the per-point closest distances.
+    fn end_seeding(&mut self);
 }
 
 /// The backend the user asked for (`--backend`).

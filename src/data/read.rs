@@ -324,8 +324,10 @@ pub struct Dataset {
     pub source_rows: Option<Vec<u64>>,
 }
 
+/// Numeric types, and Null: a column whose type could not be seen because it holds no values
+/// (a CSV with only a header), which reads as all-missing.
 fn is_feature_type(data_type: &DataType) -> bool {
-    data_type.is_numeric() || matches!(data_type, DataType::Float16)
+    data_type.is_numeric() || matches!(data_type, DataType::Float16 | DataType::Null)
 }
 
 fn available(schema: &Schema) -> String {
@@ -389,18 +391,28 @@ fn resolve(
             }
             indices
         }
-        None => schema
-            .fields()
-            .iter()
-            .enumerate()
-            .filter(|(i, f)| {
-                Some(*i) != id
-                    && Some(*i) != truth
-                    && !request.exclude.iter().any(|e| e == f.name())
-                    && is_feature_type(f.data_type())
-            })
-            .map(|(i, _)| i)
-            .collect(),
+        None => {
+            let candidates = || {
+                schema.fields().iter().enumerate().filter(|(i, f)| {
+                    Some(*i) != id
+                        && Some(*i) != truth
+                        && !request.exclude.iter().any(|e| e == f.name())
+                })
+            };
+            let numeric: Vec<usize> = candidates()
+                .filter(|(_, f)| f.data_type().is_numeric())
+                .map(|(i, _)| i)
+                .collect();
+            if numeric.is_empty() {
+                // No typed numeric column: untyped (empty) ones, so an empty input says so.
+                candidates()
+                    .filter(|(_, f)| f.data_type() == &DataType::Null)
+                    .map(|(i, _)| i)
+                    .collect()
+            } else {
+                numeric
+            }
+        }
     };
     if features.is_empty() {
         return Err(Error::data(format!(

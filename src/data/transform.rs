@@ -119,7 +119,8 @@ impl Transform {
         features.iter().map(|f| self.log1p.contains(f)).collect()
     }
 
-    /// Fits the transform on `matrix` (raw values) and applies it in place.
+    /// Fits the transform on `matrix` (raw values) and applies it in place. Returns it with the
+    /// column statistics of the transformed matrix (derived from one pass over the data).
     ///
     /// `source_row` maps a matrix row to its input row for messages.
     ///
@@ -132,7 +133,7 @@ impl Transform {
         log1p: &[String],
         normalize: Normalize,
         source_row: impl Fn(usize) -> u64,
-    ) -> Result<Transform> {
+    ) -> Result<(Transform, Vec<ColumnStats>)> {
         for name in log1p {
             if !features.contains(name) {
                 return Err(Error::usage(format!(
@@ -148,27 +149,34 @@ impl Transform {
             scale: vec![1.0; features.len()],
         };
         transform.apply_log1p(matrix, features, source_row)?;
+        let mut stats = column_stats(matrix);
         if normalize != Normalize::None {
-            let stats = column_stats(matrix);
-            for (j, s) in stats.iter().enumerate() {
+            for (j, s) in stats.iter_mut().enumerate() {
                 let (center, spread) = match normalize {
                     Normalize::Zscore => (s.mean, s.variance().sqrt()),
                     Normalize::Minmax => (s.min, s.max - s.min),
                     Normalize::None => unreachable!("handled above"),
                 };
-                transform.center[j] = center;
-                if spread > 0.0 && spread.is_finite() {
-                    transform.scale[j] = spread;
+                let scale = if spread > 0.0 && spread.is_finite() {
+                    spread
                 } else {
                     log::warn!(
                         "feature '{}' is constant; it is centered but not scaled",
                         features[j]
                     );
-                }
+                    1.0
+                };
+                transform.center[j] = center;
+                transform.scale[j] = scale;
+                // The same affine map applied to the statistics.
+                s.mean = (s.mean - center) / scale;
+                s.m2 /= scale * scale;
+                s.min = (s.min - center) / scale;
+                s.max = (s.max - center) / scale;
             }
             transform.apply_linear(matrix);
         }
-        Ok(transform)
+        Ok((transform, stats))
     }
 
     /// Applies a fitted transform in place (predict, init files).
@@ -288,8 +296,9 @@ mod tests {
     fn zscore_matches_hand_computation_and_constant_columns_keep_scale_one() {
         // Column 0: 1, 2, 3, 4 → mean 2.5, population std sqrt(1.25). Column 1 constant.
         let mut m = Matrix::from_vec(vec![1., 7., 2., 7., 3., 7., 4., 7.], 2);
-        let t =
+        let (t, stats) =
             Transform::fit_apply(&mut m, &names(2), &[], Normalize::Zscore, |i| i as u64).unwrap();
+        assert!(stats[0].mean.abs() < 1e-12 && (stats[0].variance() - 1.0).abs() < 1e-12);
         assert_eq!(t.center, vec![2.5, 7.0]);
         assert!((t.scale[0] - 1.25f64.sqrt()).abs() < 1e-12);
         assert_eq!(t.scale[1], 1.0);
@@ -302,10 +311,12 @@ mod tests {
         let raw = vec![0., 10., 9., 20., 99., 40.];
         let mut m = Matrix::from_vec(raw.clone(), 2);
         let features = names(2);
-        let t = Transform::fit_apply(&mut m, &features, &["f0".into()], Normalize::Minmax, |i| {
-            i as u64
-        })
-        .unwrap();
+        let (t, stats) =
+            Transform::fit_apply(&mut m, &features, &["f0".into()], Normalize::Minmax, |i| {
+                i as u64
+            })
+            .unwrap();
+        assert_eq!((stats[1].min, stats[1].max), (0.0, 1.0));
         assert_eq!(m.row(0), &[0.0, 0.0]);
         assert_eq!(m.row(2), &[1.0, 1.0]);
         assert!((m.row(1)[0] - (10f32.ln() / 100f32.ln())).abs() < 1e-6);

@@ -49,6 +49,7 @@ pub fn kmeans_plusplus(
         backend.seed_commit(candidates.row(best))?;
         centres.push_row(candidates.row(best));
     }
+    backend.end_seeding();
     Ok(centres)
 }
 

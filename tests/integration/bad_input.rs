@@ -1,0 +1,389 @@
+//! Bad input: every case exits with its contract code, names what was wrong, and leaves no
+//! output file behind (not even a temporary one).
+
+use crate::util::{Scratch, strata, strata_ok};
+
+const GOOD: &str = "id,a,b,name\n1,1.0,2.0,x\n2,2.0,1.0,y\n3,8.0,9.0,z\n4,9.0,8.0,w\n";
+
+/// Runs `fit` on `csv` with extra flags; checks the exit code, the words of the message, and
+/// that the folder holds only the input files afterwards.
+fn expect_failure(name: &str, csv: &str, extra: &[&str], code: i32, words: &[&str]) {
+    let scratch = Scratch::new(name);
+    scratch.write("in.csv", csv);
+    let before = scratch.files();
+    let mut args = vec![
+        "fit",
+        "--output",
+        "seg.arrow",
+        "--model",
+        "model.json",
+        "--report",
+        "report.json",
+    ];
+    if !extra.contains(&"--input") {
+        args.extend(["--input", "in.csv"]);
+    }
+    args.extend_from_slice(extra);
+    let run = strata(&scratch.path, &args);
+    assert_eq!(run.code, code, "{name}: exit code; stderr:\n{}", run.stderr);
+    for word in words {
+        assert!(
+            run.stderr.contains(word),
+            "{name}: message lacks '{word}':\n{}",
+            run.stderr
+        );
+    }
+    assert_eq!(
+        scratch.files(),
+        before,
+        "{name}: a failed run must leave no file behind"
+    );
+}
+
+#[test]
+fn missing_input_file() {
+    expect_failure(
+        "missing-file",
+        GOOD,
+        &["--k", "2", "--input", "nope.csv"],
+        66,
+        &["cannot open input 'nope.csv'"],
+    );
+}
+
+#[test]
+fn unknown_feature_lists_the_columns() {
+    expect_failure(
+        "unknown-feature",
+        GOOD,
+        &["--k", "2", "--features", "a,zz"],
+        65,
+        &["'zz' is not in the input", "id, a, b, name"],
+    );
+}
+
+#[test]
+fn unknown_id_column() {
+    expect_failure(
+        "unknown-id",
+        GOOD,
+        &["--k", "2", "--id", "customer"],
+        65,
+        &["id column 'customer'"],
+    );
+}
+
+#[test]
+fn non_numeric_feature() {
+    expect_failure(
+        "non-numeric",
+        GOOD,
+        &["--k", "2", "--features", "a,name"],
+        65,
+        &["'name' has type Utf8", "numeric"],
+    );
+}
+
+#[test]
+fn nulls_name_the_column_and_count() {
+    let csv = "id,a,b\n1,1.0,2.0\n2,,1.0\n3,8.0,\n4,,8.0\n";
+    expect_failure(
+        "nulls",
+        csv,
+        &["--k", "2", "--id", "id"],
+        65,
+        &[
+            "'a': 2 (first at row 1)",
+            "'b': 1 (first at row 2)",
+            "--missing",
+        ],
+    );
+}
+
+#[test]
+fn nan_is_missing() {
+    let csv = "a,b\n1.0,2.0\nNaN,1.0\n3.0,4.0\n";
+    expect_failure("nan", csv, &["--k", "2"], 65, &["'a': 1 (first at row 1)"]);
+}
+
+#[test]
+fn infinity_is_an_error() {
+    let csv = "a,b\n1.0,2.0\n2.0,-inf\n3.0,4.0\n";
+    expect_failure(
+        "inf",
+        csv,
+        &["--k", "2"],
+        65,
+        &["'b' has 1 infinite", "row 1"],
+    );
+}
+
+#[test]
+fn duplicate_ids_give_count_and_example() {
+    let csv = "id,a\n5,1.0\n6,2.0\n5,3.0\n6,4.0\n7,5.0\n";
+    expect_failure(
+        "dups",
+        csv,
+        &["--k", "2", "--id", "id"],
+        65,
+        &[
+            "2 duplicate row(s) over 2 id(s)",
+            "e.g. 5 at rows 0 and 2",
+            "--duplicates",
+        ],
+    );
+}
+
+#[test]
+fn null_ids() {
+    let csv = "id,a\n5,1.0\n,2.0\n7,3.0\n";
+    expect_failure(
+        "null-id",
+        csv,
+        &["--k", "2", "--id", "id"],
+        65,
+        &["1 null value(s), the first at row 1"],
+    );
+}
+
+#[test]
+fn zero_rows() {
+    expect_failure("empty", "a,b\n", &["--k", "1"], 65, &["has no rows"]);
+}
+
+#[test]
+fn everything_dropped() {
+    expect_failure(
+        "all-dropped",
+        "a,b\n,1\n2,\n",
+        &["--k", "1", "--missing", "drop"],
+        65,
+        &["all 2 input rows were dropped"],
+    );
+}
+
+#[test]
+fn k_zero_is_a_usage_error() {
+    expect_failure("k0", GOOD, &["--k", "0"], 2, &["--k"]);
+}
+
+#[test]
+fn k_above_distinct_rows() {
+    let csv = "a\n1.0\n1.0\n2.0\n2.0\n";
+    expect_failure(
+        "k-distinct",
+        csv,
+        &["--k", "3"],
+        65,
+        &["only 2 distinct row(s)", "--k 2"],
+    );
+}
+
+#[test]
+fn negative_values_under_log1p() {
+    let csv = "a,b\n1.0,2.0\n-1.0,1.0\n3.0,4.0\n";
+    expect_failure(
+        "log1p-neg",
+        csv,
+        &["--k", "2", "--log1p", "a"],
+        65,
+        &["'a' has 1 negative value", "row 1"],
+    );
+}
+
+#[test]
+fn log1p_of_a_non_feature_is_a_usage_error() {
+    expect_failure(
+        "log1p-unknown",
+        GOOD,
+        &["--k", "2", "--features", "a,b", "--log1p", "c"],
+        2,
+        &["'c'"],
+    );
+}
+
+#[test]
+fn unknown_extension_is_a_usage_error() {
+    expect_failure(
+        "ext",
+        GOOD,
+        &["--k", "2", "--input", "in.txt"],
+        2,
+        &["extension"],
+    );
+}
+
+#[test]
+fn garbage_parquet_file() {
+    let scratch = Scratch::new("garbage");
+    scratch.write(
+        "bad.parquet",
+        "this is not parquet at all, just text pretending",
+    );
+    let run = strata(
+        &scratch.path,
+        &[
+            "fit",
+            "--input",
+            "bad.parquet",
+            "--k",
+            "2",
+            "--output",
+            "o.arrow",
+        ],
+    );
+    assert_eq!(run.code, 65, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("cannot read 'bad.parquet'"),
+        "{}",
+        run.stderr
+    );
+    assert!(!scratch.join("o.arrow").exists());
+}
+
+#[test]
+fn truncated_files_in_every_binary_format() {
+    let scratch = Scratch::new("truncated");
+    for name in ["t.parquet", "t.arrow"] {
+        strata_ok(
+            &scratch.path,
+            &[
+                "generate", "--rows", "20000", "--dims", "4", "--output", name,
+            ],
+        );
+        let bytes = std::fs::read(scratch.join(name)).unwrap();
+        std::fs::write(scratch.join(name), &bytes[..bytes.len() * 2 / 3]).unwrap();
+        let run = strata(
+            &scratch.path,
+            &["fit", "--input", name, "--k", "2", "--output", "o.arrow"],
+        );
+        assert_eq!(run.code, 65, "{name}: {}", run.stderr);
+        assert!(run.stderr.contains("truncated"), "{name}: {}", run.stderr);
+        assert!(!scratch.join("o.arrow").exists());
+    }
+}
+
+#[test]
+fn csv_value_that_is_not_a_number_after_the_inferred_rows() {
+    let mut csv = String::from("a,b\n");
+    for i in 0..10_050 {
+        csv.push_str(if i == 10_040 { "oops,1\n" } else { "1.5,2\n" });
+    }
+    expect_failure("csv-parse", &csv, &["--k", "1"], 65, &["oops"]);
+}
+
+#[test]
+fn init_file_with_the_wrong_shape() {
+    let scratch_csv = "a,b\n1.0,2.0\n5.0,5.0\n";
+    let scratch = Scratch::new("init-shape");
+    scratch.write("in.csv", GOOD);
+    scratch.write("init.csv", scratch_csv);
+    let run = strata(
+        &scratch.path,
+        &[
+            "fit",
+            "--input",
+            "in.csv",
+            "--features",
+            "a,b",
+            "--k",
+            "3",
+            "--init",
+            "init.csv",
+            "--output",
+            "o.arrow",
+        ],
+    );
+    assert_eq!(run.code, 65, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("has 2 row(s) but --k is 3"),
+        "{}",
+        run.stderr
+    );
+    scratch.write("init2.csv", "a\n1.0\n5.0\n");
+    let run = strata(
+        &scratch.path,
+        &[
+            "fit",
+            "--input",
+            "in.csv",
+            "--features",
+            "a,b",
+            "--k",
+            "2",
+            "--init",
+            "init2.csv",
+            "--output",
+            "o.arrow",
+        ],
+    );
+    assert_eq!(run.code, 65, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("init file") && run.stderr.contains("'b' is not in the input"),
+        "{}",
+        run.stderr
+    );
+    let run = strata(
+        &scratch.path,
+        &[
+            "fit",
+            "--input",
+            "in.csv",
+            "--features",
+            "a,b",
+            "--k",
+            "2",
+            "--init",
+            "missing.csv",
+            "--output",
+            "o.arrow",
+        ],
+    );
+    assert_eq!(run.code, 66, "{}", run.stderr);
+    assert!(!scratch.join("o.arrow").exists());
+}
+
+#[test]
+fn output_folder_that_does_not_exist() {
+    let scratch = Scratch::new("no-folder");
+    scratch.write("in.csv", GOOD);
+    let run = strata(
+        &scratch.path,
+        &[
+            "fit",
+            "--input",
+            "in.csv",
+            "--features",
+            "a,b",
+            "--k",
+            "2",
+            "--report",
+            "r.json",
+            "--output",
+            "missing/seg.arrow",
+        ],
+    );
+    assert_eq!(run.code, 73, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("cannot create output 'missing/seg.arrow'"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        scratch.files(),
+        ["in.csv"],
+        "the report must not be written either"
+    );
+}
+
+#[test]
+fn gpu_without_a_gpu_backend_exits_69() {
+    expect_failure(
+        "gpu",
+        GOOD,
+        &["--k", "2", "--features", "a,b", "--backend", "gpu"],
+        69,
+        &["--backend gpu"],
+    );
+}

@@ -1,0 +1,513 @@
+//! End-to-end runs of the binary as a user runs it: determinism, predict, generate, demo,
+//! the report's contract keys.
+
+use crate::util::{Scratch, assert_close, json, read_arrow, read_segments_csv, strata, strata_ok};
+use arrow_array::cast::AsArray;
+use arrow_array::types::UInt32Type;
+
+fn generate(scratch: &Scratch, name: &str, rows: &str, dims: &str, centers: &str, threads: &str) {
+    strata_ok(
+        &scratch.path,
+        &[
+            "generate",
+            "--rows",
+            rows,
+            "--dims",
+            dims,
+            "--centers",
+            centers,
+            "--seed",
+            "7",
+            "--batch-rows",
+            "1000",
+            "--threads",
+            threads,
+            "--output",
+            name,
+        ],
+    );
+}
+
+#[test]
+fn same_seed_gives_byte_identical_outputs_whatever_the_thread_count() {
+    let scratch = Scratch::new("threads");
+    generate(&scratch, "blobs.parquet", "40000", "8", "6", "2");
+    for threads in ["1", "2", "3"] {
+        strata_ok(
+            &scratch.path,
+            &[
+                "fit",
+                "--input",
+                "blobs.parquet",
+                "--id",
+                "id",
+                "--exclude",
+                "true_segment",
+                "--k",
+                "6",
+                "--n-init",
+                "2",
+                "--backend",
+                "cpu",
+                "--threads",
+                threads,
+                "--output",
+                &format!("seg{threads}.arrow"),
+                "--model",
+                &format!("model{threads}.json"),
+            ],
+        );
+    }
+    let bytes = |name: &str| std::fs::read(scratch.join(name)).unwrap();
+    assert_eq!(bytes("seg1.arrow"), bytes("seg2.arrow"));
+    assert_eq!(bytes("seg1.arrow"), bytes("seg3.arrow"));
+    assert_eq!(bytes("model1.json"), bytes("model3.json"));
+}
+
+#[test]
+fn generate_is_deterministic_and_kmeans_recovers_well_separated_blobs() {
+    let scratch = Scratch::new("generate");
+    generate(&scratch, "a.arrow", "20000", "4", "5", "1");
+    generate(&scratch, "b.arrow", "20000", "4", "5", "2");
+    assert_eq!(
+        std::fs::read(scratch.join("a.arrow")).unwrap(),
+        std::fs::read(scratch.join("b.arrow")).unwrap()
+    );
+    let batches = read_arrow(&scratch.join("a.arrow"));
+    let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+    assert_eq!(rows, 20000);
+    let names: Vec<String> = batches[0]
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    assert_eq!(names, ["id", "f0", "f1", "f2", "f3", "true_segment"]);
+
+    strata_ok(
+        &scratch.path,
+        &[
+            "fit",
+            "--input",
+            "a.arrow",
+            "--id",
+            "id",
+            "--truth",
+            "true_segment",
+            "--k",
+            "5",
+            "--n-init",
+            "3",
+            "--report",
+            "report.json",
+            "--output",
+            "seg.arrow",
+        ],
+    );
+    let report = json(&scratch.join("report.json"));
+    let ari = report["truth"]["adjusted_rand_index"].as_f64().unwrap();
+    assert!(
+        ari > 0.95,
+        "blobs with std 1 in a box of ±10 should be recovered; ARI {ari}"
+    );
+    assert_eq!(
+        report["input"]["features"].as_array().unwrap().len(),
+        4,
+        "the truth column is not a feature"
+    );
+    // Segments are numbered by size, largest first.
+    let sizes: Vec<u64> = report["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["size"].as_u64().unwrap())
+        .collect();
+    assert!(sizes.windows(2).all(|w| w[0] >= w[1]), "{sizes:?}");
+    let seg = read_arrow(&scratch.join("seg.arrow"));
+    let mut counts = vec![0u64; 5];
+    for batch in &seg {
+        for label in batch
+            .column_by_name("segment")
+            .unwrap()
+            .as_primitive::<UInt32Type>()
+            .values()
+        {
+            counts[*label as usize] += 1;
+        }
+    }
+    assert_eq!(counts, sizes, "report sizes match the segments file");
+}
+
+#[test]
+fn report_has_the_contract_keys() {
+    let scratch = Scratch::new("report");
+    generate(&scratch, "blobs.csv", "3000", "3", "3", "2");
+    strata_ok(
+        &scratch.path,
+        &[
+            "fit",
+            "--input",
+            "blobs.csv",
+            "--exclude",
+            "id,true_segment",
+            "--k",
+            "3",
+            "--report",
+            "r.json",
+        ],
+    );
+    let r = json(&scratch.join("r.json"));
+    for key in [
+        "strata_version",
+        "command",
+        "input",
+        "params",
+        "backend",
+        "iterations",
+        "converged",
+        "inertia",
+        "silhouette",
+        "davies_bouldin",
+        "calinski_harabasz",
+        "segments",
+        "timings_s",
+    ] {
+        assert!(
+            !r[key].is_null() || key == "davies_bouldin",
+            "missing report key {key}"
+        );
+    }
+    for key in ["path", "rows", "rows_dropped", "features", "id_column"] {
+        assert!(r["input"].get(key).is_some(), "missing input.{key}");
+    }
+    for key in [
+        "k",
+        "seed",
+        "init",
+        "n_init",
+        "max_iter",
+        "tol",
+        "normalize",
+        "log1p",
+        "backend",
+    ] {
+        assert!(r["params"].get(key).is_some(), "missing params.{key}");
+    }
+    for key in [
+        "read", "prepare", "init", "lloyd", "metrics", "write", "total",
+    ] {
+        assert!(
+            r["timings_s"][key].as_f64().is_some(),
+            "missing timings_s.{key}"
+        );
+    }
+    assert_eq!(r["silhouette"]["method"], "none");
+    assert_eq!(r["input"]["rows"], 3000);
+    let segment = &r["segments"][0];
+    for key in ["segment", "size", "share", "centroid", "label"] {
+        assert!(segment.get(key).is_some(), "missing segments[].{key}");
+    }
+    assert_eq!(segment["centroid"].as_object().unwrap().len(), 3);
+}
+
+#[test]
+fn predict_with_the_saved_model_reproduces_the_fit() {
+    let scratch = Scratch::new("predict");
+    generate(&scratch, "train.parquet", "5000", "5", "4", "2");
+    strata_ok(
+        &scratch.path,
+        &[
+            "fit",
+            "--input",
+            "train.parquet",
+            "--id",
+            "id",
+            "--exclude",
+            "true_segment",
+            "--k",
+            "4",
+            "--normalize",
+            "minmax",
+            "--output",
+            "fit.csv",
+            "--model",
+            "model.json",
+        ],
+    );
+    let run = strata_ok(
+        &scratch.path,
+        &[
+            "predict",
+            "--model",
+            "model.json",
+            "--input",
+            "train.parquet",
+            "--id",
+            "id",
+            "--output",
+            "pred.csv",
+        ],
+    );
+    assert!(run.stdout.contains("segment"));
+    assert_eq!(
+        read_segments_csv(&scratch.join("fit.csv")),
+        read_segments_csv(&scratch.join("pred.csv"))
+    );
+    // The model holds centroids in both spaces: raw = normalized · (max − min) + min.
+    let model = json(&scratch.join("model.json"));
+    let (c, s) = (&model["transform"]["center"], &model["transform"]["scale"]);
+    let norm = model["centroids"][1][2].as_f64().unwrap();
+    let raw = model["centroids_raw"][1][2].as_f64().unwrap();
+    assert_close(
+        "raw centroid",
+        raw,
+        norm * s[2].as_f64().unwrap() + c[2].as_f64().unwrap(),
+        1e-9,
+        1e-9,
+    );
+}
+
+#[test]
+fn predict_needs_the_model_features() {
+    let scratch = Scratch::new("predict-missing");
+    generate(&scratch, "train.csv", "500", "3", "2", "2");
+    strata_ok(
+        &scratch.path,
+        &[
+            "fit",
+            "--input",
+            "train.csv",
+            "--id",
+            "id",
+            "--exclude",
+            "true_segment",
+            "--k",
+            "2",
+            "--model",
+            "model.json",
+        ],
+    );
+    scratch.write("new.csv", "id,f0,f1\n1,0.5,0.5\n");
+    let run = strata(
+        &scratch.path,
+        &[
+            "predict",
+            "--model",
+            "model.json",
+            "--input",
+            "new.csv",
+            "--output",
+            "out.csv",
+        ],
+    );
+    assert_eq!(run.code, 65, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("'f2' is not in the input"),
+        "{}",
+        run.stderr
+    );
+    assert!(!scratch.join("out.csv").exists());
+}
+
+#[test]
+fn demo_prints_a_segment_table() {
+    let scratch = Scratch::new("demo");
+    let run = strata_ok(&scratch.path, &["demo", "--customers", "20000"]);
+    assert!(
+        run.stdout.contains("recency_days") && run.stdout.contains("label"),
+        "{}",
+        run.stdout
+    );
+    let table_rows = run
+        .stdout
+        .lines()
+        .filter(|l| l.trim_start().starts_with(char::is_numeric) && l.contains('%'))
+        .count();
+    assert_eq!(table_rows, 5, "{}", run.stdout);
+    let ari: f64 = run
+        .stdout
+        .lines()
+        .find(|l| l.contains("adjusted Rand"))
+        .unwrap()
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        ari > 0.85,
+        "the demo's personas should be recovered; ARI {ari}"
+    );
+}
+
+#[test]
+fn help_explains_the_flags_and_exit_codes() {
+    let run = strata_ok(std::path::Path::new("."), &["fit", "--help"]);
+    for flag in [
+        "--input",
+        "--k",
+        "--normalize",
+        "--log1p",
+        "--init",
+        "--missing",
+        "--duplicates",
+        "--output",
+        "--model",
+        "--report",
+    ] {
+        assert!(run.stdout.contains(flag), "fit --help lacks {flag}");
+    }
+    let run = strata_ok(std::path::Path::new("."), &["--help"]);
+    assert!(run.stdout.contains("Exit codes") && run.stdout.contains("demo"));
+}
+
+#[test]
+fn missing_values_can_be_dropped_or_filled() {
+    let scratch = Scratch::new("missing");
+    scratch.write(
+        "m.csv",
+        "id,a,b\n1,1.0,10\n2,,20\n3,3.0,\n4,4.0,40\n5,100.0,50\n",
+    );
+    strata_ok(
+        &scratch.path,
+        &[
+            "fit",
+            "--input",
+            "m.csv",
+            "--id",
+            "id",
+            "--k",
+            "2",
+            "--missing",
+            "drop",
+            "--output",
+            "d.csv",
+            "--report",
+            "d.json",
+        ],
+    );
+    let ids: Vec<String> = read_segments_csv(&scratch.join("d.csv"))
+        .into_iter()
+        .map(|r| r.0)
+        .collect();
+    assert_eq!(ids, ["1", "4", "5"]);
+    assert_eq!(json(&scratch.join("d.json"))["input"]["rows_dropped"], 2);
+    strata_ok(
+        &scratch.path,
+        &[
+            "fit",
+            "--input",
+            "m.csv",
+            "--id",
+            "id",
+            "--k",
+            "2",
+            "--missing",
+            "median",
+            "--normalize",
+            "none",
+            "--model",
+            "med.json",
+        ],
+    );
+    // Medians of the present values: a of {1, 3, 4, 100} = 3.5; b of {10, 20, 40, 50} = 30.
+    let fill = json(&scratch.join("med.json"))["fill"]["values"].clone();
+    assert_eq!(fill, serde_json::json!([3.5, 30.0]));
+    strata_ok(
+        &scratch.path,
+        &[
+            "fit",
+            "--input",
+            "m.csv",
+            "--k",
+            "2",
+            "--missing",
+            "mean",
+            "--model",
+            "mean.json",
+            "--exclude",
+            "id",
+        ],
+    );
+    assert_eq!(
+        json(&scratch.join("mean.json"))["fill"]["values"],
+        serde_json::json!([27.0, 30.0])
+    );
+}
+
+#[test]
+fn duplicates_can_keep_first_or_last() {
+    let scratch = Scratch::new("dups");
+    scratch.write("d.csv", "id,a\n7,1.0\n8,2.0\n7,3.0\n9,10.0\n");
+    strata_ok(
+        &scratch.path,
+        &[
+            "fit",
+            "--input",
+            "d.csv",
+            "--id",
+            "id",
+            "--k",
+            "2",
+            "--duplicates",
+            "last",
+            "--output",
+            "o.csv",
+            "--normalize",
+            "none",
+        ],
+    );
+    let rows = read_segments_csv(&scratch.join("o.csv"));
+    let ids: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(ids, ["8", "7", "9"]);
+    // Points 2 and 3 form one segment, 10 the other: distances are |x − centroid| = 0.5, 0.5, 0.
+    let dists: Vec<f64> = rows.iter().map(|r| r.2).collect();
+    assert_eq!(dists, [0.5, 0.5, 0.0]);
+}
+
+#[test]
+fn kmeans_plus_plus_seeds_one_centre_per_far_apart_group() {
+    // Three tight groups far apart: greedy k-means++ must put one seed in each, so Lloyd
+    // converges at once to the group means, whatever the seed.
+    let scratch = Scratch::new("kpp");
+    let mut csv = String::from("x,y\n");
+    for (cx, cy) in [(0.0, 0.0), (100.0, 0.0), (0.0, 100.0)] {
+        for i in 0..50 {
+            let t = f64::from(i) / 50.0;
+            csv.push_str(&format!("{},{}\n", cx + t, cy - t));
+        }
+    }
+    scratch.write("g.csv", &csv);
+    for seed in ["0", "1", "2", "3"] {
+        strata_ok(
+            &scratch.path,
+            &[
+                "fit",
+                "--input",
+                "g.csv",
+                "--k",
+                "3",
+                "--normalize",
+                "none",
+                "--tol",
+                "0",
+                "--seed",
+                seed,
+                "--report",
+                "r.json",
+            ],
+        );
+        let r = json(&scratch.join("r.json"));
+        let inertia = r["inertia"].as_f64().unwrap();
+        // Each group: Σ over t of 2·(t − 0.49)² for t = i/50 → 3 · 2 · Σ(i/50 − 0.49)².
+        let want: f64 = 6.0
+            * (0..50)
+                .map(|i| (f64::from(i) / 50.0 - 0.49).powi(2))
+                .sum::<f64>();
+        assert_close(&format!("seed {seed} inertia"), inertia, want, 1e-5, 1e-9);
+        assert_eq!(
+            r["iterations"], 2,
+            "seeded in every group: converged labels on the second step"
+        );
+    }
+}

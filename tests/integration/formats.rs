@@ -1,0 +1,157 @@
+//! Every input format reads to the same matrix: Parquet (snappy, zstd, gzip), Arrow IPC file
+//! (feather) and stream, CSV; integer, unsigned, float and decimal columns become f32; the id
+//! keeps its type in the output.
+
+use crate::util::{Scratch, fixtures, json, read_arrow, strata_ok};
+use arrow_array::cast::AsArray;
+use arrow_schema::DataType;
+use strata::data::read::{ColumnRequest, Source, read_dataset};
+
+#[test]
+fn every_format_reads_the_same_values() {
+    let expected = json(&fixtures().join("formats/formats.json"));
+    let features: Vec<String> = expected["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    let rows: Vec<Vec<f32>> = expected["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r.as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap() as f32)
+                .collect()
+        })
+        .collect();
+    for file in [
+        "table_snappy.parquet",
+        "table_zstd.parquet",
+        "table_gzip.parquet",
+        "table.feather",
+        "table_stream.arrow",
+        "table.csv",
+    ] {
+        let request = ColumnRequest {
+            id: Some("cid".into()),
+            features: Some(features.clone()),
+            ..Default::default()
+        };
+        let data = read_dataset(
+            Source::File(fixtures().join("formats").join(file)),
+            &request,
+        )
+        .unwrap();
+        assert_eq!(data.features, features, "{file}");
+        for (i, want) in rows.iter().enumerate() {
+            assert_eq!(data.matrix.row(i), want.as_slice(), "{file}: row {i}");
+        }
+        assert_eq!(data.ids.as_ref().unwrap().display(4), "\"e5\"", "{file}");
+    }
+}
+
+#[test]
+fn default_features_are_the_numeric_columns() {
+    let request = ColumnRequest {
+        id: Some("cid".into()),
+        ..Default::default()
+    };
+    let data = read_dataset(
+        Source::File(fixtures().join("formats/table.feather")),
+        &request,
+    )
+    .unwrap();
+    assert_eq!(data.features, ["count", "units", "value", "price"]);
+}
+
+#[test]
+fn ids_keep_their_type_in_every_output_format() {
+    let scratch = Scratch::new("id-types");
+    let input = fixtures().join("formats/table_snappy.parquet");
+    for output in ["seg.arrow", "seg.parquet", "seg.csv"] {
+        strata_ok(
+            &scratch.path,
+            &[
+                "fit",
+                "--input",
+                input.to_str().unwrap(),
+                "--id",
+                "cid",
+                "--k",
+                "2",
+                "--output",
+                output,
+            ],
+        );
+    }
+    let batches = read_arrow(&scratch.join("seg.arrow"));
+    let schema = batches[0].schema();
+    assert_eq!(schema.field(0).name(), "cid");
+    assert_eq!(schema.field(0).data_type(), &DataType::Utf8);
+    assert_eq!(schema.field(1).data_type(), &DataType::UInt32);
+    assert_eq!(schema.field(2).data_type(), &DataType::Float32);
+    let ids: Vec<&str> = batches[0]
+        .column(0)
+        .as_string::<i32>()
+        .iter()
+        .map(|v| v.unwrap())
+        .collect();
+    assert_eq!(ids, ["a1", "b2", "c3", "d4", "e5"]);
+    let csv = std::fs::read_to_string(scratch.join("seg.csv")).unwrap();
+    assert!(csv.starts_with("cid,segment,distance\na1,"), "{csv}");
+    let file = std::fs::File::open(scratch.join("seg.parquet")).unwrap();
+    let reader =
+        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
+    assert_eq!(reader.schema().field(0).data_type(), &DataType::Utf8);
+}
+
+#[test]
+fn integer_ids_keep_their_width() {
+    let scratch = Scratch::new("int-ids");
+    strata_ok(
+        &scratch.path,
+        &[
+            "generate", "--rows", "100", "--dims", "2", "--output", "g.arrow",
+        ],
+    );
+    strata_ok(
+        &scratch.path,
+        &[
+            "fit",
+            "--input",
+            "g.arrow",
+            "--id",
+            "id",
+            "--exclude",
+            "true_segment",
+            "--k",
+            "2",
+            "--output",
+            "s.arrow",
+        ],
+    );
+    let batches = read_arrow(&scratch.join("s.arrow"));
+    assert_eq!(batches[0].schema().field(0).data_type(), &DataType::Int64);
+    // Without an id, rows are numbered from 0 in a UInt64 `row` column.
+    strata_ok(
+        &scratch.path,
+        &[
+            "fit",
+            "--input",
+            "g.arrow",
+            "--exclude",
+            "id,true_segment",
+            "--k",
+            "2",
+            "--output",
+            "r.arrow",
+        ],
+    );
+    let batches = read_arrow(&scratch.join("r.arrow"));
+    assert_eq!(batches[0].schema().field(0).name(), "row");
+    assert_eq!(batches[0].schema().field(0).data_type(), &DataType::UInt64);
+}

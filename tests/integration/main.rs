@@ -1,0 +1,9 @@
+//! Strata's integration tests: one binary made of modules. Expected numbers come from
+//! scikit-learn fixtures (tests/fixtures/make_fixtures.py), hand-computed oracles, or the
+//! definition of the property under test, never from Strata's own earlier output.
+
+mod bad_input;
+mod cli;
+mod formats;
+mod reference;
+mod util;
