@@ -12,14 +12,29 @@ use strata::rng::{SeededRng, Stream};
 use strata::synth::blobs::{BlobSpec, Blobs};
 
 fn blobs(rows: u64, dims: usize) -> Matrix {
-    let spec = BlobSpec { rows, dims, centers: 16, std: 1.0, box_half_width: 10.0, seed: 1, batch_rows: 65_536 };
+    let spec = BlobSpec {
+        rows,
+        dims,
+        centers: 16,
+        std: 1.0,
+        box_half_width: 10.0,
+        seed: 1,
+        batch_rows: 65_536,
+    };
     let blobs = Blobs::new(spec).expect("valid spec");
     let mut values = Vec::with_capacity(rows as usize * dims);
     for batch in blobs.batches() {
         let batch = batch.expect("generated batch");
         let n = batch.num_rows();
         let columns: Vec<_> = (1..=dims)
-            .map(|j| batch.column(j).as_any().downcast_ref::<arrow_array::Float32Array>().expect("f32").clone())
+            .map(|j| {
+                batch
+                    .column(j)
+                    .as_any()
+                    .downcast_ref::<arrow_array::Float32Array>()
+                    .expect("f32")
+                    .clone()
+            })
             .collect();
         for i in 0..n {
             values.extend(columns.iter().map(|c| c.value(i)));
@@ -29,13 +44,21 @@ fn blobs(rows: u64, dims: usize) -> Matrix {
 }
 
 fn first_rows(points: &Matrix, k: usize) -> Matrix {
-    Matrix::from_vec(points.as_slice()[..k * points.cols()].to_vec(), points.cols())
+    Matrix::from_vec(
+        points.as_slice()[..k * points.cols()].to_vec(),
+        points.cols(),
+    )
 }
 
 fn lloyd_step(c: &mut Criterion) {
     let mut group = c.benchmark_group("step");
     group.sample_size(10);
-    for (n, d, k) in [(200_000u64, 16usize, 32usize), (200_000, 16, 8), (200_000, 16, 128), (50_000, 64, 256)] {
+    for (n, d, k) in [
+        (200_000u64, 16usize, 32usize),
+        (200_000, 16, 8),
+        (200_000, 16, 128),
+        (50_000, 64, 256),
+    ] {
         let points = blobs(n, d);
         let centroids = first_rows(&points, k);
         let mut backend = CpuBackend::new(&points);
@@ -43,9 +66,12 @@ fn lloyd_step(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new("cpu", format!("{n}x{d}x{k}")), |b| {
             b.iter(|| black_box(backend.step(black_box(&centroids)).expect("cpu step")));
         });
-        group.bench_function(BenchmarkId::new("cpu-assign", format!("{n}x{d}x{k}")), |b| {
-            b.iter(|| black_box(backend.assign(black_box(&centroids)).expect("cpu assign")));
-        });
+        group.bench_function(
+            BenchmarkId::new("cpu-assign", format!("{n}x{d}x{k}")),
+            |b| {
+                b.iter(|| black_box(backend.assign(black_box(&centroids)).expect("cpu assign")));
+            },
+        );
     }
     group.finish();
 }
@@ -53,16 +79,15 @@ fn lloyd_step(c: &mut Criterion) {
 fn seeding(c: &mut Criterion) {
     let mut group = c.benchmark_group("kmeans++");
     group.sample_size(10);
-    for (n, d, k) in [(200_000u64, 16usize, 32usize)] {
-        let points = blobs(n, d);
-        let mut backend = CpuBackend::new(&points);
-        group.bench_function(BenchmarkId::new("cpu", format!("{n}x{d}x{k}")), |b| {
-            b.iter(|| {
-                let mut rng = SeededRng::new(0, Stream::Init { run: 0 });
-                black_box(kmeans_plusplus(&mut backend, &points, k, &mut rng).expect("seeding"))
-            });
+    let (n, d, k) = (200_000u64, 16usize, 32usize);
+    let points = blobs(n, d);
+    let mut backend = CpuBackend::new(&points);
+    group.bench_function(BenchmarkId::new("cpu", format!("{n}x{d}x{k}")), |b| {
+        b.iter(|| {
+            let mut rng = SeededRng::new(0, Stream::Init { run: 0 });
+            black_box(kmeans_plusplus(&mut backend, &points, k, &mut rng).expect("seeding"))
         });
-    }
+    });
     group.finish();
 }
 

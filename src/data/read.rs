@@ -85,11 +85,14 @@ impl Source {
 
 type Batches = Box<dyn Iterator<Item = Result<RecordBatch>>>;
 
+/// Builds the batch stream for (projection, numeric columns) once the columns are known.
+type OpenBatches = Box<dyn FnOnce(&[usize], &[usize]) -> Result<Batches>>;
+
 /// An opened input: its schema is known, its rows are not read yet.
 pub struct Opened {
     schema: SchemaRef,
     rows_hint: Option<usize>,
-    open: Box<dyn FnOnce(&[usize], &[usize]) -> Result<Batches>>,
+    open: OpenBatches,
 }
 
 impl Opened {

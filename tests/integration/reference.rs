@@ -89,10 +89,7 @@ fn run_case(name: &str) {
     assert_eq!(segments.len(), want_labels.len(), "{name}: row count");
 
     // Labels: equal, except points on a near-tie between two reference centroids.
-    let normalized = {
-        let points = normalized_points(&case, &model);
-        points
-    };
+    let normalized = normalized_points(&case, &model);
     let mut ties = 0;
     for (i, ((id, label, _), want)) in segments.iter().zip(&want_labels).enumerate() {
         assert_eq!(id, &i.to_string(), "{name}: rows in input order");
