@@ -273,30 +273,12 @@ impl Backend for CpuBackend<'_> {
     }
 
     fn seed_sample(&mut self, targets: &[f64]) -> Result<Vec<usize>> {
-        let n = self.points.rows();
-        let picks = targets
-            .iter()
-            .map(|&target| {
-                let mut running = 0.0f64;
-                for (p, &potential) in self.part_potential.iter().enumerate() {
-                    if running + potential >= target {
-                        let start = p * self.part_rows;
-                        let end = (start + self.part_rows).min(n);
-                        for i in start..end {
-                            running += f64::from(self.closest[i]);
-                            if running >= target {
-                                return i;
-                            }
-                        }
-                        // Rounding left the target past this partition's last point: take it.
-                        return end - 1;
-                    }
-                    running += potential;
-                }
-                n - 1
-            })
-            .collect();
-        Ok(picks)
+        Ok(super::sample_by_potential(
+            &self.closest,
+            &self.part_potential,
+            self.part_rows,
+            targets,
+        ))
     }
 
     fn seed_trials(&mut self, candidates: &Matrix) -> Result<Vec<f64>> {

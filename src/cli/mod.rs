@@ -3,6 +3,7 @@
 pub mod demo;
 pub mod fit;
 pub mod generate;
+pub mod info;
 pub mod predict;
 
 use crate::error::Result;
@@ -38,6 +39,8 @@ pub enum Command {
     Generate(generate::GenerateArgs),
     /// Segment a built-in synthetic retail customer base and print the profile.
     Demo(demo::DemoArgs),
+    /// List GPU adapters, their limits, and which backend `auto` picks.
+    Info(info::InfoArgs),
 }
 
 impl Cli {
@@ -57,6 +60,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Predict(args) => predict::run(args),
         Command::Generate(args) => generate::run(args),
         Command::Demo(args) => demo::run(args),
+        Command::Info(args) => info::run(args),
     }
 }
 

@@ -1,0 +1,383 @@
+//! The long-lived GPU context: adapter, device and queue, with the compute pipelines and their
+//! bind-group layouts created once. Separate from the work (`GpuBackend`) so one context serves
+//! many fits (restarts, sweeps, tests).
+//!
+//! Validation and out-of-memory errors are caught with error scopes and a lost device is
+//! recorded by its callback; both become Strata errors with DESIGN.md's exit codes.
+
+use crate::error::{Error, Result};
+use std::borrow::Cow;
+use std::sync::{Arc, Mutex};
+
+/// A compute pipeline with the layout of its one bind group.
+pub(super) struct Kernel {
+    pub pipeline: wgpu::ComputePipeline,
+    pub layout: wgpu::BindGroupLayout,
+}
+
+/// The kinds of bindings the kernels use.
+#[derive(Clone, Copy)]
+enum Binding {
+    Uniform,
+    Read,
+    ReadWrite,
+}
+
+/// One adapter as `strata info` shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AdapterSummary {
+    /// Adapter name.
+    pub name: String,
+    /// DiscreteGpu, IntegratedGpu, VirtualGpu, Cpu or Other.
+    pub device_type: String,
+    /// Vulkan, Metal, Dx12, …
+    pub backend: String,
+    /// Driver name.
+    pub driver: String,
+    /// Driver version details.
+    pub driver_info: String,
+    /// True for software rasterizers (lavapipe/llvmpipe report device type Cpu).
+    pub software: bool,
+    /// Largest storage-buffer binding, bytes.
+    pub max_storage_buffer_binding_size: u64,
+    /// Largest buffer, bytes.
+    pub max_buffer_size: u64,
+    /// Workgroups per dispatch dimension.
+    pub max_compute_workgroups_per_dimension: u32,
+    /// Workgroup memory, bytes.
+    pub max_compute_workgroup_storage_size: u32,
+    /// Invocations per workgroup.
+    pub max_compute_invocations_per_workgroup: u32,
+    /// Subgroup size range reported by the adapter.
+    pub subgroup_size: (u32, u32),
+}
+
+fn instance() -> wgpu::Instance {
+    wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env())
+}
+
+/// Preference order: discrete, integrated, virtual, other, software.
+fn rank(device_type: wgpu::DeviceType) -> u8 {
+    match device_type {
+        wgpu::DeviceType::DiscreteGpu => 0,
+        wgpu::DeviceType::IntegratedGpu => 1,
+        wgpu::DeviceType::VirtualGpu => 2,
+        wgpu::DeviceType::Other => 3,
+        wgpu::DeviceType::Cpu => 4,
+    }
+}
+
+fn summary(adapter: &wgpu::Adapter) -> AdapterSummary {
+    let info = adapter.get_info();
+    let limits = adapter.limits();
+    AdapterSummary {
+        name: info.name.clone(),
+        device_type: format!("{:?}", info.device_type),
+        backend: format!("{:?}", info.backend),
+        driver: info.driver.clone(),
+        driver_info: info.driver_info.clone(),
+        software: info.device_type == wgpu::DeviceType::Cpu,
+        max_storage_buffer_binding_size: limits.max_storage_buffer_binding_size,
+        max_buffer_size: limits.max_buffer_size,
+        max_compute_workgroups_per_dimension: limits.max_compute_workgroups_per_dimension,
+        max_compute_workgroup_storage_size: limits.max_compute_workgroup_storage_size,
+        max_compute_invocations_per_workgroup: limits.max_compute_invocations_per_workgroup,
+        subgroup_size: (info.subgroup_min_size, info.subgroup_max_size),
+    }
+}
+
+fn adapters() -> Vec<wgpu::Adapter> {
+    let mut found = pollster::block_on(instance().enumerate_adapters(wgpu::Backends::all()));
+    found.sort_by_key(|a| rank(a.get_info().device_type));
+    found
+}
+
+/// Every adapter wgpu finds, best first.
+pub fn list_adapters() -> Vec<AdapterSummary> {
+    adapters().iter().map(summary).collect()
+}
+
+/// The shared GPU context.
+pub struct GpuContext {
+    adapter: AdapterSummary,
+    limits: wgpu::Limits,
+    device: wgpu::Device,
+    queue: wgpu::Queue,
+    lost: Arc<Mutex<Option<String>>>,
+    pub(super) assign: Kernel,
+    pub(super) accumulate: Kernel,
+    pub(super) seed_update: Kernel,
+    pub(super) seed_trials: Kernel,
+}
+
+impl GpuContext {
+    /// Opens the best adapter (`hardware_only`: never a software one) with its own limits.
+    ///
+    /// # Errors
+    /// Exit 69 when no suitable adapter exists or the device cannot be created.
+    pub fn new(hardware_only: bool) -> Result<Arc<GpuContext>> {
+        let found = adapters();
+        let names: Vec<String> = found.iter().map(|a| a.get_info().name).collect();
+        let adapter = found
+            .into_iter()
+            .find(|a| !hardware_only || a.get_info().device_type != wgpu::DeviceType::Cpu)
+            .ok_or_else(|| {
+                Error::NoAdapter(if names.is_empty() {
+                    "no GPU adapter found (is a Vulkan, Metal or DX12 driver installed?); use \
+                     --backend cpu"
+                        .to_string()
+                } else {
+                    format!(
+                        "no hardware GPU adapter; only software ones: {}",
+                        names.join(", ")
+                    )
+                })
+            })?;
+        Self::open(adapter)
+    }
+
+    fn open(adapter: wgpu::Adapter) -> Result<Arc<GpuContext>> {
+        let summary = summary(&adapter);
+        // The adapter's own limits: the defaults cap a storage binding at 128 MiB.
+        let limits = adapter.limits();
+        let descriptor = wgpu::DeviceDescriptor {
+            label: Some("strata"),
+            required_limits: limits.clone(),
+            memory_hints: wgpu::MemoryHints::Performance,
+            ..Default::default()
+        };
+        let (device, queue) = pollster::block_on(adapter.request_device(&descriptor))
+            .map_err(|e| Error::NoAdapter(format!("cannot open GPU '{}': {e}", summary.name)))?;
+        let lost = Arc::new(Mutex::new(None));
+        let lost_writer = lost.clone();
+        device.set_device_lost_callback(move |reason, message| {
+            if let Ok(mut slot) = lost_writer.lock() {
+                *slot = Some(format!("{reason:?}: {message}"));
+            }
+        });
+        device.on_uncaptured_error(Arc::new(|error| {
+            log::error!("GPU error outside a checked operation: {error}")
+        }));
+
+        use Binding::{Read, ReadWrite, Uniform};
+        let source = |name: &str, text: &'static str| {
+            device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(name),
+                source: wgpu::ShaderSource::Wgsl(Cow::Borrowed(text)),
+            })
+        };
+        let assign_src = source(
+            "assign",
+            include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/shaders/assign.wgsl")),
+        );
+        let accumulate_src = source(
+            "accumulate",
+            include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/shaders/accumulate.wgsl"
+            )),
+        );
+        let seed_src = source(
+            "seed",
+            include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/shaders/seed.wgsl")),
+        );
+        let seed_bindings = [Uniform, Read, Read, ReadWrite, ReadWrite];
+        let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let assign = kernel(
+            &device,
+            &assign_src,
+            "assign",
+            &[Uniform, Read, Read, Read, ReadWrite, ReadWrite, ReadWrite],
+        );
+        let accumulate = kernel(
+            &device,
+            &accumulate_src,
+            "accumulate",
+            &[Uniform, Read, Read, ReadWrite],
+        );
+        let seed_update = kernel(&device, &seed_src, "seed_update", &seed_bindings);
+        let seed_trials = kernel(&device, &seed_src, "seed_trials", &seed_bindings);
+        if let Some(error) = pollster::block_on(scope.pop()) {
+            return Err(Error::Internal(format!(
+                "the compute shaders did not compile on '{}': {error}",
+                summary.name
+            )));
+        }
+        Ok(Arc::new(GpuContext {
+            adapter: summary,
+            limits,
+            device,
+            queue,
+            lost,
+            assign,
+            accumulate,
+            seed_update,
+            seed_trials,
+        }))
+    }
+
+    /// The adapter this context runs on.
+    pub fn adapter(&self) -> &AdapterSummary {
+        &self.adapter
+    }
+
+    /// The device's limits (the adapter's own).
+    pub fn limits(&self) -> &wgpu::Limits {
+        &self.limits
+    }
+
+    pub(super) fn device(&self) -> &wgpu::Device {
+        &self.device
+    }
+
+    pub(super) fn queue(&self) -> &wgpu::Queue {
+        &self.queue
+    }
+
+    /// Fails once the device has been lost.
+    ///
+    /// # Errors
+    /// Exit 75 with the driver's reason.
+    pub(super) fn check_lost(&self) -> Result<()> {
+        match self.lost.lock().ok().and_then(|slot| slot.clone()) {
+            Some(reason) => Err(Error::DeviceLost(format!(
+                "the GPU device '{}' was lost ({reason}); rerun, or use --backend cpu",
+                self.adapter.name
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// Runs `work` inside validation and out-of-memory error scopes.
+    ///
+    /// # Errors
+    /// Exit 69 when the GPU ran out of memory, 70 on a validation error (a bug), 75 when the
+    /// device was lost.
+    pub(super) fn checked<T>(&self, what: &str, work: impl FnOnce() -> T) -> Result<T> {
+        let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let value = work();
+        let invalid = pollster::block_on(validation.pop());
+        let out_of_memory = pollster::block_on(oom.pop());
+        self.check_lost()?;
+        if let Some(error) = out_of_memory {
+            return Err(Error::NoAdapter(format!(
+                "the GPU '{}' ran out of memory while {what}: {error}; use --backend cpu or fewer rows",
+                self.adapter.name
+            )));
+        }
+        if let Some(error) = invalid {
+            return Err(Error::Internal(format!(
+                "GPU validation error while {what}: {error}"
+            )));
+        }
+        Ok(value)
+    }
+
+    /// Creates a buffer of `size` bytes (at least 4).
+    pub(super) fn buffer(&self, label: &str, size: u64, usage: wgpu::BufferUsages) -> wgpu::Buffer {
+        self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size: size.max(4).next_multiple_of(4),
+            usage,
+            mapped_at_creation: false,
+        })
+    }
+
+    /// Copies `len` values of `T` from `source` (at `offset` bytes) back to the host.
+    ///
+    /// # Errors
+    /// Exit 75 when the device is lost while waiting; 69/70 as for `checked`.
+    pub(super) fn read<T: bytemuck::Pod>(
+        &self,
+        source: &wgpu::Buffer,
+        offset: u64,
+        len: usize,
+    ) -> Result<Vec<T>> {
+        if len == 0 {
+            return Ok(Vec::new());
+        }
+        let size = (len * std::mem::size_of::<T>()) as u64;
+        let staging = self.checked("allocating a read-back buffer", || {
+            self.buffer(
+                "read-back",
+                size,
+                wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            )
+        })?;
+        let mut encoder = self
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("read-back"),
+            });
+        encoder.copy_buffer_to_buffer(source, offset, &staging, 0, size);
+        self.queue.submit([encoder.finish()]);
+        let (sender, receiver) = std::sync::mpsc::channel();
+        staging
+            .slice(..size)
+            .map_async(wgpu::MapMode::Read, move |result| {
+                let _ = sender.send(result);
+            });
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::DeviceLost(format!("waiting for the GPU failed: {e}")))?;
+        self.check_lost()?;
+        receiver
+            .recv()
+            .map_err(|_| Error::DeviceLost("the GPU never answered a read-back".to_string()))?
+            .map_err(|e| Error::DeviceLost(format!("reading back from the GPU failed: {e}")))?;
+        let values = {
+            let view = staging
+                .slice(..size)
+                .get_mapped_range()
+                .map_err(|e| Error::Internal(format!("mapping a read-back buffer: {e}")))?;
+            bytemuck::cast_slice::<u8, T>(&view).to_vec()
+        };
+        staging.unmap();
+        Ok(values)
+    }
+}
+
+fn kernel(
+    device: &wgpu::Device,
+    module: &wgpu::ShaderModule,
+    entry: &str,
+    bindings: &[Binding],
+) -> Kernel {
+    let entries: Vec<wgpu::BindGroupLayoutEntry> = bindings
+        .iter()
+        .enumerate()
+        .map(|(i, binding)| wgpu::BindGroupLayoutEntry {
+            binding: i as u32,
+            visibility: wgpu::ShaderStages::COMPUTE,
+            ty: wgpu::BindingType::Buffer {
+                ty: match binding {
+                    Binding::Uniform => wgpu::BufferBindingType::Uniform,
+                    Binding::Read => wgpu::BufferBindingType::Storage { read_only: true },
+                    Binding::ReadWrite => wgpu::BufferBindingType::Storage { read_only: false },
+                },
+                has_dynamic_offset: false,
+                min_binding_size: None,
+            },
+            count: None,
+        })
+        .collect();
+    let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+        label: Some(entry),
+        entries: &entries,
+    });
+    let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+        label: Some(entry),
+        bind_group_layouts: &[Some(&layout)],
+        immediate_size: 0,
+    });
+    let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: Some(entry),
+        layout: Some(&pipeline_layout),
+        module,
+        entry_point: Some(entry),
+        compilation_options: Default::default(),
+        cache: None,
+    });
+    Kernel { pipeline, layout }
+}

@@ -1,0 +1,588 @@
+//! The wgpu backend: the same arithmetic as the CPU backend, in WGSL compute shaders.
+//!
+//! The normalized points are uploaded once, in chunks no larger than the adapter's storage
+//! binding limit, and stay resident across iterations and restarts. Per Lloyd step only the k×d
+//! centroids go up; per-workgroup statistics and per-range partial sums come back and are
+//! finished on the host in f64, in chunk and range order, so results are deterministic.
+//! Per-point kernels use a second dispatch dimension beyond 65,535 workgroups. The chunk size can
+//! be forced small (`STRATA_GPU_CHUNK_ROWS`) so tests cover several chunks on small data.
+
+pub mod context;
+
+pub use context::{AdapterSummary, GpuContext, list_adapters};
+
+use super::{
+    Assignment, Backend, BackendInfo, BackendKind, StepPartials, partition_potentials,
+    sample_by_potential,
+};
+use crate::data::matrix::Matrix;
+use crate::error::{Error, Result};
+use crate::parallel::PARTITION_ROWS;
+use context::Kernel;
+use std::sync::Arc;
+use wgpu::BufferUsages as Usage;
+
+/// Invocations per workgroup of the per-point kernels.
+const WG: usize = 256;
+/// Rows per range of the partial-sum kernel.
+const RANGE_ROWS: usize = 16_384;
+/// Most features the assignment kernel's centroid tile holds.
+pub const MAX_DIMS: usize = 2048;
+/// Environment variable forcing the rows per chunk (tests use it to cover several chunks).
+pub const CHUNK_ROWS_ENV: &str = "STRATA_GPU_CHUNK_ROWS";
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct AssignParams {
+    rows: u32,
+    dims: u32,
+    k: u32,
+    wg_x: u32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct AccumulateParams {
+    rows: u32,
+    dims: u32,
+    range_rows: u32,
+    slots: u32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct SeedParams {
+    rows: u32,
+    dims: u32,
+    centres: u32,
+    replace: u32,
+    wg_x: u32,
+    pad: [u32; 3],
+}
+
+/// A growable device buffer (re-created larger when needed).
+struct Scratch {
+    buffer: wgpu::Buffer,
+    bytes: u64,
+}
+
+/// One resident slice of the points with its per-row buffers.
+struct Chunk {
+    rows: usize,
+    points: wgpu::Buffer,
+    labels: wgpu::Buffer,
+    distances: wgpu::Buffer,
+    wg_stats: wgpu::Buffer,
+    closest: Option<wgpu::Buffer>,
+    partials: Option<Scratch>,
+    trial_sums: Option<Scratch>,
+    params: [wgpu::Buffer; 3],
+    grid: (u32, u32),
+}
+
+impl Chunk {
+    fn workgroups(&self) -> usize {
+        (self.grid.0 * self.grid.1) as usize
+    }
+
+    fn ranges(&self) -> usize {
+        self.rows.div_ceil(RANGE_ROWS)
+    }
+}
+
+/// The GPU backend over resident points.
+pub struct GpuBackend {
+    ctx: Arc<GpuContext>,
+    rows: usize,
+    dims: usize,
+    chunks: Vec<Chunk>,
+    centroids: Option<Scratch>,
+    norms: Option<Scratch>,
+    centres: Option<Scratch>,
+    closest: Vec<f32>,
+    part_potential: Vec<f64>,
+}
+
+/// Workgroup grid for `rows` one-invocation-per-row: (x, y) with x ≤ the per-dimension limit.
+fn grid(rows: usize, max_per_dim: u32) -> (u32, u32) {
+    let groups = rows.div_ceil(WG).max(1) as u64;
+    let x = groups.min(u64::from(max_per_dim));
+    (x as u32, groups.div_ceil(x) as u32)
+}
+
+/// The chunk size forced by `STRATA_GPU_CHUNK_ROWS`, if set.
+pub fn chunk_rows_from_env() -> Option<usize> {
+    std::env::var(CHUNK_ROWS_ENV)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&r| r > 0)
+}
+
+impl GpuBackend {
+    /// Uploads `points` to the context's device, in chunks sized by the device limits (or by
+    /// `STRATA_GPU_CHUNK_ROWS`).
+    ///
+    /// # Errors
+    /// A usage error beyond `MAX_DIMS` features; exit 69 when the device runs out of memory.
+    pub fn new(ctx: Arc<GpuContext>, points: &Matrix) -> Result<Self> {
+        Self::with_chunk_rows(ctx, points, chunk_rows_from_env())
+    }
+
+    /// Like `new`, with at most `chunk_rows` rows per chunk.
+    ///
+    /// # Errors
+    /// As for `new`.
+    pub fn with_chunk_rows(
+        ctx: Arc<GpuContext>,
+        points: &Matrix,
+        chunk_rows: Option<usize>,
+    ) -> Result<Self> {
+        let (rows, dims) = (points.rows(), points.cols());
+        if dims > MAX_DIMS {
+            return Err(Error::usage(format!(
+                "the GPU backend handles at most {MAX_DIMS} features, not {dims}; use --backend cpu"
+            )));
+        }
+        let limits = ctx.limits().clone();
+        let max_bytes = limits
+            .max_storage_buffer_binding_size
+            .min(limits.max_buffer_size);
+        let by_limit = ((max_bytes / (4 * dims as u64)) as usize / WG * WG).max(WG);
+        let chunk = chunk_rows.map_or(by_limit, |r| r.min(by_limit)).max(1);
+        let mut chunks = Vec::with_capacity(rows.div_ceil(chunk));
+        for (i, slice) in points.as_slice().chunks(chunk * dims).enumerate() {
+            let n = slice.len() / dims;
+            let g = grid(n, limits.max_compute_workgroups_per_dimension);
+            let built = ctx.checked("uploading the points", || {
+                let storage = Usage::STORAGE | Usage::COPY_DST | Usage::COPY_SRC;
+                let points = ctx.buffer("points", (slice.len() * 4) as u64, storage);
+                ctx.queue()
+                    .write_buffer(&points, 0, bytemuck::cast_slice(slice));
+                let uniform = || ctx.buffer("params", 32, Usage::UNIFORM | Usage::COPY_DST);
+                Chunk {
+                    rows: n,
+                    points,
+                    labels: ctx.buffer("labels", (n * 4) as u64, storage),
+                    distances: ctx.buffer("distances", (n * 4) as u64, storage),
+                    wg_stats: ctx.buffer("workgroup stats", (g.0 as u64 * g.1 as u64) * 8, storage),
+                    closest: None,
+                    partials: None,
+                    trial_sums: None,
+                    params: [uniform(), uniform(), uniform()],
+                    grid: g,
+                }
+            })?;
+            // Submit each chunk's upload so its staging memory is released before the next.
+            ctx.queue().submit([]);
+            ctx.device()
+                .poll(wgpu::PollType::wait_indefinitely())
+                .map_err(|e| Error::DeviceLost(format!("uploading chunk {i} failed: {e}")))?;
+            chunks.push(built);
+        }
+        log::info!(
+            "GPU: {} row(s) × {dims} resident on '{}' in {} chunk(s) of up to {chunk} rows",
+            rows,
+            ctx.adapter().name,
+            chunks.len()
+        );
+        let mut backend = GpuBackend {
+            ctx,
+            rows,
+            dims,
+            chunks,
+            centroids: None,
+            norms: None,
+            centres: None,
+            closest: Vec::new(),
+            part_potential: Vec::new(),
+        };
+        backend.reset_labels()?;
+        Ok(backend)
+    }
+
+    /// Makes `slot` a storage buffer of at least `bytes`, re-created when too small.
+    fn ensure<'s>(
+        ctx: &GpuContext,
+        slot: &'s mut Option<Scratch>,
+        label: &str,
+        bytes: u64,
+    ) -> &'s wgpu::Buffer {
+        if slot.as_ref().is_none_or(|s| s.bytes < bytes) {
+            let buffer = ctx.buffer(
+                label,
+                bytes,
+                Usage::STORAGE | Usage::COPY_DST | Usage::COPY_SRC,
+            );
+            *slot = Some(Scratch { buffer, bytes });
+        }
+        &slot.as_ref().expect("just ensured").buffer
+    }
+
+    /// Uploads centroids and their squared norms (computed as the CPU backend does).
+    fn upload_centroids(&mut self, centroids: &Matrix) -> Result<()> {
+        let norms: Vec<f32> = (0..centroids.rows())
+            .map(|c| centroids.row(c).iter().map(|v| v * v).sum())
+            .collect();
+        let ctx = self.ctx.clone();
+        ctx.checked("uploading centroids", || {
+            let buffer = Self::ensure(
+                &ctx,
+                &mut self.centroids,
+                "centroids",
+                (centroids.as_slice().len() * 4) as u64,
+            );
+            ctx.queue()
+                .write_buffer(buffer, 0, bytemuck::cast_slice(centroids.as_slice()));
+            let buffer = Self::ensure(&ctx, &mut self.norms, "norms", (norms.len() * 4) as u64);
+            ctx.queue()
+                .write_buffer(buffer, 0, bytemuck::cast_slice(&norms));
+        })
+    }
+
+    /// Uploads seeding centres (one or the candidates) to the centres buffer.
+    fn upload_centres(&mut self, centres: &[f32]) -> Result<()> {
+        let ctx = self.ctx.clone();
+        ctx.checked("uploading seeding centres", || {
+            let buffer = Self::ensure(
+                &ctx,
+                &mut self.centres,
+                "centres",
+                (centres.len() * 4) as u64,
+            );
+            ctx.queue()
+                .write_buffer(buffer, 0, bytemuck::cast_slice(centres));
+        })
+    }
+
+    fn bind(&self, kernel: &Kernel, buffers: &[&wgpu::Buffer]) -> wgpu::BindGroup {
+        let entries: Vec<wgpu::BindGroupEntry> = buffers
+            .iter()
+            .enumerate()
+            .map(|(i, b)| wgpu::BindGroupEntry {
+                binding: i as u32,
+                resource: b.as_entire_binding(),
+            })
+            .collect();
+        self.ctx
+            .device()
+            .create_bind_group(&wgpu::BindGroupDescriptor {
+                label: None,
+                layout: &kernel.layout,
+                entries: &entries,
+            })
+    }
+
+    fn dispatch(
+        encoder: &mut wgpu::CommandEncoder,
+        kernel: &Kernel,
+        group: &wgpu::BindGroup,
+        (x, y): (u32, u32),
+    ) {
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: None,
+            timestamp_writes: None,
+        });
+        pass.set_pipeline(&kernel.pipeline);
+        pass.set_bind_group(0, group, &[]);
+        pass.dispatch_workgroups(x, y, 1);
+    }
+
+    /// Runs the assignment kernel on every chunk (and the partial sums when `sums`), returning
+    /// per chunk its workgroup stats and partials.
+    fn run_assign(&mut self, centroids: &Matrix, sums: bool) -> Result<Vec<(Vec<f32>, Vec<f32>)>> {
+        self.upload_centroids(centroids)?;
+        let (k, d) = (centroids.rows(), self.dims);
+        let slots = k * (d + 1);
+        let slot_blocks = slots.div_ceil(WG);
+        let max_dim = self.ctx.limits().max_compute_workgroups_per_dimension as usize;
+        if sums && slot_blocks > max_dim {
+            return Err(Error::usage(format!(
+                "k × (features + 1) = {slots} is too large for the GPU backend's partial sums; use --backend cpu"
+            )));
+        }
+        let ctx = self.ctx.clone();
+        let mut results = Vec::with_capacity(self.chunks.len());
+        for i in 0..self.chunks.len() {
+            ctx.checked("running the assignment", || {
+                let chunk = &mut self.chunks[i];
+                let assign = AssignParams {
+                    rows: chunk.rows as u32,
+                    dims: d as u32,
+                    k: k as u32,
+                    wg_x: chunk.grid.0,
+                };
+                ctx.queue()
+                    .write_buffer(&chunk.params[0], 0, bytemuck::bytes_of(&assign));
+                if sums {
+                    let params = AccumulateParams {
+                        rows: chunk.rows as u32,
+                        dims: d as u32,
+                        range_rows: RANGE_ROWS as u32,
+                        slots: slots as u32,
+                    };
+                    ctx.queue()
+                        .write_buffer(&chunk.params[1], 0, bytemuck::bytes_of(&params));
+                    let bytes = (chunk.ranges() * slots * 4) as u64;
+                    Self::ensure(&ctx, &mut chunk.partials, "partials", bytes);
+                }
+            })?;
+            let chunk = &self.chunks[i];
+            let centroid_buf = &self.centroids.as_ref().expect("uploaded above").buffer;
+            let norm_buf = &self.norms.as_ref().expect("uploaded above").buffer;
+            let mut encoder =
+                ctx.device()
+                    .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                        label: Some("step"),
+                    });
+            let group = self.bind(
+                &ctx.assign,
+                &[
+                    &chunk.params[0],
+                    &chunk.points,
+                    centroid_buf,
+                    norm_buf,
+                    &chunk.labels,
+                    &chunk.distances,
+                    &chunk.wg_stats,
+                ],
+            );
+            Self::dispatch(&mut encoder, &ctx.assign, &group, chunk.grid);
+            if sums {
+                let partials = &chunk.partials.as_ref().expect("ensured above").buffer;
+                let group = self.bind(
+                    &ctx.accumulate,
+                    &[&chunk.params[1], &chunk.points, &chunk.labels, partials],
+                );
+                Self::dispatch(
+                    &mut encoder,
+                    &ctx.accumulate,
+                    &group,
+                    (chunk.ranges() as u32, slot_blocks as u32),
+                );
+            }
+            ctx.checked("running the assignment", || {
+                ctx.queue().submit([encoder.finish()])
+            })?;
+            let stats = ctx.read::<f32>(&chunk.wg_stats, 0, 2 * chunk.workgroups())?;
+            let partials = match (&chunk.partials, sums) {
+                (Some(p), true) => ctx.read::<f32>(&p.buffer, 0, chunk.ranges() * slots)?,
+                _ => Vec::new(),
+            };
+            results.push((stats, partials));
+        }
+        Ok(results)
+    }
+
+    /// Runs `seed_update` with `centre` on every chunk and refreshes the host's closest
+    /// distances and partition potentials; returns the total potential.
+    fn update_closest(&mut self, centre: &[f32], replace: bool) -> Result<f64> {
+        self.upload_centres(centre)?;
+        let ctx = self.ctx.clone();
+        let mut closest = Vec::with_capacity(self.rows);
+        for i in 0..self.chunks.len() {
+            ctx.checked("updating k-means++ distances", || {
+                let chunk = &mut self.chunks[i];
+                if chunk.closest.is_none() {
+                    chunk.closest = Some(ctx.buffer(
+                        "closest",
+                        (chunk.rows * 4) as u64,
+                        Usage::STORAGE | Usage::COPY_SRC,
+                    ));
+                }
+                let params = SeedParams {
+                    rows: chunk.rows as u32,
+                    dims: self.dims as u32,
+                    centres: 1,
+                    replace: u32::from(replace),
+                    wg_x: chunk.grid.0,
+                    pad: [0; 3],
+                };
+                ctx.queue()
+                    .write_buffer(&chunk.params[2], 0, bytemuck::bytes_of(&params));
+            })?;
+            let chunk = &self.chunks[i];
+            let chunk_closest = chunk.closest.as_ref().expect("created above");
+            let centres = &self.centres.as_ref().expect("uploaded above").buffer;
+            let mut encoder =
+                ctx.device()
+                    .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                        label: Some("seed"),
+                    });
+            let group = self.bind(
+                &ctx.seed_update,
+                &[
+                    &chunk.params[2],
+                    &chunk.points,
+                    centres,
+                    chunk_closest,
+                    &chunk.wg_stats,
+                ],
+            );
+            Self::dispatch(&mut encoder, &ctx.seed_update, &group, chunk.grid);
+            ctx.checked("updating k-means++ distances", || {
+                ctx.queue().submit([encoder.finish()])
+            })?;
+            closest.extend(ctx.read::<f32>(chunk_closest, 0, chunk.rows)?);
+        }
+        self.part_potential = partition_potentials(&closest, PARTITION_ROWS);
+        self.closest = closest;
+        Ok(self.part_potential.iter().sum())
+    }
+}
+
+impl Backend for GpuBackend {
+    fn info(&self) -> BackendInfo {
+        let adapter = self.ctx.adapter();
+        BackendInfo {
+            kind: BackendKind::Gpu,
+            adapter: format!(
+                "{} ({}, {})",
+                adapter.name, adapter.backend, adapter.device_type
+            ),
+            threads: rayon::current_num_threads(),
+        }
+    }
+
+    fn rows(&self) -> usize {
+        self.rows
+    }
+
+    fn dims(&self) -> usize {
+        self.dims
+    }
+
+    fn reset_labels(&mut self) -> Result<()> {
+        let ctx = self.ctx.clone();
+        let unset = vec![u32::MAX; self.chunks.iter().map(|c| c.rows).max().unwrap_or(0)];
+        ctx.checked("resetting labels", || {
+            for chunk in &self.chunks {
+                ctx.queue().write_buffer(
+                    &chunk.labels,
+                    0,
+                    bytemuck::cast_slice(&unset[..chunk.rows]),
+                );
+            }
+            ctx.queue().submit([]);
+        })
+    }
+
+    fn step(&mut self, centroids: &Matrix) -> Result<StepPartials> {
+        let (k, d) = (centroids.rows(), self.dims);
+        let slots = k * (d + 1);
+        let mut total = StepPartials::zeros(k, d);
+        for (stats, partials) in self.run_assign(centroids, true)? {
+            for wg in stats.chunks_exact(2) {
+                total.inertia += f64::from(wg[0]);
+                total.changed += wg[1] as u64;
+            }
+            for range in partials.chunks_exact(slots) {
+                for c in 0..k {
+                    let slot = &range[c * (d + 1)..(c + 1) * (d + 1)];
+                    total.counts[c] += slot[d] as u64;
+                    for (s, &v) in total.sums[c * d..(c + 1) * d].iter_mut().zip(&slot[..d]) {
+                        *s += f64::from(v);
+                    }
+                }
+            }
+        }
+        Ok(total)
+    }
+
+    fn assign(&mut self, centroids: &Matrix) -> Result<Assignment> {
+        self.run_assign(centroids, false)?;
+        let mut labels = Vec::with_capacity(self.rows);
+        let mut sq_distances = Vec::with_capacity(self.rows);
+        for chunk in &self.chunks {
+            labels.extend(self.ctx.read::<u32>(&chunk.labels, 0, chunk.rows)?);
+            sq_distances.extend(self.ctx.read::<f32>(&chunk.distances, 0, chunk.rows)?);
+        }
+        Ok(Assignment {
+            labels,
+            sq_distances,
+        })
+    }
+
+    fn seed_first(&mut self, centre: &[f32]) -> Result<f64> {
+        self.update_closest(centre, true)
+    }
+
+    fn seed_sample(&mut self, targets: &[f64]) -> Result<Vec<usize>> {
+        Ok(sample_by_potential(
+            &self.closest,
+            &self.part_potential,
+            PARTITION_ROWS,
+            targets,
+        ))
+    }
+
+    fn seed_trials(&mut self, candidates: &Matrix) -> Result<Vec<f64>> {
+        let t = candidates.rows();
+        self.upload_centres(candidates.as_slice())?;
+        let ctx = self.ctx.clone();
+        let mut totals = vec![0.0f64; t];
+        for i in 0..self.chunks.len() {
+            ctx.checked("scoring k-means++ candidates", || {
+                let chunk = &mut self.chunks[i];
+                let params = SeedParams {
+                    rows: chunk.rows as u32,
+                    dims: self.dims as u32,
+                    centres: t as u32,
+                    replace: 0,
+                    wg_x: chunk.grid.0,
+                    pad: [0; 3],
+                };
+                ctx.queue()
+                    .write_buffer(&chunk.params[2], 0, bytemuck::bytes_of(&params));
+                let bytes = (chunk.workgroups() * t * 4) as u64;
+                Self::ensure(&ctx, &mut chunk.trial_sums, "trial sums", bytes);
+            })?;
+            let chunk = &self.chunks[i];
+            let sums = &chunk.trial_sums.as_ref().expect("ensured above").buffer;
+            let chunk_closest = chunk.closest.as_ref().ok_or_else(|| {
+                Error::Internal("k-means++ trials before the first centre".into())
+            })?;
+            let centres = &self.centres.as_ref().expect("uploaded above").buffer;
+            let mut encoder =
+                ctx.device()
+                    .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                        label: Some("trials"),
+                    });
+            let group = self.bind(
+                &ctx.seed_trials,
+                &[
+                    &chunk.params[2],
+                    &chunk.points,
+                    centres,
+                    chunk_closest,
+                    sums,
+                ],
+            );
+            Self::dispatch(&mut encoder, &ctx.seed_trials, &group, chunk.grid);
+            ctx.checked("scoring k-means++ candidates", || {
+                ctx.queue().submit([encoder.finish()])
+            })?;
+            for wg in ctx
+                .read::<f32>(sums, 0, chunk.workgroups() * t)?
+                .chunks_exact(t)
+            {
+                totals
+                    .iter_mut()
+                    .zip(wg)
+                    .for_each(|(a, &b)| *a += f64::from(b));
+            }
+        }
+        Ok(totals)
+    }
+
+    fn seed_commit(&mut self, centre: &[f32]) -> Result<()> {
+        self.update_closest(centre, false).map(|_| ())
+    }
+
+    fn end_seeding(&mut self) {
+        for chunk in &mut self.chunks {
+            chunk.closest = None;
+        }
+        self.closest = Vec::new();
+        self.part_potential = Vec::new();
+    }
+}

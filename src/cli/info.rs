@@ -1,0 +1,77 @@
+//! `strata info`: the adapters wgpu finds, their limits, and what `--backend auto` would pick.
+
+use crate::backend::gpu::{AdapterSummary, list_adapters};
+use crate::error::{Error, Result};
+use clap::Args;
+
+/// Flags of `strata info`.
+#[derive(Debug, Args)]
+pub struct InfoArgs {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What `auto` picks given the adapters (best first): the first hardware adapter, else the CPU.
+pub fn auto_pick(adapters: &[AdapterSummary]) -> String {
+    match adapters.iter().find(|a| !a.software) {
+        Some(a) => format!("gpu ({})", a.name),
+        None => "cpu (no hardware GPU adapter)".to_string(),
+    }
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.0} MiB", bytes as f64 / (1 << 20) as f64)
+}
+
+/// Runs `strata info`.
+///
+/// # Errors
+/// Only if JSON serialization fails.
+pub fn run(args: InfoArgs) -> Result<()> {
+    let adapters = list_adapters();
+    let auto = auto_pick(&adapters);
+    if args.json {
+        let value = serde_json::json!({
+            "strata_version": env!("CARGO_PKG_VERSION"),
+            "cpu_threads": rayon::current_num_threads(),
+            "adapters": adapters,
+            "auto": auto,
+        });
+        let text =
+            serde_json::to_string_pretty(&value).map_err(|e| Error::Internal(e.to_string()))?;
+        println!("{text}");
+        return Ok(());
+    }
+    println!(
+        "strata {}; CPU backend: {} thread(s)",
+        env!("CARGO_PKG_VERSION"),
+        rayon::current_num_threads()
+    );
+    if adapters.is_empty() {
+        println!("no GPU adapters found (no Vulkan, Metal or DX12 driver)");
+    }
+    for (i, a) in adapters.iter().enumerate() {
+        println!("adapter {i}: {}", a.name);
+        println!(
+            "  type {}{}, backend {}, driver {} {}",
+            a.device_type,
+            if a.software { " (software)" } else { "" },
+            a.backend,
+            a.driver,
+            a.driver_info
+        );
+        println!(
+            "  max storage binding {}, max buffer {}, workgroups per dimension {}, workgroup memory {} B, invocations per workgroup {}, subgroup size {}..{}",
+            mib(a.max_storage_buffer_binding_size),
+            mib(a.max_buffer_size),
+            a.max_compute_workgroups_per_dimension,
+            a.max_compute_workgroup_storage_size,
+            a.max_compute_invocations_per_workgroup,
+            a.subgroup_size.0,
+            a.subgroup_size.1
+        );
+    }
+    println!("--backend auto picks: {auto}");
+    Ok(())
+}
