@@ -1,7 +1,7 @@
 //! Bad input: every case exits with its contract code, names what was wrong, and leaves no
 //! output file behind (not even a temporary one).
 
-use crate::util::{Scratch, strata, strata_ok};
+use crate::util::{Scratch, strata, strata_env, strata_ok};
 
 const GOOD: &str = "id,a,b,name\n1,1.0,2.0,x\n2,2.0,1.0,y\n3,8.0,9.0,z\n4,9.0,8.0,w\n";
 
@@ -377,13 +377,54 @@ fn output_folder_that_does_not_exist() {
     );
 }
 
+/// The Vulkan loader pointed at no driver: no adapter at all.
+const NO_DRIVER: [(&str, &str); 2] = [
+    ("VK_DRIVER_FILES", "/nonexistent/icd.json"),
+    ("VK_ICD_FILENAMES", "/nonexistent/icd.json"),
+];
+
 #[test]
-fn gpu_without_a_gpu_backend_exits_69() {
-    expect_failure(
-        "gpu",
-        GOOD,
-        &["--k", "2", "--features", "a,b", "--backend", "gpu"],
-        69,
-        &["--backend gpu"],
+fn gpu_without_an_adapter_exits_69_and_auto_falls_back_to_the_cpu() {
+    let scratch = Scratch::new("no-adapter");
+    scratch.write("in.csv", GOOD);
+    let args = [
+        "fit",
+        "--input",
+        "in.csv",
+        "--features",
+        "a,b",
+        "--k",
+        "2",
+        "--output",
+        "o.arrow",
+        "--report",
+        "r.json",
+    ];
+    let run = strata_env(
+        &scratch.path,
+        &[&args[..], &["--backend", "gpu"]].concat(),
+        &NO_DRIVER,
+    );
+    assert_eq!(run.code, 69, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("no GPU adapter found"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(scratch.files(), ["in.csv"]);
+    let run = strata_env(
+        &scratch.path,
+        &[&args[..], &["--backend", "auto"]].concat(),
+        &NO_DRIVER,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("using the CPU backend"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        crate::util::json(&scratch.join("r.json"))["backend"]["kind"],
+        "cpu"
     );
 }

@@ -5,6 +5,7 @@
 mod bad_input;
 mod cli;
 mod formats;
+mod parity;
 mod reference;
 mod shaders;
 mod util;

@@ -31,7 +31,10 @@ fn near_tie(x: &[f64], centers: &[Vec<f64>]) -> bool {
     d.len() > 1 && (d[1] - d[0]) <= 1e-5 * d[1]
 }
 
-fn run_case(name: &str) {
+fn run_case(name: &str, backend: &str) {
+    if backend == "gpu" && crate::parity::gpu().is_none() {
+        return;
+    }
     let case = fixtures().join("lloyd").join(name);
     let expected = json(&case.join("expected.json"));
     let scratch = Scratch::new(name);
@@ -63,7 +66,7 @@ fn run_case(name: &str) {
         "--normalize",
         &normalize,
         "--backend",
-        "cpu",
+        backend,
         "--output",
         "seg.csv",
         "--model",
@@ -77,6 +80,10 @@ fn run_case(name: &str) {
     strata_ok(&scratch.path, &args);
 
     let report = json(&scratch.join("report.json"));
+    assert_eq!(
+        report["backend"]["kind"], backend,
+        "{name}: the report names the backend that ran"
+    );
     let model = json(&scratch.join("model.json"));
     let segments = read_segments_csv(&scratch.join("seg.csv"));
     let want_labels: Vec<u64> = expected["labels"]
@@ -177,27 +184,21 @@ fn normalized_points(case: &std::path::Path, model: &Value) -> Vec<Vec<f64>> {
         .collect()
 }
 
-macro_rules! reference_case {
-    ($($name:ident),*) => {$(
-        #[test]
-        fn $name() {
-            run_case(stringify!($name));
+macro_rules! reference_cases {
+    ($backend:ident: $($name:ident),*) => {
+        mod $backend {
+            $(
+                #[test]
+                fn $name() {
+                    super::run_case(stringify!($name), stringify!($backend));
+                }
+            )*
         }
-    )*};
+    };
 }
 
-reference_case!(
-    blobs_2d,
-    blobs_16d,
-    d1,
-    k1,
-    k_equals_n,
-    ties,
-    empty_cluster,
-    max_iter_2,
-    zscore_log1p,
-    minmax
-);
+reference_cases!(cpu: blobs_2d, blobs_16d, d1, k1, k_equals_n, ties, empty_cluster, max_iter_2, zscore_log1p, minmax);
+reference_cases!(gpu: blobs_2d, blobs_16d, d1, k1, k_equals_n, ties, empty_cluster, max_iter_2, zscore_log1p, minmax);
 
 /// The same reference case through the library with partitions of 7 rows, so the fixed-order
 /// merge of many partial sums is what reaches scikit-learn's answer.

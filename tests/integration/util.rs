@@ -59,11 +59,17 @@ pub struct Run {
 
 /// Runs `strata` with `args` in `dir`.
 pub fn strata(dir: &Path, args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_strata"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
+    strata_env(dir, args, &[])
+}
+
+/// Runs `strata` with `args` in `dir` and extra environment variables.
+pub fn strata_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_strata"));
+    command.args(args).current_dir(dir);
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let out = command.output().unwrap();
     Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -1,0 +1,397 @@
+//! Backend parity. One backend-neutral suite is instantiated once per backend (the CPU, and the
+//! GPU on whatever adapter exists, lavapipe included), and direct comparisons run the same cases
+//! on both: same seed ⇒ same k-means++ centres; same init ⇒ equal labels except near-ties,
+//! inertia within 1e-5 relative, centroids within 1e-4.
+//!
+//! GPU tests skip with a note when there is no adapter, and fail instead when
+//! `STRATA_REQUIRE_GPU=1`.
+
+use crate::util::{assert_close, fixtures, json};
+use std::sync::{Arc, OnceLock};
+use strata::backend::Backend;
+use strata::backend::cpu::CpuBackend;
+use strata::backend::gpu::{GpuBackend, GpuContext};
+use strata::data::matrix::Matrix;
+use strata::kmeans::init::kmeans_plusplus;
+use strata::kmeans::lloyd;
+use strata::rng::{SeededRng, Stream};
+use strata::synth::blobs::{BlobSpec, Blobs};
+
+/// The shared GPU context, or `None` (with a printed note) when no adapter exists.
+pub fn gpu() -> Option<Arc<GpuContext>> {
+    static CONTEXT: OnceLock<Option<Arc<GpuContext>>> = OnceLock::new();
+    let context = CONTEXT.get_or_init(|| match GpuContext::new(false) {
+        Ok(ctx) => Some(ctx),
+        Err(e) => {
+            assert!(
+                std::env::var("STRATA_REQUIRE_GPU").as_deref() != Ok("1"),
+                "STRATA_REQUIRE_GPU=1 but no GPU adapter: {e}"
+            );
+            None
+        }
+    });
+    if context.is_none() {
+        eprintln!(
+            "note: no GPU adapter; GPU test skipped (set STRATA_REQUIRE_GPU=1 to make this a failure)"
+        );
+    }
+    context.clone()
+}
+
+/// A backend constructor: `chunk_rows` forces small GPU chunks (the CPU ignores it).
+type Make = for<'a> fn(&'a Matrix, Option<usize>) -> Option<Box<dyn Backend + 'a>>;
+
+fn cpu_backend(points: &Matrix, _: Option<usize>) -> Option<Box<dyn Backend + '_>> {
+    Some(Box::new(CpuBackend::with_partition_rows(points, 1000)))
+}
+
+fn gpu_backend(points: &Matrix, chunk_rows: Option<usize>) -> Option<Box<dyn Backend + '_>> {
+    Some(Box::new(
+        GpuBackend::with_chunk_rows(gpu()?, points, chunk_rows).expect("GPU backend"),
+    ))
+}
+
+/// Seeded blobs as a matrix.
+pub fn blob_matrix(rows: u64, dims: usize, centers: usize, seed: u64) -> Matrix {
+    let spec = BlobSpec {
+        rows,
+        dims,
+        centers,
+        std: 1.5,
+        box_half_width: 6.0,
+        seed,
+        batch_rows: 4096,
+    };
+    let blobs = Blobs::new(spec).unwrap();
+    let mut values = Vec::new();
+    for batch in blobs.batches() {
+        let batch = batch.unwrap();
+        let columns: Vec<_> = (1..=dims)
+            .map(|j| {
+                batch
+                    .column(j)
+                    .as_any()
+                    .downcast_ref::<arrow_array::Float32Array>()
+                    .unwrap()
+                    .clone()
+            })
+            .collect();
+        for i in 0..batch.num_rows() {
+            values.extend(columns.iter().map(|c| c.value(i)));
+        }
+    }
+    Matrix::from_vec(values, dims)
+}
+
+fn sq(x: &[f32], c: &[f32]) -> f64 {
+    x.iter().zip(c).map(|(a, b)| f64::from(a - b).powi(2)).sum()
+}
+
+/// The two nearest centroids of `x` are within 1e-5 relative: either label is right.
+fn near_tie(x: &[f32], centroids: &Matrix) -> bool {
+    let mut d: Vec<f64> = (0..centroids.rows())
+        .map(|c| sq(x, centroids.row(c)))
+        .collect();
+    d.sort_by(f64::total_cmp);
+    d.len() > 1 && d[1] - d[0] <= 1e-5 * d[1].max(1e-12)
+}
+
+/// Labels equal except near-ties; returns the number of near-tie differences.
+fn compare_labels(what: &str, points: &Matrix, centroids: &Matrix, a: &[u32], b: &[u32]) -> usize {
+    let mut ties = 0;
+    for i in 0..points.rows() {
+        if a[i] != b[i] {
+            assert!(
+                near_tie(points.row(i), centroids),
+                "{what}: row {i} labelled {} and {}, not a near-tie",
+                a[i],
+                b[i]
+            );
+            ties += 1;
+        }
+    }
+    ties
+}
+
+// ---------------------------------------------------------------------------------------------
+// The backend-neutral suite.
+
+/// scikit-learn's Lloyd fixture, through a backend with small partitions/chunks.
+fn sklearn_fixture(make: Make) {
+    let case = fixtures().join("lloyd/blobs_16d");
+    let expected = json(&case.join("expected.json"));
+    let read = |file: &str, skip: usize| -> Matrix {
+        let text = std::fs::read_to_string(case.join(file)).unwrap();
+        let values = text
+            .lines()
+            .skip(1)
+            .flat_map(|l| {
+                l.split(',')
+                    .skip(skip)
+                    .map(|v| v.parse::<f32>().unwrap())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        Matrix::from_vec(values, 16)
+    };
+    let (points, init) = (read("data.csv", 1), read("init.csv", 0));
+    let Some(mut backend) = make(&points, Some(300)) else {
+        return;
+    };
+    let outcome = lloyd::run(backend.as_mut(), &points, init, 100, 0.0).unwrap();
+    assert_eq!(
+        outcome.iterations as u64,
+        expected["n_iter"].as_u64().unwrap()
+    );
+    let assignment = backend.assign(&outcome.centroids).unwrap();
+    let want: Vec<u32> = expected["labels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap() as u32)
+        .collect();
+    compare_labels(
+        "sklearn labels",
+        &points,
+        &outcome.centroids,
+        &assignment.labels,
+        &want,
+    );
+    let inertia: f64 = assignment.sq_distances.iter().map(|&d| f64::from(d)).sum();
+    assert_close(
+        "inertia",
+        inertia,
+        expected["inertia"].as_f64().unwrap(),
+        1e-5,
+        0.0,
+    );
+}
+
+/// A step's partial sums against a brute-force f64 oracle.
+fn step_matches_oracle(make: Make) {
+    let points = blob_matrix(2_345, 5, 4, 11);
+    let centroids = Matrix::from_vec(points.as_slice()[..7 * 5].to_vec(), 5);
+    let Some(mut backend) = make(&points, Some(500)) else {
+        return;
+    };
+    let got = backend.step(&centroids).unwrap();
+    let mut counts = vec![0u64; 7];
+    let mut sums = vec![0.0f64; 7 * 5];
+    let mut inertia = 0.0;
+    for i in 0..points.rows() {
+        let x = points.row(i);
+        let (c, d) =
+            (0..7)
+                .map(|c| (c, sq(x, centroids.row(c))))
+                .fold(
+                    (0, f64::INFINITY),
+                    |b, (c, d)| if d < b.1 { (c, d) } else { b },
+                );
+        counts[c] += 1;
+        inertia += d;
+        for j in 0..5 {
+            sums[c * 5 + j] += f64::from(x[j]);
+        }
+    }
+    assert_eq!(got.counts, counts);
+    assert_eq!(
+        got.changed,
+        points.rows() as u64,
+        "every label is new on the first step"
+    );
+    assert_close("inertia", got.inertia, inertia, 1e-6, 0.0);
+    for (i, (g, w)) in got.sums.iter().zip(&sums).enumerate() {
+        assert_close(&format!("sum {i}"), *g, *w, 1e-5, 1e-3);
+    }
+    assert_eq!(
+        backend.step(&centroids).unwrap().changed,
+        0,
+        "same centroids, no label changes"
+    );
+}
+
+/// An empty cluster is re-seeded with the farthest point (hand oracle: the far-out point 100).
+fn empty_cluster_is_reseeded(make: Make) {
+    let mut values: Vec<f32> = (0..300).map(|i| (i % 10) as f32 * 0.1).collect();
+    values.push(100.0);
+    let points = Matrix::from_vec(values, 1);
+    let init = Matrix::from_vec(vec![0.2, 0.7, -50.0], 1);
+    let Some(mut backend) = make(&points, Some(100)) else {
+        return;
+    };
+    let outcome = lloyd::run(backend.as_mut(), &points, init, 20, 0.0).unwrap();
+    assert_eq!(outcome.relocations, 1);
+    let assignment = backend.assign(&outcome.centroids).unwrap();
+    assert_eq!(
+        assignment.labels[300], 2,
+        "the far point owns the re-seeded cluster"
+    );
+    assert_eq!(outcome.centroids.row(2), &[100.0]);
+}
+
+macro_rules! backend_suite {
+    ($($backend:ident => $make:expr),*) => {$(
+        mod $backend {
+            #[test]
+            fn sklearn_fixture() {
+                super::sklearn_fixture($make);
+            }
+            #[test]
+            fn step_matches_oracle() {
+                super::step_matches_oracle($make);
+            }
+            #[test]
+            fn empty_cluster_is_reseeded() {
+                super::empty_cluster_is_reseeded($make);
+            }
+        }
+    )*};
+}
+
+backend_suite!(cpu => super::cpu_backend, gpu => super::gpu_backend);
+
+// ---------------------------------------------------------------------------------------------
+// GPU against CPU on the same cases.
+
+/// Same seed ⇒ same k-means++ centres; same init ⇒ same Lloyd result (up to near-ties).
+fn parity(name: &str, points: &Matrix, k: usize, chunk_rows: Option<usize>, init: Option<Matrix>) {
+    let Some(mut gpu) = gpu_backend(points, chunk_rows) else {
+        return;
+    };
+    let mut cpu = CpuBackend::new(points);
+    let seeded = init.is_none();
+    let init = match init {
+        Some(init) => init,
+        None => {
+            let a = kmeans_plusplus(
+                &mut cpu,
+                points,
+                k,
+                &mut SeededRng::new(5, Stream::Init { run: 0 }),
+            )
+            .unwrap();
+            let b = kmeans_plusplus(
+                gpu.as_mut(),
+                points,
+                k,
+                &mut SeededRng::new(5, Stream::Init { run: 0 }),
+            )
+            .unwrap();
+            assert_eq!(a, b, "{name}: k-means++ picked different centres");
+            a
+        }
+    };
+    let on_cpu = lloyd::run(&mut cpu, points, init.clone(), 40, 0.0).unwrap();
+    let on_gpu = lloyd::run(gpu.as_mut(), points, init, 40, 0.0).unwrap();
+    let a = cpu.assign(&on_cpu.centroids).unwrap();
+    let b = gpu.assign(&on_gpu.centroids).unwrap();
+    let ties = compare_labels(name, points, &on_cpu.centroids, &a.labels, &b.labels);
+    let inertia = |s: &[f32]| s.iter().map(|&d| f64::from(d)).sum::<f64>();
+    assert_close(
+        &format!("{name}: inertia"),
+        inertia(&b.sq_distances),
+        inertia(&a.sq_distances),
+        1e-5,
+        1e-9,
+    );
+    for (i, (g, c)) in on_gpu
+        .centroids
+        .as_slice()
+        .iter()
+        .zip(on_cpu.centroids.as_slice())
+        .enumerate()
+    {
+        assert_close(
+            &format!("{name}: centroid value {i}"),
+            f64::from(*g),
+            f64::from(*c),
+            1e-4,
+            1e-4,
+        );
+    }
+    eprintln!(
+        "{name}: {} rows, k = {k}, seeded = {seeded}, {ties} near-tie label difference(s)",
+        points.rows()
+    );
+}
+
+#[test]
+fn parity_several_chunks_and_n_not_a_multiple_of_the_workgroup() {
+    parity("chunks", &blob_matrix(5_037, 8, 6, 1), 6, Some(1_000), None);
+}
+
+#[test]
+fn parity_k1() {
+    parity("k1", &blob_matrix(3_000, 4, 3, 2), 1, Some(700), None);
+}
+
+#[test]
+fn parity_d1() {
+    parity("d1", &blob_matrix(4_001, 1, 5, 3), 5, None, None);
+}
+
+#[test]
+fn parity_k256() {
+    parity(
+        "k256",
+        &blob_matrix(12_000, 8, 30, 4),
+        256,
+        Some(5_000),
+        None,
+    );
+}
+
+#[test]
+fn parity_d64() {
+    parity("d64", &blob_matrix(3_000, 64, 10, 5), 16, None, None);
+}
+
+#[test]
+fn parity_empty_cluster() {
+    let points = blob_matrix(2_000, 3, 3, 6);
+    let mut init = Matrix::from_vec(points.as_slice()[..3 * 3].to_vec(), 3);
+    init.push_row(&[1e3, 1e3, 1e3]);
+    parity("empty", &points, 4, Some(512), Some(init));
+}
+
+/// The demo data: the GPU backend's segments equal the CPU backend's (near-ties counted).
+#[test]
+fn demo_segments_agree() {
+    if gpu().is_none() {
+        return;
+    }
+    let run = |backend| {
+        let args = strata::cli::demo::DemoArgs {
+            customers: 20_000,
+            k: 5,
+            seed: 0,
+            backend,
+            threads: None,
+            output: None,
+            model: None,
+            report: None,
+        };
+        strata::pipeline::run_fit(strata::cli::demo::job(&args)).unwrap()
+    };
+    let cpu = run(strata::backend::BackendChoice::Cpu);
+    let gpu = run(strata::backend::BackendChoice::Gpu);
+    assert_eq!(gpu.report.backend.kind, strata::backend::BackendKind::Gpu);
+    let differ = cpu
+        .labels
+        .iter()
+        .zip(&gpu.labels)
+        .filter(|(a, b)| a != b)
+        .count();
+    eprintln!(
+        "demo: {differ} of {} labels differ between backends",
+        cpu.labels.len()
+    );
+    assert!(differ <= 2, "{differ} labels differ");
+    assert_close(
+        "demo inertia",
+        gpu.report.inertia,
+        cpu.report.inertia,
+        1e-5,
+        0.0,
+    );
+}
