@@ -21,26 +21,9 @@ fn blobs(rows: u64, dims: usize) -> Matrix {
         seed: 1,
         batch_rows: 65_536,
     };
-    let blobs = Blobs::new(spec).expect("valid spec");
-    let mut values = Vec::with_capacity(rows as usize * dims);
-    for batch in blobs.batches() {
-        let batch = batch.expect("generated batch");
-        let n = batch.num_rows();
-        let columns: Vec<_> = (1..=dims)
-            .map(|j| {
-                batch
-                    .column(j)
-                    .as_any()
-                    .downcast_ref::<arrow_array::Float32Array>()
-                    .expect("f32")
-                    .clone()
-            })
-            .collect();
-        for i in 0..n {
-            values.extend(columns.iter().map(|c| c.value(i)));
-        }
-    }
-    Matrix::from_vec(values, dims)
+    Blobs::new(spec)
+        .and_then(|b| b.matrix())
+        .expect("seeded blobs")
 }
 
 fn first_rows(points: &Matrix, k: usize) -> Matrix {

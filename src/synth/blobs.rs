@@ -2,8 +2,11 @@
 //! by batch so 100 million rows never sit in memory. Each batch has its own random stream, so the
 //! output is the same whatever the thread count, and batches are generated in parallel.
 
+use crate::data::matrix::Matrix;
 use crate::error::{Error, Result};
 use crate::rng::{SeededRng, Stream};
+use arrow_array::cast::AsArray;
+use arrow_array::types::Float32Type;
 use arrow_array::{ArrayRef, Float32Array, Int64Array, RecordBatch, UInt32Array};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use rayon::prelude::*;
@@ -108,6 +111,27 @@ impl Blobs {
         arrays.push(Arc::new(UInt32Array::from(labels)));
         RecordBatch::try_new(self.schema.clone(), arrays)
             .map_err(|e| Error::Internal(format!("blob batch: {e}")))
+    }
+
+    /// All rows' features as one row-major matrix (benches and `strata bench` generate in
+    /// memory; the rows are the same as in the written file).
+    ///
+    /// # Errors
+    /// Only if a batch cannot be built.
+    pub fn matrix(&self) -> Result<Matrix> {
+        let dims = self.spec.dims;
+        let mut matrix = Matrix::with_capacity(self.spec.rows as usize, dims);
+        for batch in self.batches() {
+            let batch = batch?;
+            let block = matrix.extend_rows(batch.num_rows());
+            for j in 0..dims {
+                let column = batch.column(j + 1).as_primitive::<Float32Type>();
+                for (row, &v) in block.chunks_exact_mut(dims).zip(column.values()) {
+                    row[j] = v;
+                }
+            }
+        }
+        Ok(matrix)
     }
 
     /// All batches in order, generated in parallel a few at a time.

@@ -38,11 +38,14 @@ pub fn gpu() -> Option<Arc<GpuContext>> {
     context.clone()
 }
 
-/// A backend constructor: `chunk_rows` forces small GPU chunks (the CPU ignores it).
+/// A backend constructor: `chunk_rows` forces small GPU chunks and small CPU partitions.
 type Make = for<'a> fn(&'a Matrix, Option<usize>) -> Option<Box<dyn Backend + 'a>>;
 
-fn cpu_backend(points: &Matrix, _: Option<usize>) -> Option<Box<dyn Backend + '_>> {
-    Some(Box::new(CpuBackend::with_partition_rows(points, 1000)))
+fn cpu_backend(points: &Matrix, part_rows: Option<usize>) -> Option<Box<dyn Backend + '_>> {
+    Some(Box::new(CpuBackend::with_partition_rows(
+        points,
+        part_rows.unwrap_or(1000),
+    )))
 }
 
 fn gpu_backend(points: &Matrix, chunk_rows: Option<usize>) -> Option<Box<dyn Backend + '_>> {
@@ -62,25 +65,7 @@ pub fn blob_matrix(rows: u64, dims: usize, centers: usize, seed: u64) -> Matrix 
         seed,
         batch_rows: 4096,
     };
-    let blobs = Blobs::new(spec).unwrap();
-    let mut values = Vec::new();
-    for batch in blobs.batches() {
-        let batch = batch.unwrap();
-        let columns: Vec<_> = (1..=dims)
-            .map(|j| {
-                batch
-                    .column(j)
-                    .as_any()
-                    .downcast_ref::<arrow_array::Float32Array>()
-                    .unwrap()
-                    .clone()
-            })
-            .collect();
-        for i in 0..batch.num_rows() {
-            values.extend(columns.iter().map(|c| c.value(i)));
-        }
-    }
-    Matrix::from_vec(values, dims)
+    Blobs::new(spec).and_then(|b| b.matrix()).unwrap()
 }
 
 fn sq(x: &[f32], c: &[f32]) -> f64 {

@@ -4,10 +4,6 @@
 
 use crate::util::{Scratch, assert_close, fixtures, json, read_segments_csv, strata_ok};
 use serde_json::Value;
-use strata::backend::Backend;
-use strata::backend::cpu::CpuBackend;
-use strata::data::matrix::Matrix;
-use strata::kmeans::lloyd;
 
 fn floats(v: &Value) -> Vec<f64> {
     v.as_array()
@@ -199,49 +195,3 @@ macro_rules! reference_cases {
 
 reference_cases!(cpu: blobs_2d, blobs_16d, d1, k1, k_equals_n, ties, empty_cluster, max_iter_2, zscore_log1p, minmax);
 reference_cases!(gpu: blobs_2d, blobs_16d, d1, k1, k_equals_n, ties, empty_cluster, max_iter_2, zscore_log1p, minmax);
-
-/// The same reference case through the library with partitions of 7 rows, so the fixed-order
-/// merge of many partial sums is what reaches scikit-learn's answer.
-#[test]
-fn many_partitions_reach_the_same_reference() {
-    let case = fixtures().join("lloyd/blobs_16d");
-    let expected = json(&case.join("expected.json"));
-    let read = |file: &str| -> Matrix {
-        let text = std::fs::read_to_string(case.join(file)).unwrap();
-        let skip = usize::from(file == "data.csv");
-        let rows: Vec<f32> = text
-            .lines()
-            .skip(1)
-            .flat_map(|l| {
-                l.split(',')
-                    .skip(skip)
-                    .map(|v| v.parse::<f32>().unwrap())
-                    .collect::<Vec<_>>()
-            })
-            .collect();
-        Matrix::from_vec(rows, 16)
-    };
-    let (points, init) = (read("data.csv"), read("init.csv"));
-    let mut backend = CpuBackend::with_partition_rows(&points, 7);
-    let outcome = lloyd::run(&mut backend, &points, init, 100, 0.0).unwrap();
-    assert_eq!(
-        outcome.iterations as u64,
-        expected["n_iter"].as_u64().unwrap()
-    );
-    let assignment = backend.assign(&outcome.centroids).unwrap();
-    let want: Vec<u32> = expected["labels"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_u64().unwrap() as u32)
-        .collect();
-    assert_eq!(assignment.labels, want);
-    let inertia: f64 = assignment.sq_distances.iter().map(|&d| f64::from(d)).sum();
-    assert_close(
-        "inertia",
-        inertia,
-        expected["inertia"].as_f64().unwrap(),
-        1e-5,
-        0.0,
-    );
-}

@@ -254,37 +254,38 @@ impl GpuBackend {
         })
     }
 
-    fn bind(&self, kernel: &Kernel, buffers: &[&wgpu::Buffer]) -> wgpu::BindGroup {
-        let entries: Vec<wgpu::BindGroupEntry> = buffers
-            .iter()
-            .enumerate()
-            .map(|(i, b)| wgpu::BindGroupEntry {
-                binding: i as u32,
-                resource: b.as_entire_binding(),
-            })
-            .collect();
-        self.ctx
-            .device()
-            .create_bind_group(&wgpu::BindGroupDescriptor {
-                label: None,
-                layout: &kernel.layout,
-                entries: &entries,
-            })
-    }
-
-    fn dispatch(
-        encoder: &mut wgpu::CommandEncoder,
-        kernel: &Kernel,
-        group: &wgpu::BindGroup,
-        (x, y): (u32, u32),
-    ) {
-        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-            label: None,
-            timestamp_writes: None,
-        });
-        pass.set_pipeline(&kernel.pipeline);
-        pass.set_bind_group(0, group, &[]);
-        pass.dispatch_workgroups(x, y, 1);
+    /// Encodes one compute pass per (kernel, bound buffers in binding order, workgroup grid) and
+    /// submits them together inside the error scopes.
+    fn submit(&self, what: &str, passes: &[(&Kernel, &[&wgpu::Buffer], (u32, u32))]) -> Result<()> {
+        let ctx = &self.ctx;
+        ctx.checked(what, || {
+            let mut encoder = ctx
+                .device()
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(what) });
+            for (kernel, buffers, (x, y)) in passes {
+                let entries: Vec<wgpu::BindGroupEntry> = buffers
+                    .iter()
+                    .enumerate()
+                    .map(|(i, b)| wgpu::BindGroupEntry {
+                        binding: i as u32,
+                        resource: b.as_entire_binding(),
+                    })
+                    .collect();
+                let group = ctx.device().create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: None,
+                    layout: &kernel.layout,
+                    entries: &entries,
+                });
+                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: None,
+                    timestamp_writes: None,
+                });
+                pass.set_pipeline(&kernel.pipeline);
+                pass.set_bind_group(0, &group, &[]);
+                pass.dispatch_workgroups(*x, *y, 1);
+            }
+            ctx.queue().submit([encoder.finish()]);
+        })
     }
 
     /// Runs the assignment kernel on every chunk (and the partial sums when `sums`), returning
@@ -329,40 +330,37 @@ impl GpuBackend {
             let chunk = &self.chunks[i];
             let centroid_buf = &self.centroids.as_ref().expect("uploaded above").buffer;
             let norm_buf = &self.norms.as_ref().expect("uploaded above").buffer;
-            let mut encoder =
-                ctx.device()
-                    .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                        label: Some("step"),
-                    });
-            let group = self.bind(
-                &ctx.assign,
-                &[
-                    &chunk.params[0],
-                    &chunk.points,
-                    centroid_buf,
-                    norm_buf,
-                    &chunk.labels,
-                    &chunk.distances,
-                    &chunk.wg_stats,
-                ],
-            );
-            Self::dispatch(&mut encoder, &ctx.assign, &group, chunk.grid);
-            if sums {
-                let partials = &chunk.partials.as_ref().expect("ensured above").buffer;
-                let group = self.bind(
-                    &ctx.accumulate,
-                    &[&chunk.params[1], &chunk.points, &chunk.labels, partials],
-                );
-                Self::dispatch(
-                    &mut encoder,
-                    &ctx.accumulate,
-                    &group,
-                    (chunk.ranges() as u32, slot_blocks as u32),
-                );
+            let assign: &[&wgpu::Buffer] = &[
+                &chunk.params[0],
+                &chunk.points,
+                centroid_buf,
+                norm_buf,
+                &chunk.labels,
+                &chunk.distances,
+                &chunk.wg_stats,
+            ];
+            match (&chunk.partials, sums) {
+                (Some(partials), true) => {
+                    let accumulate: &[&wgpu::Buffer] = &[
+                        &chunk.params[1],
+                        &chunk.points,
+                        &chunk.labels,
+                        &partials.buffer,
+                    ];
+                    let ranges = (chunk.ranges() as u32, slot_blocks as u32);
+                    self.submit(
+                        "running the assignment",
+                        &[
+                            (&ctx.assign, assign, chunk.grid),
+                            (&ctx.accumulate, accumulate, ranges),
+                        ],
+                    )?;
+                }
+                _ => self.submit(
+                    "running the assignment",
+                    &[(&ctx.assign, assign, chunk.grid)],
+                )?,
             }
-            ctx.checked("running the assignment", || {
-                ctx.queue().submit([encoder.finish()])
-            })?;
             let stats = ctx.read::<f32>(&chunk.wg_stats, 0, 2 * chunk.workgroups())?;
             let partials = match (&chunk.partials, sums) {
                 (Some(p), true) => ctx.read::<f32>(&p.buffer, 0, chunk.ranges() * slots)?,
@@ -403,25 +401,17 @@ impl GpuBackend {
             let chunk = &self.chunks[i];
             let chunk_closest = chunk.closest.as_ref().expect("created above");
             let centres = &self.centres.as_ref().expect("uploaded above").buffer;
-            let mut encoder =
-                ctx.device()
-                    .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                        label: Some("seed"),
-                    });
-            let group = self.bind(
-                &ctx.seed_update,
-                &[
-                    &chunk.params[2],
-                    &chunk.points,
-                    centres,
-                    chunk_closest,
-                    &chunk.wg_stats,
-                ],
-            );
-            Self::dispatch(&mut encoder, &ctx.seed_update, &group, chunk.grid);
-            ctx.checked("updating k-means++ distances", || {
-                ctx.queue().submit([encoder.finish()])
-            })?;
+            let buffers: &[&wgpu::Buffer] = &[
+                &chunk.params[2],
+                &chunk.points,
+                centres,
+                chunk_closest,
+                &chunk.wg_stats,
+            ];
+            self.submit(
+                "updating k-means++ distances",
+                &[(&ctx.seed_update, buffers, chunk.grid)],
+            )?;
             closest.extend(ctx.read::<f32>(chunk_closest, 0, chunk.rows)?);
         }
         self.part_potential = partition_potentials(&closest, PARTITION_ROWS);
@@ -542,25 +532,17 @@ impl Backend for GpuBackend {
                 Error::Internal("k-means++ trials before the first centre".into())
             })?;
             let centres = &self.centres.as_ref().expect("uploaded above").buffer;
-            let mut encoder =
-                ctx.device()
-                    .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                        label: Some("trials"),
-                    });
-            let group = self.bind(
-                &ctx.seed_trials,
-                &[
-                    &chunk.params[2],
-                    &chunk.points,
-                    centres,
-                    chunk_closest,
-                    sums,
-                ],
-            );
-            Self::dispatch(&mut encoder, &ctx.seed_trials, &group, chunk.grid);
-            ctx.checked("scoring k-means++ candidates", || {
-                ctx.queue().submit([encoder.finish()])
-            })?;
+            let buffers: &[&wgpu::Buffer] = &[
+                &chunk.params[2],
+                &chunk.points,
+                centres,
+                chunk_closest,
+                sums,
+            ];
+            self.submit(
+                "scoring k-means++ candidates",
+                &[(&ctx.seed_trials, buffers, chunk.grid)],
+            )?;
             for wg in ctx
                 .read::<f32>(sums, 0, chunk.workgroups() * t)?
                 .chunks_exact(t)
