@@ -16,6 +16,7 @@ use crate::kmeans::model::{FORMAT_VERSION, Fill, Model};
 use crate::kmeans::params::{Init, KMeansParams};
 use crate::kmeans::{self, segment_sizes};
 use crate::metrics::indices::{adjusted_rand_index, validity_indices};
+use crate::metrics::silhouette::{self, SilhouetteMode};
 use crate::output::report::{
     InputInfo, ParamsInfo, Report, SegmentEntry, SilhouetteInfo, Timings, TruthInfo,
 };
@@ -34,13 +35,6 @@ pub enum InitSpec {
     Random,
     /// Centroids from a file: k rows, feature columns by name, raw units.
     File(PathBuf),
-}
-
-/// The silhouette the user asked for (`--silhouette`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SilhouetteMode {
-    /// Not computed.
-    None,
 }
 
 /// Where outputs go.
@@ -110,6 +104,8 @@ pub struct FitJob {
     pub duplicates: DuplicatePolicy,
     /// Silhouette.
     pub silhouette: SilhouetteMode,
+    /// Write per-point silhouettes as a `silhouette` column of the segments file.
+    pub per_point_silhouette: bool,
     /// Outputs.
     pub outputs: Outputs,
 }
@@ -252,7 +248,6 @@ pub fn run_fit(job: FitJob) -> Result<FitOutcome> {
         info.threads
     );
     let fit = kmeans::fit(backend.as_mut(), &data.matrix, &params, &stats)?;
-    drop(backend);
     timings.init = fit.init_seconds;
     timings.lloyd = fit.lloyd_seconds;
     log::info!(
@@ -268,6 +263,19 @@ pub fn run_fit(job: FitJob) -> Result<FitOutcome> {
     );
 
     let phase = Instant::now();
+    let scores = silhouette::score(
+        backend.as_mut(),
+        &data.matrix,
+        &fit.labels,
+        &fit.centroids,
+        job.silhouette,
+        job.seed,
+        job.per_point_silhouette,
+    )?;
+    drop(backend);
+    if let Some(value) = scores.value {
+        log::info!("silhouette ({}): {value:.4}", scores.method);
+    }
     let indices = validity_indices(&data.matrix, &fit.labels, job.k);
     let truth = match (&job.columns.truth, &data.truth) {
         (Some(column), Some(codes)) => Some(TruthInfo {
@@ -314,7 +322,7 @@ pub fn run_fit(job: FitJob) -> Result<FitOutcome> {
             source_rows: data.source_rows.as_deref(),
             labels: &fit.labels,
             sq_distances: &fit.sq_distances,
-            silhouette: None,
+            silhouette: scores.per_point.as_deref(),
         };
         staged.push(rows.write(path)?);
     }
@@ -352,13 +360,14 @@ pub fn run_fit(job: FitJob) -> Result<FitOutcome> {
         converged: fit.converged,
         inertia: fit.inertia,
         silhouette: SilhouetteInfo {
-            method: "none".to_string(),
-            value: None,
-            sample_size: None,
+            method: scores.method.to_string(),
+            value: scores.value,
+            sample_size: scores.sample_size,
+            std_error: scores.std_error,
         },
         davies_bouldin: indices.davies_bouldin,
         calinski_harabasz: indices.calinski_harabasz,
-        segments: segment_entries(&data.features, &segment_profiles),
+        segments: segment_entries(&data.features, &segment_profiles, &scores.per_segment),
         restarts: fit.runs.clone(),
         best_restart: fit.best_run,
         truth,
@@ -380,10 +389,16 @@ pub fn run_fit(job: FitJob) -> Result<FitOutcome> {
     })
 }
 
-fn segment_entries(features: &[String], profiles: &[SegmentProfile]) -> Vec<SegmentEntry> {
+fn segment_entries(
+    features: &[String],
+    profiles: &[SegmentProfile],
+    silhouettes: &[Option<f64>],
+) -> Vec<SegmentEntry> {
     profiles
         .iter()
-        .map(|p| SegmentEntry {
+        .zip(silhouettes)
+        .map(|(p, &silhouette)| SegmentEntry {
+            silhouette,
             segment: p.segment,
             size: p.size,
             share: p.share,

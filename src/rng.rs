@@ -19,6 +19,8 @@ pub enum Stream {
     BlobBatch { batch: u64 },
     /// The customers of the demo data set.
     Demo,
+    /// The points of a sampled silhouette.
+    Silhouette,
 }
 
 impl Stream {
@@ -28,6 +30,7 @@ impl Stream {
             Stream::BlobCentres => 2 << 60,
             Stream::BlobBatch { batch } => (3 << 60) | (batch & ((1 << 60) - 1)),
             Stream::Demo => 4 << 60,
+            Stream::Silhouette => 5 << 60,
         }
     }
 }

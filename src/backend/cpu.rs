@@ -313,6 +313,16 @@ impl Backend for CpuBackend<'_> {
         self.closest = Vec::new();
         self.part_potential = Vec::new();
     }
+
+    fn silhouette_exact(&mut self, sorted: &Matrix, offsets: &[usize]) -> Result<Vec<f32>> {
+        Ok(crate::metrics::silhouette::exact_sorted_cpu(
+            sorted, offsets,
+        ))
+    }
+
+    fn exact_silhouette_limit(&self) -> usize {
+        30_000
+    }
 }
 
 #[cfg(test)]

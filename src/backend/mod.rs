@@ -157,6 +157,16 @@ pub trait Backend {
 
     /// k-means++: seeding is over; frees the per-point closest distances.
     fn end_seeding(&mut self);
+
+    /// Exact silhouette of each row of `sorted`, whose rows are sorted by label so cluster c is
+    /// rows `offsets[c]..offsets[c + 1]`. Independent of the points the backend holds.
+    ///
+    /// # Errors
+    /// On a device failure.
+    fn silhouette_exact(&mut self, sorted: &Matrix, offsets: &[usize]) -> Result<Vec<f32>>;
+
+    /// Most points `--silhouette auto` scores exactly on this backend (within seconds).
+    fn exact_silhouette_limit(&self) -> usize;
 }
 
 /// Per-partition sums (f64, in row order) of the k-means++ closest distances, as the CPU

@@ -9,7 +9,8 @@ use crate::data::read::{ColumnRequest, Source};
 use crate::data::transform::Normalize;
 use crate::data::validate::MissingPolicy;
 use crate::error::Result;
-use crate::pipeline::{FitJob, InitSpec, Outputs, SilhouetteMode, run_fit};
+use crate::metrics::silhouette::SilhouetteMode;
+use crate::pipeline::{FitJob, InitSpec, Outputs, run_fit};
 use crate::synth::retail;
 use clap::Args;
 use std::path::PathBuf;
@@ -70,7 +71,8 @@ pub fn job(args: &DemoArgs) -> FitJob {
         backend: args.backend,
         missing: MissingPolicy::Error,
         duplicates: DuplicatePolicy::Error,
-        silhouette: SilhouetteMode::None,
+        silhouette: SilhouetteMode::Auto,
+        per_point_silhouette: false,
         outputs: Outputs {
             segments: args.output.clone(),
             model: args.model.clone(),
@@ -103,6 +105,17 @@ pub fn run(args: DemoArgs) -> Result<()> {
         r.params.log1p.join(", ")
     );
     print!("{}", outcome.table);
+    if let Some(value) = r.silhouette.value {
+        let how = match r.silhouette.sample_size {
+            Some(n) => format!(
+                "{} over {n} sampled customers, standard error {:.3}",
+                r.silhouette.method,
+                r.silhouette.std_error.unwrap_or(0.0)
+            ),
+            None => r.silhouette.method.clone(),
+        };
+        println!("\nsilhouette: {value:.3} ({how})");
+    }
     if let Some(truth) = &r.truth {
         println!(
             "\nagreement with the hidden personas (adjusted Rand index): {:.3}",

@@ -6,7 +6,8 @@ use crate::data::read::{ColumnRequest, Source};
 use crate::data::transform::Normalize;
 use crate::data::validate::MissingPolicy;
 use crate::error::{Error, Result};
-use crate::pipeline::{FitJob, InitSpec, Outputs, SilhouetteMode, run_fit};
+use crate::metrics::silhouette::SilhouetteMode;
+use crate::pipeline::{FitJob, InitSpec, Outputs, run_fit};
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 
@@ -141,9 +142,13 @@ pub struct FitArgs {
     /// Convergence tolerance, relative to the mean feature variance (as scikit-learn).
     #[arg(long, value_name = "X", default_value_t = 1e-4)]
     pub tol: f64,
-    /// Silhouette scoring: none, or auto (none until silhouette scoring is available).
+    /// Silhouette: exact (all pairs), sample:N (seeded sample), simplified (centroids), none;
+    /// auto is exact when it fits the backend's time budget, else a sample of 10,000.
     #[arg(long, value_name = "MODE", default_value = "auto")]
     pub silhouette: String,
+    /// Write each row's silhouette as a `silhouette` column of the segments file.
+    #[arg(long)]
+    pub per_point_silhouette: bool,
     /// Segments file: Arrow IPC, or Parquet/CSV by extension.
     #[arg(long, value_name = "PATH")]
     pub output: Option<PathBuf>,
@@ -156,25 +161,6 @@ pub struct FitArgs {
     /// Print the report as JSON on stdout instead of the segment table.
     #[arg(long)]
     pub json: bool,
-}
-
-/// Parses `--silhouette`.
-///
-/// # Errors
-/// A usage error for modes this version cannot compute.
-pub fn parse_silhouette(mode: &str) -> Result<SilhouetteMode> {
-    match mode {
-        "none" | "auto" => Ok(SilhouetteMode::None),
-        "exact" | "simplified" => Err(Error::usage(format!(
-            "--silhouette {mode} is not available in this version; use none or auto"
-        ))),
-        m if m.starts_with("sample:") => Err(Error::usage(format!(
-            "--silhouette {m} is not available in this version; use none or auto"
-        ))),
-        other => Err(Error::usage(format!(
-            "--silhouette must be auto, exact, sample:N, simplified or none, not '{other}'"
-        ))),
-    }
 }
 
 /// Parses `--init`.
@@ -229,7 +215,8 @@ pub fn run(args: FitArgs) -> Result<()> {
         backend: args.input.backend,
         missing: args.input.missing.into(),
         duplicates: args.input.duplicates.into(),
-        silhouette: parse_silhouette(&args.silhouette)?,
+        silhouette: SilhouetteMode::parse(&args.silhouette)?,
+        per_point_silhouette: args.per_point_silhouette,
         outputs: Outputs {
             segments: args.output,
             model: args.model,

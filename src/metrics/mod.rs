@@ -1,3 +1,4 @@
-//! Scores of a clustering: validity indices now; silhouette kernels join here.
+//! Scores of a clustering: silhouette (exact, sampled, simplified) and validity indices.
 
 pub mod indices;
+pub mod silhouette;

@@ -44,6 +44,8 @@ pub struct SilhouetteInfo {
     pub value: Option<f64>,
     /// Points scored, for a sample.
     pub sample_size: Option<u64>,
+    /// Standard error of a sampled mean.
+    pub std_error: Option<f64>,
 }
 
 /// One segment in the report.
@@ -55,6 +57,8 @@ pub struct SegmentEntry {
     /// Feature name → centroid value in raw units.
     pub centroid: serde_json::Map<String, serde_json::Value>,
     pub label: String,
+    /// Mean silhouette of the segment's scored points.
+    pub silhouette: Option<f64>,
 }
 
 /// Wall-clock seconds per phase.

@@ -7,5 +7,6 @@ mod cli;
 mod formats;
 mod parity;
 mod reference;
+mod scores;
 mod shaders;
 mod util;

@@ -39,16 +39,16 @@ pub fn gpu() -> Option<Arc<GpuContext>> {
 }
 
 /// A backend constructor: `chunk_rows` forces small GPU chunks and small CPU partitions.
-type Make = for<'a> fn(&'a Matrix, Option<usize>) -> Option<Box<dyn Backend + 'a>>;
+pub type Make = for<'a> fn(&'a Matrix, Option<usize>) -> Option<Box<dyn Backend + 'a>>;
 
-fn cpu_backend(points: &Matrix, part_rows: Option<usize>) -> Option<Box<dyn Backend + '_>> {
+pub fn cpu_backend(points: &Matrix, part_rows: Option<usize>) -> Option<Box<dyn Backend + '_>> {
     Some(Box::new(CpuBackend::with_partition_rows(
         points,
         part_rows.unwrap_or(1000),
     )))
 }
 
-fn gpu_backend(points: &Matrix, chunk_rows: Option<usize>) -> Option<Box<dyn Backend + '_>> {
+pub fn gpu_backend(points: &Matrix, chunk_rows: Option<usize>) -> Option<Box<dyn Backend + '_>> {
     Some(Box::new(
         GpuBackend::with_chunk_rows(gpu()?, points, chunk_rows).expect("GPU backend"),
     ))

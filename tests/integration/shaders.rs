@@ -29,7 +29,12 @@ fn every_shader_validates() {
     names.sort();
     assert_eq!(
         names,
-        ["accumulate.wgsl", "assign.wgsl", "seed.wgsl"],
+        [
+            "accumulate.wgsl",
+            "assign.wgsl",
+            "seed.wgsl",
+            "silhouette.wgsl"
+        ],
         "a shader was added or removed: list it here"
     );
     for name in &names {

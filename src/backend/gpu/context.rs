@@ -108,6 +108,7 @@ pub struct GpuContext {
     pub(super) accumulate: Kernel,
     pub(super) seed_update: Kernel,
     pub(super) seed_trials: Kernel,
+    pub(super) silhouette: Kernel,
 }
 
 impl GpuContext {
@@ -177,6 +178,13 @@ impl GpuContext {
                 "/shaders/accumulate.wgsl"
             )),
         );
+        let silhouette_src = source(
+            "silhouette",
+            include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/shaders/silhouette.wgsl"
+            )),
+        );
         let seed_src = source(
             "seed",
             include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/shaders/seed.wgsl")),
@@ -197,6 +205,12 @@ impl GpuContext {
         );
         let seed_update = kernel(&device, &seed_src, "seed_update", &seed_bindings);
         let seed_trials = kernel(&device, &seed_src, "seed_trials", &seed_bindings);
+        let silhouette = kernel(
+            &device,
+            &silhouette_src,
+            "silhouette",
+            &[Uniform, Read, Read, ReadWrite],
+        );
         if let Some(error) = pollster::block_on(scope.pop()) {
             return Err(Error::Internal(format!(
                 "the compute shaders did not compile on '{}': {error}",
@@ -213,6 +227,7 @@ impl GpuContext {
             accumulate,
             seed_update,
             seed_trials,
+            silhouette,
         }))
     }
 

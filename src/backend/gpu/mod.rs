@@ -51,6 +51,15 @@ struct AccumulateParams {
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct SilhouetteParams {
+    rows: u32,
+    dims: u32,
+    clusters: u32,
+    wg_x: u32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 struct SeedParams {
     rows: u32,
     dims: u32,
@@ -558,6 +567,68 @@ impl Backend for GpuBackend {
 
     fn seed_commit(&mut self, centre: &[f32]) -> Result<()> {
         self.update_closest(centre, false).map(|_| ())
+    }
+
+    fn silhouette_exact(&mut self, sorted: &Matrix, offsets: &[usize]) -> Result<Vec<f32>> {
+        let ctx = self.ctx.clone();
+        let (n, d) = (sorted.rows(), sorted.cols());
+        let limits = ctx.limits();
+        if (sorted.as_slice().len() * 4) as u64
+            > limits
+                .max_storage_buffer_binding_size
+                .min(limits.max_buffer_size)
+        {
+            return Err(Error::usage(format!(
+                "an exact silhouette of {n} points × {d} features does not fit one GPU buffer; use --silhouette sample:N"
+            )));
+        }
+        let g = grid(n, limits.max_compute_workgroups_per_dimension);
+        let offsets: Vec<u32> = offsets.iter().map(|&o| o as u32).collect();
+        let params = SilhouetteParams {
+            rows: n as u32,
+            dims: d as u32,
+            clusters: (offsets.len() - 1) as u32,
+            wg_x: g.0,
+        };
+        let (params_buf, points, offsets_buf, scores) =
+            ctx.checked("uploading points for the silhouette", || {
+                let upload = |label, bytes: &[u8], usage| {
+                    let buffer = ctx.buffer(label, bytes.len() as u64, usage | Usage::COPY_DST);
+                    ctx.queue().write_buffer(&buffer, 0, bytes);
+                    buffer
+                };
+                (
+                    upload(
+                        "silhouette params",
+                        bytemuck::bytes_of(&params),
+                        Usage::UNIFORM,
+                    ),
+                    upload(
+                        "sorted points",
+                        bytemuck::cast_slice(sorted.as_slice()),
+                        Usage::STORAGE,
+                    ),
+                    upload("offsets", bytemuck::cast_slice(&offsets), Usage::STORAGE),
+                    ctx.buffer("scores", (n * 4) as u64, Usage::STORAGE | Usage::COPY_SRC),
+                )
+            })?;
+        self.submit(
+            "scoring the silhouette",
+            &[(
+                &ctx.silhouette,
+                &[&params_buf, &points, &offsets_buf, &scores],
+                g,
+            )],
+        )?;
+        ctx.read::<f32>(&scores, 0, n)
+    }
+
+    fn exact_silhouette_limit(&self) -> usize {
+        if self.ctx.adapter().software {
+            5_000
+        } else {
+            1_000_000
+        }
     }
 
     fn end_seeding(&mut self) {
