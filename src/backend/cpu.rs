@@ -315,9 +315,7 @@ impl Backend for CpuBackend<'_> {
     }
 
     fn silhouette_exact(&mut self, sorted: &Matrix, offsets: &[usize]) -> Result<Vec<f32>> {
-        Ok(crate::metrics::silhouette::exact_sorted_cpu(
-            sorted, offsets,
-        ))
+        Ok(super::cpu_silhouette::exact_sorted(sorted, offsets))
     }
 
     fn exact_silhouette_limit(&self) -> usize {

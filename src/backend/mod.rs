@@ -6,6 +6,7 @@
 //! a set of centroids, the nearest centroid of every point, and the k-means++ distance updates.
 
 pub mod cpu;
+mod cpu_silhouette;
 pub mod gpu;
 
 use crate::data::matrix::Matrix;

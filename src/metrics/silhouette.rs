@@ -53,6 +53,18 @@ impl SilhouetteMode {
     }
 }
 
+impl std::fmt::Display for SilhouetteMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SilhouetteMode::Auto => f.write_str("auto"),
+            SilhouetteMode::Exact => f.write_str("exact"),
+            SilhouetteMode::Sample(n) => write!(f, "sample:{n}"),
+            SilhouetteMode::Simplified => f.write_str("simplified"),
+            SilhouetteMode::None => f.write_str("none"),
+        }
+    }
+}
+
 /// A computed silhouette.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Silhouette {
@@ -81,44 +93,6 @@ impl Silhouette {
             per_point: None,
         }
     }
-}
-
-/// Exact per-point silhouettes of points sorted by label (`offsets[c]..offsets[c + 1]` is
-/// cluster c), on the CPU. The reference implementation the GPU kernel is tested against.
-pub fn exact_sorted_cpu(sorted: &Matrix, offsets: &[usize]) -> Vec<f32> {
-    let n = sorted.rows();
-    let k = offsets.len() - 1;
-    let mut out = vec![0f32; n];
-    out.par_chunks_mut(64).enumerate().for_each(|(block, out)| {
-        for (r, slot) in out.iter_mut().enumerate() {
-            let i = block * 64 + r;
-            let x = sorted.row(i);
-            let own = offsets.partition_point(|&o| o <= i) - 1;
-            let mut own_sum = 0.0f64;
-            let mut best = f64::INFINITY;
-            for c in 0..k {
-                let (start, end) = (offsets[c], offsets[c + 1]);
-                if start == end {
-                    continue;
-                }
-                let mut lanes = [0.0f64; 4];
-                for (j, y) in sorted.as_slice()[start * x.len()..end * x.len()]
-                    .chunks_exact(x.len())
-                    .enumerate()
-                {
-                    lanes[j % 4] += f64::from(crate::backend::cpu::sq_distance(x, y).sqrt());
-                }
-                let sum = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
-                if c == own {
-                    own_sum = sum;
-                } else {
-                    best = best.min(sum / (end - start) as f64);
-                }
-            }
-            *slot = silhouette_of(own_sum, offsets[own + 1] - offsets[own], best);
-        }
-    });
-    out
 }
 
 /// s = (b − a) / max(a, b) with a = own_sum / (own_size − 1); 0 for a singleton cluster.

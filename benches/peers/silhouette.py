@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""Exact silhouette: Strata's CPU backend beside scikit-learn's silhouette_score.
+
+Both score the same points (the file's features, z-scored with the population std as Strata
+does) under the same labels (those of `strata fit`). Strata's time is the `metrics` phase of its
+report (silhouette, Davies-Bouldin and Calinski-Harabasz together; no I/O). scikit-learn's time
+is silhouette_score alone, after the data is in memory.
+
+    python3 benches/peers/silhouette.py --strata target/release/strata \
+        --input blobs.parquet --k 8 --repeat 3 [--skip-sklearn-above N]
+"""
+import argparse
+import json
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow.feather as feather
+import pyarrow.parquet as pq
+from sklearn.metrics import silhouette_score
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--strata", required=True)
+    ap.add_argument("--input", required=True)
+    ap.add_argument("--k", type=int, required=True)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=0, help="Strata threads (0: one per core)")
+    args = ap.parse_args()
+
+    table = pq.read_table(args.input)
+    features = [c for c in table.column_names if c not in ("id", "true_segment")]
+    x = np.column_stack([table[c].to_numpy().astype(np.float64) for c in features])
+    x = ((x - x.mean(axis=0)) / x.std(axis=0)).astype(np.float32)
+
+    strata_times = []
+    with tempfile.TemporaryDirectory() as tmp:
+        seg, rep = Path(tmp) / "seg.arrow", Path(tmp) / "report.json"
+        for _ in range(args.repeat):
+            cmd = [args.strata, "fit", "--input", args.input, "--id", "id", "--exclude",
+                   "true_segment", "--k", str(args.k), "--backend", "cpu", "--silhouette",
+                   "exact", "--output", str(seg), "--report", str(rep)]
+            if args.threads:
+                cmd += ["--threads", str(args.threads)]
+            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            report = json.loads(rep.read_text())
+            strata_times.append(report["timings_s"]["metrics"])
+        labels = feather.read_table(seg)["segment"].to_numpy()
+    strata_value = report["silhouette"]["value"]
+
+    sk_times = []
+    for _ in range(args.repeat):
+        start = time.perf_counter()
+        sk_value = silhouette_score(x, labels)
+        sk_times.append(time.perf_counter() - start)
+
+    s, k = statistics.median(strata_times), statistics.median(sk_times)
+    print(f"rows={x.shape[0]} dims={x.shape[1]} k={args.k} repeat={args.repeat}")
+    print(f"strata exact silhouette  {s:9.3f} s  value {strata_value:.6f}")
+    print(f"sklearn silhouette_score {k:9.3f} s  value {sk_value:.6f}")
+    print(f"speedup {k / s:.1f}x   |difference| {abs(strata_value - sk_value):.2e}")
+
+
+if __name__ == "__main__":
+    main()
