@@ -5,7 +5,7 @@
 //! assignment → metrics → profiles → write. Outputs are checked for writability before any work
 //! and committed together at the end, so a failed run leaves no file behind.
 
-use crate::backend::{self, BackendChoice};
+use crate::backend::{self, Backend, BackendChoice};
 use crate::data::ids::DuplicatePolicy;
 use crate::data::matrix::Matrix;
 use crate::data::read::{ColumnRequest, Dataset, Source, read_dataset};
@@ -17,11 +17,12 @@ use crate::kmeans::params::{Init, KMeansParams};
 use crate::kmeans::{self, segment_sizes};
 use crate::metrics::indices::{adjusted_rand_index, validity_indices};
 use crate::metrics::silhouette::{self, SilhouetteMode};
+use crate::metrics::sweep::{self, Criterion, KResult, Recommended, SweepSettings};
 use crate::output::report::{
-    InputInfo, ParamsInfo, Report, SegmentEntry, SilhouetteInfo, Timings, TruthInfo,
+    InputInfo, KSelection, ParamsInfo, Report, SegmentEntry, SilhouetteInfo, Timings, TruthInfo,
 };
 use crate::output::segments::SegmentRows;
-use crate::output::write::{StagedFile, commit_all, write_json};
+use crate::output::write::{StagedFile, commit_all, write_json, write_text};
 use crate::segment::profile::{SegmentProfile, profiles, render_table};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -80,8 +81,10 @@ pub struct FitJob {
     pub source: Source,
     /// Which columns.
     pub columns: ColumnRequest,
-    /// Number of segments.
-    pub k: usize,
+    /// Number of segments, or several candidates to choose from by `criterion`.
+    pub k: Vec<usize>,
+    /// How k is chosen when there are several candidates.
+    pub criterion: Criterion,
     /// Seeding.
     pub init: InitSpec,
     /// Restarts.
@@ -153,6 +156,74 @@ fn load(
     Ok((data, cleaning))
 }
 
+/// Rows read, cleaned and transformed, ready for a backend.
+struct Prepared {
+    data: Dataset,
+    cleaning: Cleaning,
+    transform: Transform,
+    /// Column statistics in the normalized space.
+    stats: Vec<crate::data::transform::ColumnStats>,
+}
+
+/// Reads, validates and transforms the input (the shared front of `fit` and `sweep`), timing
+/// the read and prepare phases.
+fn prepare(
+    source: Source,
+    columns: &ColumnRequest,
+    missing: MissingPolicy,
+    duplicates: DuplicatePolicy,
+    log1p: &[String],
+    normalize: Normalize,
+    timings: &mut Timings,
+) -> Result<Prepared> {
+    let started = Instant::now();
+    let (mut data, cleaning) = load(source, columns, missing, None, Some(duplicates))?;
+    timings.read = started.elapsed().as_secs_f64();
+    let phase = Instant::now();
+    let (transform, stats) = Transform::fit_apply(
+        &mut data.matrix,
+        &data.features,
+        log1p,
+        normalize,
+        source_row_fn(&data.source_rows),
+    )?;
+    timings.prepare = phase.elapsed().as_secs_f64();
+    Ok(Prepared {
+        data,
+        cleaning,
+        transform,
+        stats,
+    })
+}
+
+/// Builds the backend and logs what it is.
+fn select_backend(choice: BackendChoice, points: &Matrix) -> Result<Box<dyn Backend + '_>> {
+    let backend = backend::select(choice, points)?;
+    let info = backend.info();
+    log::info!(
+        "backend: {} ({}, {} thread(s))",
+        serde_json::to_string(&info.kind)
+            .unwrap_or_default()
+            .trim_matches('"'),
+        info.adapter,
+        info.threads
+    );
+    Ok(backend)
+}
+
+/// The gap statistic's reference sets go to the kind of backend the data went to.
+fn reference_backend(info: &backend::BackendInfo) -> BackendChoice {
+    match info.kind {
+        backend::BackendKind::Gpu => BackendChoice::Gpu,
+        backend::BackendKind::Cpu => BackendChoice::Cpu,
+    }
+}
+
+/// Reference sets of the gap statistic unless `--gap-refs` says otherwise.
+pub const DEFAULT_GAP_REFS: usize = 10;
+/// Most points per reference set unless `--gap-rows` says otherwise.
+pub const DEFAULT_GAP_ROWS: usize = 100_000;
+
 /// Reads initial centroids from a file (raw units) and maps them to the normalized space.
 fn read_init_file(
     path: &Path,
@@ -197,36 +268,91 @@ pub fn run_fit(job: FitJob) -> Result<FitOutcome> {
     let started = Instant::now();
     let mut timings = Timings::default();
     job.outputs.preflight()?;
-    if job.k == 0 {
+
+    let largest = job.k.iter().copied().max().unwrap_or(0);
+    if largest == 0 {
         return Err(Error::usage("--k must be at least 1"));
     }
-
-    let (mut data, cleaning) = load(
+    if job.k.len() > 1 && matches!(job.init, InitSpec::File(_)) {
+        return Err(Error::usage(
+            "--init FILE fixes the number of segments: give a single --k",
+        ));
+    }
+    let Prepared {
+        data,
+        cleaning,
+        transform,
+        stats,
+    } = prepare(
         job.source,
         &job.columns,
         job.missing,
-        None,
-        Some(job.duplicates),
-    )?;
-    timings.read = started.elapsed().as_secs_f64();
-
-    let phase = Instant::now();
-    let (transform, stats) = Transform::fit_apply(
-        &mut data.matrix,
-        &data.features,
+        job.duplicates,
         &job.log1p,
         job.normalize,
-        source_row_fn(&data.source_rows),
+        &mut timings,
     )?;
+    let phase = Instant::now();
+    validate::require_distinct_rows(&data.matrix, largest)?;
+    timings.prepare += phase.elapsed().as_secs_f64();
+
+    let mut backend = select_backend(job.backend, &data.matrix)?;
+    let info = backend.info();
+    let (k, k_selection) = if job.k.len() == 1 {
+        (job.k[0], None)
+    } else {
+        let settings = SweepSettings {
+            ks: job.k.clone(),
+            params: KMeansParams {
+                k: largest,
+                init: if job.init == InitSpec::Random {
+                    Init::Random
+                } else {
+                    Init::KMeansPlusPlus
+                },
+                n_init: job.n_init,
+                max_iter: job.max_iter,
+                tol: job.tol,
+                seed: job.seed,
+            }
+            .validate(data.features.len())?,
+            silhouette: job.silhouette,
+            gap_refs: if job.criterion == Criterion::Gap {
+                DEFAULT_GAP_REFS
+            } else {
+                0
+            },
+            gap_rows: DEFAULT_GAP_ROWS,
+            reference_backend: reference_backend(&info),
+        };
+        let results = sweep::evaluate(backend.as_mut(), &data.matrix, &stats, &settings)?;
+        let recommended = sweep::recommend(&results, job.criterion);
+        log::info!(
+            "k = {} chosen from {:?} by {}",
+            recommended.k,
+            job.k,
+            serde_json::to_string(&recommended.criterion)
+                .unwrap_or_default()
+                .trim_matches('"')
+        );
+        let k = recommended.k;
+        (
+            k,
+            Some(KSelection {
+                candidates: job.k.clone(),
+                criterion: recommended.criterion,
+                results,
+                recommended,
+            }),
+        )
+    };
     let init = match &job.init {
         InitSpec::KMeansPlusPlus => Init::KMeansPlusPlus,
         InitSpec::Random => Init::Random,
-        InitSpec::File(path) => {
-            Init::Given(read_init_file(path, &data.features, &transform, job.k)?)
-        }
+        InitSpec::File(path) => Init::Given(read_init_file(path, &data.features, &transform, k)?),
     };
     let params = KMeansParams {
-        k: job.k,
+        k,
         init,
         n_init: job.n_init,
         max_iter: job.max_iter,
@@ -234,25 +360,12 @@ pub fn run_fit(job: FitJob) -> Result<FitOutcome> {
         seed: job.seed,
     }
     .validate(data.features.len())?;
-    validate::require_distinct_rows(&data.matrix, job.k)?;
-    timings.prepare = phase.elapsed().as_secs_f64();
-
-    let mut backend = backend::select(job.backend, &data.matrix)?;
-    let info = backend.info();
-    log::info!(
-        "backend: {} ({}, {} thread(s))",
-        serde_json::to_string(&info.kind)
-            .unwrap_or_default()
-            .trim_matches('"'),
-        info.adapter,
-        info.threads
-    );
     let fit = kmeans::fit(backend.as_mut(), &data.matrix, &params, &stats)?;
     timings.init = fit.init_seconds;
     timings.lloyd = fit.lloyd_seconds;
     log::info!(
         "k = {}: inertia {:.6e} after {} iteration(s){}",
-        job.k,
+        k,
         fit.inertia,
         fit.iterations,
         if fit.converged {
@@ -276,7 +389,7 @@ pub fn run_fit(job: FitJob) -> Result<FitOutcome> {
     if let Some(value) = scores.value {
         log::info!("silhouette ({}): {value:.4}", scores.method);
     }
-    let indices = validity_indices(&data.matrix, &fit.labels, job.k);
+    let indices = validity_indices(&data.matrix, &fit.labels, k);
     let truth = match (&job.columns.truth, &data.truth) {
         (Some(column), Some(codes)) => Some(TruthInfo {
             column: column.clone(),
@@ -286,10 +399,10 @@ pub fn run_fit(job: FitJob) -> Result<FitOutcome> {
     };
     timings.metrics = phase.elapsed().as_secs_f64();
 
-    let centroids_raw: Vec<Vec<f64>> = (0..job.k)
+    let centroids_raw: Vec<Vec<f64>> = (0..k)
         .map(|c| transform.invert_row(&data.features, fit.centroids.row(c)))
         .collect();
-    let sizes = segment_sizes(&fit.labels, job.k);
+    let sizes = segment_sizes(&fit.labels, k);
     let segment_profiles = profiles(
         &data.features,
         &sizes,
@@ -306,7 +419,7 @@ pub fn run_fit(job: FitJob) -> Result<FitOutcome> {
             policy: job.missing,
             values,
         }),
-        k: job.k,
+        k,
         centroids: fit.centroids.to_rows_f64(),
         centroids_raw,
         seed: job.seed,
@@ -343,7 +456,7 @@ pub fn run_fit(job: FitJob) -> Result<FitOutcome> {
             id_column: model.id_column.clone(),
         },
         params: ParamsInfo {
-            k: job.k,
+            k,
             seed: job.seed,
             init: params.init.name().to_string(),
             n_init: job.n_init,
@@ -371,6 +484,7 @@ pub fn run_fit(job: FitJob) -> Result<FitOutcome> {
         restarts: fit.runs.clone(),
         best_restart: fit.best_run,
         truth,
+        k_selection,
         timings_s: timings,
     };
     if let Some(path) = &job.outputs.report {
@@ -410,6 +524,232 @@ fn segment_entries(
             label: p.label.clone(),
         })
         .collect()
+}
+
+/// A sweep over k, fully specified.
+pub struct SweepJob {
+    /// Where rows come from.
+    pub source: Source,
+    /// Which columns.
+    pub columns: ColumnRequest,
+    /// Candidate k, ascending.
+    pub ks: Vec<usize>,
+    /// Criterion of the overall recommendation.
+    pub criterion: Criterion,
+    /// k-means++ or random (a file fixes k).
+    pub init: InitSpec,
+    /// Restarts per k.
+    pub n_init: usize,
+    /// Lloyd iteration budget per restart.
+    pub max_iter: usize,
+    /// Relative tolerance.
+    pub tol: f64,
+    /// Seed (the same rules as `fit`: each k is what `fit --k k --seed S` gives).
+    pub seed: u64,
+    /// Normalization.
+    pub normalize: Normalize,
+    /// log1p columns.
+    pub log1p: Vec<String>,
+    /// Backend.
+    pub backend: BackendChoice,
+    /// Missing-value policy.
+    pub missing: MissingPolicy,
+    /// Duplicate-id policy.
+    pub duplicates: DuplicatePolicy,
+    /// Silhouette per k.
+    pub silhouette: SilhouetteMode,
+    /// Reference sets of the gap statistic (0: off).
+    pub gap_refs: usize,
+    /// Most points per reference set.
+    pub gap_rows: usize,
+    /// Report JSON.
+    pub report: Option<PathBuf>,
+    /// CSV, one row per k.
+    pub csv: Option<PathBuf>,
+    /// SVG chart.
+    pub plot: Option<PathBuf>,
+}
+
+/// The parameters a sweep used.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SweepParams {
+    pub k: Vec<usize>,
+    pub criterion: Criterion,
+    pub seed: u64,
+    pub init: String,
+    pub n_init: usize,
+    pub max_iter: usize,
+    pub tol: f64,
+    pub normalize: Normalize,
+    pub log1p: Vec<String>,
+    pub backend: BackendChoice,
+    pub silhouette: String,
+    pub gap_refs: usize,
+    pub gap_rows: usize,
+}
+
+/// Wall-clock seconds of a sweep.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct SweepTimings {
+    pub read: f64,
+    pub prepare: f64,
+    /// Fits and scores of every k.
+    pub fits: f64,
+    /// Reference fits of the gap statistic.
+    pub gap: f64,
+    pub write: f64,
+    pub total: f64,
+}
+
+/// What `sweep` reports (`--report`).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SweepReport {
+    pub strata_version: String,
+    pub command: String,
+    pub input: InputInfo,
+    pub params: SweepParams,
+    pub backend: backend::BackendInfo,
+    /// One entry per k, ascending.
+    pub results: Vec<KResult>,
+    pub recommended: Recommended,
+    pub timings_s: SweepTimings,
+}
+
+/// Runs a sweep: the data is read, normalized and handed to the backend once.
+///
+/// # Errors
+/// Any error of the data path, with its exit code.
+pub fn run_sweep(job: SweepJob) -> Result<(SweepReport, String)> {
+    let started = Instant::now();
+    let outputs: Vec<&PathBuf> = [&job.report, &job.csv, &job.plot]
+        .into_iter()
+        .flatten()
+        .collect();
+    for (i, path) in outputs.iter().enumerate() {
+        if outputs[..i].contains(path) {
+            return Err(Error::usage(format!(
+                "'{}' is given for two outputs; give each its own path",
+                path.display()
+            )));
+        }
+        StagedFile::preflight(path)?;
+    }
+    let largest = job.ks.iter().copied().max().unwrap_or(0);
+    if largest == 0 {
+        return Err(Error::usage("--k must be at least 1"));
+    }
+    let init = match &job.init {
+        InitSpec::KMeansPlusPlus => Init::KMeansPlusPlus,
+        InitSpec::Random => Init::Random,
+        InitSpec::File(_) => {
+            return Err(Error::usage(
+                "sweep takes --init kmeans++ or random: an init file fixes the number of segments",
+            ));
+        }
+    };
+    let mut timings = Timings::default();
+    let Prepared {
+        data,
+        cleaning,
+        stats,
+        ..
+    } = prepare(
+        job.source,
+        &job.columns,
+        job.missing,
+        job.duplicates,
+        &job.log1p,
+        job.normalize,
+        &mut timings,
+    )?;
+    validate::require_distinct_rows(&data.matrix, largest)?;
+    let mut backend = select_backend(job.backend, &data.matrix)?;
+    let info = backend.info();
+    let settings = SweepSettings {
+        ks: job.ks.clone(),
+        params: KMeansParams {
+            k: largest,
+            init,
+            n_init: job.n_init,
+            max_iter: job.max_iter,
+            tol: job.tol,
+            seed: job.seed,
+        }
+        .validate(data.features.len())?,
+        silhouette: job.silhouette,
+        gap_refs: job.gap_refs,
+        gap_rows: job.gap_rows,
+        reference_backend: reference_backend(&info),
+    };
+    let phase = Instant::now();
+    let results = sweep::evaluate(backend.as_mut(), &data.matrix, &stats, &settings)?;
+    drop(backend);
+    let elapsed = phase.elapsed().as_secs_f64();
+    let fits: f64 = results.iter().map(|r| r.seconds).sum();
+    let recommended = sweep::recommend(&results, job.criterion);
+
+    let phase = Instant::now();
+    let mut staged = Vec::new();
+    if let Some(path) = &job.csv {
+        staged.push(write_text(path, &sweep::to_csv(&results))?);
+    }
+    if let Some(path) = &job.plot {
+        let title = format!("Choosing the number of segments: {}", data.name);
+        staged.push(write_text(
+            path,
+            &crate::output::plot::sweep_svg(&title, &results, &recommended),
+        )?);
+    }
+    let mut report = SweepReport {
+        strata_version: env!("CARGO_PKG_VERSION").to_string(),
+        command: "sweep".to_string(),
+        input: InputInfo {
+            path: data.name.clone(),
+            rows: data.input_rows,
+            rows_dropped: cleaning.rows_dropped(),
+            features: data.features.clone(),
+            id_column: data.ids.as_ref().map(|ids| ids.name().to_string()),
+        },
+        params: SweepParams {
+            k: job.ks.clone(),
+            criterion: job.criterion,
+            seed: job.seed,
+            init: settings.params.init.name().to_string(),
+            n_init: job.n_init,
+            max_iter: job.max_iter,
+            tol: job.tol,
+            normalize: job.normalize,
+            log1p: job.log1p.clone(),
+            backend: job.backend,
+            silhouette: job.silhouette.to_string(),
+            gap_refs: job.gap_refs,
+            gap_rows: job.gap_rows,
+        },
+        backend: info,
+        results,
+        recommended,
+        timings_s: SweepTimings {
+            read: timings.read,
+            prepare: timings.prepare,
+            fits,
+            gap: (elapsed - fits).max(0.0),
+            write: 0.0,
+            total: 0.0,
+        },
+    };
+    if let Some(path) = &job.report {
+        report.timings_s.write = phase.elapsed().as_secs_f64();
+        report.timings_s.total = started.elapsed().as_secs_f64();
+        staged.push(write_json(path, &report)?);
+    }
+    commit_all(staged)?;
+    for path in &outputs {
+        log::info!("wrote {}", path.display());
+    }
+    report.timings_s.write = phase.elapsed().as_secs_f64();
+    report.timings_s.total = started.elapsed().as_secs_f64();
+    let table = sweep::render_table(&report.results, &report.recommended);
+    Ok((report, table))
 }
 
 /// A predict job: assign new rows with a saved model.

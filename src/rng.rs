@@ -21,6 +21,8 @@ pub enum Stream {
     Demo,
     /// The points of a sampled silhouette.
     Silhouette,
+    /// Reference set `set` of the gap statistic (its points, then its seeding).
+    GapReference { set: u32 },
 }
 
 impl Stream {
@@ -31,6 +33,7 @@ impl Stream {
             Stream::BlobBatch { batch } => (3 << 60) | (batch & ((1 << 60) - 1)),
             Stream::Demo => 4 << 60,
             Stream::Silhouette => 5 << 60,
+            Stream::GapReference { set } => (6 << 60) | u64::from(set),
         }
     }
 }

@@ -10,6 +10,7 @@ use crate::data::transform::Normalize;
 use crate::data::validate::MissingPolicy;
 use crate::error::Result;
 use crate::metrics::silhouette::SilhouetteMode;
+use crate::metrics::sweep::Criterion;
 use crate::pipeline::{FitJob, InitSpec, Outputs, run_fit};
 use crate::synth::retail;
 use clap::Args;
@@ -60,7 +61,8 @@ pub fn job(args: &DemoArgs) -> FitJob {
             exclude: Vec::new(),
             truth: Some("persona".to_string()),
         },
-        k: args.k,
+        k: vec![args.k],
+        criterion: Criterion::default(),
         init: InitSpec::KMeansPlusPlus,
         n_init: 3,
         max_iter: 300,

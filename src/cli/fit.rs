@@ -7,6 +7,7 @@ use crate::data::transform::Normalize;
 use crate::data::validate::MissingPolicy;
 use crate::error::{Error, Result};
 use crate::metrics::silhouette::SilhouetteMode;
+use crate::metrics::sweep::{Criterion, parse_k};
 use crate::pipeline::{FitJob, InitSpec, Outputs, run_fit};
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
@@ -127,9 +128,14 @@ pub struct InputArgs {
 pub struct FitArgs {
     #[command(flatten)]
     pub input: InputArgs,
-    /// Number of segments.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
-    pub k: u64,
+    /// Number of segments; or candidates (a range 2..10 or a list 3,5,8): each is fitted and
+    /// scored as `strata sweep` does, and k is chosen by --criterion.
+    #[arg(long, value_name = "N|A..B|A,B,C")]
+    pub k: String,
+    /// How k is chosen from several candidates (`silhouette` falls back to gap, then elbow, when
+    /// it cannot decide).
+    #[arg(long, value_enum, default_value = "silhouette")]
+    pub criterion: Criterion,
     /// kmeans++, random, or a file of k rows with the feature columns in raw units.
     #[arg(long, value_name = "kmeans++|random|PATH", default_value = "kmeans++")]
     pub init: String,
@@ -173,6 +179,19 @@ pub fn parse_init(init: &str) -> InitSpec {
 }
 
 impl InputArgs {
+    /// `--duplicates first|last` needs an id.
+    ///
+    /// # Errors
+    /// A usage error without `--id`.
+    pub fn check_duplicates(&self) -> Result<()> {
+        if !matches!(self.duplicates, DuplicatesArg::Error) && self.id.is_none() {
+            return Err(Error::usage(
+                "--duplicates first/last needs --id to know what a duplicate is",
+            ));
+        }
+        Ok(())
+    }
+
     /// The column request these flags make.
     pub fn columns(&self) -> ColumnRequest {
         ColumnRequest {
@@ -194,17 +213,14 @@ pub fn run(args: FitArgs) -> Result<()> {
     let n_init = args
         .n_init
         .unwrap_or(if init == InitSpec::Random { 10 } else { 1 });
-    let k = usize::try_from(args.k).map_err(|_| Error::usage("--k is too large"))?;
-    if args.input.duplicates as u8 != DuplicatesArg::Error as u8 && args.input.id.is_none() {
-        return Err(Error::usage(
-            "--duplicates first/last needs --id to know what a duplicate is",
-        ));
-    }
+    let k = parse_k(&args.k)?;
+    args.input.check_duplicates()?;
     let job = FitJob {
         command: "fit".to_string(),
         source: Source::File(args.input.input.clone()),
         columns: args.input.columns(),
         k,
+        criterion: args.criterion,
         init,
         n_init,
         max_iter: args.max_iter,

@@ -5,6 +5,7 @@ pub mod fit;
 pub mod generate;
 pub mod info;
 pub mod predict;
+pub mod sweep;
 
 use crate::error::Result;
 use clap::{Parser, Subcommand};
@@ -35,6 +36,8 @@ pub enum Command {
     Fit(fit::FitArgs),
     /// Assign new rows to the segments of a saved model.
     Predict(predict::PredictArgs),
+    /// Fit a range of k on data loaded once; scores per k, a recommended k, CSV and chart.
+    Sweep(sweep::SweepArgs),
     /// Write seeded synthetic Gaussian blobs (id, f0..fN, true_segment), streamed.
     Generate(generate::GenerateArgs),
     /// Segment a built-in synthetic retail customer base and print the profile.
@@ -58,6 +61,7 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Fit(args) => fit::run(args),
         Command::Predict(args) => predict::run(args),
+        Command::Sweep(args) => sweep::run(args),
         Command::Generate(args) => generate::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Info(args) => info::run(args),

@@ -2,3 +2,4 @@
 
 pub mod indices;
 pub mod silhouette;
+pub mod sweep;

@@ -1,5 +1,6 @@
 //! Everything Strata writes: segments, model and report, each atomically.
 
+pub mod plot;
 pub mod report;
 pub mod segments;
 pub mod write;

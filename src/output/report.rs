@@ -2,6 +2,7 @@
 
 use crate::backend::BackendInfo;
 use crate::kmeans::RunSummary;
+use crate::metrics::sweep::{Criterion, KResult, Recommended};
 use serde::Serialize;
 
 /// The input as read.
@@ -98,5 +99,18 @@ pub struct Report {
     pub restarts: Vec<RunSummary>,
     pub best_restart: usize,
     pub truth: Option<TruthInfo>,
+    /// How k was chosen, when `--k` gave several candidates.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub k_selection: Option<KSelection>,
     pub timings_s: Timings,
+}
+
+/// k chosen from candidates (`fit --k 2..10`): the sweep's results and recommendation.
+#[derive(Debug, Clone, Serialize)]
+pub struct KSelection {
+    pub candidates: Vec<usize>,
+    /// The criterion that decided.
+    pub criterion: Criterion,
+    pub results: Vec<KResult>,
+    pub recommended: Recommended,
 }

@@ -196,6 +196,19 @@ pub fn write_table(
     Ok(staged)
 }
 
+/// Writes `text` to a staged file for `target` (CSV tables, SVG charts).
+///
+/// # Errors
+/// Exit 73 when the file cannot be created, 74 when writing fails.
+pub fn write_text(target: &Path, text: &str) -> Result<StagedFile> {
+    let (staged, file) = StagedFile::create(target)?;
+    let mut out = BufWriter::new(file);
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| write_failed(target, e))?;
+    Ok(staged)
+}
+
 /// Writes `value` as pretty JSON to a staged file for `target`.
 ///
 /// # Errors

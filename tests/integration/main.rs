@@ -9,4 +9,5 @@ mod parity;
 mod reference;
 mod scores;
 mod shaders;
+mod sweep;
 mod util;
