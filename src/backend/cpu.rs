@@ -319,7 +319,11 @@ impl Backend for CpuBackend<'_> {
     }
 
     fn exact_silhouette_limit(&self) -> usize {
-        30_000
+        super::cpu_silhouette::rows_within(
+            super::cpu_silhouette::AUTO_BUDGET_S,
+            self.points.cols(),
+            rayon::current_num_threads(),
+        )
     }
 }
 

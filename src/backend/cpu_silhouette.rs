@@ -27,6 +27,20 @@ const F32_RUN: usize = 64;
 /// Query points per parallel task.
 const TASK_ROWS: usize = 64;
 
+/// Seconds of exact silhouette that `--silhouette auto` spends before it samples instead.
+pub const AUTO_BUDGET_S: f64 = 5.0;
+
+/// Point pairs per second per thread at 16 features: measured on an AMD EPYC core with AVX2
+/// (20,000 points in 0.14 s on 2 threads, BENCHMARKS.md), rounded down.
+const PAIRS_PER_SECOND_PER_THREAD_AT_16: f64 = 1.2e9;
+
+/// The most points whose exact silhouette should take about `seconds` on `threads` threads at
+/// `d` features (the work is n² pairs of d differences).
+pub fn rows_within(seconds: f64, d: usize, threads: usize) -> usize {
+    let rate = PAIRS_PER_SECOND_PER_THREAD_AT_16 * threads.max(1) as f64 * 16.0 / d.max(1) as f64;
+    (seconds * rate).sqrt() as usize
+}
+
 /// The label-sorted points, chunked per cluster.
 struct Panel {
     d: usize,
@@ -240,6 +254,16 @@ mod tests {
                 (b - a) / a.max(b)
             })
             .collect()
+    }
+
+    #[test]
+    fn the_auto_limit_follows_threads_and_width() {
+        let base = rows_within(5.0, 16, 2);
+        assert!((100_000..130_000).contains(&base), "{base}");
+        // Four times the work per second: twice the points.
+        let wide = rows_within(5.0, 16, 8);
+        assert!(wide.abs_diff(2 * base) <= 1, "{wide} vs {base}");
+        assert!(rows_within(5.0, 64, 2).abs_diff(base / 2) <= 1);
     }
 
     #[test]
