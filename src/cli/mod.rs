@@ -5,6 +5,7 @@ pub mod fit;
 pub mod generate;
 pub mod info;
 pub mod predict;
+pub mod rfm;
 pub mod sweep;
 
 use crate::error::Result;
@@ -36,6 +37,8 @@ pub enum Command {
     Fit(fit::FitArgs),
     /// Assign new rows to the segments of a saved model.
     Predict(predict::PredictArgs),
+    /// Turn a transaction log into one row per customer: recency, frequency, monetary.
+    Rfm(rfm::RfmArgs),
     /// Fit a range of k on data loaded once; scores per k, a recommended k, CSV and chart.
     Sweep(sweep::SweepArgs),
     /// Write seeded synthetic Gaussian blobs (id, f0..fN, true_segment), streamed.
@@ -62,6 +65,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Fit(args) => fit::run(args),
         Command::Predict(args) => predict::run(args),
         Command::Sweep(args) => sweep::run(args),
+        Command::Rfm(args) => rfm::run(args),
         Command::Generate(args) => generate::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Info(args) => info::run(args),

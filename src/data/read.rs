@@ -85,8 +85,9 @@ impl Source {
 
 type Batches = Box<dyn Iterator<Item = Result<RecordBatch>>>;
 
-/// Builds the batch stream for (projection, numeric columns) once the columns are known.
-type OpenBatches = Box<dyn FnOnce(&[usize], &[usize]) -> Result<Batches>>;
+/// Builds the batch stream for (projection, numeric columns, text columns) once the columns
+/// are known.
+type OpenBatches = Box<dyn FnOnce(&[usize], &[usize], &[usize]) -> Result<Batches>>;
 
 /// An opened input: its schema is known, its rows are not read yet.
 pub struct Opened {
@@ -109,7 +110,7 @@ impl Opened {
                 Ok(Opened {
                     schema,
                     rows_hint: Some(rows),
-                    open: Box::new(move |projection: &[usize], _: &[usize]| {
+                    open: Box::new(move |projection: &[usize], _: &[usize], _: &[usize]| {
                         let projection = projection.to_vec();
                         let iter = batches.into_iter().map(move |batch| {
                             batch
@@ -154,7 +155,21 @@ impl Opened {
     /// # Errors
     /// When the reader cannot be built over the projection.
     pub fn batches(self, projection: &[usize], numeric: &[usize]) -> Result<Batches> {
-        (self.open)(projection, numeric)
+        (self.open)(projection, numeric, &[])
+    }
+
+    /// As [`Opened::batches`], and the columns in `text` are read as text from formats without
+    /// types (CSV), so that their values are parsed, and rejected one by one, by the caller.
+    ///
+    /// # Errors
+    /// When the reader cannot be built over the projection.
+    pub fn batches_with_text(
+        self,
+        projection: &[usize],
+        numeric: &[usize],
+        text: &[usize],
+    ) -> Result<Batches> {
+        (self.open)(projection, numeric, text)
     }
 }
 
@@ -166,7 +181,7 @@ fn open_parquet(path: PathBuf, file: File) -> Result<Opened> {
     Ok(Opened {
         schema,
         rows_hint: rows,
-        open: Box::new(move |projection: &[usize], _: &[usize]| {
+        open: Box::new(move |projection: &[usize], _: &[usize], _: &[usize]| {
             let mask = ProjectionMask::roots(builder.parquet_schema(), projection.iter().copied());
             let reader = builder
                 .with_projection(mask)
@@ -188,7 +203,7 @@ fn open_ipc(path: PathBuf, mut file: File) -> Result<Opened> {
             Ok(Opened {
                 schema,
                 rows_hint: None,
-                open: Box::new(move |projection: &[usize], _: &[usize]| {
+                open: Box::new(move |projection: &[usize], _: &[usize], _: &[usize]| {
                     let reader = arrow_ipc::reader::FileReader::try_new(
                         BufReader::new(file),
                         Some(projection.to_vec()),
@@ -209,7 +224,7 @@ fn open_ipc(path: PathBuf, mut file: File) -> Result<Opened> {
             Ok(Opened {
                 schema,
                 rows_hint: None,
-                open: Box::new(move |projection: &[usize], _: &[usize]| {
+                open: Box::new(move |projection: &[usize], _: &[usize], _: &[usize]| {
                     let projection = projection.to_vec();
                     let iter = reader.map(move |batch| {
                         batch
@@ -238,36 +253,38 @@ fn open_csv(path: PathBuf, mut file: File) -> Result<Opened> {
     Ok(Opened {
         schema,
         rows_hint: None,
-        open: Box::new(move |projection: &[usize], numeric: &[usize]| {
-            // Features are read as Float64 whatever the first rows looked like, so an
-            // integer-looking column with a later "2.5" still parses; columns not read are text.
-            let fields: Vec<_> = inferred
-                .fields()
-                .iter()
-                .enumerate()
-                .map(|(i, f)| {
-                    let data_type = if !projection.contains(&i) {
-                        DataType::Utf8
-                    } else if numeric.contains(&i) {
-                        DataType::Float64
-                    } else {
-                        f.data_type().clone()
-                    };
-                    f.as_ref()
-                        .clone()
-                        .with_data_type(data_type)
-                        .with_nullable(true)
-                })
-                .collect();
-            let reader = arrow_csv::ReaderBuilder::new(Arc::new(Schema::new(fields)))
-                .with_format(format)
-                .with_batch_size(BATCH_ROWS)
-                .with_projection(projection.to_vec())
-                .build(BufReader::with_capacity(1 << 20, file))
-                .map_err(|e| Error::read_input(&path, e))?;
-            let iter = reader.map(move |batch| batch.map_err(|e| Error::read_input(&path, e)));
-            Ok(Box::new(iter) as Batches)
-        }),
+        open: Box::new(
+            move |projection: &[usize], numeric: &[usize], text: &[usize]| {
+                // Features are read as Float64 whatever the first rows looked like, so an
+                // integer-looking column with a later "2.5" still parses; columns not read are text.
+                let fields: Vec<_> = inferred
+                    .fields()
+                    .iter()
+                    .enumerate()
+                    .map(|(i, f)| {
+                        let data_type = if !projection.contains(&i) || text.contains(&i) {
+                            DataType::Utf8
+                        } else if numeric.contains(&i) {
+                            DataType::Float64
+                        } else {
+                            f.data_type().clone()
+                        };
+                        f.as_ref()
+                            .clone()
+                            .with_data_type(data_type)
+                            .with_nullable(true)
+                    })
+                    .collect();
+                let reader = arrow_csv::ReaderBuilder::new(Arc::new(Schema::new(fields)))
+                    .with_format(format)
+                    .with_batch_size(BATCH_ROWS)
+                    .with_projection(projection.to_vec())
+                    .build(BufReader::with_capacity(1 << 20, file))
+                    .map_err(|e| Error::read_input(&path, e))?;
+                let iter = reader.map(move |batch| batch.map_err(|e| Error::read_input(&path, e)));
+                Ok(Box::new(iter) as Batches)
+            },
+        ),
     })
 }
 
@@ -342,7 +359,11 @@ fn available(schema: &Schema) -> String {
         .join(", ")
 }
 
-fn find_column(schema: &Schema, name: &str, role: &str) -> Result<usize> {
+/// The index of column `name`, or exit 65 naming it and listing the columns there are.
+///
+/// # Errors
+/// Exit 65 when the column is not in the input.
+pub fn find_column(schema: &Schema, name: &str, role: &str) -> Result<usize> {
     schema.index_of(name).map_err(|_| {
         Error::data(format!(
             "{role} column '{name}' is not in the input; the columns are: {}",

@@ -1,3 +1,4 @@
 //! From clusters to segments people can use: profiles and labels.
 
 pub mod profile;
+pub mod rfm;

@@ -7,6 +7,7 @@ mod cli;
 mod formats;
 mod parity;
 mod reference;
+mod rfm;
 mod scores;
 mod shaders;
 mod sweep;

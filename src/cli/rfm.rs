@@ -1,0 +1,137 @@
+//! `strata rfm`: a transaction log → one row per customer of recency, frequency and monetary
+//! features, ready for `strata fit`.
+
+use crate::data::read::Source;
+use crate::error::{Error, Result};
+use crate::output::write::{StagedFile, commit_all, write_table};
+use crate::segment::rfm::{BadRows, RfmSpec, aggregate, parse_default_date};
+use clap::Args;
+use std::path::PathBuf;
+
+/// Flags of `strata rfm`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Example:\n  strata rfm --input transactions.parquet --customer customer_id \
+--date date --amount amount \\\n    --order order_id --output customers.parquet\n\n\
+Output columns: the customer id (its type kept), recency_days (as-of minus last purchase), \
+frequency (distinct orders with --order, else transactions), monetary (sum of amounts, refunds \
+included), avg_order_value (monetary / frequency), tenure_days (as-of minus first purchase), \
+first_purchase, last_purchase (dates). One row per customer, in order of first appearance."
+)]
+pub struct RfmArgs {
+    /// Transaction log: .parquet, .arrow/.feather/.ipc or .csv.
+    #[arg(long, value_name = "PATH")]
+    pub input: PathBuf,
+    /// Customer id column (integer or text).
+    #[arg(long, value_name = "COL")]
+    pub customer: String,
+    /// Transaction date column: a date or timestamp, YYYYMMDD integers, or text (ISO
+    /// YYYY-MM-DD, YYYYMMDD, or --date-format).
+    #[arg(long, value_name = "COL")]
+    pub date: String,
+    /// Amount column (negative amounts are refunds, summed as given).
+    #[arg(long, value_name = "COL")]
+    pub amount: String,
+    /// Order id column: frequency counts distinct orders (default: each transaction is an
+    /// order).
+    #[arg(long, value_name = "COL")]
+    pub order: Option<String>,
+    /// Reference day for recency and tenure, YYYY-MM-DD (default: the day after the last
+    /// transaction).
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<String>,
+    /// strftime format of text dates, e.g. %d/%m/%Y.
+    #[arg(long, value_name = "FORMAT")]
+    pub date_format: Option<String>,
+    /// Rows with a null customer, a missing or unparseable date, or a missing/NaN/infinite
+    /// amount: stop with an error, or skip them.
+    #[arg(long, value_enum, default_value = "error")]
+    pub bad_rows: BadRows,
+    /// With --bad-rows skip: write the skipped rows here (row, reason, values as text).
+    #[arg(long, value_name = "PATH")]
+    pub rejects: Option<PathBuf>,
+    /// Output: Arrow IPC, or Parquet/CSV by extension.
+    #[arg(long, value_name = "PATH")]
+    pub output: PathBuf,
+}
+
+/// Runs `strata rfm`.
+///
+/// # Errors
+/// Usage errors for bad flags; the aggregation's errors.
+pub fn run(args: RfmArgs) -> Result<()> {
+    if args.rejects.is_some() && args.bad_rows != BadRows::Skip {
+        return Err(Error::usage(
+            "--rejects needs --bad-rows skip (with --bad-rows error a bad row stops the run)",
+        ));
+    }
+    if args.rejects.as_ref() == Some(&args.output) {
+        return Err(Error::usage(
+            "--rejects and --output must be different files",
+        ));
+    }
+    let as_of = args
+        .as_of
+        .as_deref()
+        .map(|text| {
+            parse_default_date(text).ok_or_else(|| {
+                Error::usage(format!(
+                    "--as-of must be a date as YYYY-MM-DD, not '{text}'"
+                ))
+            })
+        })
+        .transpose()?;
+    StagedFile::preflight(&args.output)?;
+    if let Some(path) = &args.rejects {
+        StagedFile::preflight(path)?;
+    }
+    let spec = RfmSpec {
+        customer: args.customer,
+        date: args.date,
+        amount: args.amount,
+        order: args.order,
+        date_format: args.date_format,
+        as_of,
+        bad_rows: args.bad_rows,
+    };
+    let started = std::time::Instant::now();
+    let outcome = aggregate(Source::File(args.input.clone()), &spec)?;
+    let mut staged = vec![write_table(
+        &args.output,
+        &outcome.schema,
+        [Ok(outcome.batch.clone())],
+    )?];
+    if let Some(path) = &args.rejects {
+        let (schema, batch) = outcome.rejects.to_batch(&outcome.reject_columns)?;
+        staged.push(write_table(path, &schema, [Ok(batch)])?);
+    }
+    commit_all(staged)?;
+    let s = &outcome.summary;
+    log::info!(
+        "aggregated {} transaction(s) into {} customer(s) in {:.2}s; wrote {}",
+        s.transactions,
+        s.customers,
+        started.elapsed().as_secs_f64(),
+        args.output.display()
+    );
+    println!(
+        "transactions {}  customers {}  rejected {}  refunds {} (total {:.2})",
+        s.transactions, s.customers, s.rejected, s.refunds, s.refund_total
+    );
+    println!(
+        "dates {} to {}  as-of {}",
+        s.first_day.as_deref().unwrap_or("-"),
+        s.last_day.as_deref().unwrap_or("-"),
+        s.as_of.as_deref().unwrap_or("-")
+    );
+    if s.rejected > 0 {
+        log::warn!(
+            "{} bad row(s) skipped{}",
+            s.rejected,
+            args.rejects
+                .as_ref()
+                .map_or(String::new(), |p| format!("; written to {}", p.display()))
+        );
+    }
+    Ok(())
+}

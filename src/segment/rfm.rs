@@ -1,0 +1,643 @@
+//! `strata rfm`: a transaction log → one row per customer of recency, frequency and monetary
+//! features.
+//!
+//! The log is streamed batch by batch; only one running record per customer is kept (first and
+//! last purchase day, transactions, the sum of amounts, and with `--order` the distinct orders'
+//! 64-bit hashes), so the log's length is not limited by memory. Customers come out in the order
+//! they first appear in the log.
+//!
+//! Definitions (days are calendar days, UTC for timestamps):
+//! - `recency_days` = as-of − last purchase; `tenure_days` = as-of − first purchase;
+//! - `frequency` = distinct orders (`--order`), else transactions;
+//! - `monetary` = the sum of amounts as given (refunds, negative amounts, reduce it);
+//! - `avg_order_value` = monetary / frequency;
+//! - as-of defaults to the day after the last transaction in the log.
+
+use crate::data::read::{Opened, Source, find_column};
+use crate::error::{Error, Result};
+use arrow_array::cast::AsArray;
+use arrow_array::types::{
+    Date32Type, Date64Type, Float64Type, Int64Type, TimestampMicrosecondType,
+    TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType,
+};
+use arrow_array::{
+    Array, ArrayRef, Date32Array, Float64Array, Int64Array, RecordBatch, StringArray, UInt64Array,
+};
+use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use std::collections::{HashMap, HashSet};
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::Arc;
+
+/// What to do with a row that cannot be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BadRows {
+    /// Stop with an error naming the first bad row and the count.
+    Error,
+    /// Leave them out (and write them to `--rejects`).
+    Skip,
+}
+
+/// The columns and rules of an aggregation.
+#[derive(Debug, Clone)]
+pub struct RfmSpec {
+    /// Customer id column (integer or string; its type is kept).
+    pub customer: String,
+    /// Transaction date column.
+    pub date: String,
+    /// Amount column.
+    pub amount: String,
+    /// Order id column: frequency counts distinct orders.
+    pub order: Option<String>,
+    /// strftime format of text dates (default: ISO `YYYY-MM-DD[...]` or `YYYYMMDD`).
+    pub date_format: Option<String>,
+    /// The reference day, in days since 1970-01-01.
+    pub as_of: Option<i32>,
+    /// Bad-row policy.
+    pub bad_rows: BadRows,
+}
+
+/// Days since 1970-01-01 of a calendar date, or `None` when it does not exist.
+pub fn days_from_ymd(year: i32, month: u32, day: u32) -> Option<i32> {
+    let date = chrono::NaiveDate::from_ymd_opt(year, month, day)?;
+    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1)?;
+    i32::try_from((date - epoch).num_days()).ok()
+}
+
+/// The ISO text of a day since 1970-01-01.
+pub fn iso_day(days: i32) -> String {
+    chrono::NaiveDate::from_ymd_opt(1970, 1, 1)
+        .and_then(|e| e.checked_add_signed(chrono::TimeDelta::days(i64::from(days))))
+        .map_or_else(
+            || format!("day {days}"),
+            |d| d.format("%Y-%m-%d").to_string(),
+        )
+}
+
+/// Parses `YYYY-MM-DD` (anything after the tenth character, such as a time, is ignored) or
+/// `YYYYMMDD`.
+pub fn parse_default_date(text: &str) -> Option<i32> {
+    let t = text.trim();
+    let b = t.as_bytes();
+    let digits = |s: &str| s.bytes().all(|c| c.is_ascii_digit());
+    if b.len() >= 10 && b[4] == b'-' && b[7] == b'-' && (b.len() == 10 || !b[10].is_ascii_digit()) {
+        let (y, m, d) = (&t[0..4], &t[5..7], &t[8..10]);
+        if digits(y) && digits(m) && digits(d) {
+            return days_from_ymd(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
+        }
+        return None;
+    }
+    if b.len() == 8 && digits(t) {
+        return ymd_number(t.parse().ok()?);
+    }
+    None
+}
+
+/// A YYYYMMDD integer as days.
+fn ymd_number(value: i64) -> Option<i32> {
+    if !(0..=99_991_231).contains(&value) {
+        return None;
+    }
+    let year = i32::try_from(value / 10_000).ok()?;
+    days_from_ymd(year, (value / 100 % 100) as u32, (value % 100) as u32)
+}
+
+fn parse_with_format(text: &str, format: &str) -> Option<i32> {
+    let t = text.trim();
+    let date = chrono::NaiveDate::parse_from_str(t, format)
+        .or_else(|_| chrono::NaiveDateTime::parse_from_str(t, format).map(|dt| dt.date()))
+        .ok()?;
+    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1)?;
+    i32::try_from((date - epoch).num_days()).ok()
+}
+
+/// Why a row cannot be used.
+fn reason_text(reason: Reason) -> &'static str {
+    match reason {
+        Reason::NullCustomer => "null customer id",
+        Reason::BadDate => "missing or unparseable date",
+        Reason::BadAmount => "missing, NaN or infinite amount",
+        Reason::NullOrder => "null order id",
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reason {
+    NullCustomer,
+    BadDate,
+    BadAmount,
+    NullOrder,
+}
+
+/// Per-row day numbers of a date column: `None` for a null or unparseable value.
+fn day_column(array: &ArrayRef, format: Option<&str>) -> Result<Vec<Option<i32>>> {
+    const MS_PER_DAY: i64 = 86_400_000;
+    let n = array.len();
+    let per_unit = |value: i64, per_day: i64| i32::try_from(value.div_euclid(per_day)).ok();
+    let out: Vec<Option<i32>> = match array.data_type() {
+        DataType::Date32 => {
+            let a = array.as_primitive::<Date32Type>();
+            (0..n).map(|i| a.is_valid(i).then(|| a.value(i))).collect()
+        }
+        DataType::Date64 => {
+            let a = array.as_primitive::<Date64Type>();
+            (0..n)
+                .map(|i| {
+                    a.is_valid(i)
+                        .then(|| per_unit(a.value(i), MS_PER_DAY))
+                        .flatten()
+                })
+                .collect()
+        }
+        DataType::Timestamp(unit, _) => {
+            let (values, per_day): (Vec<Option<i64>>, i64) = match unit {
+                TimeUnit::Second => (
+                    array.as_primitive::<TimestampSecondType>().iter().collect(),
+                    86_400,
+                ),
+                TimeUnit::Millisecond => (
+                    array
+                        .as_primitive::<TimestampMillisecondType>()
+                        .iter()
+                        .collect(),
+                    MS_PER_DAY,
+                ),
+                TimeUnit::Microsecond => (
+                    array
+                        .as_primitive::<TimestampMicrosecondType>()
+                        .iter()
+                        .collect(),
+                    MS_PER_DAY * 1_000,
+                ),
+                TimeUnit::Nanosecond => (
+                    array
+                        .as_primitive::<TimestampNanosecondType>()
+                        .iter()
+                        .collect(),
+                    MS_PER_DAY * 1_000_000,
+                ),
+            };
+            values
+                .into_iter()
+                .map(|v| v.and_then(|v| per_unit(v, per_day)))
+                .collect()
+        }
+        t if t.is_integer() => {
+            let a = arrow_cast::cast(array, &DataType::Int64)
+                .map_err(|e| Error::data(format!("date column: {e}")))?;
+            let a = a.as_primitive::<Int64Type>();
+            (0..n)
+                .map(|i| a.is_valid(i).then(|| ymd_number(a.value(i))).flatten())
+                .collect()
+        }
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
+            let a = arrow_cast::cast(array, &DataType::Utf8)
+                .map_err(|e| Error::data(format!("date column: {e}")))?;
+            let a = a.as_string::<i32>();
+            a.iter()
+                .map(|v| {
+                    v.and_then(|t| match format {
+                        Some(f) => parse_with_format(t, f),
+                        None => parse_default_date(t),
+                    })
+                })
+                .collect()
+        }
+        other => {
+            return Err(Error::data(format!(
+                "the date column has type {other}; it must be a date, a timestamp, YYYYMMDD \
+                 integers or text (ISO, YYYYMMDD, or --date-format)"
+            )));
+        }
+    };
+    Ok(out)
+}
+
+/// Customer ids as hashable keys, keeping the input type for the output.
+enum Keys {
+    /// Integer ids (any width, read as i64); the input type.
+    Int(HashMap<i64, usize>, Vec<i64>, DataType),
+    /// Text ids.
+    Text(HashMap<Box<str>, usize>, Vec<Box<str>>, DataType),
+}
+
+impl Keys {
+    fn new(data_type: &DataType) -> Result<Keys> {
+        match data_type {
+            t if t.is_integer() => Ok(Keys::Int(HashMap::new(), Vec::new(), t.clone())),
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
+                Ok(Keys::Text(HashMap::new(), Vec::new(), data_type.clone()))
+            }
+            other => Err(Error::data(format!(
+                "the customer column has type {other}; it must hold integers or text"
+            ))),
+        }
+    }
+
+    /// Per row of `array`, the customer's slot (new customers are appended); `None` for null.
+    fn slots(&mut self, array: &ArrayRef) -> Result<Vec<Option<usize>>> {
+        match self {
+            Keys::Int(map, order, _) => {
+                let cast = arrow_cast::cast(array, &DataType::Int64).map_err(|e| {
+                    Error::data(format!("customer ids do not fit a 64-bit integer: {e}"))
+                })?;
+                Ok(cast
+                    .as_primitive::<Int64Type>()
+                    .iter()
+                    .map(|v| {
+                        v.map(|v| {
+                            *map.entry(v).or_insert_with(|| {
+                                order.push(v);
+                                order.len() - 1
+                            })
+                        })
+                    })
+                    .collect())
+            }
+            Keys::Text(map, order, _) => {
+                let cast = arrow_cast::cast(array, &DataType::Utf8)
+                    .map_err(|e| Error::data(format!("customer ids: {e}")))?;
+                Ok(cast
+                    .as_string::<i32>()
+                    .iter()
+                    .map(|v| {
+                        v.map(|v| {
+                            if let Some(&slot) = map.get(v) {
+                                slot
+                            } else {
+                                let key: Box<str> = v.into();
+                                order.push(key.clone());
+                                map.insert(key, order.len() - 1);
+                                order.len() - 1
+                            }
+                        })
+                    })
+                    .collect())
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Keys::Int(_, order, _) => order.len(),
+            Keys::Text(_, order, _) => order.len(),
+        }
+    }
+
+    fn into_array(self) -> Result<(ArrayRef, DataType)> {
+        let (array, data_type): (ArrayRef, DataType) = match self {
+            Keys::Int(_, order, t) => (Arc::new(Int64Array::from(order)), t),
+            Keys::Text(_, order, t) => (
+                Arc::new(StringArray::from_iter_values(order.iter().map(|s| &**s))),
+                t,
+            ),
+        };
+        let array = arrow_cast::cast(&array, &data_type)
+            .map_err(|e| Error::Internal(format!("customer ids back to {data_type}: {e}")))?;
+        Ok((array, data_type))
+    }
+}
+
+/// One customer's running record.
+#[derive(Debug, Clone)]
+struct Running {
+    first: i32,
+    last: i32,
+    transactions: u64,
+    monetary: f64,
+    orders: HashSet<u64>,
+}
+
+/// Rows left out, kept for `--rejects`.
+#[derive(Debug, Default)]
+pub struct Rejects {
+    rows: Vec<u64>,
+    reasons: Vec<&'static str>,
+    /// The rejected rows' customer, date, amount (and order) values as text.
+    values: Vec<Vec<Option<String>>>,
+}
+
+/// What an aggregation saw.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RfmSummary {
+    pub transactions: u64,
+    pub customers: u64,
+    pub rejected: u64,
+    /// Transactions with a negative amount, and their sum.
+    pub refunds: u64,
+    pub refund_total: f64,
+    pub first_day: Option<String>,
+    pub last_day: Option<String>,
+    pub as_of: Option<String>,
+}
+
+/// The aggregated table and what was seen on the way.
+pub struct RfmOutcome {
+    pub schema: SchemaRef,
+    pub batch: RecordBatch,
+    pub summary: RfmSummary,
+    pub rejects: Rejects,
+    /// Input column names of the rejects' value columns.
+    pub reject_columns: Vec<String>,
+}
+
+impl Rejects {
+    /// The rejected rows as a table: `row`, `reason`, and the used columns as text.
+    ///
+    /// # Errors
+    /// An internal error if the columns do not line up.
+    pub fn to_batch(&self, columns: &[String]) -> Result<(SchemaRef, RecordBatch)> {
+        let mut fields = vec![
+            Field::new("row", DataType::UInt64, false),
+            Field::new("reason", DataType::Utf8, false),
+        ];
+        fields.extend(columns.iter().map(|c| Field::new(c, DataType::Utf8, true)));
+        let schema = Arc::new(Schema::new(fields));
+        let mut arrays: Vec<ArrayRef> = vec![
+            Arc::new(UInt64Array::from(self.rows.clone())),
+            Arc::new(StringArray::from(self.reasons.clone())),
+        ];
+        for j in 0..columns.len() {
+            arrays.push(Arc::new(StringArray::from(
+                self.values.iter().map(|v| v[j].clone()).collect::<Vec<_>>(),
+            )));
+        }
+        let batch = RecordBatch::try_new(schema.clone(), arrays)
+            .map_err(|e| Error::Internal(format!("rejects table: {e}")))?;
+        Ok((schema, batch))
+    }
+
+    /// Rows left out.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether none were.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+}
+
+fn order_hash(text: &str) -> u64 {
+    let mut h = DefaultHasher::new();
+    text.hash(&mut h);
+    h.finish()
+}
+
+/// Aggregates a transaction log.
+///
+/// # Errors
+/// Exit 65 for a missing column, a column of the wrong type, bad rows under `--bad-rows
+/// error`, transactions after `--as-of`, or a log without usable rows; 66/74 for I/O.
+pub fn aggregate(source: Source, spec: &RfmSpec) -> Result<RfmOutcome> {
+    let opened = Opened::open(source)?;
+    let schema = opened.schema().clone();
+    let customer_idx = find_column(&schema, &spec.customer, "customer")?;
+    let date_idx = find_column(&schema, &spec.date, "date")?;
+    let amount_idx = find_column(&schema, &spec.amount, "amount")?;
+    let order_idx = spec
+        .order
+        .as_deref()
+        .map(|o| find_column(&schema, o, "order"))
+        .transpose()?;
+    let amount_type = schema.field(amount_idx).data_type();
+    if !(amount_type.is_numeric() || matches!(amount_type, DataType::Null)) {
+        return Err(Error::data(format!(
+            "amount column '{}' has type {amount_type}; it must be numeric",
+            spec.amount
+        )));
+    }
+    let mut keys = Keys::new(schema.field(customer_idx).data_type())?;
+    let mut used = vec![customer_idx, date_idx, amount_idx];
+    used.extend(order_idx);
+    let mut projection = used.clone();
+    projection.sort_unstable();
+    projection.dedup();
+    let reject_columns: Vec<String> = used
+        .iter()
+        .map(|&i| schema.field(i).name().clone())
+        .collect();
+
+    // Indexed by customer slot; `None` for a customer seen only in rejected rows.
+    let mut records: Vec<Option<Running>> = Vec::new();
+    let mut rejects = Rejects::default();
+    let mut first_bad: Option<(u64, Reason, String)> = None;
+    let mut bad: u64 = 0;
+    let (mut transactions, mut refunds, mut refund_total) = (0u64, 0u64, 0.0f64);
+    let mut row_base: u64 = 0;
+    for batch in opened.batches_with_text(&projection, &[amount_idx], &[date_idx])? {
+        let batch = batch?;
+        let column = |index: usize| -> Result<&ArrayRef> {
+            let name = schema.field(index).name();
+            batch.column_by_name(name).ok_or_else(|| {
+                Error::Internal(format!("column '{name}' missing from a projected batch"))
+            })
+        };
+        let n = batch.num_rows();
+        let slots = keys.slots(column(customer_idx)?)?;
+        records.resize(keys.len(), None);
+        let days = day_column(column(date_idx)?, spec.date_format.as_deref())?;
+        let amounts = arrow_cast::cast(column(amount_idx)?, &DataType::Float64)
+            .map_err(|e| Error::data(format!("amount column '{}': {e}", spec.amount)))?;
+        let amounts: &Float64Array = amounts.as_primitive::<Float64Type>();
+        let orders = order_idx
+            .map(|i| {
+                arrow_cast::cast(column(i)?, &DataType::Utf8)
+                    .map_err(|e| Error::data(format!("order column: {e}")))
+            })
+            .transpose()?;
+        let orders = orders.as_ref().map(|o| o.as_string::<i32>());
+        for i in 0..n {
+            let amount = amounts.is_valid(i).then(|| amounts.value(i));
+            let order = orders.map(|o| o.is_valid(i).then(|| o.value(i)));
+            let reason = match (slots[i], days[i], amount, order) {
+                (None, ..) => Some(Reason::NullCustomer),
+                (_, None, ..) => Some(Reason::BadDate),
+                (_, _, None, _) => Some(Reason::BadAmount),
+                (_, _, Some(a), _) if !a.is_finite() => Some(Reason::BadAmount),
+                (.., Some(None)) => Some(Reason::NullOrder),
+                _ => None,
+            };
+            if let Some(reason) = reason {
+                bad += 1;
+                let texts = || -> Result<Vec<Option<String>>> {
+                    used.iter()
+                        .map(|&c| {
+                            let a = column(c)?;
+                            Ok(a.is_valid(i).then(|| {
+                                arrow_cast::display::array_value_to_string(a, i).unwrap_or_default()
+                            }))
+                        })
+                        .collect()
+                };
+                if first_bad.is_none() {
+                    let value = texts()?
+                        .get(match reason {
+                            Reason::NullCustomer => 0,
+                            Reason::BadDate => 1,
+                            Reason::BadAmount => 2,
+                            Reason::NullOrder => 3,
+                        })
+                        .cloned()
+                        .flatten()
+                        .unwrap_or_else(|| "null".to_string());
+                    first_bad = Some((row_base + i as u64, reason, value));
+                }
+                if spec.bad_rows == BadRows::Skip {
+                    rejects.rows.push(row_base + i as u64);
+                    rejects.reasons.push(reason_text(reason));
+                    rejects.values.push(texts()?);
+                }
+                continue;
+            }
+            let (slot, day, amount) = (
+                slots[i].unwrap_or_default(),
+                days[i].unwrap_or_default(),
+                amount.unwrap_or_default(),
+            );
+            transactions += 1;
+            if amount < 0.0 {
+                refunds += 1;
+                refund_total += amount;
+            }
+            let r = records[slot].get_or_insert_with(|| Running {
+                first: day,
+                last: day,
+                transactions: 0,
+                monetary: 0.0,
+                orders: HashSet::new(),
+            });
+            r.first = r.first.min(day);
+            r.last = r.last.max(day);
+            r.transactions += 1;
+            r.monetary += amount;
+            if let Some(Some(order)) = order {
+                r.orders.insert(order_hash(order));
+            }
+        }
+        row_base += n as u64;
+    }
+    if let (BadRows::Error, Some((row, reason, value))) = (spec.bad_rows, &first_bad) {
+        return Err(Error::data(format!(
+            "{bad} bad row(s) in the transaction log; the first is row {row} (0-based): {} \
+             ('{value}'). Fix them, or pass --bad-rows skip (with --rejects FILE to keep them)",
+            reason_text(*reason)
+        )));
+    }
+    // A customer whose every row was rejected has a slot but no record: leave it out.
+    let (ids, id_type) = keys.into_array()?;
+    let kept: Vec<u64> = (0..records.len() as u64)
+        .filter(|&c| records[c as usize].is_some())
+        .collect();
+    let ids = arrow_select::take::take(&ids, &UInt64Array::from(kept), None)
+        .map_err(|e| Error::Internal(format!("customer ids: {e}")))?;
+    let records: Vec<Running> = records.into_iter().flatten().collect();
+    if records.is_empty() {
+        return Err(Error::data(format!(
+            "the transaction log has no usable rows ({row_base} read, {bad} rejected)"
+        )));
+    }
+    let first_day = records.iter().map(|r| r.first).min();
+    let last_day = records.iter().map(|r| r.last).max();
+    let as_of = match spec.as_of {
+        Some(day) => day,
+        None => last_day.unwrap_or_default() + 1,
+    };
+    let late = records.iter().filter(|r| r.last > as_of).count();
+    if late > 0 {
+        return Err(Error::data(format!(
+            "{late} customer(s) have transactions after --as-of {} (the log runs to {}); \
+             give a later --as-of or filter the log",
+            iso_day(as_of),
+            iso_day(last_day.unwrap_or_default())
+        )));
+    }
+    let frequency: Vec<i64> = records
+        .iter()
+        .map(|r| {
+            if order_idx.is_some() {
+                r.orders.len() as i64
+            } else {
+                r.transactions as i64
+            }
+        })
+        .collect();
+    let monetary: Vec<f64> = records.iter().map(|r| r.monetary).collect();
+    let fields = vec![
+        Field::new(&spec.customer, id_type, false),
+        Field::new("recency_days", DataType::Int64, false),
+        Field::new("frequency", DataType::Int64, false),
+        Field::new("monetary", DataType::Float64, false),
+        Field::new("avg_order_value", DataType::Float64, false),
+        Field::new("tenure_days", DataType::Int64, false),
+        Field::new("first_purchase", DataType::Date32, false),
+        Field::new("last_purchase", DataType::Date32, false),
+    ];
+    let schema = Arc::new(Schema::new(fields));
+    let columns: Vec<ArrayRef> = vec![
+        ids,
+        Arc::new(Int64Array::from_iter_values(
+            records.iter().map(|r| i64::from(as_of - r.last)),
+        )),
+        Arc::new(Int64Array::from(frequency.clone())),
+        Arc::new(Float64Array::from(monetary.clone())),
+        Arc::new(Float64Array::from_iter_values(
+            monetary.iter().zip(&frequency).map(|(&m, &f)| m / f as f64),
+        )),
+        Arc::new(Int64Array::from_iter_values(
+            records.iter().map(|r| i64::from(as_of - r.first)),
+        )),
+        Arc::new(Date32Array::from_iter_values(
+            records.iter().map(|r| r.first),
+        )),
+        Arc::new(Date32Array::from_iter_values(
+            records.iter().map(|r| r.last),
+        )),
+    ];
+    let batch = RecordBatch::try_new(schema.clone(), columns)
+        .map_err(|e| Error::Internal(format!("rfm table: {e}")))?;
+    Ok(RfmOutcome {
+        schema,
+        batch,
+        summary: RfmSummary {
+            transactions,
+            customers: records.len() as u64,
+            rejected: bad,
+            refunds,
+            refund_total,
+            first_day: first_day.map(iso_day),
+            last_day: last_day.map(iso_day),
+            as_of: Some(iso_day(as_of)),
+        },
+        rejects,
+        reject_columns,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_in_every_text_form() {
+        let d = days_from_ymd(2024, 2, 29).unwrap();
+        assert_eq!(d, 19_782);
+        assert_eq!(parse_default_date("2024-02-29"), Some(d));
+        assert_eq!(parse_default_date("2024-02-29T23:59:59Z"), Some(d));
+        assert_eq!(parse_default_date("2024-02-29 08:00"), Some(d));
+        assert_eq!(parse_default_date("20240229"), Some(d));
+        assert_eq!(parse_default_date("2023-02-29"), None, "not a leap year");
+        assert_eq!(parse_default_date("2024-13-01"), None);
+        assert_eq!(parse_default_date("29/02/2024"), None);
+        assert_eq!(parse_default_date("2024-02-290"), None);
+        assert_eq!(parse_with_format("29/02/2024", "%d/%m/%Y"), Some(d));
+        assert_eq!(
+            parse_with_format("02/29/2024 10:30", "%m/%d/%Y %H:%M"),
+            Some(d)
+        );
+        assert_eq!(ymd_number(20240229), Some(d));
+        assert_eq!(ymd_number(20241301), None);
+        assert_eq!(iso_day(d), "2024-02-29");
+        assert_eq!(days_from_ymd(1970, 1, 1), Some(0));
+        assert_eq!(days_from_ymd(1969, 12, 31), Some(-1));
+    }
+}

@@ -1,0 +1,331 @@
+//! `strata rfm` against a pandas groupby on the same transaction log (tests/fixtures/rfm,
+//! written by make_fixtures.py): five date forms, ties, refunds, one-purchase customers,
+//! multi-line orders, bad rows.
+
+use crate::util::{Scratch, assert_close, fixtures, json, read_arrow, strata, strata_ok};
+use arrow_array::RecordBatch;
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Date32Type, Float64Type, Int64Type};
+use arrow_schema::DataType;
+use serde_json::Value;
+
+fn rfm_fixture(name: &str) -> String {
+    fixtures().join("rfm").join(name).display().to_string()
+}
+
+/// Runs rfm on a fixture and returns the output table.
+fn run(scratch: &Scratch, input: &str, extra: &[&str]) -> RecordBatch {
+    let input = rfm_fixture(input);
+    let mut args = vec![
+        "rfm",
+        "--input",
+        &input,
+        "--customer",
+        "customer_id",
+        "--date",
+        "date",
+        "--amount",
+        "amount",
+        "--output",
+        "rfm.arrow",
+    ];
+    args.extend_from_slice(extra);
+    strata_ok(&scratch.path, &args);
+    let batches = read_arrow(&scratch.join("rfm.arrow"));
+    arrow_select::concat::concat_batches(&batches[0].schema(), &batches).unwrap()
+}
+
+/// Compares every customer of `table` with the expected map (ids shown as "C%03d").
+fn check(table: &RecordBatch, expected: &Value, what: &str) {
+    let expected = expected.as_object().unwrap();
+    assert_eq!(table.num_rows(), expected.len(), "{what}: customers");
+    let column = table.column(0);
+    let ids: Vec<String> = if column.data_type().is_integer() {
+        let ints = arrow_cast::cast(column, &DataType::Int64).unwrap();
+        ints.as_primitive::<Int64Type>()
+            .values()
+            .iter()
+            .map(|v| format!("C{v:03}"))
+            .collect()
+    } else {
+        let text = arrow_cast::cast(column, &DataType::Utf8).unwrap();
+        text.as_string::<i32>()
+            .iter()
+            .map(|v| v.unwrap().to_string())
+            .collect()
+    };
+    let int = |name: &str| {
+        table
+            .column_by_name(name)
+            .unwrap()
+            .as_primitive::<Int64Type>()
+            .clone()
+    };
+    let float = |name: &str| {
+        table
+            .column_by_name(name)
+            .unwrap()
+            .as_primitive::<Float64Type>()
+            .clone()
+    };
+    let date = |name: &str| {
+        table
+            .column_by_name(name)
+            .unwrap()
+            .as_primitive::<Date32Type>()
+            .clone()
+    };
+    let (recency, frequency, tenure) = (int("recency_days"), int("frequency"), int("tenure_days"));
+    let (monetary, aov) = (float("monetary"), float("avg_order_value"));
+    let (first, last) = (date("first_purchase"), date("last_purchase"));
+    let iso = strata::segment::rfm::iso_day;
+    for (i, id) in ids.iter().enumerate() {
+        let want = &expected[id];
+        let at = format!("{what}: customer {id}");
+        assert_eq!(
+            recency.value(i),
+            want["recency_days"].as_i64().unwrap(),
+            "{at} recency"
+        );
+        assert_eq!(
+            frequency.value(i),
+            want["frequency"].as_i64().unwrap(),
+            "{at} frequency"
+        );
+        assert_eq!(
+            tenure.value(i),
+            want["tenure_days"].as_i64().unwrap(),
+            "{at} tenure"
+        );
+        assert_close(
+            &at,
+            monetary.value(i),
+            want["monetary"].as_f64().unwrap(),
+            1e-12,
+            1e-9,
+        );
+        assert_close(
+            &at,
+            aov.value(i),
+            want["avg_order_value"].as_f64().unwrap(),
+            1e-12,
+            1e-9,
+        );
+        assert_eq!(iso(first.value(i)), want["first_purchase"], "{at} first");
+        assert_eq!(iso(last.value(i)), want["last_purchase"], "{at} last");
+    }
+}
+
+#[test]
+fn rfm_equals_a_pandas_groupby_for_every_date_form() {
+    let expected = json(&fixtures().join("rfm").join("expected.json"));
+    let scratch = Scratch::new("rfm");
+    let order = ["--order", "order_id"];
+    for input in [
+        "tx_iso.csv",
+        "tx_date32.parquet",
+        "tx_timestamp.arrow",
+        "tx_yyyymmdd.csv",
+    ] {
+        let table = run(&scratch, input, &order);
+        check(&table, &expected["by_order"], input);
+    }
+    let table = run(
+        &scratch,
+        "tx_dmy.csv",
+        &["--order", "order_id", "--date-format", "%d/%m/%Y"],
+    );
+    check(&table, &expected["by_order"], "tx_dmy.csv");
+    // Integer ids keep their type.
+    let table = run(&scratch, "tx_yyyymmdd.csv", &order);
+    assert_eq!(table.schema().field(0).data_type(), &DataType::Int64);
+    let table = run(&scratch, "tx_date32.parquet", &[]);
+    check(
+        &table,
+        &expected["by_transaction"],
+        "one transaction, one order",
+    );
+    let fixed = expected["fixed_as_of"].as_str().unwrap();
+    let table = run(
+        &scratch,
+        "tx_date32.parquet",
+        &["--order", "order_id", "--as-of", fixed],
+    );
+    check(&table, &expected["by_order_fixed"], "--as-of");
+}
+
+#[test]
+fn bad_rows_stop_the_run_or_are_skipped_into_a_rejects_file() {
+    let scratch = Scratch::new("rfm-bad");
+    let input = rfm_fixture("tx_bad.csv");
+    let base = [
+        "rfm",
+        "--input",
+        &input,
+        "--customer",
+        "customer_id",
+        "--date",
+        "date",
+        "--amount",
+        "amount",
+        "--order",
+        "order_id",
+    ];
+    let run_with = |extra: &[&str]| {
+        let mut args = base.to_vec();
+        args.extend_from_slice(extra);
+        strata(&scratch.path, &args)
+    };
+    let failed = run_with(&["--output", "out.csv"]);
+    assert_eq!(failed.code, 65, "{}", failed.stderr);
+    assert!(failed.stderr.contains("3 bad row(s)"), "{}", failed.stderr);
+    assert!(
+        failed.stderr.contains("row 4 (0-based): null customer id"),
+        "{}",
+        failed.stderr
+    );
+    assert!(scratch.files().is_empty(), "no output after a failure");
+
+    let usage = run_with(&["--output", "out.csv", "--rejects", "rejects.csv"]);
+    assert_eq!(usage.code, 2, "--rejects without skip: {}", usage.stderr);
+
+    let ok = run_with(&[
+        "--output",
+        "out.arrow",
+        "--bad-rows",
+        "skip",
+        "--rejects",
+        "rejects.csv",
+    ]);
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+    assert!(ok.stdout.contains("rejected 3"), "{}", ok.stdout);
+    let rejects = std::fs::read_to_string(scratch.join("rejects.csv")).unwrap();
+    let lines: Vec<&str> = rejects.lines().collect();
+    assert_eq!(lines[0], "row,reason,customer_id,date,amount,order_id");
+    let rows: Vec<&str> = lines[1..]
+        .iter()
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    let want = json(&fixtures().join("rfm").join("expected_bad.json"));
+    let want_rows: Vec<String> = want["rejected_rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.to_string())
+        .collect();
+    assert_eq!(rows, want_rows);
+    assert!(lines[2].contains("2024-02-30"), "{}", lines[2]);
+    // The kept rows aggregate as pandas does without the bad ones.
+    let batches = read_arrow(&scratch.join("out.arrow"));
+    let table = arrow_select::concat::concat_batches(&batches[0].schema(), &batches).unwrap();
+    check(&table, &want["by_order"], "skipped bad rows");
+}
+
+#[test]
+fn rfm_input_errors_name_the_problem() {
+    let scratch = Scratch::new("rfm-errors");
+    let iso = rfm_fixture("tx_iso.csv");
+    let cases: [(&[&str], i32, &str); 5] = [
+        (
+            &[
+                "--input",
+                &iso,
+                "--customer",
+                "nope",
+                "--date",
+                "date",
+                "--amount",
+                "amount",
+            ],
+            65,
+            "customer column 'nope' is not in the input; the columns are: customer_id",
+        ),
+        (
+            &[
+                "--input",
+                &iso,
+                "--customer",
+                "customer_id",
+                "--date",
+                "date",
+                "--amount",
+                "customer_id",
+            ],
+            65,
+            "must be numeric",
+        ),
+        (
+            &[
+                "--input",
+                &iso,
+                "--customer",
+                "customer_id",
+                "--date",
+                "date",
+                "--amount",
+                "amount",
+                "--as-of",
+                "2024-05-01",
+            ],
+            65,
+            "after --as-of 2024-05-01",
+        ),
+        (
+            &[
+                "--input",
+                &iso,
+                "--customer",
+                "customer_id",
+                "--date",
+                "date",
+                "--amount",
+                "amount",
+                "--as-of",
+                "May 1",
+            ],
+            2,
+            "--as-of must be a date",
+        ),
+        (
+            &[
+                "--input",
+                "missing.csv",
+                "--customer",
+                "c",
+                "--date",
+                "d",
+                "--amount",
+                "a",
+            ],
+            66,
+            "missing.csv",
+        ),
+    ];
+    for (flags, code, words) in cases {
+        let mut args = vec!["rfm", "--output", "out.parquet"];
+        args.extend_from_slice(flags);
+        let run = strata(&scratch.path, &args);
+        assert_eq!(run.code, code, "{flags:?}: {}", run.stderr);
+        assert!(run.stderr.contains(words), "{flags:?}: {}", run.stderr);
+        assert!(scratch.files().is_empty(), "{flags:?} left a file");
+    }
+    // A date column that holds something else: every row is bad.
+    let run = strata(
+        &scratch.path,
+        &[
+            "rfm",
+            "--input",
+            &iso,
+            "--customer",
+            "customer_id",
+            "--date",
+            "amount",
+            "--amount",
+            "amount",
+            "--output",
+            "o.csv",
+        ],
+    );
+    assert_eq!(run.code, 65, "{}", run.stderr);
+    assert!(run.stderr.contains("141 bad row(s)"), "{}", run.stderr);
+}
