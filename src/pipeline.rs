@@ -23,7 +23,7 @@ use crate::output::report::{
 };
 use crate::output::segments::SegmentRows;
 use crate::output::write::{StagedFile, commit_all, write_json, write_text};
-use crate::segment::profile::{SegmentProfile, profiles, render_table};
+use crate::segment::profile::{LabelWords, SegmentProfile, profiles, render_table};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -109,6 +109,8 @@ pub struct FitJob {
     pub silhouette: SilhouetteMode,
     /// Write per-point silhouettes as a `silhouette` column of the segments file.
     pub per_point_silhouette: bool,
+    /// Words for segment labels.
+    pub label_words: LabelWords,
     /// Outputs.
     pub outputs: Outputs,
 }
@@ -405,10 +407,14 @@ pub fn run_fit(job: FitJob) -> Result<FitOutcome> {
     let sizes = segment_sizes(&fit.labels, k);
     let segment_profiles = profiles(
         &data.features,
+        &data.matrix,
+        &fit.labels,
         &sizes,
         &fit.centroids,
         &centroids_raw,
         &stats,
+        &transform,
+        &job.label_words,
     );
     let model = Model {
         format_version: FORMAT_VERSION,
@@ -522,6 +528,11 @@ fn segment_entries(
                 .zip(p.centroid.iter().map(|&v| serde_json::json!(v)))
                 .collect(),
             label: p.label.clone(),
+            profile: features
+                .iter()
+                .cloned()
+                .zip(p.features.iter().map(|f| serde_json::json!(f)))
+                .collect(),
         })
         .collect()
 }

@@ -23,6 +23,8 @@ pub enum Stream {
     Silhouette,
     /// Reference set `set` of the gap statistic (its points, then its seeding).
     GapReference { set: u32 },
+    /// Customer block `block` of a synthetic transaction log.
+    Transactions { block: u64 },
 }
 
 impl Stream {
@@ -34,6 +36,7 @@ impl Stream {
             Stream::Demo => 4 << 60,
             Stream::Silhouette => 5 << 60,
             Stream::GapReference { set } => (6 << 60) | u64::from(set),
+            Stream::Transactions { block } => (7 << 60) | (block & ((1 << 60) - 1)),
         }
     }
 }

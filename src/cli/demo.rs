@@ -63,6 +63,7 @@ pub fn job(args: &DemoArgs) -> FitJob {
         },
         k: vec![args.k],
         criterion: Criterion::default(),
+        label_words: crate::segment::profile::LabelWords::default(),
         init: InitSpec::KMeansPlusPlus,
         n_init: 3,
         max_iter: 300,

@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::metrics::silhouette::SilhouetteMode;
 use crate::metrics::sweep::{Criterion, parse_k};
 use crate::pipeline::{FitJob, InitSpec, Outputs, run_fit};
+use crate::segment::profile::LabelWords;
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 
@@ -155,6 +156,10 @@ pub struct FitArgs {
     /// Write each row's silhouette as a `silhouette` column of the segments file.
     #[arg(long)]
     pub per_point_silhouette: bool,
+    /// Words for segment labels: a JSON object {"feature": {"high": "...", "low": "..."}}
+    /// (the RFM columns of `strata rfm` have marketing words already).
+    #[arg(long, value_name = "FILE")]
+    pub labels: Option<PathBuf>,
     /// Segments file: Arrow IPC, or Parquet/CSV by extension.
     #[arg(long, value_name = "PATH")]
     pub output: Option<PathBuf>,
@@ -233,6 +238,10 @@ pub fn run(args: FitArgs) -> Result<()> {
         duplicates: args.input.duplicates.into(),
         silhouette: SilhouetteMode::parse(&args.silhouette)?,
         per_point_silhouette: args.per_point_silhouette,
+        label_words: match &args.labels {
+            Some(path) => LabelWords::with_file(path)?,
+            None => LabelWords::default(),
+        },
         outputs: Outputs {
             segments: args.output,
             model: args.model,

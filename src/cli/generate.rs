@@ -3,18 +3,34 @@
 use crate::error::Result;
 use crate::output::write::{StagedFile, write_table};
 use crate::synth::blobs::{BlobSpec, Blobs};
+use crate::synth::transactions;
 use clap::Args;
 use std::path::PathBuf;
 
 /// Flags of `strata generate`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Example:\n  strata generate --rows 1000000 --dims 16 --centers 8 --output blobs.parquet"
+    after_help = "Examples:\n  strata generate --rows 1000000 --dims 16 --centers 8 --output blobs.parquet\n  \
+strata generate --transactions --customers 50000 --output transactions.parquet\n\n\
+--transactions writes a transaction log (customer_id, order_id, date, amount, persona) of \
+customers from four hidden personas (0 champions, 1 loyal small baskets, 2 lapsed, 3 new) over \
+the two years to 2025-12-31, for `strata rfm`."
 )]
 pub struct GenerateArgs {
-    /// Rows to write.
-    #[arg(long, value_name = "N")]
-    pub rows: u64,
+    /// Rows to write (blobs).
+    #[arg(long, value_name = "N", required_unless_present = "transactions")]
+    pub rows: Option<u64>,
+    /// Write a synthetic transaction log instead of blobs.
+    #[arg(long, conflicts_with = "rows")]
+    pub transactions: bool,
+    /// Customers in the transaction log.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 10_000,
+        requires = "transactions"
+    )]
+    pub customers: u64,
     /// Features per row (columns f0, f1, …).
     #[arg(long, value_name = "D", default_value_t = 16)]
     pub dims: usize,
@@ -47,8 +63,31 @@ pub struct GenerateArgs {
 /// Usage errors for empty shapes; exit 73/74 when the file cannot be written.
 pub fn run(args: GenerateArgs) -> Result<()> {
     super::set_threads(args.threads)?;
+    if args.transactions {
+        if args.customers == 0 {
+            return Err(crate::error::Error::usage("--customers must be at least 1"));
+        }
+        StagedFile::preflight(&args.output)?;
+        let started = std::time::Instant::now();
+        let schema = transactions::schema();
+        write_table(
+            &args.output,
+            &schema,
+            transactions::batches(args.customers, args.seed),
+        )?
+        .commit()?;
+        log::info!(
+            "wrote the transactions of {} customers to {} in {:.1}s",
+            args.customers,
+            args.output.display(),
+            started.elapsed().as_secs_f64()
+        );
+        println!("{}", args.output.display());
+        return Ok(());
+    }
+    let rows = args.rows.unwrap_or_default();
     let blobs = Blobs::new(BlobSpec {
-        rows: args.rows,
+        rows,
         dims: args.dims,
         centers: args.centers,
         std: args.std,
@@ -62,7 +101,7 @@ pub fn run(args: GenerateArgs) -> Result<()> {
     staged.commit()?;
     log::info!(
         "wrote {} rows × {} features in {} blobs to {} in {:.1}s",
-        args.rows,
+        rows,
         args.dims,
         args.centers,
         args.output.display(),

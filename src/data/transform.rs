@@ -262,6 +262,16 @@ impl Transform {
             .collect()
     }
 
+    /// The map from a normalized value of feature `j` back to raw units.
+    pub fn inverter(&self, features: &[String], j: usize) -> impl Fn(f32) -> f64 + use<> {
+        let log1p = self.log1p_mask(features)[j];
+        let (scale, center) = (self.scale[j], self.center[j]);
+        move |v| {
+            let v = f64::from(v) * scale + center;
+            if log1p { v.exp_m1() } else { v }
+        }
+    }
+
     /// Checks that the transform fits `features` (a loaded model may be damaged).
     ///
     /// # Errors

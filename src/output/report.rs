@@ -60,6 +60,8 @@ pub struct SegmentEntry {
     pub label: String,
     /// Mean silhouette of the segment's scored points.
     pub silhouette: Option<f64>,
+    /// Feature name → mean, median (raw units) and index against the population.
+    pub profile: serde_json::Map<String, serde_json::Value>,
 }
 
 /// Wall-clock seconds per phase.

@@ -1,5 +1,6 @@
 //! Seeded synthetic data: Gaussian blobs for benchmarks and tests, a retail customer base for
-//! the demo.
+//! the demo, a transaction log for the RFM path.
 
 pub mod blobs;
 pub mod retail;
+pub mod transactions;
