@@ -19,7 +19,8 @@ use crate::metrics::indices::{adjusted_rand_index, validity_indices};
 use crate::metrics::silhouette::{self, SilhouetteMode};
 use crate::metrics::sweep::{self, Criterion, KResult, Recommended, SweepSettings};
 use crate::output::report::{
-    InputInfo, KSelection, ParamsInfo, Report, SegmentEntry, SilhouetteInfo, Timings, TruthInfo,
+    InputInfo, KSelection, MinSizeInfo, ParamsInfo, Report, SegmentEntry, SilhouetteInfo, Timings,
+    TruthInfo,
 };
 use crate::output::segments::SegmentRows;
 use crate::output::write::{StagedFile, commit_all, write_json, write_text};
@@ -47,11 +48,17 @@ pub struct Outputs {
     pub model: Option<PathBuf>,
     /// Report JSON.
     pub report: Option<PathBuf>,
+    /// Marketing export: id, segment, segment label (CSV).
+    pub export_csv: Option<PathBuf>,
 }
 
 impl Outputs {
     fn paths(&self) -> impl Iterator<Item = &PathBuf> {
-        self.segments.iter().chain(&self.model).chain(&self.report)
+        self.segments
+            .iter()
+            .chain(&self.model)
+            .chain(&self.report)
+            .chain(&self.export_csv)
     }
 
     /// Checks that every output can be created and that no two outputs share a path.
@@ -111,6 +118,8 @@ pub struct FitJob {
     pub per_point_silhouette: bool,
     /// Words for segment labels.
     pub label_words: LabelWords,
+    /// Segments below this size are merged into their nearest neighbour.
+    pub min_segment_size: Option<kmeans::MinSize>,
     /// Outputs.
     pub outputs: Outputs,
 }
@@ -362,7 +371,29 @@ pub fn run_fit(job: FitJob) -> Result<FitOutcome> {
         seed: job.seed,
     }
     .validate(data.features.len())?;
-    let fit = kmeans::fit(backend.as_mut(), &data.matrix, &params, &stats)?;
+    let mut fit = kmeans::fit(backend.as_mut(), &data.matrix, &params, &stats)?;
+    let min_segment_size = match job.min_segment_size {
+        Some(min) => {
+            let rows = min.rows(data.matrix.rows());
+            let merged = kmeans::merge_small_segments(
+                backend.as_mut(),
+                &data.matrix,
+                &mut fit,
+                &params,
+                &stats,
+                rows,
+            )?;
+            Some(MinSizeInfo {
+                requested: min.to_string(),
+                rows,
+                k_requested: k,
+                k_final: fit.centroids.rows(),
+                merged,
+            })
+        }
+        None => None,
+    };
+    let k = fit.centroids.rows();
     timings.init = fit.init_seconds;
     timings.lloyd = fit.lloyd_seconds;
     log::info!(
@@ -435,15 +466,19 @@ pub fn run_fit(job: FitJob) -> Result<FitOutcome> {
 
     let phase = Instant::now();
     let mut staged = Vec::new();
+    let rows = SegmentRows {
+        ids: data.ids.as_ref(),
+        source_rows: data.source_rows.as_deref(),
+        labels: &fit.labels,
+        sq_distances: &fit.sq_distances,
+        silhouette: scores.per_point.as_deref(),
+    };
     if let Some(path) = &job.outputs.segments {
-        let rows = SegmentRows {
-            ids: data.ids.as_ref(),
-            source_rows: data.source_rows.as_deref(),
-            labels: &fit.labels,
-            sq_distances: &fit.sq_distances,
-            silhouette: scores.per_point.as_deref(),
-        };
         staged.push(rows.write(path)?);
+    }
+    if let Some(path) = &job.outputs.export_csv {
+        let names: Vec<String> = segment_profiles.iter().map(|p| p.label.clone()).collect();
+        staged.push(rows.write_export(path, &names)?);
     }
     if let Some(path) = &job.outputs.model {
         staged.push(write_json(path, &model)?);
@@ -462,7 +497,7 @@ pub fn run_fit(job: FitJob) -> Result<FitOutcome> {
             id_column: model.id_column.clone(),
         },
         params: ParamsInfo {
-            k,
+            k: params.k,
             seed: job.seed,
             init: params.init.name().to_string(),
             n_init: job.n_init,
@@ -491,6 +526,7 @@ pub fn run_fit(job: FitJob) -> Result<FitOutcome> {
         best_restart: fit.best_run,
         truth,
         k_selection,
+        min_segment_size,
         timings_s: timings,
     };
     if let Some(path) = &job.outputs.report {
@@ -807,6 +843,7 @@ pub fn run_predict(job: PredictJob) -> Result<PredictReport> {
         segments: Some(job.output.clone()),
         model: None,
         report: job.report.clone(),
+        export_csv: None,
     };
     outputs.preflight()?;
     let model = Model::load(&job.model)?;

@@ -64,6 +64,7 @@ pub fn job(args: &DemoArgs) -> FitJob {
         k: vec![args.k],
         criterion: Criterion::default(),
         label_words: crate::segment::profile::LabelWords::default(),
+        min_segment_size: None,
         init: InitSpec::KMeansPlusPlus,
         n_init: 3,
         max_iter: 300,
@@ -80,6 +81,7 @@ pub fn job(args: &DemoArgs) -> FitJob {
             segments: args.output.clone(),
             model: args.model.clone(),
             report: args.report.clone(),
+            export_csv: None,
         },
     }
 }

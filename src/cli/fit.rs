@@ -160,9 +160,18 @@ pub struct FitArgs {
     /// (the RFM columns of `strata rfm` have marketing words already).
     #[arg(long, value_name = "FILE")]
     pub labels: Option<PathBuf>,
+    /// Smallest segment to keep, in rows (500) or as a share of the rows (2%): a smaller
+    /// segment is merged into the one with the nearest centroid and Lloyd resumes, until all
+    /// meet it. The report lists the merges.
+    #[arg(long, value_name = "N|P%")]
+    pub min_segment_size: Option<String>,
     /// Segments file: Arrow IPC, or Parquet/CSV by extension.
     #[arg(long, value_name = "PATH")]
     pub output: Option<PathBuf>,
+    /// Marketing export: a plain CSV of id, segment and segment_label, one row per customer,
+    /// for email and ad platforms to import as a tag or list.
+    #[arg(long, value_name = "PATH")]
+    pub export_csv: Option<PathBuf>,
     /// Model file (JSON), for `strata predict`.
     #[arg(long, value_name = "PATH")]
     pub model: Option<PathBuf>,
@@ -238,6 +247,11 @@ pub fn run(args: FitArgs) -> Result<()> {
         duplicates: args.input.duplicates.into(),
         silhouette: SilhouetteMode::parse(&args.silhouette)?,
         per_point_silhouette: args.per_point_silhouette,
+        min_segment_size: args
+            .min_segment_size
+            .as_deref()
+            .map(crate::kmeans::MinSize::parse)
+            .transpose()?,
         label_words: match &args.labels {
             Some(path) => LabelWords::with_file(path)?,
             None => LabelWords::default(),
@@ -246,6 +260,7 @@ pub fn run(args: FitArgs) -> Result<()> {
             segments: args.output,
             model: args.model,
             report: args.report,
+            export_csv: args.export_csv,
         },
     };
     let outcome = run_fit(job)?;

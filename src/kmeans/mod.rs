@@ -149,6 +149,143 @@ pub fn fit(
     Ok(fit)
 }
 
+/// The smallest segment a run may keep: a row count or a share of the rows
+/// (`--min-segment-size N|P%`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MinSize {
+    /// At least this many rows.
+    Rows(u64),
+    /// At least this percentage of the rows.
+    Percent(f64),
+}
+
+impl MinSize {
+    /// Parses `N` or `P%`.
+    ///
+    /// # Errors
+    /// A usage error for anything else, 0, or a percentage outside (0, 100].
+    pub fn parse(text: &str) -> Result<MinSize> {
+        let bad = || {
+            crate::error::Error::usage(format!(
+                "--min-segment-size must be a row count such as 500 or a share such as 2%, not '{text}'"
+            ))
+        };
+        if let Some(p) = text.strip_suffix('%') {
+            let p: f64 = p.trim().parse().map_err(|_| bad())?;
+            return if p > 0.0 && p <= 100.0 {
+                Ok(MinSize::Percent(p))
+            } else {
+                Err(bad())
+            };
+        }
+        match text.trim().parse::<u64>() {
+            Ok(n) if n > 0 => Ok(MinSize::Rows(n)),
+            _ => Err(bad()),
+        }
+    }
+
+    /// The threshold in rows for `n` rows.
+    pub fn rows(self, n: usize) -> u64 {
+        match self {
+            MinSize::Rows(r) => r,
+            MinSize::Percent(p) => (p / 100.0 * n as f64).ceil() as u64,
+        }
+    }
+}
+
+impl std::fmt::Display for MinSize {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MinSize::Rows(r) => write!(f, "{r}"),
+            MinSize::Percent(p) => write!(f, "{p}%"),
+        }
+    }
+}
+
+/// One merge of a segment that was too small.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Merge {
+    /// The small segment, numbered as it was before this merge.
+    pub segment: u32,
+    /// Its rows.
+    pub size: u64,
+    /// The segment with the nearest centroid it went into, numbered as before this merge.
+    pub into: u32,
+}
+
+/// Merges segments below `min_rows` into the segment with the nearest centroid, one at a time
+/// (the smallest first), resuming Lloyd iterations from the remaining centroids after each,
+/// until every segment has at least `min_rows` rows or one segment is left. Segment numbers
+/// follow the fit's rule afterwards (by size, or the init file's row order kept among the
+/// remaining segments).
+///
+/// # Errors
+/// On a backend failure.
+pub fn merge_small_segments(
+    backend: &mut dyn Backend,
+    points: &Matrix,
+    fit: &mut KMeansFit,
+    params: &KMeansParams,
+    stats: &[ColumnStats],
+    min_rows: u64,
+) -> Result<Vec<Merge>> {
+    let tol_abs = absolute_tolerance(stats, params.tol);
+    let mut merges = Vec::new();
+    loop {
+        let k = fit.centroids.rows();
+        let sizes = segment_sizes(&fit.labels, k);
+        let Some(small) = (0..k)
+            .filter(|&c| sizes[c] < min_rows)
+            .min_by_key(|&c| (sizes[c], c))
+        else {
+            break;
+        };
+        if k == 1 {
+            log::warn!(
+                "one segment of {} rows is left, below --min-segment-size {min_rows} rows",
+                sizes[0]
+            );
+            break;
+        }
+        let from = fit.centroids.row(small);
+        let into = (0..k)
+            .filter(|&c| c != small)
+            .min_by(|&a, &b| {
+                let da = crate::backend::cpu::sq_distance(from, fit.centroids.row(a));
+                let db = crate::backend::cpu::sq_distance(from, fit.centroids.row(b));
+                da.total_cmp(&db).then(a.cmp(&b))
+            })
+            .expect("k ≥ 2 leaves another segment");
+        log::info!(
+            "segment {small} ({} rows) is below {min_rows} rows: merged into segment {into}",
+            sizes[small]
+        );
+        merges.push(Merge {
+            segment: small as u32,
+            size: sizes[small],
+            into: into as u32,
+        });
+        let mut remaining = Matrix::with_capacity(k - 1, fit.centroids.cols());
+        for c in (0..k).filter(|&c| c != small) {
+            remaining.push_row(fit.centroids.row(c));
+        }
+        let started = Instant::now();
+        let outcome = lloyd::run(backend, points, remaining, params.max_iter, tol_abs)?;
+        let assignment = backend.assign(&outcome.centroids)?;
+        fit.lloyd_seconds += started.elapsed().as_secs_f64();
+        fit.inertia = assignment.sq_distances.iter().map(|&d| f64::from(d)).sum();
+        fit.centroids = outcome.centroids;
+        fit.labels = assignment.labels;
+        fit.sq_distances = assignment.sq_distances;
+        fit.iterations += outcome.iterations;
+        fit.converged = outcome.converged;
+    }
+    if !merges.is_empty() && !matches!(params.init, Init::Given(_)) {
+        number_by_size(fit);
+    }
+    Ok(merges)
+}
+
 /// Points per segment.
 pub fn segment_sizes(labels: &[u32], k: usize) -> Vec<u64> {
     let mut sizes = vec![0u64; k];

@@ -104,7 +104,23 @@ pub struct Report {
     /// How k was chosen, when `--k` gave several candidates.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub k_selection: Option<KSelection>,
+    /// What `--min-segment-size` merged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_segment_size: Option<MinSizeInfo>,
     pub timings_s: Timings,
+}
+
+/// `--min-segment-size`: the threshold and the merges it caused.
+#[derive(Debug, Clone, Serialize)]
+pub struct MinSizeInfo {
+    /// As given: rows, or a percentage such as "2%".
+    pub requested: String,
+    /// The threshold in rows.
+    pub rows: u64,
+    pub k_requested: usize,
+    pub k_final: usize,
+    /// In order; segment numbers as they were before each merge.
+    pub merged: Vec<crate::kmeans::Merge>,
 }
 
 /// k chosen from candidates (`fit --k 2..10`): the sweep's results and recommendation.

@@ -186,9 +186,21 @@ pub fn write_table(
     schema: &SchemaRef,
     batches: impl IntoIterator<Item = Result<RecordBatch>>,
 ) -> Result<StagedFile> {
+    write_table_as(output_format(target), target, schema, batches)
+}
+
+/// As [`write_table`], in `format` whatever the extension.
+///
+/// # Errors
+/// As [`write_table`].
+pub fn write_table_as(
+    format: Format,
+    target: &Path,
+    schema: &SchemaRef,
+    batches: impl IntoIterator<Item = Result<RecordBatch>>,
+) -> Result<StagedFile> {
     let (staged, file) = StagedFile::create(target)?;
-    let mut writer = TableWriter::new(output_format(target), file, schema)
-        .map_err(|e| write_failed(target, e))?;
+    let mut writer = TableWriter::new(format, file, schema).map_err(|e| write_failed(target, e))?;
     for batch in batches {
         writer.write(&batch?).map_err(|e| write_failed(target, e))?;
     }

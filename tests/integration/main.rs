@@ -9,6 +9,7 @@ mod parity;
 mod reference;
 mod rfm;
 mod scores;
+mod segments;
 mod shaders;
 mod sweep;
 mod util;

@@ -1,0 +1,311 @@
+//! From a transaction log to named segments: generate --transactions → rfm → fit with
+//! profiles, labels and the marketing export; minimum segment size; label words.
+
+use crate::util::{Scratch, json, read_arrow, strata, strata_ok};
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Int64Type, UInt32Type};
+use std::collections::HashMap;
+
+#[test]
+fn transactions_become_segments_that_recover_the_personas_with_readable_labels() {
+    let scratch = Scratch::new("rfm-path");
+    let dir = &scratch.path;
+    strata_ok(
+        dir,
+        &[
+            "generate",
+            "--transactions",
+            "--customers",
+            "4000",
+            "--seed",
+            "2",
+            "--output",
+            "tx.parquet",
+        ],
+    );
+    strata_ok(
+        dir,
+        &[
+            "rfm",
+            "--input",
+            "tx.parquet",
+            "--customer",
+            "customer_id",
+            "--date",
+            "date",
+            "--amount",
+            "amount",
+            "--order",
+            "order_id",
+            "--output",
+            "customers.parquet",
+        ],
+    );
+    let run = strata_ok(
+        dir,
+        &[
+            "fit",
+            "--input",
+            "customers.parquet",
+            "--id",
+            "customer_id",
+            "--features",
+            "recency_days,frequency,monetary,avg_order_value,tenure_days",
+            "--log1p",
+            "frequency,monetary,avg_order_value",
+            "--k",
+            "4",
+            "--backend",
+            "cpu",
+            "--output",
+            "segments.arrow",
+            "--report",
+            "report.json",
+            "--export-csv",
+            "tags.csv",
+        ],
+    );
+    assert!(run.stdout.contains("mean (index: all rows = 100)") && run.stdout.contains("median"));
+
+    // The hidden persona of every customer, from the log.
+    let mut persona = HashMap::new();
+    for batch in read_parquet(&scratch.join("tx.parquet")) {
+        let ids = batch
+            .column_by_name("customer_id")
+            .unwrap()
+            .as_primitive::<Int64Type>();
+        let p = batch
+            .column_by_name("persona")
+            .unwrap()
+            .as_primitive::<UInt32Type>();
+        for (id, p) in ids.values().iter().zip(p.values()) {
+            persona.insert(*id, *p);
+        }
+    }
+    let (mut truth, mut found) = (Vec::new(), Vec::new());
+    for batch in read_arrow(&scratch.join("segments.arrow")) {
+        let ids = batch.column(0).as_primitive::<Int64Type>();
+        let segments = batch.column(1).as_primitive::<UInt32Type>();
+        for (id, s) in ids.values().iter().zip(segments.values()) {
+            truth.push(persona[id]);
+            found.push(*s);
+        }
+    }
+    assert_eq!(truth.len(), 4000);
+    let ari = strata::metrics::indices::adjusted_rand_index(&truth, &found);
+    assert!(
+        ari >= 0.9,
+        "adjusted Rand index {ari} below the floor of 0.9"
+    );
+
+    let report = json(&scratch.join("report.json"));
+    let segments = report["segments"].as_array().unwrap();
+    let labels: Vec<&str> = segments
+        .iter()
+        .map(|s| s["label"].as_str().unwrap())
+        .collect();
+    for words in ["lapsed", "new", "high spend", "small baskets", "recent"] {
+        assert!(
+            labels.iter().any(|l| l.to_lowercase().contains(words)),
+            "no label says '{words}': {labels:?}"
+        );
+    }
+    // The biggest spenders' segment is called high spend; profiles carry mean, median, index.
+    let spend = |s: &serde_json::Value| s["profile"]["monetary"]["mean"].as_f64().unwrap();
+    let top = segments
+        .iter()
+        .max_by(|a, b| spend(a).total_cmp(&spend(b)))
+        .unwrap();
+    assert!(
+        top["label"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("high spend"),
+        "{top}"
+    );
+    assert!(
+        top["profile"]["monetary"]["index"].as_f64().unwrap() > 200.0,
+        "{top}"
+    );
+    assert!(top["profile"]["monetary"]["median"].is_number());
+
+    let export = std::fs::read_to_string(scratch.join("tags.csv")).unwrap();
+    let lines: Vec<&str> = export.lines().collect();
+    assert_eq!(lines[0], "customer_id,segment,segment_label");
+    assert_eq!(lines.len(), 4001);
+    for line in &lines[1..] {
+        let mut parts = line.splitn(3, ',');
+        let (_, segment, label) = (parts.next(), parts.next().unwrap(), parts.next().unwrap());
+        let segment: usize = segment.parse().unwrap();
+        assert_eq!(label, labels[segment], "{line}");
+    }
+}
+
+fn read_parquet(path: &std::path::Path) -> Vec<arrow_array::RecordBatch> {
+    let file = std::fs::File::open(path).unwrap();
+    parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// Three blobs of 300 points and a far cluster of 6.
+fn with_tiny_cluster(scratch: &Scratch) {
+    let mut csv = String::from("id,a,b\n");
+    let mut id = 0;
+    for (cx, cy) in [(0.0, 0.0), (10.0, 0.0), (0.0, 10.0)] {
+        for i in 0..300 {
+            let (dx, dy) = ((i % 20) as f64 * 0.1 - 1.0, (i / 20) as f64 * 0.13 - 1.0);
+            csv.push_str(&format!("{id},{},{}\n", cx + dx, cy + dy));
+            id += 1;
+        }
+    }
+    for i in 0..6 {
+        csv.push_str(&format!("{id},{},{}\n", 30.0 + i as f64 * 0.1, 30.0));
+        id += 1;
+    }
+    scratch.write("points.csv", &csv);
+}
+
+#[test]
+fn segments_below_the_minimum_are_merged_until_all_meet_it() {
+    let scratch = Scratch::new("min-size");
+    with_tiny_cluster(&scratch);
+    let fit = |min: &str, report: &str| {
+        strata_ok(
+            &scratch.path,
+            &[
+                "fit",
+                "--input",
+                "points.csv",
+                "--id",
+                "id",
+                "--k",
+                "4",
+                "--backend",
+                "cpu",
+                "--min-segment-size",
+                min,
+                "--report",
+                report,
+            ],
+        );
+        json(&scratch.join(report))
+    };
+    // Without a minimum, k-means++ gives the far cluster its own segment of 6.
+    strata_ok(
+        &scratch.path,
+        &[
+            "fit",
+            "--input",
+            "points.csv",
+            "--id",
+            "id",
+            "--k",
+            "4",
+            "--backend",
+            "cpu",
+            "--report",
+            "plain.json",
+        ],
+    );
+    let plain = json(&scratch.join("plain.json"));
+    let sizes = |r: &serde_json::Value| -> Vec<u64> {
+        r["segments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["size"].as_u64().unwrap())
+            .collect()
+    };
+    assert_eq!(sizes(&plain), [300, 300, 300, 6]);
+
+    let r = fit("2%", "two_percent.json");
+    let info = &r["min_segment_size"];
+    assert_eq!(info["requested"], "2%");
+    assert_eq!(info["rows"], 19, "2% of 906 rows, rounded up");
+    assert_eq!(
+        (info["k_requested"].as_u64(), info["k_final"].as_u64()),
+        (Some(4), Some(3))
+    );
+    assert_eq!(info["merged"].as_array().unwrap().len(), 1);
+    assert_eq!(info["merged"][0]["size"], 6);
+    assert_eq!(r["params"]["k"], 4, "params keep the requested k");
+    let s = sizes(&r);
+    assert_eq!(s.iter().sum::<u64>(), 906);
+    assert!(s.len() == 3 && s.iter().all(|&n| n >= 19), "{s:?}");
+
+    // A threshold above every blob merges down to one segment.
+    let r = fit("400", "rows.json");
+    assert_eq!(r["min_segment_size"]["k_final"], 1);
+    assert_eq!(r["min_segment_size"]["merged"].as_array().unwrap().len(), 3);
+    assert_eq!(sizes(&r), [906]);
+
+    for bad in ["0", "abc", "150%", "0%"] {
+        let run = strata(
+            &scratch.path,
+            &[
+                "fit",
+                "--input",
+                "points.csv",
+                "--k",
+                "4",
+                "--min-segment-size",
+                bad,
+                "--output",
+                "x.arrow",
+            ],
+        );
+        assert_eq!(run.code, 2, "{bad}: {}", run.stderr);
+        assert!(run.stderr.contains("--min-segment-size"), "{}", run.stderr);
+        assert!(!scratch.join("x.arrow").exists());
+    }
+}
+
+#[test]
+fn a_labels_file_names_other_features() {
+    let scratch = Scratch::new("labels");
+    with_tiny_cluster(&scratch);
+    scratch.write("words.json", r#"{"a": {"high": "East", "low": "West"}}"#);
+    scratch.write("broken.json", r#"{"a": "East"}"#);
+    let run = strata_ok(
+        &scratch.path,
+        &[
+            "fit",
+            "--input",
+            "points.csv",
+            "--id",
+            "id",
+            "--k",
+            "3",
+            "--min-segment-size",
+            "10",
+            "--labels",
+            "words.json",
+            "--backend",
+            "cpu",
+        ],
+    );
+    assert!(run.stdout.contains("East · Low b"), "{}", run.stdout);
+    assert!(run.stdout.contains("West · High b"), "{}", run.stdout);
+    let run = strata(
+        &scratch.path,
+        &[
+            "fit",
+            "--input",
+            "points.csv",
+            "--k",
+            "3",
+            "--labels",
+            "broken.json",
+            "--export-csv",
+            "t.csv",
+        ],
+    );
+    assert_eq!(run.code, 65, "{}", run.stderr);
+    assert!(run.stderr.contains("labels file"), "{}", run.stderr);
+    assert!(!scratch.join("t.csv").exists());
+}
