@@ -1,10 +1,12 @@
 //! The rayon CPU backend.
 //!
-//! Points are borrowed from the host matrix. The assignment works on blocks of four rows against
-//! all centroids, stored transposed (d × k) so the inner loop runs over centroids and vectorizes
-//! for small d. The search uses ‖c‖² − 2x·c; the chosen distance is then computed exactly as
-//! ‖x − c‖². Partial sums are f64 per fixed partition, merged in partition order, so results do not
-//! depend on the thread count.
+//! Points are borrowed from the host matrix. The assignment takes four rows at a time against
+//! blocks of eight centroids, stored transposed (d × k, padded to a multiple of 8) so one vector
+//! load of feature j of eight centroids serves the four rows, with accumulators and a lane-wise
+//! running minimum held in registers. It is compiled for the baseline and for AVX2 + FMA and the
+//! widest the CPU runs is chosen at start. The search uses ‖c‖² − 2x·c; the chosen distance is
+//! then computed exactly as ‖x − c‖². Partial sums are f64 per fixed partition, merged in
+//! partition order, so results do not depend on the thread count.
 
 use super::{Assignment, Backend, BackendInfo, BackendKind, StepPartials};
 use crate::data::matrix::Matrix;
@@ -21,88 +23,292 @@ pub struct CpuBackend<'a> {
     part_potential: Vec<f64>,
 }
 
-/// Centroids laid out for the search: transposed, with their squared norms.
+/// Centroids per search block (one 256-bit vector of f32).
+const LANES: usize = 8;
+/// Rows per search pass.
+const SEARCH_ROWS: usize = 6;
+
+/// Centroids laid out for the search: padded to a multiple of [`LANES`], transposed and
+/// scaled by −2 (`transposed[j * k_padded + c]` = −2·c_j), with their squared norms (+∞ for the
+/// padding, which is never nearest). Scaling by −2 is exact, so x·(−2c) rounds as (−2x)·c.
 struct Search {
-    k: usize,
+    k_padded: usize,
     d: usize,
     transposed: Vec<f32>,
     norms: Vec<f32>,
+    kernel: NearestFn,
+    accumulate: AccumulateFn,
+}
+
+type NearestFn = fn(&Search, &[f32], &mut [u32]);
+type AccumulateFn = fn(&[f32], &[u32], &mut [u32], &Matrix, &mut StepPartials);
+
+/// Adds rows to the partial sums of their new labels (`fresh`), counting the rows whose label
+/// changed from `labels` (which is updated): counts, f64 sums, and the exact ‖x − c‖² inertia.
+#[inline(always)]
+fn accumulate_rows(
+    rows: &[f32],
+    fresh: &[u32],
+    labels: &mut [u32],
+    centroids: &Matrix,
+    part: &mut StepPartials,
+) {
+    let d = centroids.cols();
+    for ((x, &label), old) in rows.chunks_exact(d).zip(fresh).zip(labels.iter_mut()) {
+        let c = label as usize;
+        if *old != label {
+            part.changed += 1;
+            *old = label;
+        }
+        part.counts[c] += 1;
+        part.inertia += f64::from(sq_distance(x, centroids.row(c)));
+        for (s, &v) in part.sums[c * d..(c + 1) * d].iter_mut().zip(x) {
+            *s += f64::from(v);
+        }
+    }
+}
+
+fn accumulate_baseline(
+    rows: &[f32],
+    fresh: &[u32],
+    labels: &mut [u32],
+    centroids: &Matrix,
+    part: &mut StepPartials,
+) {
+    accumulate_rows(rows, fresh, labels, centroids, part);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn accumulate_avx2(
+    rows: &[f32],
+    fresh: &[u32],
+    labels: &mut [u32],
+    centroids: &Matrix,
+    part: &mut StepPartials,
+) {
+    accumulate_rows(rows, fresh, labels, centroids, part);
 }
 
 impl Search {
     fn new(centroids: &Matrix) -> Self {
         let (k, d) = (centroids.rows(), centroids.cols());
-        let mut transposed = vec![0.0; k * d];
+        let k_padded = k.div_ceil(LANES) * LANES;
+        let mut transposed = vec![0.0; k_padded * d];
         for c in 0..k {
             for (j, &v) in centroids.row(c).iter().enumerate() {
-                transposed[j * k + c] = v;
+                transposed[j * k_padded + c] = -2.0 * v;
             }
         }
-        let norms = (0..k)
+        let mut norms: Vec<f32> = (0..k)
             .map(|c| centroids.row(c).iter().map(|v| v * v).sum())
             .collect();
+        norms.resize(k_padded, f32::INFINITY);
         Self {
-            k,
+            k_padded,
             d,
             transposed,
             norms,
+            kernel: pick_nearest(),
+            accumulate: pick_accumulate(),
         }
     }
 
     /// Nearest centroid of each row in `rows` (row-major, a multiple of d), written to `labels`.
-    fn nearest(&self, rows: &[f32], labels: &mut [u32], scratch: &mut Vec<f32>) {
-        let (k, d) = (self.k, self.d);
-        scratch.resize(4 * k, 0.0);
-        let mut groups = rows.chunks_exact(4 * d);
-        let mut out = labels.chunks_exact_mut(4);
-        for (group, out) in (&mut groups).zip(&mut out) {
-            let (s0, rest) = scratch.split_at_mut(k);
-            let (s1, rest) = rest.split_at_mut(k);
-            let (s2, s3) = rest.split_at_mut(k);
-            for s in [&mut *s0, &mut *s1, &mut *s2, &mut *s3] {
-                s.copy_from_slice(&self.norms);
+    fn nearest(&self, rows: &[f32], labels: &mut [u32]) {
+        (self.kernel)(self, rows, labels);
+    }
+}
+
+/// The search kernel: for [`SEARCH_ROWS`] rows at a time and each block of [`LANES`]
+/// centroids, ‖c‖² − 2x·c accumulated over the features in registers (one load of the
+/// centroids' feature j serves every row), then a lane-wise running minimum; the lanes are
+/// reduced at the end. Ties go to the lowest index, as scikit-learn's.
+fn nearest_rows(search: &Search, rows: &[f32], labels: &mut [u32]) {
+    let (k_padded, d) = (search.k_padded, search.d);
+    let n = labels.len();
+    let mut x = vec![0f32; d * SEARCH_ROWS];
+    for group in (0..n).step_by(SEARCH_ROWS) {
+        let count = SEARCH_ROWS.min(n - group);
+        for r in 0..SEARCH_ROWS {
+            // A short last group repeats its last row; the extra answers are dropped.
+            let row = &rows[(group + r.min(count - 1)) * d..][..d];
+            for j in 0..d {
+                x[j * SEARCH_ROWS + r] = row[j];
             }
-            let (x0, rest) = group.split_at(d);
-            let (x1, rest) = rest.split_at(d);
-            let (x2, x3) = rest.split_at(d);
-            for (j, w) in self.transposed.chunks_exact(k).enumerate() {
-                let (a0, a1, a2, a3) = (-2.0 * x0[j], -2.0 * x1[j], -2.0 * x2[j], -2.0 * x3[j]);
-                for c in 0..k {
-                    let wc = w[c];
-                    s0[c] += a0 * wc;
-                    s1[c] += a1 * wc;
-                    s2[c] += a2 * wc;
-                    s3[c] += a3 * wc;
+        }
+        let mut best = [[f32::INFINITY; LANES]; SEARCH_ROWS];
+        let mut best_index = [[0u32; LANES]; SEARCH_ROWS];
+        for block in (0..k_padded).step_by(LANES) {
+            let norms: &[f32; LANES] = search.norms[block..block + LANES].try_into().unwrap();
+            let mut acc = [*norms; SEARCH_ROWS];
+            for j in 0..d {
+                let w: &[f32; LANES] = search.transposed[j * k_padded + block..][..LANES]
+                    .try_into()
+                    .unwrap();
+                let xj: &[f32; SEARCH_ROWS] = x[j * SEARCH_ROWS..(j + 1) * SEARCH_ROWS]
+                    .try_into()
+                    .unwrap();
+                for r in 0..SEARCH_ROWS {
+                    for l in 0..LANES {
+                        acc[r][l] += xj[r] * w[l];
+                    }
                 }
             }
-            out[0] = argmin(s0);
-            out[1] = argmin(s1);
-            out[2] = argmin(s2);
-            out[3] = argmin(s3);
-        }
-        let s = &mut scratch[..k];
-        for (x, out) in groups.remainder().chunks_exact(d).zip(out.into_remainder()) {
-            s.copy_from_slice(&self.norms);
-            for (j, w) in self.transposed.chunks_exact(k).enumerate() {
-                let a = -2.0 * x[j];
-                s.iter_mut().zip(w).for_each(|(s, &wc)| *s += a * wc);
+            for r in 0..SEARCH_ROWS {
+                for l in 0..LANES {
+                    let better = acc[r][l] < best[r][l];
+                    best[r][l] = if better { acc[r][l] } else { best[r][l] };
+                    best_index[r][l] = if better {
+                        (block + l) as u32
+                    } else {
+                        best_index[r][l]
+                    };
+                }
             }
-            *out = argmin(s);
+        }
+        for r in 0..count {
+            let mut choice = (best[r][0], best_index[r][0]);
+            for l in 1..LANES {
+                let candidate = (best[r][l], best_index[r][l]);
+                if candidate.0 < choice.0 || (candidate.0 == choice.0 && candidate.1 < choice.1) {
+                    choice = candidate;
+                }
+            }
+            labels[group + r] = choice.1;
         }
     }
 }
 
-/// Index of the smallest value; the lowest index wins ties (as scikit-learn's).
-fn argmin(values: &[f32]) -> u32 {
-    let mut best = 0;
-    let mut best_value = values[0];
-    for (i, &v) in values.iter().enumerate().skip(1) {
-        if v < best_value {
-            best = i;
-            best_value = v;
+/// `B` blocks of centroids from `block` on, for the [`SEARCH_ROWS`] rows `x` (each of d
+/// features): accumulates ‖c‖² − 2x·c in registers and folds it into the
+/// lane-wise running minimum (`best`, `best_index`), blocks in increasing order.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+#[allow(clippy::needless_range_loop)] // acc[r][b] reads better indexed by row and block
+fn search_blocks<const B: usize>(
+    search: &Search,
+    x: &[&[f32]; SEARCH_ROWS],
+    block: usize,
+    best: &mut [std::arch::x86_64::__m256; SEARCH_ROWS],
+    best_index: &mut [std::arch::x86_64::__m256i; SEARCH_ROWS],
+) {
+    use std::arch::x86_64::{
+        __m256, _CMP_LT_OQ, _mm256_add_epi32, _mm256_blendv_ps, _mm256_castps_si256,
+        _mm256_castsi256_ps, _mm256_cmp_ps, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_set1_epi32,
+        _mm256_set1_ps, _mm256_setr_epi32, _mm256_setzero_ps,
+    };
+    let k_padded = search.k_padded;
+    let load = |values: &[f32]| {
+        let values: &[f32; LANES] = values[..LANES].try_into().unwrap();
+        // SAFETY: reads exactly LANES floats from an array of LANES floats.
+        unsafe { _mm256_loadu_ps(values.as_ptr()) }
+    };
+    let mut acc: [[__m256; B]; SEARCH_ROWS] = [[_mm256_setzero_ps(); B]; SEARCH_ROWS];
+    for b in 0..B {
+        let norms = load(&search.norms[block + b * LANES..]);
+        for row in acc.iter_mut() {
+            row[b] = norms;
         }
     }
-    best as u32
+    for j in 0..search.d {
+        let mut w = [_mm256_setzero_ps(); B];
+        for (b, w) in w.iter_mut().enumerate() {
+            *w = load(&search.transposed[j * k_padded + block + b * LANES..]);
+        }
+        for (r, row) in x.iter().enumerate() {
+            // SAFETY: every row holds d = search.d features and j < d.
+            let xr = _mm256_set1_ps(unsafe { *row.get_unchecked(j) });
+            for b in 0..B {
+                acc[r][b] = _mm256_fmadd_ps(xr, w[b], acc[r][b]);
+            }
+        }
+    }
+    let lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    for b in 0..B {
+        let index = _mm256_add_epi32(_mm256_set1_epi32((block + b * LANES) as i32), lanes);
+        for r in 0..SEARCH_ROWS {
+            let better = _mm256_cmp_ps::<_CMP_LT_OQ>(acc[r][b], best[r]);
+            best[r] = _mm256_blendv_ps(best[r], acc[r][b], better);
+            best_index[r] = _mm256_castps_si256(_mm256_blendv_ps(
+                _mm256_castsi256_ps(best_index[r]),
+                _mm256_castsi256_ps(index),
+                better,
+            ));
+        }
+    }
+}
+
+/// [`nearest_rows`] written with AVX2 + FMA intrinsics: the compiler does not vectorize the
+/// generic form across the eight centroid lanes (it emits scalar fused multiply-adds), so the
+/// vector form is spelled out. Same arithmetic, same order, same tie rule.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn nearest_avx2(search: &Search, rows: &[f32], labels: &mut [u32]) {
+    use std::arch::x86_64::{
+        _CMP_EQ_OQ, _mm256_blendv_epi8, _mm256_castps_si256, _mm256_cmp_ps, _mm256_cvtsi256_si32,
+        _mm256_min_epu32, _mm256_min_ps, _mm256_permute2f128_ps, _mm256_permute2x128_si256,
+        _mm256_set1_epi32, _mm256_set1_ps, _mm256_shuffle_epi32, _mm256_shuffle_ps,
+    };
+    let (k_padded, d) = (search.k_padded, search.d);
+    let n = labels.len();
+    for group in (0..n).step_by(SEARCH_ROWS) {
+        let count = SEARCH_ROWS.min(n - group);
+        // A short last group repeats its last row; the extra answers are dropped.
+        let x: [&[f32]; SEARCH_ROWS] =
+            std::array::from_fn(|r| &rows[(group + r.min(count - 1)) * d..][..d]);
+        let mut best = [_mm256_set1_ps(f32::INFINITY); SEARCH_ROWS];
+        let mut best_index = [_mm256_set1_epi32(0); SEARCH_ROWS];
+        // Two blocks of centroids per pass halve the broadcasts of the rows' features.
+        let mut block = 0;
+        while block + 2 * LANES <= k_padded {
+            search_blocks::<2>(search, &x, block, &mut best, &mut best_index);
+            block += 2 * LANES;
+        }
+        if block < k_padded {
+            search_blocks::<1>(search, &x, block, &mut best, &mut best_index);
+        }
+        for r in 0..count {
+            // Horizontal minimum of the values, then the lowest index among the lanes that
+            // hold it, without branches (the comparisons are unpredictable).
+            let v = best[r];
+            let m = _mm256_min_ps(v, _mm256_permute2f128_ps::<1>(v, v));
+            let m = _mm256_min_ps(m, _mm256_shuffle_ps::<0b01_00_11_10>(m, m));
+            let m = _mm256_min_ps(m, _mm256_shuffle_ps::<0b10_11_00_01>(m, m));
+            let holds = _mm256_castps_si256(_mm256_cmp_ps::<_CMP_EQ_OQ>(v, m));
+            let c = _mm256_blendv_epi8(_mm256_set1_epi32(-1), best_index[r], holds);
+            let c = _mm256_min_epu32(c, _mm256_permute2x128_si256::<1>(c, c));
+            let c = _mm256_min_epu32(c, _mm256_shuffle_epi32::<0b01_00_11_10>(c));
+            let c = _mm256_min_epu32(c, _mm256_shuffle_epi32::<0b10_11_00_01>(c));
+            labels[group + r] = _mm256_cvtsi256_si32(c) as u32;
+        }
+    }
+}
+
+/// The accumulation compiled for AVX2 where present: the same arithmetic in the same order
+/// (no fused operations in it), in wider vectors.
+fn pick_accumulate() -> AccumulateFn {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+        return |rows, fresh, labels, centroids, part| {
+            // SAFETY: the CPU was just found to support AVX2 and FMA.
+            unsafe { accumulate_avx2(rows, fresh, labels, centroids, part) }
+        };
+    }
+    accumulate_baseline
+}
+
+/// The widest search kernel this CPU runs: AVX2 + FMA where present, else the baseline.
+fn pick_nearest() -> NearestFn {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+        return |search, rows, labels| {
+            // SAFETY: the CPU was just found to support AVX2 and FMA.
+            unsafe { nearest_avx2(search, rows, labels) }
+        };
+    }
+    nearest_rows
 }
 
 /// ‖x − c‖², accumulated in f32 over eight independent lanes (so it vectorizes), then summed
@@ -208,7 +414,7 @@ impl Backend for CpuBackend<'_> {
 
     fn step(&mut self, centroids: &Matrix) -> Result<StepPartials> {
         let search = Search::new(centroids);
-        let (k, d) = (search.k, search.d);
+        let (k, d) = (centroids.rows(), search.d);
         let mut total = StepPartials::zeros(k, d);
         let points = self.points;
         fold_partitions_mut(
@@ -219,19 +425,8 @@ impl Backend for CpuBackend<'_> {
                 let rows = &points.as_slice()[range.start * d..range.end * d];
                 let mut part = StepPartials::zeros(k, d);
                 let mut fresh = vec![0u32; labels.len()];
-                search.nearest(rows, &mut fresh, &mut Vec::new());
-                for ((x, &label), old) in rows.chunks_exact(d).zip(&fresh).zip(labels.iter_mut()) {
-                    let c = label as usize;
-                    if *old != label {
-                        part.changed += 1;
-                        *old = label;
-                    }
-                    part.counts[c] += 1;
-                    part.inertia += f64::from(sq_distance(x, centroids.row(c)));
-                    for (s, &v) in part.sums[c * d..(c + 1) * d].iter_mut().zip(x) {
-                        *s += f64::from(v);
-                    }
-                }
+                search.nearest(rows, &mut fresh);
+                (search.accumulate)(rows, &fresh, labels, centroids, &mut part);
                 part
             },
             |part| total.merge(&part),
@@ -250,10 +445,10 @@ impl Backend for CpuBackend<'_> {
             .par_chunks_mut(part_rows)
             .zip(sq_distances.par_chunks_mut(part_rows))
             .enumerate()
-            .for_each_init(Vec::new, |scratch, (p, (labels, dists))| {
+            .for_each(|(p, (labels, dists))| {
                 let start = p * part_rows;
                 let rows = self.rows_of(start..start + labels.len());
-                search.nearest(rows, labels, scratch);
+                search.nearest(rows, labels);
                 for ((x, &label), dist) in rows
                     .chunks_exact(d)
                     .zip(labels.iter())
@@ -371,6 +566,51 @@ mod tests {
             assert_eq!(step.counts.iter().sum::<u64>(), n as u64);
             assert_eq!(step.changed, n as u64);
             assert_eq!(backend.step(&centroids).unwrap().changed, 0);
+        }
+    }
+
+    #[test]
+    fn the_dispatched_search_agrees_with_the_portable_one_and_keeps_the_lowest_index_on_ties() {
+        // k around the block sizes (8 and 16), rows not a multiple of SEARCH_ROWS, exact ties
+        // (duplicate centroids).
+        for (n, d, k) in [
+            (97, 16, 1),
+            (50, 5, 7),
+            (61, 16, 9),
+            (40, 3, 16),
+            (77, 16, 17),
+            (31, 2, 33),
+        ] {
+            let points = Matrix::from_vec(
+                (0..n * d)
+                    .map(|i| ((i * 7919 % 1013) as f32) * 0.01 - 5.0)
+                    .collect(),
+                d,
+            );
+            let mut values: Vec<f32> = (0..k * d)
+                .map(|i| ((i * 104_729 % 977) as f32) * 0.01 - 5.0)
+                .collect();
+            if k > 2 {
+                // Centroid k − 1 repeats centroid 1: never chosen over it.
+                let copy = values[d..2 * d].to_vec();
+                values[(k - 1) * d..].copy_from_slice(&copy);
+            }
+            let centroids = Matrix::from_vec(values, d);
+            let search = Search::new(&centroids);
+            let (mut fast, mut portable) = (vec![0u32; n], vec![0u32; n]);
+            search.nearest(points.as_slice(), &mut fast);
+            nearest_rows(&search, points.as_slice(), &mut portable);
+            assert_eq!(fast, portable, "n={n} d={d} k={k}");
+            for (i, &label) in fast.iter().enumerate() {
+                assert_eq!(
+                    label,
+                    brute(points.row(i), &centroids),
+                    "n={n} d={d} k={k} row {i}"
+                );
+                if k > 2 {
+                    assert_ne!(label as usize, k - 1, "a tie goes to the lower index");
+                }
+            }
         }
     }
 
