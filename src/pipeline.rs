@@ -430,8 +430,6 @@ pub fn run_fit(job: FitJob) -> Result<FitOutcome> {
         }),
         _ => None,
     };
-    timings.metrics = phase.elapsed().as_secs_f64();
-
     let centroids_raw: Vec<Vec<f64>> = (0..k)
         .map(|c| transform.invert_row(&data.features, fit.centroids.row(c)))
         .collect();
@@ -447,6 +445,8 @@ pub fn run_fit(job: FitJob) -> Result<FitOutcome> {
         &transform,
         &job.label_words,
     );
+    // Scores and profiles (means, medians, labels) together.
+    timings.metrics = phase.elapsed().as_secs_f64();
     let model = Model {
         format_version: FORMAT_VERSION,
         strata_version: env!("CARGO_PKG_VERSION").to_string(),
