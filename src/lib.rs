@@ -7,6 +7,7 @@
 //! run it end to end are in [`pipeline`]; the command line in [`cli`].
 
 pub mod backend;
+pub mod bench;
 pub mod cli;
 pub mod data;
 pub mod error;

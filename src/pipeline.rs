@@ -207,6 +207,33 @@ fn prepare(
     })
 }
 
+/// Reads a file's features (every numeric column by default) and z-scores them, strictly (a
+/// missing value or a repeated row is not fixed up): the data of `strata bench --input`.
+///
+/// # Errors
+/// Any error of reading and validation, with its exit code.
+pub fn load_normalized(
+    path: &Path,
+    features: Option<Vec<String>>,
+    exclude: &[String],
+) -> Result<(Matrix, String)> {
+    let columns = ColumnRequest {
+        features,
+        exclude: exclude.to_vec(),
+        ..Default::default()
+    };
+    let prepared = prepare(
+        Source::File(path.to_path_buf()),
+        &columns,
+        MissingPolicy::Error,
+        DuplicatePolicy::Error,
+        &[],
+        Normalize::Zscore,
+        &mut Timings::default(),
+    )?;
+    Ok((prepared.data.matrix, prepared.data.name))
+}
+
 /// Builds the backend and logs what it is.
 fn select_backend(choice: BackendChoice, points: &Matrix) -> Result<Box<dyn Backend + '_>> {
     let backend = backend::select(choice, points)?;

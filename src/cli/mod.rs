@@ -1,5 +1,6 @@
 //! The command line: raw flags (clap) turned into validated jobs. One file per subcommand.
 
+pub mod bench;
 pub mod demo;
 pub mod fit;
 pub mod generate;
@@ -45,6 +46,8 @@ pub enum Command {
     Generate(generate::GenerateArgs),
     /// Segment a built-in synthetic retail customer base and print the profile.
     Demo(demo::DemoArgs),
+    /// Time the same job on each backend from the same start: phases, throughput, agreement.
+    Bench(bench::BenchArgs),
     /// List GPU adapters, their limits, and which backend `auto` picks.
     Info(info::InfoArgs),
 }
@@ -69,6 +72,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Generate(args) => generate::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Info(args) => info::run(args),
+        Command::Bench(args) => bench::run(args),
     }
 }
 

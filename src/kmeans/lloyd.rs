@@ -35,6 +35,21 @@ pub fn run(
     max_iter: usize,
     tol_abs: f64,
 ) -> Result<LloydOutcome> {
+    run_until(backend, points, init, max_iter, Some(tol_abs))
+}
+
+/// Runs Lloyd iterations from `init`; with `tol_abs` `None`, exactly `max_iter` of them
+/// (benchmarks), whatever the labels and shifts do.
+///
+/// # Errors
+/// On a backend failure.
+pub fn run_until(
+    backend: &mut dyn Backend,
+    points: &Matrix,
+    init: Matrix,
+    max_iter: usize,
+    tol_abs: Option<f64>,
+) -> Result<LloydOutcome> {
     backend.reset_labels()?;
     let mut centroids = init;
     let mut relocations = 0;
@@ -55,7 +70,7 @@ pub fn run(
             partials.inertia,
             partials.changed
         );
-        if partials.changed == 0 || shift <= tol_abs {
+        if tol_abs.is_some_and(|tol| partials.changed == 0 || shift <= tol) {
             return Ok(LloydOutcome {
                 centroids,
                 iterations: iteration,

@@ -3,6 +3,7 @@
 //! definition of the property under test, never from Strata's own earlier output.
 
 mod bad_input;
+mod bench;
 mod cli;
 mod formats;
 mod parity;

@@ -1,0 +1,137 @@
+//! `strata bench`: the report's arithmetic, agreement between backends, and bad flags.
+
+use crate::parity::gpu;
+use crate::util::{Scratch, assert_close, json, strata, strata_ok};
+
+fn bench(scratch: &Scratch, backends: &str, report: &str) -> serde_json::Value {
+    strata_ok(
+        &scratch.path,
+        &[
+            "bench",
+            "--rows",
+            "3000",
+            "--dims",
+            "4",
+            "--k",
+            "6",
+            "--iters",
+            "5",
+            "--backends",
+            backends,
+            "--report",
+            report,
+        ],
+    );
+    json(&scratch.join(report))
+}
+
+#[test]
+fn bench_reports_consistent_throughput_and_agreement() {
+    let scratch = Scratch::new("bench");
+    let report = bench(&scratch, "cpu,cpu", "cpu.json");
+    let data = &report["data"];
+    assert_eq!(
+        (
+            data["rows"].as_u64(),
+            data["dims"].as_u64(),
+            data["k"].as_u64()
+        ),
+        (Some(3000), Some(4), Some(6))
+    );
+    let backends = report["backends"].as_array().unwrap();
+    assert_eq!(backends.len(), 2);
+    for b in backends {
+        let lloyd = b["times_s"]["lloyd"].as_f64().unwrap();
+        assert!(lloyd > 0.0);
+        assert_close(
+            "ms/iter",
+            b["ms_per_iteration"].as_f64().unwrap(),
+            1000.0 * lloyd / 5.0,
+            1e-9,
+            0.0,
+        );
+        assert_close(
+            "GFLOP/s",
+            b["gflops"].as_f64().unwrap(),
+            2.0 * 3000.0 * 6.0 * 4.0 * 5.0 / lloyd / 1e9,
+            1e-9,
+            0.0,
+        );
+        assert_close(
+            "GB/s",
+            b["gbps"].as_f64().unwrap(),
+            3000.0 * 4.0 * 4.0 * 5.0 / lloyd / 1e9,
+            1e-9,
+            0.0,
+        );
+    }
+    // The same backend twice: the same labels and inertia, exactly.
+    assert!(backends[0]["agreement"].is_null());
+    let agreement = &backends[1]["agreement"];
+    assert_eq!(agreement["adjusted_rand_index"], 1.0);
+    assert_eq!(agreement["relative_inertia_difference"], 0.0);
+    assert_eq!(backends[0]["inertia"], backends[1]["inertia"]);
+
+    // A file instead of generated data.
+    scratch.write(
+        "points.csv",
+        "id,a,b\n1,0,0\n2,0,1\n3,5,5\n4,5,6\n5,9,0\n6,9,1\n",
+    );
+    let run = strata_ok(
+        &scratch.path,
+        &[
+            "bench",
+            "--input",
+            "points.csv",
+            "--exclude",
+            "id",
+            "--k",
+            "3",
+            "--iters",
+            "2",
+        ],
+    );
+    assert!(
+        run.stdout.contains("6 rows × 2 features, k = 3"),
+        "{}",
+        run.stdout
+    );
+
+    for (flags, words) in [
+        (&["--backends", "tpu"][..], "invalid value"),
+        (&["--k", "0"][..], "--k must be between 1"),
+        (&["--iters", "0"][..], "--iters must be at least 1"),
+        (&["--k", "101"][..], "--k must be between 1"),
+    ] {
+        let mut args = vec![
+            "bench", "--rows", "100", "--dims", "2", "--report", "bad.json",
+        ];
+        args.extend_from_slice(flags);
+        let run = strata(&scratch.path, &args);
+        assert_eq!(run.code, 2, "{flags:?}: {}", run.stderr);
+        assert!(run.stderr.contains(words), "{flags:?}: {}", run.stderr);
+        assert!(!scratch.join("bad.json").exists());
+    }
+}
+
+#[test]
+fn bench_gpu_agrees_with_cpu() {
+    if gpu().is_none() {
+        return;
+    }
+    let scratch = Scratch::new("bench-gpu");
+    let report = bench(&scratch, "cpu,gpu", "both.json");
+    let gpu = &report["backends"][1];
+    assert_eq!(gpu["info"]["kind"], "gpu");
+    assert!(gpu["times_s"]["device"].as_f64().unwrap() > 0.0);
+    let agreement = &gpu["agreement"];
+    assert_eq!(agreement["against"], "cpu");
+    assert!(
+        agreement["adjusted_rand_index"].as_f64().unwrap() > 0.999,
+        "{agreement}"
+    );
+    assert!(
+        agreement["relative_inertia_difference"].as_f64().unwrap() < 1e-5,
+        "{agreement}"
+    );
+}
