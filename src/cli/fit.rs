@@ -120,6 +120,38 @@ pub struct InputArgs {
     pub threads: Option<usize>,
 }
 
+/// Seeding, iteration and scoring flags shared by the commands that fit.
+#[derive(Debug, Clone, Args)]
+pub struct KMeansArgs {
+    /// kmeans++, random, or (fit only) a file of k rows with the feature columns in raw units.
+    #[arg(long, value_name = "kmeans++|random|PATH", default_value = "kmeans++")]
+    pub init: String,
+    /// Restarts, keeping the lowest inertia (default 1; 10 with --init random).
+    #[arg(long, value_name = "N")]
+    pub n_init: Option<usize>,
+    /// Most Lloyd iterations per restart.
+    #[arg(long, value_name = "N", default_value_t = 300)]
+    pub max_iter: usize,
+    /// Convergence tolerance, relative to the mean feature variance (as scikit-learn).
+    #[arg(long, value_name = "X", default_value_t = 1e-4)]
+    pub tol: f64,
+    /// Silhouette: exact (all pairs), sample:N (seeded sample), simplified (centroids), none;
+    /// auto is exact when it fits the backend's time budget, else a sample of 10,000.
+    #[arg(long, value_name = "MODE", default_value = "auto")]
+    pub silhouette: String,
+}
+
+impl KMeansArgs {
+    /// The seeding and the restarts it implies (1, or 10 with random seeding).
+    pub fn init_and_restarts(&self) -> (InitSpec, usize) {
+        let init = parse_init(&self.init);
+        let n_init = self
+            .n_init
+            .unwrap_or(if init == InitSpec::Random { 10 } else { 1 });
+        (init, n_init)
+    }
+}
+
 /// Flags of `strata fit`.
 #[derive(Debug, Args)]
 #[command(
@@ -137,22 +169,8 @@ pub struct FitArgs {
     /// it cannot decide).
     #[arg(long, value_enum, default_value = "silhouette")]
     pub criterion: Criterion,
-    /// kmeans++, random, or a file of k rows with the feature columns in raw units.
-    #[arg(long, value_name = "kmeans++|random|PATH", default_value = "kmeans++")]
-    pub init: String,
-    /// Restarts, keeping the lowest inertia (default 1; 10 with --init random).
-    #[arg(long, value_name = "N")]
-    pub n_init: Option<usize>,
-    /// Most Lloyd iterations per restart.
-    #[arg(long, value_name = "N", default_value_t = 300)]
-    pub max_iter: usize,
-    /// Convergence tolerance, relative to the mean feature variance (as scikit-learn).
-    #[arg(long, value_name = "X", default_value_t = 1e-4)]
-    pub tol: f64,
-    /// Silhouette: exact (all pairs), sample:N (seeded sample), simplified (centroids), none;
-    /// auto is exact when it fits the backend's time budget, else a sample of 10,000.
-    #[arg(long, value_name = "MODE", default_value = "auto")]
-    pub silhouette: String,
+    #[command(flatten)]
+    pub kmeans: KMeansArgs,
     /// Write each row's silhouette as a `silhouette` column of the segments file.
     #[arg(long)]
     pub per_point_silhouette: bool,
@@ -223,10 +241,7 @@ impl InputArgs {
 /// Any error of the job.
 pub fn run(args: FitArgs) -> Result<()> {
     super::set_threads(args.input.threads)?;
-    let init = parse_init(&args.init);
-    let n_init = args
-        .n_init
-        .unwrap_or(if init == InitSpec::Random { 10 } else { 1 });
+    let (init, n_init) = args.kmeans.init_and_restarts();
     let k = parse_k(&args.k)?;
     args.input.check_duplicates()?;
     let job = FitJob {
@@ -237,15 +252,15 @@ pub fn run(args: FitArgs) -> Result<()> {
         criterion: args.criterion,
         init,
         n_init,
-        max_iter: args.max_iter,
-        tol: args.tol,
+        max_iter: args.kmeans.max_iter,
+        tol: args.kmeans.tol,
         seed: args.input.seed,
         normalize: args.input.normalize.into(),
         log1p: args.input.log1p.clone(),
         backend: args.input.backend,
         missing: args.input.missing.into(),
         duplicates: args.input.duplicates.into(),
-        silhouette: SilhouetteMode::parse(&args.silhouette)?,
+        silhouette: SilhouetteMode::parse(&args.kmeans.silhouette)?,
         per_point_silhouette: args.per_point_silhouette,
         min_segment_size: args
             .min_segment_size

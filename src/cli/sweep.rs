@@ -1,11 +1,11 @@
 //! `strata sweep`: fit a range of k on data loaded once, score each, recommend one.
 
-use super::fit::{InputArgs, parse_init};
+use super::fit::{InputArgs, KMeansArgs};
 use crate::data::read::Source;
 use crate::error::{Error, Result};
 use crate::metrics::silhouette::SilhouetteMode;
 use crate::metrics::sweep::{Criterion, parse_k};
-use crate::pipeline::{DEFAULT_GAP_REFS, DEFAULT_GAP_ROWS, InitSpec, SweepJob, run_sweep};
+use crate::pipeline::{DEFAULT_GAP_REFS, DEFAULT_GAP_ROWS, SweepJob, run_sweep};
 use clap::Args;
 use std::path::PathBuf;
 
@@ -28,21 +28,8 @@ pub struct SweepArgs {
     /// when it cannot decide).
     #[arg(long, value_enum, default_value = "silhouette")]
     pub criterion: Criterion,
-    /// kmeans++ or random.
-    #[arg(long, value_name = "kmeans++|random", default_value = "kmeans++")]
-    pub init: String,
-    /// Restarts per k, keeping the lowest inertia (default 1; 10 with --init random).
-    #[arg(long, value_name = "N")]
-    pub n_init: Option<usize>,
-    /// Most Lloyd iterations per restart.
-    #[arg(long, value_name = "N", default_value_t = 300)]
-    pub max_iter: usize,
-    /// Convergence tolerance, relative to the mean feature variance (as scikit-learn).
-    #[arg(long, value_name = "X", default_value_t = 1e-4)]
-    pub tol: f64,
-    /// Silhouette per k: auto, exact, sample:N, simplified or none (as in `fit`).
-    #[arg(long, value_name = "MODE", default_value = "auto")]
-    pub silhouette: String,
+    #[command(flatten)]
+    pub kmeans: KMeansArgs,
     /// Reference sets of the gap statistic, uniform in the data's bounding box (0: no gap).
     #[arg(long, value_name = "B", default_value_t = DEFAULT_GAP_REFS)]
     pub gap_refs: usize,
@@ -69,10 +56,7 @@ pub struct SweepArgs {
 /// Any error of the job.
 pub fn run(args: SweepArgs) -> Result<()> {
     super::set_threads(args.input.threads)?;
-    let init = parse_init(&args.init);
-    let n_init = args
-        .n_init
-        .unwrap_or(if init == InitSpec::Random { 10 } else { 1 });
+    let (init, n_init) = args.kmeans.init_and_restarts();
     args.input.check_duplicates()?;
     let job = SweepJob {
         source: Source::File(args.input.input.clone()),
@@ -81,15 +65,15 @@ pub fn run(args: SweepArgs) -> Result<()> {
         criterion: args.criterion,
         init,
         n_init,
-        max_iter: args.max_iter,
-        tol: args.tol,
+        max_iter: args.kmeans.max_iter,
+        tol: args.kmeans.tol,
         seed: args.input.seed,
         normalize: args.input.normalize.into(),
         log1p: args.input.log1p.clone(),
         backend: args.input.backend,
         missing: args.input.missing.into(),
         duplicates: args.input.duplicates.into(),
-        silhouette: SilhouetteMode::parse(&args.silhouette)?,
+        silhouette: SilhouetteMode::parse(&args.kmeans.silhouette)?,
         gap_refs: args.gap_refs,
         gap_rows: args.gap_rows,
         report: args.report,

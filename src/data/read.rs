@@ -478,12 +478,7 @@ pub fn read_dataset(source: Source, request: &ColumnRequest) -> Result<Dataset> 
 
     for batch in opened.batches(&projection, &feature_idx)? {
         let batch = batch?;
-        let column = |index: usize| -> Result<&ArrayRef> {
-            let name = schema.field(index).name();
-            batch.column_by_name(name).ok_or_else(|| {
-                Error::Internal(format!("column '{name}' missing from a projected batch"))
-            })
-        };
+        let column = |index: usize| batch_column(&batch, &schema, index);
         let n = batch.num_rows();
         let block = matrix.extend_rows(n);
         for (j, &index) in feature_idx.iter().enumerate() {
@@ -507,6 +502,21 @@ pub fn read_dataset(source: Source, request: &ColumnRequest) -> Result<Dataset> 
         input_rows: rows,
         source_rows: None,
     })
+}
+
+/// The column of a projected batch that is column `index` of the input's `schema`.
+///
+/// # Errors
+/// An internal error if the projection left it out.
+pub fn batch_column<'b>(
+    batch: &'b RecordBatch,
+    schema: &Schema,
+    index: usize,
+) -> Result<&'b ArrayRef> {
+    let name = schema.field(index).name();
+    batch
+        .column_by_name(name)
+        .ok_or_else(|| Error::Internal(format!("column '{name}' missing from a projected batch")))
 }
 
 /// Writes one feature column of a batch into column `col` of a row-major block.

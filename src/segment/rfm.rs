@@ -13,7 +13,7 @@
 //! - `avg_order_value` = monetary / frequency;
 //! - as-of defaults to the day after the last transaction in the log.
 
-use crate::data::read::{Opened, Source, find_column};
+use crate::data::read::{Opened, Source, batch_column, find_column};
 use crate::error::{Error, Result};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
@@ -426,12 +426,7 @@ pub fn aggregate(source: Source, spec: &RfmSpec) -> Result<RfmOutcome> {
     let mut row_base: u64 = 0;
     for batch in opened.batches_with_text(&projection, &[amount_idx], &[date_idx])? {
         let batch = batch?;
-        let column = |index: usize| -> Result<&ArrayRef> {
-            let name = schema.field(index).name();
-            batch.column_by_name(name).ok_or_else(|| {
-                Error::Internal(format!("column '{name}' missing from a projected batch"))
-            })
-        };
+        let column = |index: usize| batch_column(&batch, &schema, index);
         let n = batch.num_rows();
         let slots = keys.slots(column(customer_idx)?)?;
         records.resize(keys.len(), None);
