@@ -134,6 +134,8 @@ fn day_column(array: &ArrayRef, format: Option<&str>) -> Result<Vec<Option<i32>>
     let n = array.len();
     let per_unit = |value: i64, per_day: i64| i32::try_from(value.div_euclid(per_day)).ok();
     let out: Vec<Option<i32>> = match array.data_type() {
+        // A column with no values at all (a CSV whose cells are all empty).
+        DataType::Null => vec![None; n],
         DataType::Date32 => {
             let a = array.as_primitive::<Date32Type>();
             (0..n).map(|i| a.is_valid(i).then(|| a.value(i))).collect()
@@ -227,6 +229,8 @@ impl Keys {
             DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
                 Ok(Keys::Text(HashMap::new(), Vec::new(), data_type.clone()))
             }
+            // No values seen (an empty CSV, or every id missing): every row will be rejected.
+            DataType::Null => Ok(Keys::Text(HashMap::new(), Vec::new(), DataType::Utf8)),
             other => Err(Error::data(format!(
                 "the customer column has type {other}; it must hold integers or text"
             ))),

@@ -309,6 +309,31 @@ fn rfm_input_errors_name_the_problem() {
         assert!(run.stderr.contains(words), "{flags:?}: {}", run.stderr);
         assert!(scratch.files().is_empty(), "{flags:?} left a file");
     }
+    // A log with a header and no rows.
+    scratch.write("empty.csv", "customer_id,date,amount\n");
+    let run = strata(
+        &scratch.path,
+        &[
+            "rfm",
+            "--input",
+            "empty.csv",
+            "--customer",
+            "customer_id",
+            "--date",
+            "date",
+            "--amount",
+            "amount",
+            "--output",
+            "o.csv",
+        ],
+    );
+    assert_eq!(run.code, 65, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("no usable rows (0 read"),
+        "{}",
+        run.stderr
+    );
+    std::fs::remove_file(scratch.join("empty.csv")).unwrap();
     // A date column that holds something else: every row is bad.
     let run = strata(
         &scratch.path,
