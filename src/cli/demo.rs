@@ -113,8 +113,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
     if let Some(value) = r.silhouette.value {
         let how = match r.silhouette.sample_size {
             Some(n) => format!(
-                "{} over {n} sampled customers, standard error {:.3}",
-                r.silhouette.method,
+                "a sample of {n} customers, standard error {:.3}",
                 r.silhouette.std_error.unwrap_or(0.0)
             ),
             None => r.silhouette.method.clone(),
