@@ -290,7 +290,7 @@ fn nearest_avx2(search: &Search, rows: &[f32], labels: &mut [u32]) {
 /// (no fused operations in it), in wider vectors.
 fn pick_accumulate() -> AccumulateFn {
     #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+    if super::avx2_fma() {
         return |rows, fresh, labels, centroids, part| {
             // SAFETY: the CPU was just found to support AVX2 and FMA.
             unsafe { accumulate_avx2(rows, fresh, labels, centroids, part) }
@@ -302,7 +302,7 @@ fn pick_accumulate() -> AccumulateFn {
 /// The widest search kernel this CPU runs: AVX2 + FMA where present, else the baseline.
 fn pick_nearest() -> NearestFn {
     #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+    if super::avx2_fma() {
         return |search, rows, labels| {
             // SAFETY: the CPU was just found to support AVX2 and FMA.
             unsafe { nearest_avx2(search, rows, labels) }

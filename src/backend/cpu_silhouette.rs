@@ -196,7 +196,7 @@ fn block_baseline(
 
 fn pick_kernel() -> BlockFn {
     #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+    if super::avx2_fma() {
         return |panel, sorted, offsets, rows, out| {
             // SAFETY: the CPU was just found to support AVX2 and FMA.
             unsafe { block_avx2(panel, sorted, offsets, rows, out) }

@@ -170,6 +170,13 @@ pub trait Backend {
     fn exact_silhouette_limit(&self) -> usize;
 }
 
+/// Whether this CPU runs the AVX2 + FMA forms of the CPU kernels (each kernel also has a
+/// portable form, chosen otherwise).
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn avx2_fma() -> bool {
+    std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
+}
+
 /// Per-partition sums (f64, in row order) of the k-means++ closest distances, as the CPU
 /// backend computes them while updating.
 pub(crate) fn partition_potentials(closest: &[f32], part_rows: usize) -> Vec<f64> {
