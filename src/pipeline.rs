@@ -39,6 +39,26 @@ pub enum InitSpec {
     File(PathBuf),
 }
 
+impl InitSpec {
+    /// The seeding when it draws centres from the data (k-means++ or random); `None` for a
+    /// file, which fixes k.
+    fn drawn(&self) -> Option<Init> {
+        match self {
+            InitSpec::KMeansPlusPlus => Some(Init::KMeansPlusPlus),
+            InitSpec::Random => Some(Init::Random),
+            InitSpec::File(_) => None,
+        }
+    }
+}
+
+/// An init file with several candidate k.
+fn init_file_fixes_k() -> Error {
+    Error::usage(
+        "an init file fixes the number of segments: give a single --k, or use --init kmeans++ \
+         or random",
+    )
+}
+
 /// Where outputs go.
 #[derive(Debug, Clone, Default)]
 pub struct Outputs {
@@ -66,18 +86,43 @@ impl Outputs {
     /// # Errors
     /// A usage error for a shared path, exit 73 for an output that cannot be created.
     pub fn preflight(&self) -> Result<()> {
-        let paths: Vec<&PathBuf> = self.paths().collect();
-        for (i, a) in paths.iter().enumerate() {
-            if paths[..i].contains(a) {
-                return Err(Error::usage(format!(
-                    "'{}' is given for two outputs; give each its own path",
-                    a.display()
-                )));
-            }
-            StagedFile::preflight(a)?;
-        }
-        Ok(())
+        preflight_outputs(self.paths())
     }
+}
+
+/// Checks that every output path can be created and that no two outputs share a path, before
+/// any work is done.
+///
+/// # Errors
+/// A usage error for a shared path, exit 73 for an output that cannot be created.
+fn preflight_outputs<'p>(paths: impl IntoIterator<Item = &'p PathBuf>) -> Result<()> {
+    let paths: Vec<&PathBuf> = paths.into_iter().collect();
+    for (i, a) in paths.iter().enumerate() {
+        if paths[..i].contains(a) {
+            return Err(Error::usage(format!(
+                "'{}' is given for two outputs; give each its own path",
+                a.display()
+            )));
+        }
+        StagedFile::preflight(a)?;
+    }
+    Ok(())
+}
+
+/// Which columns to read and how to clean and transform them: the shared front of `fit` and
+/// `sweep`.
+#[derive(Debug, Clone)]
+pub struct Preparation {
+    /// Which columns.
+    pub columns: ColumnRequest,
+    /// Normalization.
+    pub normalize: Normalize,
+    /// log1p columns.
+    pub log1p: Vec<String>,
+    /// Missing-value policy.
+    pub missing: MissingPolicy,
+    /// Duplicate-id policy.
+    pub duplicates: DuplicatePolicy,
 }
 
 /// A fit, fully specified.
@@ -86,8 +131,8 @@ pub struct FitJob {
     pub command: String,
     /// Where rows come from.
     pub source: Source,
-    /// Which columns.
-    pub columns: ColumnRequest,
+    /// Columns, cleaning and transform.
+    pub prep: Preparation,
     /// Number of segments, or several candidates to choose from by `criterion`.
     pub k: Vec<usize>,
     /// How k is chosen when there are several candidates.
@@ -102,16 +147,8 @@ pub struct FitJob {
     pub tol: f64,
     /// Seed.
     pub seed: u64,
-    /// Normalization.
-    pub normalize: Normalize,
-    /// log1p columns.
-    pub log1p: Vec<String>,
     /// Backend.
     pub backend: BackendChoice,
-    /// Missing-value policy.
-    pub missing: MissingPolicy,
-    /// Duplicate-id policy.
-    pub duplicates: DuplicatePolicy,
     /// Silhouette.
     pub silhouette: SilhouetteMode,
     /// Write per-point silhouettes as a `silhouette` column of the segments file.
@@ -178,24 +215,22 @@ struct Prepared {
 
 /// Reads, validates and transforms the input (the shared front of `fit` and `sweep`), timing
 /// the read and prepare phases.
-fn prepare(
-    source: Source,
-    columns: &ColumnRequest,
-    missing: MissingPolicy,
-    duplicates: DuplicatePolicy,
-    log1p: &[String],
-    normalize: Normalize,
-    timings: &mut Timings,
-) -> Result<Prepared> {
+fn prepare(source: Source, prep: &Preparation, timings: &mut Timings) -> Result<Prepared> {
     let started = Instant::now();
-    let (mut data, cleaning) = load(source, columns, missing, None, Some(duplicates))?;
+    let (mut data, cleaning) = load(
+        source,
+        &prep.columns,
+        prep.missing,
+        None,
+        Some(prep.duplicates),
+    )?;
     timings.read = started.elapsed().as_secs_f64();
     let phase = Instant::now();
     let (transform, stats) = Transform::fit_apply(
         &mut data.matrix,
         &data.features,
-        log1p,
-        normalize,
+        &prep.log1p,
+        prep.normalize,
         source_row_fn(&data.source_rows),
     )?;
     timings.prepare = phase.elapsed().as_secs_f64();
@@ -217,18 +252,20 @@ pub fn load_normalized(
     features: Option<Vec<String>>,
     exclude: &[String],
 ) -> Result<(Matrix, String)> {
-    let columns = ColumnRequest {
-        features,
-        exclude: exclude.to_vec(),
-        ..Default::default()
+    let prep = Preparation {
+        columns: ColumnRequest {
+            features,
+            exclude: exclude.to_vec(),
+            ..Default::default()
+        },
+        normalize: Normalize::Zscore,
+        log1p: Vec::new(),
+        missing: MissingPolicy::Error,
+        duplicates: DuplicatePolicy::Error,
     };
     let prepared = prepare(
         Source::File(path.to_path_buf()),
-        &columns,
-        MissingPolicy::Error,
-        DuplicatePolicy::Error,
-        &[],
-        Normalize::Zscore,
+        &prep,
         &mut Timings::default(),
     )?;
     Ok((prepared.data.matrix, prepared.data.name))
@@ -311,25 +348,15 @@ pub fn run_fit(job: FitJob) -> Result<FitOutcome> {
     if largest == 0 {
         return Err(Error::usage("--k must be at least 1"));
     }
-    if job.k.len() > 1 && matches!(job.init, InitSpec::File(_)) {
-        return Err(Error::usage(
-            "--init FILE fixes the number of segments: give a single --k",
-        ));
+    if job.k.len() > 1 && job.init.drawn().is_none() {
+        return Err(init_file_fixes_k());
     }
     let Prepared {
         data,
         cleaning,
         transform,
         stats,
-    } = prepare(
-        job.source,
-        &job.columns,
-        job.missing,
-        job.duplicates,
-        &job.log1p,
-        job.normalize,
-        &mut timings,
-    )?;
+    } = prepare(job.source, &job.prep, &mut timings)?;
     let phase = Instant::now();
     validate::require_distinct_rows(&data.matrix, largest)?;
     timings.prepare += phase.elapsed().as_secs_f64();
@@ -343,11 +370,7 @@ pub fn run_fit(job: FitJob) -> Result<FitOutcome> {
             ks: job.k.clone(),
             params: KMeansParams {
                 k: largest,
-                init: if job.init == InitSpec::Random {
-                    Init::Random
-                } else {
-                    Init::KMeansPlusPlus
-                },
+                init: job.init.drawn().ok_or_else(init_file_fixes_k)?,
                 n_init: job.n_init,
                 max_iter: job.max_iter,
                 tol: job.tol,
@@ -450,7 +473,7 @@ pub fn run_fit(job: FitJob) -> Result<FitOutcome> {
         log::info!("silhouette ({}): {value:.4}", scores.method);
     }
     let indices = validity_indices(&data.matrix, &fit.labels, k);
-    let truth = match (&job.columns.truth, &data.truth) {
+    let truth = match (&job.prep.columns.truth, &data.truth) {
         (Some(column), Some(codes)) => Some(TruthInfo {
             column: column.clone(),
             adjusted_rand_index: adjusted_rand_index(codes, &fit.labels),
@@ -480,7 +503,7 @@ pub fn run_fit(job: FitJob) -> Result<FitOutcome> {
         features: data.features.clone(),
         transform,
         fill: cleaning.fill_values.clone().map(|values| Fill {
-            policy: job.missing,
+            policy: job.prep.missing,
             values,
         }),
         k,
@@ -530,11 +553,11 @@ pub fn run_fit(job: FitJob) -> Result<FitOutcome> {
             n_init: job.n_init,
             max_iter: job.max_iter,
             tol: job.tol,
-            normalize: job.normalize,
-            log1p: job.log1p.clone(),
+            normalize: job.prep.normalize,
+            log1p: job.prep.log1p.clone(),
             backend: job.backend,
-            missing: job.missing,
-            duplicates: format!("{:?}", job.duplicates).to_lowercase(),
+            missing: job.prep.missing,
+            duplicates: format!("{:?}", job.prep.duplicates).to_lowercase(),
         },
         backend: info,
         iterations: fit.iterations,
@@ -604,8 +627,8 @@ fn segment_entries(
 pub struct SweepJob {
     /// Where rows come from.
     pub source: Source,
-    /// Which columns.
-    pub columns: ColumnRequest,
+    /// Columns, cleaning and transform.
+    pub prep: Preparation,
     /// Candidate k, ascending.
     pub ks: Vec<usize>,
     /// Criterion of the overall recommendation.
@@ -620,16 +643,8 @@ pub struct SweepJob {
     pub tol: f64,
     /// Seed (the same rules as `fit`: each k is what `fit --k k --seed S` gives).
     pub seed: u64,
-    /// Normalization.
-    pub normalize: Normalize,
-    /// log1p columns.
-    pub log1p: Vec<String>,
     /// Backend.
     pub backend: BackendChoice,
-    /// Missing-value policy.
-    pub missing: MissingPolicy,
-    /// Duplicate-id policy.
-    pub duplicates: DuplicatePolicy,
     /// Silhouette per k.
     pub silhouette: SilhouetteMode,
     /// Reference sets of the gap statistic (0: off).
@@ -699,43 +714,19 @@ pub fn run_sweep(job: SweepJob) -> Result<(SweepReport, String)> {
         .into_iter()
         .flatten()
         .collect();
-    for (i, path) in outputs.iter().enumerate() {
-        if outputs[..i].contains(path) {
-            return Err(Error::usage(format!(
-                "'{}' is given for two outputs; give each its own path",
-                path.display()
-            )));
-        }
-        StagedFile::preflight(path)?;
-    }
+    preflight_outputs(outputs.iter().copied())?;
     let largest = job.ks.iter().copied().max().unwrap_or(0);
     if largest == 0 {
         return Err(Error::usage("--k must be at least 1"));
     }
-    let init = match &job.init {
-        InitSpec::KMeansPlusPlus => Init::KMeansPlusPlus,
-        InitSpec::Random => Init::Random,
-        InitSpec::File(_) => {
-            return Err(Error::usage(
-                "sweep takes --init kmeans++ or random: an init file fixes the number of segments",
-            ));
-        }
-    };
+    let init = job.init.drawn().ok_or_else(init_file_fixes_k)?;
     let mut timings = Timings::default();
     let Prepared {
         data,
         cleaning,
         stats,
         ..
-    } = prepare(
-        job.source,
-        &job.columns,
-        job.missing,
-        job.duplicates,
-        &job.log1p,
-        job.normalize,
-        &mut timings,
-    )?;
+    } = prepare(job.source, &job.prep, &mut timings)?;
     validate::require_distinct_rows(&data.matrix, largest)?;
     let mut backend = select_backend(job.backend, &data.matrix)?;
     let info = backend.info();
@@ -792,8 +783,8 @@ pub fn run_sweep(job: SweepJob) -> Result<(SweepReport, String)> {
             n_init: job.n_init,
             max_iter: job.max_iter,
             tol: job.tol,
-            normalize: job.normalize,
-            log1p: job.log1p.clone(),
+            normalize: job.prep.normalize,
+            log1p: job.prep.log1p.clone(),
             backend: job.backend,
             silhouette: job.silhouette.to_string(),
             gap_refs: job.gap_refs,

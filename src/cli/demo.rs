@@ -11,7 +11,7 @@ use crate::data::validate::MissingPolicy;
 use crate::error::Result;
 use crate::metrics::silhouette::SilhouetteMode;
 use crate::metrics::sweep::Criterion;
-use crate::pipeline::{FitJob, InitSpec, Outputs, run_fit};
+use crate::pipeline::{FitJob, InitSpec, Outputs, Preparation, run_fit};
 use crate::synth::retail;
 use clap::Args;
 use std::path::PathBuf;
@@ -55,11 +55,17 @@ pub fn job(args: &DemoArgs) -> FitJob {
             schema,
             batches,
         },
-        columns: ColumnRequest {
-            id: Some("customer_id".to_string()),
-            features: Some(retail::FEATURES.iter().map(|s| s.to_string()).collect()),
-            exclude: Vec::new(),
-            truth: Some("persona".to_string()),
+        prep: Preparation {
+            columns: ColumnRequest {
+                id: Some("customer_id".to_string()),
+                features: Some(retail::FEATURES.iter().map(|s| s.to_string()).collect()),
+                exclude: Vec::new(),
+                truth: Some("persona".to_string()),
+            },
+            normalize: Normalize::Zscore,
+            log1p: retail::SKEWED.iter().map(|s| s.to_string()).collect(),
+            missing: MissingPolicy::Error,
+            duplicates: DuplicatePolicy::Error,
         },
         k: vec![args.k],
         criterion: Criterion::default(),
@@ -70,11 +76,7 @@ pub fn job(args: &DemoArgs) -> FitJob {
         max_iter: 300,
         tol: 1e-4,
         seed: args.seed,
-        normalize: Normalize::Zscore,
-        log1p: retail::SKEWED.iter().map(|s| s.to_string()).collect(),
         backend: args.backend,
-        missing: MissingPolicy::Error,
-        duplicates: DuplicatePolicy::Error,
         silhouette: SilhouetteMode::Auto,
         per_point_silhouette: false,
         outputs: Outputs {

@@ -8,7 +8,7 @@ use crate::data::validate::MissingPolicy;
 use crate::error::{Error, Result};
 use crate::metrics::silhouette::SilhouetteMode;
 use crate::metrics::sweep::{Criterion, parse_k};
-use crate::pipeline::{FitJob, InitSpec, Outputs, run_fit};
+use crate::pipeline::{FitJob, InitSpec, Outputs, Preparation, run_fit};
 use crate::segment::profile::LabelWords;
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
@@ -224,13 +224,19 @@ impl InputArgs {
         Ok(())
     }
 
-    /// The column request these flags make.
-    pub fn columns(&self) -> ColumnRequest {
-        ColumnRequest {
-            id: self.id.clone(),
-            features: self.features.clone(),
-            exclude: self.exclude.clone(),
-            truth: self.truth.clone(),
+    /// The columns, cleaning and transform these flags ask for.
+    pub fn preparation(&self) -> Preparation {
+        Preparation {
+            columns: ColumnRequest {
+                id: self.id.clone(),
+                features: self.features.clone(),
+                exclude: self.exclude.clone(),
+                truth: self.truth.clone(),
+            },
+            normalize: self.normalize.into(),
+            log1p: self.log1p.clone(),
+            missing: self.missing.into(),
+            duplicates: self.duplicates.into(),
         }
     }
 }
@@ -247,7 +253,7 @@ pub fn run(args: FitArgs) -> Result<()> {
     let job = FitJob {
         command: "fit".to_string(),
         source: Source::File(args.input.input.clone()),
-        columns: args.input.columns(),
+        prep: args.input.preparation(),
         k,
         criterion: args.criterion,
         init,
@@ -255,11 +261,7 @@ pub fn run(args: FitArgs) -> Result<()> {
         max_iter: args.kmeans.max_iter,
         tol: args.kmeans.tol,
         seed: args.input.seed,
-        normalize: args.input.normalize.into(),
-        log1p: args.input.log1p.clone(),
         backend: args.input.backend,
-        missing: args.input.missing.into(),
-        duplicates: args.input.duplicates.into(),
         silhouette: SilhouetteMode::parse(&args.kmeans.silhouette)?,
         per_point_silhouette: args.per_point_silhouette,
         min_segment_size: args

@@ -60,7 +60,7 @@ pub fn run(args: SweepArgs) -> Result<()> {
     args.input.check_duplicates()?;
     let job = SweepJob {
         source: Source::File(args.input.input.clone()),
-        columns: args.input.columns(),
+        prep: args.input.preparation(),
         ks: parse_k(&args.k)?,
         criterion: args.criterion,
         init,
@@ -68,11 +68,7 @@ pub fn run(args: SweepArgs) -> Result<()> {
         max_iter: args.kmeans.max_iter,
         tol: args.kmeans.tol,
         seed: args.input.seed,
-        normalize: args.input.normalize.into(),
-        log1p: args.input.log1p.clone(),
         backend: args.input.backend,
-        missing: args.input.missing.into(),
-        duplicates: args.input.duplicates.into(),
         silhouette: SilhouetteMode::parse(&args.kmeans.silhouette)?,
         gap_refs: args.gap_refs,
         gap_rows: args.gap_rows,
