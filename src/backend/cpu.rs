@@ -1,12 +1,14 @@
 //! The rayon CPU backend.
 //!
-//! Points are borrowed from the host matrix. The assignment takes four rows at a time against
-//! blocks of eight centroids, stored transposed (d × k, padded to a multiple of 8) so one vector
-//! load of feature j of eight centroids serves the four rows, with accumulators and a lane-wise
-//! running minimum held in registers. It is compiled for the baseline and for AVX2 + FMA and the
-//! widest the CPU runs is chosen at start. The search uses ‖c‖² − 2x·c; the chosen distance is
-//! then computed exactly as ‖x − c‖². Partial sums are f64 per fixed partition, merged in
-//! partition order, so results do not depend on the thread count.
+//! Points are borrowed from the host matrix. The assignment takes sixteen rows at a time,
+//! copied feature-major into a small panel so that the rows are the lanes of two vectors, and
+//! passes of up to six centroids (stored × −2, feature-major per pass): per feature, two loads
+//! of the rows and one broadcast per centroid feed twelve multiply-adds held in registers, then
+//! each row keeps its running minimum and index lane by lane, with no horizontal reduction. It is
+//! compiled for the baseline and for AVX2 + FMA and the widest the CPU runs is chosen at start.
+//! The search uses ‖c‖² − 2x·c; the chosen distance is then computed exactly as ‖x − c‖².
+//! Partial sums are f64 per fixed partition, merged in partition order, so results do not depend
+//! on the thread count.
 
 use super::{Assignment, Backend, BackendInfo, BackendKind, StepPartials};
 use crate::data::matrix::Matrix;
@@ -23,18 +25,24 @@ pub struct CpuBackend<'a> {
     part_potential: Vec<f64>,
 }
 
-/// Centroids per search block (one 256-bit vector of f32).
+/// Rows per vector of the search (one 256-bit vector of f32).
 const LANES: usize = 8;
-/// Rows per search pass.
-const SEARCH_ROWS: usize = 6;
+/// Rows per search group: two vectors.
+const GROUP: usize = 2 * LANES;
+/// Most centroids per search pass (two vectors of rows by six centroids is twelve accumulators,
+/// as many as the sixteen AVX registers hold beside the rows and one centroid value).
+const CENTRES: usize = 6;
 
-/// Centroids laid out for the search: padded to a multiple of [`LANES`], transposed and
-/// scaled by −2 (`transposed[j * k_padded + c]` = −2·c_j), with their squared norms (+∞ for the
-/// padding, which is never nearest). Scaling by −2 is exact, so x·(−2c) rounds as (−2x)·c.
+/// Centroids laid out for the search: split into passes of at most [`CENTRES`] consecutive
+/// centroids, as even as can be (k = 32 is 6, 6, 5, 5, 5, 5: a pass of one or two would wait
+/// on the multiply-add latency), scaled by −2 and stored feature by feature inside a pass (the
+/// pass of `size` centroids from `start` holds `w[j·size + c]` at `start·d`), so that a pass
+/// reads its centroids' feature j from consecutive floats; with their squared norms. Scaling by
+/// −2 is exact, so x·(−2c) rounds as (−2x)·c.
 struct Search {
-    k_padded: usize,
     d: usize,
-    transposed: Vec<f32>,
+    passes: Vec<(usize, usize)>,
+    weights: Vec<f32>,
     norms: Vec<f32>,
     kernel: NearestFn,
     accumulate: AccumulateFn,
@@ -43,9 +51,25 @@ struct Search {
 type NearestFn = fn(&Search, &[f32], &mut [u32]);
 type AccumulateFn = fn(&[f32], &[u32], &mut [u32], &Matrix, &mut StepPartials);
 
+/// The rows of one search group, feature-major: `panel[j][r]` is feature j of row r. Aligned so
+/// that each feature's two vectors share one cache line.
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+struct PanelFeature([f32; GROUP]);
+
+/// Copies rows `first..first + count` of `rows` (row-major, d features) into `panel`. A short
+/// group repeats its last row; the extra answers are dropped.
+fn fill_panel(rows: &[f32], d: usize, first: usize, count: usize, panel: &mut [PanelFeature]) {
+    for r in 0..GROUP {
+        let row = &rows[(first + r.min(count - 1)) * d..][..d];
+        for (feature, &v) in panel.iter_mut().zip(row) {
+            feature.0[r] = v;
+        }
+    }
+}
+
 /// Adds rows to the partial sums of their new labels (`fresh`), counting the rows whose label
 /// changed from `labels` (which is updated): counts, f64 sums, and the exact ‖x − c‖² inertia.
-#[inline(always)]
 fn accumulate_rows(
     rows: &[f32],
     fresh: &[u32],
@@ -68,49 +92,108 @@ fn accumulate_rows(
     }
 }
 
-fn accumulate_baseline(
-    rows: &[f32],
-    fresh: &[u32],
-    labels: &mut [u32],
-    centroids: &Matrix,
-    part: &mut StepPartials,
-) {
-    accumulate_rows(rows, fresh, labels, centroids, part);
-}
-
+/// [`accumulate_rows`] written with AVX2 intrinsics: ‖x − c‖² in the same eight lanes and the
+/// same final order as [`sq_distance`], the f64 sums four at a time, and the counters kept in
+/// registers rather than written back for every row. No fused operations: the results are
+/// bit for bit those of the portable form. `D` is the number of features when it is known at
+/// compile time (the per-row loops then unroll, which halves the time at d = 16), or 0 for any.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn accumulate_avx2(
+fn accumulate_avx2<const D: usize>(
     rows: &[f32],
     fresh: &[u32],
     labels: &mut [u32],
     centroids: &Matrix,
     part: &mut StepPartials,
 ) {
-    accumulate_rows(rows, fresh, labels, centroids, part);
+    use std::arch::x86_64::{
+        _mm_add_ps, _mm_add_ss, _mm_cvtss_f32, _mm_loadu_ps, _mm_movehdup_ps, _mm_movehl_ps,
+        _mm256_add_pd, _mm256_add_ps, _mm256_castps256_ps128, _mm256_cvtps_pd,
+        _mm256_extractf128_ps, _mm256_loadu_pd, _mm256_loadu_ps, _mm256_mul_ps, _mm256_setzero_ps,
+        _mm256_storeu_pd, _mm256_sub_ps,
+    };
+    let (k, d) = (centroids.rows(), if D == 0 { centroids.cols() } else { D });
+    let n = fresh.len();
+    assert!(d == centroids.cols() && rows.len() == n * d && labels.len() == n);
+    assert!(part.sums.len() == k * d && part.counts.len() == k);
+    let (wide, quads) = (d / 8 * 8, d / 4 * 4);
+    let (mut inertia, mut changed) = (part.inertia, part.changed);
+    let (sums, counts) = (part.sums.as_mut_ptr(), part.counts.as_mut_ptr());
+    for (i, (&label, old)) in fresh.iter().zip(labels.iter_mut()).enumerate() {
+        let c = label as usize;
+        assert!(c < k, "a label out of range");
+        changed += u64::from(*old != label);
+        *old = label;
+        // SAFETY: row i of `rows` and centroid c (c < k, asserted) hold d floats each; the
+        // vector loads stop at `wide` ≤ d and `quads` ≤ d; cluster c's count and its d sums are
+        // in bounds of `counts` (k) and `sums` (k·d), both asserted above.
+        unsafe {
+            let x = rows.as_ptr().add(i * d);
+            let centre = centroids.as_slice().as_ptr().add(c * d);
+            *counts.add(c) += 1;
+            let mut lanes = _mm256_setzero_ps();
+            for j in (0..wide).step_by(8) {
+                let diff = _mm256_sub_ps(_mm256_loadu_ps(x.add(j)), _mm256_loadu_ps(centre.add(j)));
+                lanes = _mm256_add_ps(lanes, _mm256_mul_ps(diff, diff));
+            }
+            // ((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7)), then the tail, as sq_distance.
+            let halves = _mm_add_ps(
+                _mm256_castps256_ps128(lanes),
+                _mm256_extractf128_ps::<1>(lanes),
+            );
+            let pairs = _mm_add_ps(halves, _mm_movehdup_ps(halves));
+            let mut dist = _mm_cvtss_f32(_mm_add_ss(pairs, _mm_movehl_ps(pairs, pairs)));
+            if wide < d {
+                let mut tail = 0.0f32;
+                for j in wide..d {
+                    let diff = *x.add(j) - *centre.add(j);
+                    tail += diff * diff;
+                }
+                dist += tail;
+            }
+            inertia += f64::from(dist);
+            let sum = sums.add(c * d);
+            for j in (0..quads).step_by(4) {
+                let v = _mm256_cvtps_pd(_mm_loadu_ps(x.add(j)));
+                _mm256_storeu_pd(sum.add(j), _mm256_add_pd(_mm256_loadu_pd(sum.add(j)), v));
+            }
+            for j in quads..d {
+                *sum.add(j) += f64::from(*x.add(j));
+            }
+        }
+    }
+    part.inertia = inertia;
+    part.changed = changed;
 }
 
 impl Search {
     fn new(centroids: &Matrix) -> Self {
         let (k, d) = (centroids.rows(), centroids.cols());
-        let k_padded = k.div_ceil(LANES) * LANES;
-        let mut transposed = vec![0.0; k_padded * d];
-        for c in 0..k {
-            for (j, &v) in centroids.row(c).iter().enumerate() {
-                transposed[j * k_padded + c] = -2.0 * v;
+        let count = k.div_ceil(CENTRES);
+        let mut passes = Vec::with_capacity(count);
+        let mut weights = vec![0.0; k * d];
+        let mut start = 0;
+        for p in 0..count {
+            let size = k / count + usize::from(p < k % count);
+            let pass = &mut weights[start * d..(start + size) * d];
+            for c in 0..size {
+                for (j, &v) in centroids.row(start + c).iter().enumerate() {
+                    pass[j * size + c] = -2.0 * v;
+                }
             }
+            passes.push((start, size));
+            start += size;
         }
-        let mut norms: Vec<f32> = (0..k)
+        let norms = (0..k)
             .map(|c| centroids.row(c).iter().map(|v| v * v).sum())
             .collect();
-        norms.resize(k_padded, f32::INFINITY);
         Self {
-            k_padded,
             d,
-            transposed,
+            passes,
+            weights,
             norms,
             kernel: pick_nearest(),
-            accumulate: pick_accumulate(),
+            accumulate: pick_accumulate(d),
         }
     }
 
@@ -120,183 +203,213 @@ impl Search {
     }
 }
 
-/// The search kernel: for [`SEARCH_ROWS`] rows at a time and each block of [`LANES`]
-/// centroids, ‖c‖² − 2x·c accumulated over the features in registers (one load of the
-/// centroids' feature j serves every row), then a lane-wise running minimum; the lanes are
-/// reduced at the end. Ties go to the lowest index, as scikit-learn's.
+/// The search kernel: for [`GROUP`] rows at a time, laid out feature-major so that the rows
+/// are the vector lanes, and each centroid c in increasing order, ‖c‖² − 2x·c accumulated
+/// over the features (one value of the centroid serves every row), then a running minimum
+/// per row. Ties go to the lowest index, as scikit-learn's.
 fn nearest_rows(search: &Search, rows: &[f32], labels: &mut [u32]) {
-    let (k_padded, d) = (search.k_padded, search.d);
+    let d = search.d;
     let n = labels.len();
-    let mut x = vec![0f32; d * SEARCH_ROWS];
-    for group in (0..n).step_by(SEARCH_ROWS) {
-        let count = SEARCH_ROWS.min(n - group);
-        for r in 0..SEARCH_ROWS {
-            // A short last group repeats its last row; the extra answers are dropped.
-            let row = &rows[(group + r.min(count - 1)) * d..][..d];
-            for j in 0..d {
-                x[j * SEARCH_ROWS + r] = row[j];
-            }
-        }
-        let mut best = [[f32::INFINITY; LANES]; SEARCH_ROWS];
-        let mut best_index = [[0u32; LANES]; SEARCH_ROWS];
-        for block in (0..k_padded).step_by(LANES) {
-            let norms: &[f32; LANES] = search.norms[block..block + LANES].try_into().unwrap();
-            let mut acc = [*norms; SEARCH_ROWS];
-            for j in 0..d {
-                let w: &[f32; LANES] = search.transposed[j * k_padded + block..][..LANES]
-                    .try_into()
-                    .unwrap();
-                let xj: &[f32; SEARCH_ROWS] = x[j * SEARCH_ROWS..(j + 1) * SEARCH_ROWS]
-                    .try_into()
-                    .unwrap();
-                for r in 0..SEARCH_ROWS {
-                    for l in 0..LANES {
-                        acc[r][l] += xj[r] * w[l];
+    let mut panel = vec![PanelFeature([0.0; GROUP]); d];
+    for first in (0..n).step_by(GROUP) {
+        let count = GROUP.min(n - first);
+        fill_panel(rows, d, first, count, &mut panel);
+        let mut best = [f32::INFINITY; GROUP];
+        let mut best_index = [0u32; GROUP];
+        for &(start, size) in &search.passes {
+            let group = &search.weights[start * d..(start + size) * d];
+            for c in 0..size {
+                let mut acc = [search.norms[start + c]; GROUP];
+                for (feature, w) in panel.iter().zip(group[c..].iter().step_by(size)) {
+                    for (a, &x) in acc.iter_mut().zip(&feature.0) {
+                        *a += x * w;
+                    }
+                }
+                for r in 0..GROUP {
+                    if acc[r] < best[r] {
+                        best[r] = acc[r];
+                        best_index[r] = (start + c) as u32;
                     }
                 }
             }
-            for r in 0..SEARCH_ROWS {
-                for l in 0..LANES {
-                    let better = acc[r][l] < best[r][l];
-                    best[r][l] = if better { acc[r][l] } else { best[r][l] };
-                    best_index[r][l] = if better {
-                        (block + l) as u32
-                    } else {
-                        best_index[r][l]
-                    };
+        }
+        labels[first..first + count].copy_from_slice(&best_index[..count]);
+    }
+}
+
+/// Copies a full group of rows into `panel` with 8 × 8 transposes in registers (the
+/// features past the last multiple of 8 one at a time).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn fill_panel_avx2(rows: &[f32], d: usize, first: usize, panel: &mut [PanelFeature]) {
+    use std::arch::x86_64::{
+        _mm256_loadu_ps, _mm256_permute2f128_ps, _mm256_shuffle_ps, _mm256_storeu_ps,
+        _mm256_unpackhi_ps, _mm256_unpacklo_ps,
+    };
+    let rows = &rows[first * d..(first + GROUP) * d];
+    assert!(panel.len() == d);
+    let wide = d / 8 * 8;
+    for half in 0..GROUP / LANES {
+        for block in (0..wide).step_by(8) {
+            // SAFETY: the eight rows of this half each hold d features and block + 8 ≤ d; the
+            // stores write eight floats at offset half·8 of a GROUP-float feature row.
+            unsafe {
+                let load =
+                    |r: usize| _mm256_loadu_ps(rows.as_ptr().add((half * LANES + r) * d + block));
+                let (r0, r1, r2, r3) = (load(0), load(1), load(2), load(3));
+                let (r4, r5, r6, r7) = (load(4), load(5), load(6), load(7));
+                let (t0, t1) = (_mm256_unpacklo_ps(r0, r1), _mm256_unpackhi_ps(r0, r1));
+                let (t2, t3) = (_mm256_unpacklo_ps(r2, r3), _mm256_unpackhi_ps(r2, r3));
+                let (t4, t5) = (_mm256_unpacklo_ps(r4, r5), _mm256_unpackhi_ps(r4, r5));
+                let (t6, t7) = (_mm256_unpacklo_ps(r6, r7), _mm256_unpackhi_ps(r6, r7));
+                let s0 = _mm256_shuffle_ps::<0b01_00_01_00>(t0, t2);
+                let s1 = _mm256_shuffle_ps::<0b11_10_11_10>(t0, t2);
+                let s2 = _mm256_shuffle_ps::<0b01_00_01_00>(t1, t3);
+                let s3 = _mm256_shuffle_ps::<0b11_10_11_10>(t1, t3);
+                let s4 = _mm256_shuffle_ps::<0b01_00_01_00>(t4, t6);
+                let s5 = _mm256_shuffle_ps::<0b11_10_11_10>(t4, t6);
+                let s6 = _mm256_shuffle_ps::<0b01_00_01_00>(t5, t7);
+                let s7 = _mm256_shuffle_ps::<0b11_10_11_10>(t5, t7);
+                let columns = [
+                    _mm256_permute2f128_ps::<0x20>(s0, s4),
+                    _mm256_permute2f128_ps::<0x20>(s1, s5),
+                    _mm256_permute2f128_ps::<0x20>(s2, s6),
+                    _mm256_permute2f128_ps::<0x20>(s3, s7),
+                    _mm256_permute2f128_ps::<0x31>(s0, s4),
+                    _mm256_permute2f128_ps::<0x31>(s1, s5),
+                    _mm256_permute2f128_ps::<0x31>(s2, s6),
+                    _mm256_permute2f128_ps::<0x31>(s3, s7),
+                ];
+                for (j, column) in columns.into_iter().enumerate() {
+                    _mm256_storeu_ps(panel[block + j].0.as_mut_ptr().add(half * LANES), column);
                 }
             }
         }
-        for r in 0..count {
-            let mut choice = (best[r][0], best_index[r][0]);
-            for l in 1..LANES {
-                let candidate = (best[r][l], best_index[r][l]);
-                if candidate.0 < choice.0 || (candidate.0 == choice.0 && candidate.1 < choice.1) {
-                    choice = candidate;
-                }
+        for j in wide..d {
+            for r in 0..LANES {
+                panel[j].0[half * LANES + r] = rows[(half * LANES + r) * d + j];
             }
-            labels[group + r] = choice.1;
         }
     }
 }
 
-/// `B` blocks of centroids from `block` on, for the [`SEARCH_ROWS`] rows `x` (each of d
-/// features): accumulates ‖c‖² − 2x·c in registers and folds it into the
-/// lane-wise running minimum (`best`, `best_index`), blocks in increasing order.
+/// `C` centroids from `start` on (one group of the layout, or its first C) against the
+/// [`GROUP`] rows of `panel`: ‖c‖² − 2x·c accumulated in registers, then folded into the
+/// running minimum (`best`, `best_index`) in increasing centroid order.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 #[inline]
-#[allow(clippy::needless_range_loop)] // acc[r][b] reads better indexed by row and block
-fn search_blocks<const B: usize>(
+#[allow(clippy::needless_range_loop)] // acc[r][c] reads better indexed by rows and centroid
+fn search_centres<const C: usize>(
     search: &Search,
-    x: &[&[f32]; SEARCH_ROWS],
-    block: usize,
-    best: &mut [std::arch::x86_64::__m256; SEARCH_ROWS],
-    best_index: &mut [std::arch::x86_64::__m256i; SEARCH_ROWS],
+    panel: &[PanelFeature],
+    start: usize,
+    best: &mut [std::arch::x86_64::__m256; 2],
+    best_index: &mut [std::arch::x86_64::__m256i; 2],
 ) {
     use std::arch::x86_64::{
-        __m256, _CMP_LT_OQ, _mm256_add_epi32, _mm256_blendv_ps, _mm256_castps_si256,
-        _mm256_castsi256_ps, _mm256_cmp_ps, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_set1_epi32,
-        _mm256_set1_ps, _mm256_setr_epi32, _mm256_setzero_ps,
+        __m256, _CMP_LT_OQ, _mm256_blendv_ps, _mm256_broadcast_ss, _mm256_castps_si256,
+        _mm256_castsi256_ps, _mm256_cmp_ps, _mm256_fmadd_ps, _mm256_load_ps, _mm256_set1_epi32,
+        _mm256_set1_ps,
     };
-    let k_padded = search.k_padded;
-    let load = |values: &[f32]| {
-        let values: &[f32; LANES] = values[..LANES].try_into().unwrap();
-        // SAFETY: reads exactly LANES floats from an array of LANES floats.
-        unsafe { _mm256_loadu_ps(values.as_ptr()) }
-    };
-    let mut acc: [[__m256; B]; SEARCH_ROWS] = [[_mm256_setzero_ps(); B]; SEARCH_ROWS];
-    for b in 0..B {
-        let norms = load(&search.norms[block + b * LANES..]);
-        for row in acc.iter_mut() {
-            row[b] = norms;
+    let d = search.d;
+    let weights = &search.weights[start * d..(start + C) * d];
+    let mut acc: [[__m256; C]; 2] = [[_mm256_set1_ps(0.0); C]; 2];
+    for c in 0..C {
+        let norm = _mm256_set1_ps(search.norms[start + c]);
+        acc[0][c] = norm;
+        acc[1][c] = norm;
+    }
+    for (feature, w) in panel.iter().zip(weights.chunks_exact(C)) {
+        // SAFETY: a feature row is GROUP = 16 floats, 64-byte aligned: two aligned vectors.
+        let (xa, xb) = unsafe {
+            let p = feature.0.as_ptr();
+            (_mm256_load_ps(p), _mm256_load_ps(p.add(LANES)))
+        };
+        for c in 0..C {
+            let wc = _mm256_broadcast_ss(&w[c]);
+            acc[0][c] = _mm256_fmadd_ps(xa, wc, acc[0][c]);
+            acc[1][c] = _mm256_fmadd_ps(xb, wc, acc[1][c]);
         }
     }
-    for j in 0..search.d {
-        let mut w = [_mm256_setzero_ps(); B];
-        for (b, w) in w.iter_mut().enumerate() {
-            *w = load(&search.transposed[j * k_padded + block + b * LANES..]);
-        }
-        for (r, row) in x.iter().enumerate() {
-            // SAFETY: every row holds d = search.d features and j < d.
-            let xr = _mm256_set1_ps(unsafe { *row.get_unchecked(j) });
-            for b in 0..B {
-                acc[r][b] = _mm256_fmadd_ps(xr, w[b], acc[r][b]);
-            }
-        }
-    }
-    let lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    for b in 0..B {
-        let index = _mm256_add_epi32(_mm256_set1_epi32((block + b * LANES) as i32), lanes);
-        for r in 0..SEARCH_ROWS {
-            let better = _mm256_cmp_ps::<_CMP_LT_OQ>(acc[r][b], best[r]);
-            best[r] = _mm256_blendv_ps(best[r], acc[r][b], better);
+    for c in 0..C {
+        let index = _mm256_castsi256_ps(_mm256_set1_epi32((start + c) as i32));
+        for r in 0..2 {
+            let better = _mm256_cmp_ps::<_CMP_LT_OQ>(acc[r][c], best[r]);
+            best[r] = _mm256_blendv_ps(best[r], acc[r][c], better);
             best_index[r] = _mm256_castps_si256(_mm256_blendv_ps(
                 _mm256_castsi256_ps(best_index[r]),
-                _mm256_castsi256_ps(index),
+                index,
                 better,
             ));
         }
     }
 }
 
-/// [`nearest_rows`] written with AVX2 + FMA intrinsics: the compiler does not vectorize the
-/// generic form across the eight centroid lanes (it emits scalar fused multiply-adds), so the
-/// vector form is spelled out. Same arithmetic, same order, same tie rule.
+/// [`nearest_rows`] written with AVX2 + FMA intrinsics: the compiler does not keep the
+/// generic form's accumulators in registers across centroids, so the vector form is spelled
+/// out, [`CENTRES`] centroids by two vectors of rows per pass. Same order and tie rule; the
+/// multiply-adds are fused (one rounding instead of two), which can move a near-tie.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 fn nearest_avx2(search: &Search, rows: &[f32], labels: &mut [u32]) {
-    use std::arch::x86_64::{
-        _CMP_EQ_OQ, _mm256_blendv_epi8, _mm256_castps_si256, _mm256_cmp_ps, _mm256_cvtsi256_si32,
-        _mm256_min_epu32, _mm256_min_ps, _mm256_permute2f128_ps, _mm256_permute2x128_si256,
-        _mm256_set1_epi32, _mm256_set1_ps, _mm256_shuffle_epi32, _mm256_shuffle_ps,
-    };
-    let (k_padded, d) = (search.k_padded, search.d);
+    use std::arch::x86_64::{_mm256_set1_epi32, _mm256_set1_ps, _mm256_storeu_si256};
+    let d = search.d;
     let n = labels.len();
-    for group in (0..n).step_by(SEARCH_ROWS) {
-        let count = SEARCH_ROWS.min(n - group);
-        // A short last group repeats its last row; the extra answers are dropped.
-        let x: [&[f32]; SEARCH_ROWS] =
-            std::array::from_fn(|r| &rows[(group + r.min(count - 1)) * d..][..d]);
-        let mut best = [_mm256_set1_ps(f32::INFINITY); SEARCH_ROWS];
-        let mut best_index = [_mm256_set1_epi32(0); SEARCH_ROWS];
-        // Two blocks of centroids per pass halve the broadcasts of the rows' features.
-        let mut block = 0;
-        while block + 2 * LANES <= k_padded {
-            search_blocks::<2>(search, &x, block, &mut best, &mut best_index);
-            block += 2 * LANES;
+    let mut panel = vec![PanelFeature([0.0; GROUP]); d];
+    for first in (0..n).step_by(GROUP) {
+        let count = GROUP.min(n - first);
+        if count == GROUP {
+            fill_panel_avx2(rows, d, first, &mut panel);
+        } else {
+            fill_panel(rows, d, first, count, &mut panel);
         }
-        if block < k_padded {
-            search_blocks::<1>(search, &x, block, &mut best, &mut best_index);
+        let mut best = [_mm256_set1_ps(f32::INFINITY); 2];
+        let mut best_index = [_mm256_set1_epi32(0); 2];
+        for &(start, size) in &search.passes {
+            let (best, best_index) = (&mut best, &mut best_index);
+            match size {
+                6 => search_centres::<6>(search, &panel, start, best, best_index),
+                5 => search_centres::<5>(search, &panel, start, best, best_index),
+                4 => search_centres::<4>(search, &panel, start, best, best_index),
+                3 => search_centres::<3>(search, &panel, start, best, best_index),
+                2 => search_centres::<2>(search, &panel, start, best, best_index),
+                _ => search_centres::<1>(search, &panel, start, best, best_index),
+            }
         }
-        for r in 0..count {
-            // Horizontal minimum of the values, then the lowest index among the lanes that
-            // hold it, without branches (the comparisons are unpredictable).
-            let v = best[r];
-            let m = _mm256_min_ps(v, _mm256_permute2f128_ps::<1>(v, v));
-            let m = _mm256_min_ps(m, _mm256_shuffle_ps::<0b01_00_11_10>(m, m));
-            let m = _mm256_min_ps(m, _mm256_shuffle_ps::<0b10_11_00_01>(m, m));
-            let holds = _mm256_castps_si256(_mm256_cmp_ps::<_CMP_EQ_OQ>(v, m));
-            let c = _mm256_blendv_epi8(_mm256_set1_epi32(-1), best_index[r], holds);
-            let c = _mm256_min_epu32(c, _mm256_permute2x128_si256::<1>(c, c));
-            let c = _mm256_min_epu32(c, _mm256_shuffle_epi32::<0b01_00_11_10>(c));
-            let c = _mm256_min_epu32(c, _mm256_shuffle_epi32::<0b10_11_00_01>(c));
-            labels[group + r] = _mm256_cvtsi256_si32(c) as u32;
+        let mut chosen = [0u32; GROUP];
+        for (r, index) in best_index.iter().enumerate() {
+            // SAFETY: writes eight u32 into chosen[r·8..r·8 + 8].
+            unsafe { _mm256_storeu_si256(chosen.as_mut_ptr().add(r * LANES).cast(), *index) };
         }
+        labels[first..first + count].copy_from_slice(&chosen[..count]);
     }
 }
 
-/// The accumulation compiled for AVX2 where present: the same arithmetic in the same order
-/// (no fused operations in it), in wider vectors.
-fn pick_accumulate() -> AccumulateFn {
+/// The accumulation for d features, with AVX2 where present (compiled for each d up to 16,
+/// the usual sizes of customer features, and once for any d): the same arithmetic in the same
+/// order.
+fn pick_accumulate(d: usize) -> AccumulateFn {
     #[cfg(target_arch = "x86_64")]
     if super::avx2_fma() {
-        return |rows, fresh, labels, centroids, part| {
-            // SAFETY: the CPU was just found to support AVX2 and FMA.
-            unsafe { accumulate_avx2(rows, fresh, labels, centroids, part) }
-        };
+        macro_rules! by_dims {
+            ($($dims:literal)*) => {
+                match d {
+                    $($dims => |rows, fresh, labels, centroids, part| {
+                        // SAFETY: the CPU was just found to support AVX2 and FMA.
+                        unsafe { accumulate_avx2::<$dims>(rows, fresh, labels, centroids, part) }
+                    },)*
+                    _ => |rows, fresh, labels, centroids, part| {
+                        // SAFETY: as above.
+                        unsafe { accumulate_avx2::<0>(rows, fresh, labels, centroids, part) }
+                    },
+                }
+            };
+        }
+        return by_dims!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16);
     }
-    accumulate_baseline
+    let _ = d;
+    accumulate_rows
 }
 
 /// The widest search kernel this CPU runs: AVX2 + FMA where present, else the baseline.
@@ -580,6 +693,8 @@ mod tests {
             (40, 3, 16),
             (77, 16, 17),
             (31, 2, 33),
+            (45, 11, 13),
+            (64, 24, 64),
         ] {
             let points = Matrix::from_vec(
                 (0..n * d)
@@ -611,6 +726,56 @@ mod tests {
                     assert_ne!(label as usize, k - 1, "a tie goes to the lower index");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn the_dispatched_accumulation_equals_the_portable_one_bit_for_bit() {
+        // Every d compiled on its own (1 to 16) and two taken at run time (20, 27), with and
+        // without a tail past the last multiple of 8 and of 4.
+        for d in (1..=16).chain([20, 27]) {
+            let (n, k) = (53, 5);
+            let points: Vec<f32> = (0..n * d)
+                .map(|i| ((i * 7919 % 1013) as f32) * 0.013 - 6.0)
+                .collect();
+            let centroids = Matrix::from_vec(
+                (0..k * d)
+                    .map(|i| ((i * 104_729 % 977) as f32) * 0.01 - 5.0)
+                    .collect(),
+                d,
+            );
+            let fresh: Vec<u32> = (0..n).map(|i| (i * 3 % k) as u32).collect();
+            let before: Vec<u32> = (0..n).map(|i| (i % 4 % k) as u32).collect();
+            let (mut fast, mut portable) = (StepPartials::zeros(k, d), StepPartials::zeros(k, d));
+            let (mut fast_labels, mut portable_labels) = (before.clone(), before);
+            (Search::new(&centroids).accumulate)(
+                &points,
+                &fresh,
+                &mut fast_labels,
+                &centroids,
+                &mut fast,
+            );
+            accumulate_rows(
+                &points,
+                &fresh,
+                &mut portable_labels,
+                &centroids,
+                &mut portable,
+            );
+            assert_eq!(fast_labels, fresh);
+            assert_eq!(portable_labels, fresh);
+            assert_eq!(fast.changed, portable.changed, "d={d}");
+            assert_eq!(fast.counts, portable.counts, "d={d}");
+            assert_eq!(fast.inertia.to_bits(), portable.inertia.to_bits(), "d={d}");
+            let bits = |sums: &[f64]| sums.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&fast.sums), bits(&portable.sums), "d={d}");
+            // The inertia is the sum of the exact distances, row by row.
+            let exact: f64 = points
+                .chunks_exact(d)
+                .zip(&fresh)
+                .map(|(x, &c)| f64::from(sq_distance(x, centroids.row(c as usize))))
+                .sum();
+            assert_eq!(fast.inertia, exact, "d={d}");
         }
     }
 
