@@ -238,56 +238,53 @@ fn nearest_rows(search: &Search, rows: &[f32], labels: &mut [u32]) {
 }
 
 /// Copies a full group of rows into `panel` with 8 × 8 transposes in registers (the
-/// features past the last multiple of 8 one at a time).
+/// features past the last multiple of 8 one at a time). Each vector is loaded as two halves,
+/// four features of row r and of row r + 4, so the transpose needs no lane-crossing shuffle.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 fn fill_panel_avx2(rows: &[f32], d: usize, first: usize, panel: &mut [PanelFeature]) {
     use std::arch::x86_64::{
-        _mm256_loadu_ps, _mm256_permute2f128_ps, _mm256_shuffle_ps, _mm256_storeu_ps,
-        _mm256_unpackhi_ps, _mm256_unpacklo_ps,
+        _mm_loadu_ps, _mm256_castps128_ps256, _mm256_insertf128_ps, _mm256_shuffle_ps,
+        _mm256_store_ps, _mm256_unpackhi_ps, _mm256_unpacklo_ps,
     };
     let rows = &rows[first * d..(first + GROUP) * d];
     assert!(panel.len() == d);
     let wide = d / 8 * 8;
     for half in 0..GROUP / LANES {
+        let base = half * LANES * d;
         for block in (0..wide).step_by(8) {
-            // SAFETY: the eight rows of this half each hold d features and block + 8 ≤ d; the
-            // stores write eight floats at offset half·8 of a GROUP-float feature row.
+            // SAFETY: the eight rows of this half each hold d features and block + 8 ≤ d, so
+            // every four-float load is in `rows`; the stores write the aligned vector at offset
+            // half·8 of the GROUP floats of features block..block + 8 < d = panel.len().
             unsafe {
-                let load =
-                    |r: usize| _mm256_loadu_ps(rows.as_ptr().add((half * LANES + r) * d + block));
-                let (r0, r1, r2, r3) = (load(0), load(1), load(2), load(3));
-                let (r4, r5, r6, r7) = (load(4), load(5), load(6), load(7));
-                let (t0, t1) = (_mm256_unpacklo_ps(r0, r1), _mm256_unpackhi_ps(r0, r1));
-                let (t2, t3) = (_mm256_unpacklo_ps(r2, r3), _mm256_unpackhi_ps(r2, r3));
-                let (t4, t5) = (_mm256_unpacklo_ps(r4, r5), _mm256_unpackhi_ps(r4, r5));
-                let (t6, t7) = (_mm256_unpacklo_ps(r6, r7), _mm256_unpackhi_ps(r6, r7));
-                let s0 = _mm256_shuffle_ps::<0b01_00_01_00>(t0, t2);
-                let s1 = _mm256_shuffle_ps::<0b11_10_11_10>(t0, t2);
-                let s2 = _mm256_shuffle_ps::<0b01_00_01_00>(t1, t3);
-                let s3 = _mm256_shuffle_ps::<0b11_10_11_10>(t1, t3);
-                let s4 = _mm256_shuffle_ps::<0b01_00_01_00>(t4, t6);
-                let s5 = _mm256_shuffle_ps::<0b11_10_11_10>(t4, t6);
-                let s6 = _mm256_shuffle_ps::<0b01_00_01_00>(t5, t7);
-                let s7 = _mm256_shuffle_ps::<0b11_10_11_10>(t5, t7);
-                let columns = [
-                    _mm256_permute2f128_ps::<0x20>(s0, s4),
-                    _mm256_permute2f128_ps::<0x20>(s1, s5),
-                    _mm256_permute2f128_ps::<0x20>(s2, s6),
-                    _mm256_permute2f128_ps::<0x20>(s3, s7),
-                    _mm256_permute2f128_ps::<0x31>(s0, s4),
-                    _mm256_permute2f128_ps::<0x31>(s1, s5),
-                    _mm256_permute2f128_ps::<0x31>(s2, s6),
-                    _mm256_permute2f128_ps::<0x31>(s3, s7),
-                ];
-                for (j, column) in columns.into_iter().enumerate() {
-                    _mm256_storeu_ps(panel[block + j].0.as_mut_ptr().add(half * LANES), column);
+                let p = rows.as_ptr().add(base + block);
+                // Rows r and r + 4, features block + at..block + at + 4.
+                let pair = |r: usize, at: usize| {
+                    _mm256_insertf128_ps::<1>(
+                        _mm256_castps128_ps256(_mm_loadu_ps(p.add(r * d + at))),
+                        _mm_loadu_ps(p.add((r + 4) * d + at)),
+                    )
+                };
+                for at in [0, 4] {
+                    let (a0, a1, a2, a3) = (pair(0, at), pair(1, at), pair(2, at), pair(3, at));
+                    let (t0, t1) = (_mm256_unpacklo_ps(a0, a1), _mm256_unpackhi_ps(a0, a1));
+                    let (t2, t3) = (_mm256_unpacklo_ps(a2, a3), _mm256_unpackhi_ps(a2, a3));
+                    let columns = [
+                        _mm256_shuffle_ps::<0b01_00_01_00>(t0, t2),
+                        _mm256_shuffle_ps::<0b11_10_11_10>(t0, t2),
+                        _mm256_shuffle_ps::<0b01_00_01_00>(t1, t3),
+                        _mm256_shuffle_ps::<0b11_10_11_10>(t1, t3),
+                    ];
+                    for (j, column) in columns.into_iter().enumerate() {
+                        let feature = panel.as_mut_ptr().add(block + at + j);
+                        _mm256_store_ps((*feature).0.as_mut_ptr().add(half * LANES), column);
+                    }
                 }
             }
         }
         for j in wide..d {
             for r in 0..LANES {
-                panel[j].0[half * LANES + r] = rows[(half * LANES + r) * d + j];
+                panel[j].0[half * LANES + r] = rows[base + r * d + j];
             }
         }
     }
@@ -336,7 +333,7 @@ fn search_centres<const C: usize>(
         let index = _mm256_castsi256_ps(_mm256_set1_epi32((start + c) as i32));
         for r in 0..2 {
             let better = _mm256_cmp_ps::<_CMP_LT_OQ>(acc[r][c], best[r]);
-            best[r] = _mm256_blendv_ps(best[r], acc[r][c], better);
+            best[r] = std::arch::x86_64::_mm256_min_ps(acc[r][c], best[r]);
             best_index[r] = _mm256_castps_si256(_mm256_blendv_ps(
                 _mm256_castsi256_ps(best_index[r]),
                 index,
@@ -799,3 +796,4 @@ mod tests {
         assert_eq!(backend.seed_sample(&[1.5]).unwrap(), vec![2]);
     }
 }
+
