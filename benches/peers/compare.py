@@ -28,31 +28,24 @@ same Parquet file with pyarrow, z-scoring with NumPy, kmeans_plusplus, KMeans fr
 centres for --iters iterations, and silhouette_score on a 10,000-row sample.
 """
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import tempfile
 import time
 
-import numpy as np
 import pyarrow.csv as pacsv
 import pyarrow.feather as feather
 import pyarrow.parquet as pq
 from sklearn.cluster import KMeans, kmeans_plusplus
 from sklearn.metrics import silhouette_score
 
+from common import load_points as load
+from common import strata_fit
+
 
 def strata_run(args, extra, tmp, silhouette="none"):
-    report = os.path.join(tmp, "report.json")
-    cmd = [args.strata, "-q", "fit", "--input", args.input, "--id", "id", "--exclude",
-           "true_segment", "--k", str(args.k), "--backend", "cpu", "--silhouette", silhouette,
-           "--tol", "0", "--report", report] + extra
-    if args.threads:
-        cmd += ["--threads", str(args.threads)]
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    with open(report) as f:
-        return json.load(f)
+    return strata_fit(args.strata, args.input, args.k, tmp, extra, silhouette=silhouette,
+                      threads=args.threads)
 
 
 def main():
@@ -65,12 +58,6 @@ def main():
     ap.add_argument("--threads", type=int, default=0, help="Strata threads (0: one per core)")
     ap.add_argument("--silhouette-rows", type=int, default=20_000)
     args = ap.parse_args()
-
-    def load(path):
-        table = pq.read_table(path)
-        names = [c for c in table.column_names if c not in ("id", "true_segment")]
-        raw = np.column_stack([table[c].to_numpy().astype(np.float64) for c in names])
-        return table, names, ((raw - raw.mean(axis=0)) / raw.std(axis=0)).astype(np.float32)
 
     table, names, x = load(args.input)
     init = x[: args.k].copy()

@@ -10,17 +10,15 @@ is silhouette_score alone, after the data is in memory.
         --input blobs.parquet --k 8 --repeat 3 [--sklearn-repeat 1]
 """
 import argparse
-import json
 import statistics
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import pyarrow.feather as feather
-import pyarrow.parquet as pq
 from sklearn.metrics import silhouette_score
+
+from common import load_points, strata_fit
 
 
 def main():
@@ -33,22 +31,14 @@ def main():
     ap.add_argument("--threads", type=int, default=0, help="Strata threads (0: one per core)")
     args = ap.parse_args()
 
-    table = pq.read_table(args.input)
-    features = [c for c in table.column_names if c not in ("id", "true_segment")]
-    x = np.column_stack([table[c].to_numpy().astype(np.float64) for c in features])
-    x = ((x - x.mean(axis=0)) / x.std(axis=0)).astype(np.float32)
+    _, _, x = load_points(args.input)
 
     strata_times = []
     with tempfile.TemporaryDirectory() as tmp:
-        seg, rep = Path(tmp) / "seg.arrow", Path(tmp) / "report.json"
+        seg = Path(tmp) / "seg.arrow"
         for _ in range(args.repeat):
-            cmd = [args.strata, "fit", "--input", args.input, "--id", "id", "--exclude",
-                   "true_segment", "--k", str(args.k), "--backend", "cpu", "--silhouette",
-                   "exact", "--output", str(seg), "--report", str(rep)]
-            if args.threads:
-                cmd += ["--threads", str(args.threads)]
-            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            report = json.loads(rep.read_text())
+            report = strata_fit(args.strata, args.input, args.k, tmp, ["--output", str(seg)],
+                                silhouette="exact", threads=args.threads)
             strata_times.append(report["timings_s"]["metrics"])
         labels = feather.read_table(seg)["segment"].to_numpy()
     strata_value = report["silhouette"]["value"]
