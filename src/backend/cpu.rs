@@ -13,7 +13,7 @@
 use super::{Assignment, Backend, BackendInfo, BackendKind, StepPartials};
 use crate::data::matrix::Matrix;
 use crate::error::Result;
-use crate::parallel::{PARTITION_ROWS, fold_partitions, fold_partitions_mut};
+use crate::parallel::{PARTITION_ROWS, fold_partitions_mut};
 use rayon::prelude::*;
 
 /// The CPU backend over borrowed points.
@@ -23,6 +23,83 @@ pub struct CpuBackend<'a> {
     labels: Vec<u32>,
     closest: Vec<f32>,
     part_potential: Vec<f64>,
+    seed_distances: SeedDistancesFn,
+    seeding: Deferred,
+}
+
+/// The k-means++ centre committed last, whose distances are folded into `closest` by the next
+/// pass over the points (the candidates' trial pass) instead of a pass of its own; the
+/// partitions the sampling needed before that are brought up to date on their own. The
+/// partition potentials after the commit are the chosen candidate's sums from the trial pass:
+/// the same values in the same order as a pass of its own would give.
+#[derive(Default)]
+struct Deferred {
+    /// The centre not yet folded into `closest`.
+    centre: Option<Vec<f32>>,
+    /// Partitions already brought up to date with it.
+    applied: Vec<bool>,
+    /// The last trial pass: its candidates and their potentials per partition (`p·t + s`).
+    candidates: Option<Matrix>,
+    part_sums: Vec<f64>,
+}
+
+/// How a seeding pass treats the first of its centres.
+#[derive(Clone, Copy, PartialEq)]
+enum Lead {
+    /// No lead: every centre is a trial candidate.
+    None,
+    /// Its distances replace `closest` (the first centre).
+    Replace,
+    /// `closest` takes the minimum with its distances (a committed centre).
+    Min,
+}
+
+/// Rows per seeding chunk: the distance buffer (rows × centres) stays in cache.
+const SEED_CHUNK: usize = 1024;
+
+/// One partition of a seeding pass: `centres` against `rows` (row-major, d features), the lead
+/// (if any) updating `closest` first; returns the partition's potential after that update (when
+/// the lead is the only centre; 0 otherwise) and each trial candidate's sum of min(distance,
+/// closest), both in f64 in row order.
+fn seed_partition(
+    kernel: SeedDistancesFn,
+    rows: &[f32],
+    centres: &Matrix,
+    lead: Lead,
+    closest: &mut [f32],
+) -> (f64, Vec<f64>) {
+    let d = centres.cols();
+    let first = usize::from(lead != Lead::None);
+    let t = centres.rows();
+    let mut sums = vec![0.0f64; t - first];
+    let mut potential = 0.0f64;
+    let mut buffer = vec![0f32; t * SEED_CHUNK.min(closest.len())];
+    for (rows, closest) in rows
+        .chunks(SEED_CHUNK * d)
+        .zip(closest.chunks_mut(SEED_CHUNK))
+    {
+        let len = closest.len();
+        let distances = &mut buffer[..t * len];
+        kernel(rows, centres, distances);
+        for (i, c) in closest.iter_mut().enumerate() {
+            match lead {
+                Lead::None => {}
+                Lead::Replace => *c = distances[i],
+                Lead::Min => {
+                    if distances[i] < *c {
+                        *c = distances[i];
+                    }
+                }
+            }
+            if first == t {
+                potential += f64::from(*c);
+            }
+            for (s, sum) in sums.iter_mut().enumerate() {
+                *sum += f64::from(distances[(first + s) * len + i].min(*c));
+            }
+        }
+    }
+    (potential, sums)
 }
 
 /// Rows per vector of the search (one 256-bit vector of f32).
@@ -409,6 +486,116 @@ fn pick_accumulate(d: usize) -> AccumulateFn {
     accumulate_rows
 }
 
+/// Most centres per seeding pass: two vectors of rows each, eight accumulators.
+const SEED_CENTRES: usize = 4;
+
+type SeedDistancesFn = fn(&[f32], &Matrix, &mut [f32]);
+
+/// Squared distances from every row of `rows` (row-major, d features) to each centre, written
+/// centre by centre (`out[c·n + i]`). Each is Σ_j (x_j − c_j)² summed feature by feature in
+/// order, multiply and add rounded separately, as the GPU's seeding shader sums it.
+fn seed_distances_rows(rows: &[f32], centres: &Matrix, out: &mut [f32]) {
+    let d = centres.cols();
+    let n = rows.len() / d;
+    for (i, x) in rows.chunks_exact(d).enumerate() {
+        for c in 0..centres.rows() {
+            let mut acc = 0.0f32;
+            for (a, b) in x.iter().zip(centres.row(c)) {
+                let diff = a - b;
+                acc += diff * diff;
+            }
+            out[c * n + i] = acc;
+        }
+    }
+}
+
+/// [`seed_distances_rows`] with AVX2: sixteen rows at a time in the search's panel (rows as
+/// lanes), up to [`SEED_CENTRES`] centres per pass. The same operations in the same order, so
+/// the same bits.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn seed_distances_avx2(rows: &[f32], centres: &Matrix, out: &mut [f32]) {
+    let (d, t) = (centres.cols(), centres.rows());
+    let n = rows.len() / d;
+    assert!(out.len() == n * t);
+    let mut panel = vec![PanelFeature([0.0; GROUP]); d];
+    for first in (0..n).step_by(GROUP) {
+        let count = GROUP.min(n - first);
+        if count == GROUP {
+            fill_panel_avx2(rows, d, first, &mut panel);
+        } else {
+            fill_panel(rows, d, first, count, &mut panel);
+        }
+        for start in (0..t).step_by(SEED_CENTRES) {
+            let rows = first..first + count;
+            match SEED_CENTRES.min(t - start) {
+                4 => seed_pass::<4>(&panel, centres, start, rows, out),
+                3 => seed_pass::<3>(&panel, centres, start, rows, out),
+                2 => seed_pass::<2>(&panel, centres, start, rows, out),
+                _ => seed_pass::<1>(&panel, centres, start, rows, out),
+            }
+        }
+    }
+}
+
+/// Centres `start..start + C` against the panel's rows (`rows` of the partition): writes their
+/// squared distances to `out` (`out[c·n + i]`).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+#[allow(clippy::needless_range_loop)] // acc[r][c] reads better indexed by rows and centre
+fn seed_pass<const C: usize>(
+    panel: &[PanelFeature],
+    centres: &Matrix,
+    start: usize,
+    rows: std::ops::Range<usize>,
+    out: &mut [f32],
+) {
+    use std::arch::x86_64::{
+        __m256, _mm256_add_ps, _mm256_load_ps, _mm256_mul_ps, _mm256_set1_ps, _mm256_setzero_ps,
+        _mm256_storeu_ps, _mm256_sub_ps,
+    };
+    let d = centres.cols();
+    let n = out.len() / centres.rows();
+    let values = &centres.as_slice()[start * d..(start + C) * d];
+    let mut acc: [[__m256; C]; 2] = [[_mm256_setzero_ps(); C]; 2];
+    for (j, feature) in panel.iter().enumerate() {
+        // SAFETY: a feature row is GROUP = 16 floats, 64-byte aligned: two aligned vectors.
+        let (xa, xb) = unsafe {
+            let p = feature.0.as_ptr();
+            (_mm256_load_ps(p), _mm256_load_ps(p.add(LANES)))
+        };
+        for c in 0..C {
+            let w = _mm256_set1_ps(values[c * d + j]);
+            let (da, db) = (_mm256_sub_ps(xa, w), _mm256_sub_ps(xb, w));
+            acc[0][c] = _mm256_add_ps(acc[0][c], _mm256_mul_ps(da, da));
+            acc[1][c] = _mm256_add_ps(acc[1][c], _mm256_mul_ps(db, db));
+        }
+    }
+    for c in 0..C {
+        let mut lanes = [0f32; GROUP];
+        // SAFETY: two stores of eight floats into the sixteen of `lanes`.
+        unsafe {
+            _mm256_storeu_ps(lanes.as_mut_ptr(), acc[0][c]);
+            _mm256_storeu_ps(lanes.as_mut_ptr().add(LANES), acc[1][c]);
+        }
+        let at = (start + c) * n + rows.start;
+        out[at..at + rows.len()].copy_from_slice(&lanes[..rows.len()]);
+    }
+}
+
+/// The widest seeding kernel this CPU runs.
+fn pick_seed_distances() -> SeedDistancesFn {
+    #[cfg(target_arch = "x86_64")]
+    if super::avx2_fma() {
+        return |rows, centres, out| {
+            // SAFETY: the CPU was just found to support AVX2 and FMA.
+            unsafe { seed_distances_avx2(rows, centres, out) }
+        };
+    }
+    seed_distances_rows
+}
+
 /// The widest search kernel this CPU runs: AVX2 + FMA where present, else the baseline.
 fn pick_nearest() -> NearestFn {
     #[cfg(target_arch = "x86_64")]
@@ -457,6 +644,8 @@ impl<'a> CpuBackend<'a> {
             labels: vec![u32::MAX; points.rows()],
             closest: Vec::new(),
             part_potential: Vec::new(),
+            seed_distances: pick_seed_distances(),
+            seeding: Deferred::default(),
         }
     }
 
@@ -474,29 +663,41 @@ impl<'a> CpuBackend<'a> {
         }
         let points = self.points;
         let d = points.cols();
+        let centre = Matrix::from_vec(centre.to_vec(), d);
+        let kernel = self.seed_distances;
+        let lead = if replace { Lead::Replace } else { Lead::Min };
         let mut potentials = Vec::with_capacity(n.div_ceil(self.part_rows));
-        let mut closest = std::mem::take(&mut self.closest);
         fold_partitions_mut(
             n,
             self.part_rows,
-            &mut closest,
-            |range, out| {
+            &mut self.closest,
+            |range, closest| {
                 let rows = &points.as_slice()[range.start * d..range.end * d];
-                let mut sum = 0.0f64;
-                for (x, c) in rows.chunks_exact(d).zip(out.iter_mut()) {
-                    let dist = sq_distance(x, centre);
-                    if replace || dist < *c {
-                        *c = dist;
-                    }
-                    sum += f64::from(*c);
-                }
-                sum
+                seed_partition(kernel, rows, &centre, lead, closest).0
             },
-            |sum| potentials.push(sum),
+            |potential| potentials.push(potential),
         );
-        self.closest = closest;
         self.part_potential = potentials;
         self.part_potential.iter().sum()
+    }
+
+    /// Folds the deferred centre's distances into the partitions the `targets` fall in.
+    fn bring_up_to_date(&mut self, targets: &[f64]) {
+        let Some(centre) = &self.seeding.centre else {
+            return;
+        };
+        let (n, d) = (self.points.rows(), self.points.cols());
+        let centre = Matrix::from_vec(centre.clone(), d);
+        let last = self.part_potential.len() - 1;
+        for &target in targets {
+            let p = super::partition_of(&self.part_potential, target).map_or(last, |(p, _)| p);
+            if !std::mem::replace(&mut self.seeding.applied[p], true) {
+                let range = p * self.part_rows..((p + 1) * self.part_rows).min(n);
+                let rows = &self.points.as_slice()[range.start * d..range.end * d];
+                let closest = &mut self.closest[range];
+                seed_partition(self.seed_distances, rows, &centre, Lead::Min, closest);
+            }
+        }
     }
 }
 
@@ -574,10 +775,12 @@ impl Backend for CpuBackend<'_> {
     }
 
     fn seed_first(&mut self, centre: &[f32]) -> Result<f64> {
+        self.seeding = Deferred::default();
         Ok(self.update_closest(centre, true))
     }
 
     fn seed_sample(&mut self, targets: &[f64]) -> Result<Vec<usize>> {
+        self.bring_up_to_date(targets);
         Ok(super::sample_by_potential(
             &self.closest,
             &self.part_potential,
@@ -587,36 +790,72 @@ impl Backend for CpuBackend<'_> {
     }
 
     fn seed_trials(&mut self, candidates: &Matrix) -> Result<Vec<f64>> {
+        let (n, d) = (self.points.rows(), self.points.cols());
         let t = candidates.rows();
-        let d = self.points.cols();
-        let mut totals = vec![0.0f64; t];
-        let closest = &self.closest;
-        fold_partitions(
-            self.points.rows(),
-            self.part_rows,
-            |range| {
-                let rows = self.rows_of(range.clone());
-                let mut sums = vec![0.0f64; t];
-                for (x, &c) in rows.chunks_exact(d).zip(&closest[range]) {
-                    for (s, cand) in sums.iter_mut().zip(candidates.as_slice().chunks_exact(d)) {
-                        *s += f64::from(sq_distance(x, cand).min(c));
-                    }
+        // The deferred centre, if any, leads the pass and updates `closest` before the trials.
+        let (centres, lead) = match self.seeding.centre.take() {
+            Some(centre) => {
+                let mut centres = Matrix::from_vec(centre, d);
+                for c in 0..t {
+                    centres.push_row(candidates.row(c));
                 }
-                sums
+                (centres, Lead::Min)
+            }
+            None => (candidates.clone(), Lead::None),
+        };
+        let points = self.points;
+        let kernel = self.seed_distances;
+        let mut totals = vec![0.0f64; t];
+        let mut part_sums = Vec::with_capacity(n.div_ceil(self.part_rows) * t);
+        fold_partitions_mut(
+            n,
+            self.part_rows,
+            &mut self.closest,
+            |range, closest| {
+                let rows = &points.as_slice()[range.start * d..range.end * d];
+                seed_partition(kernel, rows, &centres, lead, closest).1
             },
-            |sums| totals.iter_mut().zip(&sums).for_each(|(a, b)| *a += b),
+            |sums| {
+                totals.iter_mut().zip(&sums).for_each(|(a, b)| *a += b);
+                part_sums.extend_from_slice(&sums);
+            },
         );
+        self.seeding.candidates = Some(candidates.clone());
+        self.seeding.part_sums = part_sums;
         Ok(totals)
     }
 
     fn seed_commit(&mut self, centre: &[f32]) -> Result<()> {
-        self.update_closest(centre, false);
+        let chosen = self.seeding.candidates.take().and_then(|c| {
+            (0..c.rows())
+                .find(|&s| c.row(s) == centre)
+                .map(|s| (s, c.rows()))
+        });
+        match chosen {
+            Some((s, t)) => {
+                // Its trial sums are the partition potentials after the commit.
+                self.part_potential = self
+                    .seeding
+                    .part_sums
+                    .iter()
+                    .skip(s)
+                    .step_by(t)
+                    .copied()
+                    .collect();
+                self.seeding.applied = vec![false; self.part_potential.len()];
+                self.seeding.centre = Some(centre.to_vec());
+            }
+            None => {
+                self.update_closest(centre, false);
+            }
+        }
         Ok(())
     }
 
     fn end_seeding(&mut self) {
         self.closest = Vec::new();
         self.part_potential = Vec::new();
+        self.seeding = Deferred::default();
     }
 
     fn silhouette_exact(&mut self, sorted: &Matrix, offsets: &[usize]) -> Result<Vec<f32>> {
@@ -777,6 +1016,89 @@ mod tests {
     }
 
     #[test]
+    fn the_dispatched_seeding_distances_equal_the_feature_by_feature_sum_bit_for_bit() {
+        // Rows not a multiple of the group of 16, d with and without a part past a multiple
+        // of 8, and 1 to 9 centres (passes of 4, 3, 2 and 1).
+        for (n, d, t) in [
+            (40, 16, 5),
+            (17, 3, 1),
+            (70, 11, 9),
+            (16, 8, 4),
+            (5, 20, 7),
+            (33, 1, 2),
+        ] {
+            let points: Vec<f32> = (0..n * d)
+                .map(|i| ((i * 7919 % 1013) as f32) * 0.017 - 8.0)
+                .collect();
+            let centres = Matrix::from_vec(
+                (0..t * d)
+                    .map(|i| ((i * 104_729 % 977) as f32) * 0.013 - 6.0)
+                    .collect(),
+                d,
+            );
+            let (mut fast, mut portable) = (vec![0f32; n * t], vec![0f32; n * t]);
+            pick_seed_distances()(&points, &centres, &mut fast);
+            seed_distances_rows(&points, &centres, &mut portable);
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&fast), bits(&portable), "n={n} d={d} t={t}");
+            for c in 0..t {
+                for (i, x) in points.chunks_exact(d).enumerate() {
+                    let mut sum = 0.0f32;
+                    for (a, b) in x.iter().zip(centres.row(c)) {
+                        sum += (a - b) * (a - b);
+                    }
+                    assert_eq!(fast[c * n + i], sum, "n={n} d={d} t={t} row {i} centre {c}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_deferred_commit_gives_the_same_samples_trials_and_potentials_as_an_immediate_one() {
+        let (n, d, k) = (1000, 5, 12);
+        let points = Matrix::from_vec(
+            (0..n * d)
+                .map(|i| ((i * 7919 % 1013) as f32) * 0.01 - 5.0)
+                .collect(),
+            d,
+        );
+        let (mut deferred, mut immediate) = (
+            CpuBackend::with_partition_rows(&points, 64),
+            CpuBackend::with_partition_rows(&points, 64),
+        );
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        let mut rng = crate::rng::SeededRng::new(7, crate::rng::Stream::Init { run: 0 });
+        let mut potential = deferred.seed_first(points.row(3)).unwrap();
+        assert_eq!(potential, immediate.seed_first(points.row(3)).unwrap());
+        for _ in 1..k {
+            let targets: Vec<f64> = (0..4).map(|_| rng.uniform() * potential).collect();
+            let picks = deferred.seed_sample(&targets).unwrap();
+            assert_eq!(picks, immediate.seed_sample(&targets).unwrap());
+            let mut candidates = Matrix::with_capacity(picks.len(), d);
+            for &i in &picks {
+                candidates.push_row(points.row(i));
+            }
+            let trials = deferred.seed_trials(&candidates).unwrap();
+            assert_eq!(
+                bits(&trials),
+                bits(&immediate.seed_trials(&candidates).unwrap())
+            );
+            let best = (0..trials.len()).fold(0, |b, i| if trials[i] < trials[b] { i } else { b });
+            potential = trials[best];
+            deferred.seed_commit(candidates.row(best)).unwrap();
+            // Forgetting the trials makes the other backend update `closest` at once.
+            immediate.seeding.candidates = None;
+            immediate.seed_commit(candidates.row(best)).unwrap();
+            assert!(deferred.seeding.centre.is_some() && immediate.seeding.centre.is_none());
+            assert_eq!(
+                bits(&deferred.part_potential),
+                bits(&immediate.part_potential)
+            );
+            assert_eq!(potential, immediate.part_potential.iter().sum::<f64>());
+        }
+    }
+
+    #[test]
     fn seeding_potentials_and_sampling_follow_the_cumulative_sum() {
         // Points 0, 1, 2, 3 on a line; centre at 0: distances 0, 1, 4, 9 (cumsum 0, 1, 5, 14).
         let points = Matrix::from_vec(vec![0., 1., 2., 3.], 1);
@@ -796,4 +1118,3 @@ mod tests {
         assert_eq!(backend.seed_sample(&[1.5]).unwrap(), vec![2]);
     }
 }
-

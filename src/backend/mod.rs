@@ -186,6 +186,19 @@ pub(crate) fn partition_potentials(closest: &[f32], part_rows: usize) -> Vec<f64
         .collect()
 }
 
+/// The partition where the running sum of partition potentials reaches `target`, with the sum
+/// of the partitions before it; None when rounding left the target past the last one.
+pub(crate) fn partition_of(part_potential: &[f64], target: f64) -> Option<(usize, f64)> {
+    let mut running = 0.0f64;
+    for (p, &potential) in part_potential.iter().enumerate() {
+        if running + potential >= target {
+            return Some((p, running));
+        }
+        running += potential;
+    }
+    None
+}
+
 /// k-means++ sampling shared by the backends: for each target, the first point whose running
 /// sum of closest distances reaches it (numpy's `searchsorted`), clipped to the last point. The
 /// partition sums skip to the right partition; the scan inside it is sequential in f64.
@@ -199,23 +212,19 @@ pub(crate) fn sample_by_potential(
     targets
         .iter()
         .map(|&target| {
-            let mut running = 0.0f64;
-            for (p, &potential) in part_potential.iter().enumerate() {
-                if running + potential >= target {
-                    let start = p * part_rows;
-                    let end = (start + part_rows).min(n);
-                    for (i, &c) in closest[start..end].iter().enumerate() {
-                        running += f64::from(c);
-                        if running >= target {
-                            return start + i;
-                        }
-                    }
-                    // Rounding left the target past this partition's last point: take it.
-                    return end - 1;
+            let Some((p, mut running)) = partition_of(part_potential, target) else {
+                return n - 1;
+            };
+            let start = p * part_rows;
+            let end = (start + part_rows).min(n);
+            for (i, &c) in closest[start..end].iter().enumerate() {
+                running += f64::from(c);
+                if running >= target {
+                    return start + i;
                 }
-                running += potential;
             }
-            n - 1
+            // Rounding left the target past this partition's last point: take it.
+            end - 1
         })
         .collect()
 }
