@@ -875,6 +875,14 @@ impl Backend for CpuBackend<'_> {
 mod tests {
     use super::*;
 
+    /// `len` reproducible, varied values without a random generator: (i·step mod modulus)·scale
+    /// − offset.
+    fn spread(len: usize, step: usize, modulus: usize, scale: f32, offset: f32) -> Vec<f32> {
+        (0..len)
+            .map(|i| ((i * step % modulus) as f32) * scale - offset)
+            .collect()
+    }
+
     /// Brute-force nearest centroid in f64, lowest index on ties.
     fn brute(x: &[f32], centroids: &Matrix) -> u32 {
         let mut best = (f64::INFINITY, 0);
@@ -894,14 +902,8 @@ mod tests {
     #[test]
     fn assignment_matches_brute_force_for_every_remainder() {
         for (n, d, k) in [(13, 3, 5), (8, 1, 2), (33, 7, 9), (1, 2, 1)] {
-            let points = Matrix::from_vec(
-                (0..n * d).map(|i| ((i * 37 % 101) as f32) * 0.1).collect(),
-                d,
-            );
-            let centroids = Matrix::from_vec(
-                (0..k * d).map(|i| ((i * 53 % 89) as f32) * 0.1).collect(),
-                d,
-            );
+            let points = Matrix::from_vec(spread(n * d, 37, 101, 0.1, 0.0), d);
+            let centroids = Matrix::from_vec(spread(k * d, 53, 89, 0.1, 0.0), d);
             let mut backend = CpuBackend::with_partition_rows(&points, 4);
             let got = backend.assign(&centroids).unwrap();
             for i in 0..n {
@@ -920,8 +922,9 @@ mod tests {
 
     #[test]
     fn the_dispatched_search_agrees_with_the_portable_one_and_keeps_the_lowest_index_on_ties() {
-        // k around the block sizes (8 and 16), rows not a multiple of SEARCH_ROWS, exact ties
-        // (duplicate centroids).
+        // k from one pass to many (passes of up to six centroids, made even), rows not a
+        // multiple of the group of sixteen, d with and without a part past a multiple of 8,
+        // exact ties (duplicate centroids).
         for (n, d, k) in [
             (97, 16, 1),
             (50, 5, 7),
@@ -932,15 +935,8 @@ mod tests {
             (45, 11, 13),
             (64, 24, 64),
         ] {
-            let points = Matrix::from_vec(
-                (0..n * d)
-                    .map(|i| ((i * 7919 % 1013) as f32) * 0.01 - 5.0)
-                    .collect(),
-                d,
-            );
-            let mut values: Vec<f32> = (0..k * d)
-                .map(|i| ((i * 104_729 % 977) as f32) * 0.01 - 5.0)
-                .collect();
+            let points = Matrix::from_vec(spread(n * d, 7919, 1013, 0.01, 5.0), d);
+            let mut values: Vec<f32> = spread(k * d, 104_729, 977, 0.01, 5.0);
             if k > 2 {
                 // Centroid k − 1 repeats centroid 1: never chosen over it.
                 let copy = values[d..2 * d].to_vec();
@@ -971,15 +967,8 @@ mod tests {
         // without a tail past the last multiple of 8 and of 4.
         for d in (1..=16).chain([20, 27]) {
             let (n, k) = (53, 5);
-            let points: Vec<f32> = (0..n * d)
-                .map(|i| ((i * 7919 % 1013) as f32) * 0.013 - 6.0)
-                .collect();
-            let centroids = Matrix::from_vec(
-                (0..k * d)
-                    .map(|i| ((i * 104_729 % 977) as f32) * 0.01 - 5.0)
-                    .collect(),
-                d,
-            );
+            let points: Vec<f32> = spread(n * d, 7919, 1013, 0.013, 6.0);
+            let centroids = Matrix::from_vec(spread(k * d, 104_729, 977, 0.01, 5.0), d);
             let fresh: Vec<u32> = (0..n).map(|i| (i * 3 % k) as u32).collect();
             let before: Vec<u32> = (0..n).map(|i| (i % 4 % k) as u32).collect();
             let (mut fast, mut portable) = (StepPartials::zeros(k, d), StepPartials::zeros(k, d));
@@ -1027,15 +1016,8 @@ mod tests {
             (5, 20, 7),
             (33, 1, 2),
         ] {
-            let points: Vec<f32> = (0..n * d)
-                .map(|i| ((i * 7919 % 1013) as f32) * 0.017 - 8.0)
-                .collect();
-            let centres = Matrix::from_vec(
-                (0..t * d)
-                    .map(|i| ((i * 104_729 % 977) as f32) * 0.013 - 6.0)
-                    .collect(),
-                d,
-            );
+            let points: Vec<f32> = spread(n * d, 7919, 1013, 0.017, 8.0);
+            let centres = Matrix::from_vec(spread(t * d, 104_729, 977, 0.013, 6.0), d);
             let (mut fast, mut portable) = (vec![0f32; n * t], vec![0f32; n * t]);
             pick_seed_distances()(&points, &centres, &mut fast);
             seed_distances_rows(&points, &centres, &mut portable);
@@ -1056,12 +1038,7 @@ mod tests {
     #[test]
     fn a_deferred_commit_gives_the_same_samples_trials_and_potentials_as_an_immediate_one() {
         let (n, d, k) = (1000, 5, 12);
-        let points = Matrix::from_vec(
-            (0..n * d)
-                .map(|i| ((i * 7919 % 1013) as f32) * 0.01 - 5.0)
-                .collect(),
-            d,
-        );
+        let points = Matrix::from_vec(spread(n * d, 7919, 1013, 0.01, 5.0), d);
         let (mut deferred, mut immediate) = (
             CpuBackend::with_partition_rows(&points, 64),
             CpuBackend::with_partition_rows(&points, 64),
