@@ -846,6 +846,11 @@ impl Backend for CpuBackend<'_> {
                 self.seeding.centre = Some(centre.to_vec());
             }
             None => {
+                // Not one of the last candidates: a pass of its own, after any centre still
+                // waiting to be folded in.
+                if let Some(waiting) = self.seeding.centre.take() {
+                    self.update_closest(&waiting, false);
+                }
                 self.update_closest(centre, false);
             }
         }
@@ -1073,6 +1078,16 @@ mod tests {
             );
             assert_eq!(potential, immediate.part_potential.iter().sum::<f64>());
         }
+        // A commit with no trial pass before it folds in the centre still waiting first.
+        assert!(deferred.seeding.centre.is_some());
+        deferred.seed_commit(points.row(500)).unwrap();
+        immediate.seed_commit(points.row(500)).unwrap();
+        assert!(deferred.seeding.centre.is_none());
+        assert_eq!(
+            bits(&deferred.part_potential),
+            bits(&immediate.part_potential)
+        );
+        assert_eq!(deferred.closest, immediate.closest);
     }
 
     #[test]
