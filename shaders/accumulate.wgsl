@@ -1,28 +1,33 @@
 // Per-cluster partial sums for the Lloyd update, without float atomics.
 //
-// The points of a chunk are cut into ranges of `range_rows`; workgroup (r, b) sums range r for
-// the 256 "slots" of block b. A slot is (cluster c, feature j) for j < d, and (c, d) counts the
-// cluster's points. Each invocation owns one slot and walks its range in row order with Kahan
-// summation, so the result is deterministic and accurate; the host adds the ranges in f64, in
-// order.
+// The points of a chunk are cut into ranges of `range_rows`, which `sort_by_cluster` has already
+// grouped by cluster. Workgroup (r, b) sums range r for the 256 "slots" of block b. A slot is
+// (cluster c, feature j) for j < d, and (c, d) counts the cluster's points. Each invocation owns
+// one slot and walks only its cluster's rows of the range, in row order, with Kahan summation, so
+// the work is O(rows × d) rather than O(rows × k × d), and the result is deterministic and
+// accurate; the host adds the ranges in f64, in order.
 //
 // Bindings (group 0):
-//   0 params    uniform  rows in this chunk, features d, rows per range, slots = k·(d + 1)
+//   0 params    uniform  rows in this chunk, features d, rows per range, slots = k·(d + 1),
+//                        clusters k
 //   1 points    storage  this chunk's points, row-major f32 (rows × d)
-//   2 labels    storage  rows u32, as written by assign
-//   3 partials  storage  ranges × slots f32, written: the sum of each slot over each range
+//   2 order     storage  rows u32: each range's row indices grouped by cluster (sort_by_cluster)
+//   3 bounds    storage  2·(k + 1) u32 per range: the first k + 1 are the clusters' start offsets
+//   4 partials  storage  ranges × slots f32, written: the sum of each slot over each range
 
 struct Params {
     rows: u32,
     dims: u32,
     range_rows: u32,
     slots: u32,
+    clusters: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> points: array<f32>;
-@group(0) @binding(2) var<storage, read> labels: array<u32>;
-@group(0) @binding(3) var<storage, read_write> partials: array<f32>;
+@group(0) @binding(2) var<storage, read> order: array<u32>;
+@group(0) @binding(3) var<storage, read> bounds: array<u32>;
+@group(0) @binding(4) var<storage, read_write> partials: array<f32>;
 
 @compute @workgroup_size(256)
 fn accumulate(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -35,16 +40,16 @@ fn accumulate(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) 
     let cluster = slot / (d + 1u);
     let feature = slot % (d + 1u);
     let start = range * params.range_rows;
-    let end = min(start + params.range_rows, params.rows);
+    let starts = range * 2u * (params.clusters + 1u);
+    let first = start + bounds[starts + cluster];
+    let last = start + bounds[starts + cluster + 1u];
     var sum = 0.0;
-    var compensation = 0.0;
-    for (var i = start; i < end; i++) {
-        if (labels[i] == cluster) {
-            var value = 1.0;
-            if (feature < d) {
-                value = points[i * d + feature];
-            }
-            let y = value - compensation;
+    if (feature == d) {
+        sum = f32(last - first);
+    } else {
+        var compensation = 0.0;
+        for (var i = first; i < last; i++) {
+            let y = points[order[i] * d + feature] - compensation;
             let t = sum + y;
             compensation = (t - sum) - y;
             sum = t;

@@ -4,6 +4,14 @@
 // memory in tiles. The search uses ‖c‖² − 2x·c (lowest index on ties); the chosen distance is
 // then computed exactly as ‖x − c‖². Used for every Lloyd step and for the final assignment.
 //
+// Two entry points with the same bindings and the same arithmetic (features summed in order):
+// - `assign_registers`, for d ≤ 64: the invocation's point is loaded once into registers as
+//   DV = ⌈d/4⌉ vec4s (zero-padded; DV is fixed when the pipeline is built), and the centroid tile
+//   is held as padded vec4s, so the inner loop is DV broadcast reads and 4·DV multiply-adds per
+//   centroid instead of a reload of the point from memory for every centroid;
+// - `assign`, for any d: the point is read from memory for every centroid.
+// The zero padding adds exact zeros, so both give the same sums.
+//
 // Bindings (group 0):
 //   0 params     uniform  rows in this chunk, features d, clusters k, workgroups along x
 //   1 points     storage  this chunk's points, row-major f32 (rows × d)
@@ -22,6 +30,11 @@ struct Params {
 
 const WG: u32 = 256u;
 const TILE: u32 = 2048u;
+/// vec4s of features per point in `assign_registers`: ⌈d/4⌉, at most MAX_V.
+override DV: u32 = 4u;
+const MAX_V: u32 = 16u;
+/// vec4s of centroid tile in `assign_registers`.
+const TILE_V: u32 = 1024u;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> points: array<f32>;
@@ -32,9 +45,39 @@ const TILE: u32 = 2048u;
 @group(0) @binding(6) var<storage, read_write> wg_stats: array<f32>;
 
 var<workgroup> tile_centroids: array<f32, TILE>;
-var<workgroup> tile_norms: array<f32, 256>;
+var<workgroup> tile_vectors: array<vec4<f32>, TILE_V>;
+var<workgroup> tile_norms: array<f32, TILE_V>;
 var<workgroup> sum_distance: array<f32, WG>;
 var<workgroup> sum_changed: array<f32, WG>;
+
+/// Records the row's label and distance and writes the workgroup's Σ distances and number of
+/// changed labels (a fixed-order tree sum). Called by every invocation, in uniform control flow.
+fn finish(lid: u32, wg: u32, row: u32, in_range: bool, best: u32, distance: f32) {
+    var changed = 0.0;
+    var own_distance = 0.0;
+    if (in_range) {
+        if (labels[row] != best) {
+            changed = 1.0;
+        }
+        labels[row] = best;
+        distances[row] = distance;
+        own_distance = distance;
+    }
+    sum_distance[lid] = own_distance;
+    sum_changed[lid] = changed;
+    workgroupBarrier();
+    for (var s = WG / 2u; s > 0u; s >>= 1u) {
+        if (lid < s) {
+            sum_distance[lid] += sum_distance[lid + s];
+            sum_changed[lid] += sum_changed[lid + s];
+        }
+        workgroupBarrier();
+    }
+    if (lid == 0u) {
+        wg_stats[2u * wg] = sum_distance[0];
+        wg_stats[2u * wg + 1u] = sum_changed[0];
+    }
+}
 
 @compute @workgroup_size(256)
 fn assign(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -44,7 +87,7 @@ fn assign(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid:
     let d = params.dims;
     let k = params.k;
     let base = row * d;
-    let per_tile = min(TILE / d, 256u);
+    let per_tile = min(TILE / d, TILE_V);
 
     var best = 0u;
     var best_score = 3.402823e38;
@@ -74,30 +117,93 @@ fn assign(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid:
     }
 
     var distance = 0.0;
-    var changed = 0.0;
     if (in_range) {
         for (var j = 0u; j < d; j++) {
             let diff = points[base + j] - centroids[best * d + j];
             distance += diff * diff;
         }
-        if (labels[row] != best) {
-            changed = 1.0;
-        }
-        labels[row] = best;
-        distances[row] = distance;
     }
-    sum_distance[lid] = distance;
-    sum_changed[lid] = changed;
-    workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s >>= 1u) {
-        if (lid < s) {
-            sum_distance[lid] += sum_distance[lid + s];
-            sum_changed[lid] += sum_changed[lid + s];
+    finish(lid, wg, row, in_range, best, distance);
+}
+
+/// Feature j of point `row`, or 0 past the last feature.
+fn point_at(row: u32, j: u32) -> f32 {
+    if (j < params.dims) {
+        return points[row * params.dims + j];
+    }
+    return 0.0;
+}
+
+/// Feature j of centroid c, or 0 past the last feature.
+fn centroid_at(c: u32, j: u32) -> f32 {
+    if (j < params.dims) {
+        return centroids[c * params.dims + j];
+    }
+    return 0.0;
+}
+
+/// Features 4v..4v+3 of centroid c, zero-padded.
+fn centroid_vec(c: u32, v: u32) -> vec4<f32> {
+    let j = 4u * v;
+    return vec4<f32>(centroid_at(c, j), centroid_at(c, j + 1u), centroid_at(c, j + 2u), centroid_at(c, j + 3u));
+}
+
+@compute @workgroup_size(256)
+fn assign_registers(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
+    let wg = wid.x + wid.y * params.wg_x;
+    let row = wg * WG + lid;
+    let in_range = row < params.rows;
+    let k = params.k;
+    let per_tile = TILE_V / DV;
+
+    var x: array<vec4<f32>, MAX_V>;
+    if (in_range) {
+        for (var v = 0u; v < DV; v++) {
+            let j = 4u * v;
+            x[v] = vec4<f32>(point_at(row, j), point_at(row, j + 1u), point_at(row, j + 2u), point_at(row, j + 3u));
+        }
+    }
+
+    var best = 0u;
+    var best_score = 3.402823e38;
+    for (var c0 = 0u; c0 < k; c0 += per_tile) {
+        let count = min(per_tile, k - c0);
+        for (var i = lid; i < count * DV; i += WG) {
+            tile_vectors[i] = centroid_vec(c0 + i / DV, i % DV);
+        }
+        for (var i = lid; i < count; i += WG) {
+            tile_norms[i] = norms[c0 + i];
+        }
+        workgroupBarrier();
+        if (in_range) {
+            for (var c = 0u; c < count; c++) {
+                var dot = 0.0;
+                for (var v = 0u; v < DV; v++) {
+                    let t = tile_vectors[c * DV + v];
+                    dot += x[v].x * t.x;
+                    dot += x[v].y * t.y;
+                    dot += x[v].z * t.z;
+                    dot += x[v].w * t.w;
+                }
+                let score = tile_norms[c] - 2.0 * dot;
+                if (score < best_score) {
+                    best_score = score;
+                    best = c0 + c;
+                }
+            }
         }
         workgroupBarrier();
     }
-    if (lid == 0u) {
-        wg_stats[2u * wg] = sum_distance[0];
-        wg_stats[2u * wg + 1u] = sum_changed[0];
+
+    var distance = 0.0;
+    if (in_range) {
+        for (var v = 0u; v < DV; v++) {
+            let diff = x[v] - centroid_vec(best, v);
+            distance += diff.x * diff.x;
+            distance += diff.y * diff.y;
+            distance += diff.z * diff.z;
+            distance += diff.w * diff.w;
+        }
     }
+    finish(lid, wg, row, in_range, best, distance);
 }

@@ -152,11 +152,13 @@ fn sklearn_fixture(make: Make) {
     );
 }
 
-/// A step's partial sums against a brute-force f64 oracle.
-fn step_matches_oracle(make: Make) {
-    let points = blob_matrix(2_345, 5, 4, 11);
+/// A step's partial sums against a brute-force f64 oracle, on `rows` points in parts of
+/// `part_rows` (GPU chunks hold several 16,384-row ranges of the partial sums when `part_rows`
+/// is large).
+fn step_matches_oracle(make: Make, rows: u64, part_rows: usize) {
+    let points = blob_matrix(rows, 5, 4, 11);
     let centroids = Matrix::from_vec(points.as_slice()[..7 * 5].to_vec(), 5);
-    let Some(mut backend) = make(&points, Some(500)) else {
+    let Some(mut backend) = make(&points, Some(part_rows)) else {
         return;
     };
     let got = backend.step(&centroids).unwrap();
@@ -223,7 +225,11 @@ macro_rules! backend_suite {
             }
             #[test]
             fn step_matches_oracle() {
-                super::step_matches_oracle($make);
+                super::step_matches_oracle($make, 2_345, 500);
+            }
+            #[test]
+            fn step_matches_oracle_over_several_ranges() {
+                super::step_matches_oracle($make, 41_000, 36_000);
             }
             #[test]
             fn empty_cluster_is_reseeded() {
@@ -329,6 +335,18 @@ fn parity_k256() {
 #[test]
 fn parity_d64() {
     parity("d64", &blob_matrix(3_000, 64, 10, 5), 16, None, None);
+}
+
+/// Past 64 features the GPU assignment reads the point from memory for every centroid.
+#[test]
+fn parity_d70() {
+    parity("d70", &blob_matrix(2_000, 70, 6, 7), 6, Some(900), None);
+}
+
+/// Features not a multiple of four: the register kernel's zero padding.
+#[test]
+fn parity_d7_several_ranges() {
+    parity("d7", &blob_matrix(40_000, 7, 9, 8), 9, None, None);
 }
 
 #[test]

@@ -33,7 +33,8 @@ fn every_shader_validates() {
             "accumulate.wgsl",
             "assign.wgsl",
             "seed.wgsl",
-            "silhouette.wgsl"
+            "silhouette.wgsl",
+            "sort.wgsl"
         ],
         "a shader was added or removed: list it here"
     );

@@ -7,7 +7,11 @@
 
 use crate::error::{Error, Result};
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+
+/// Most features `assign_registers` holds in registers (16 vec4s); more use `assign`.
+pub const REGISTER_DIMS: usize = 64;
 
 /// A compute pipeline with the layout of its one bind group.
 pub(super) struct Kernel {
@@ -104,7 +108,12 @@ pub struct GpuContext {
     device: wgpu::Device,
     queue: wgpu::Queue,
     lost: Arc<Mutex<Option<String>>>,
-    pub(super) assign: Kernel,
+    assign_module: wgpu::ShaderModule,
+    /// `assign` for any number of features.
+    assign: Arc<Kernel>,
+    /// `assign_registers` per vec4 count, built when first needed.
+    assign_registers: Mutex<HashMap<u32, Arc<Kernel>>>,
+    pub(super) sort: Kernel,
     pub(super) accumulate: Kernel,
     pub(super) seed_update: Kernel,
     pub(super) seed_trials: Kernel,
@@ -178,6 +187,10 @@ impl GpuContext {
                 "/shaders/accumulate.wgsl"
             )),
         );
+        let sort_src = source(
+            "sort",
+            include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/shaders/sort.wgsl")),
+        );
         let silhouette_src = source(
             "silhouette",
             include_str!(concat!(
@@ -191,25 +204,29 @@ impl GpuContext {
         );
         let seed_bindings = [Uniform, Read, Read, ReadWrite, ReadWrite];
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let assign = kernel(
+        let assign = kernel(&device, &assign_src, "assign", &ASSIGN_BINDINGS, &[]);
+        let sort = kernel(
             &device,
-            &assign_src,
-            "assign",
-            &[Uniform, Read, Read, Read, ReadWrite, ReadWrite, ReadWrite],
+            &sort_src,
+            "sort_by_cluster",
+            &[Uniform, Read, ReadWrite, ReadWrite],
+            &[],
         );
         let accumulate = kernel(
             &device,
             &accumulate_src,
             "accumulate",
-            &[Uniform, Read, Read, ReadWrite],
+            &[Uniform, Read, Read, Read, ReadWrite],
+            &[],
         );
-        let seed_update = kernel(&device, &seed_src, "seed_update", &seed_bindings);
-        let seed_trials = kernel(&device, &seed_src, "seed_trials", &seed_bindings);
+        let seed_update = kernel(&device, &seed_src, "seed_update", &seed_bindings, &[]);
+        let seed_trials = kernel(&device, &seed_src, "seed_trials", &seed_bindings, &[]);
         let silhouette = kernel(
             &device,
             &silhouette_src,
             "silhouette",
             &[Uniform, Read, Read, ReadWrite],
+            &[],
         );
         if let Some(error) = pollster::block_on(scope.pop()) {
             return Err(Error::Internal(format!(
@@ -223,12 +240,52 @@ impl GpuContext {
             device,
             queue,
             lost,
-            assign,
+            assign_module: assign_src,
+            assign: Arc::new(assign),
+            assign_registers: Mutex::new(HashMap::new()),
+            sort,
             accumulate,
             seed_update,
             seed_trials,
             silhouette,
         }))
+    }
+
+    /// The assignment kernel for points of `dims` features: `assign_registers` specialised to
+    /// ⌈dims/4⌉ vec4s up to `REGISTER_DIMS` features (compiled on first use, then kept), else
+    /// the general `assign`.
+    ///
+    /// # Errors
+    /// Exit 70 when the specialised kernel does not compile.
+    pub(super) fn assign_kernel(&self, dims: usize) -> Result<Arc<Kernel>> {
+        if dims == 0 || dims > REGISTER_DIMS {
+            return Ok(self.assign.clone());
+        }
+        let vectors = dims.div_ceil(4) as u32;
+        let mut built = self
+            .assign_registers
+            .lock()
+            .map_err(|_| Error::Internal("the GPU kernel cache was poisoned".into()))?;
+        if let Some(found) = built.get(&vectors) {
+            return Ok(found.clone());
+        }
+        let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let made = kernel(
+            &self.device,
+            &self.assign_module,
+            "assign_registers",
+            &ASSIGN_BINDINGS,
+            &[("DV", f64::from(vectors))],
+        );
+        if let Some(error) = pollster::block_on(scope.pop()) {
+            return Err(Error::Internal(format!(
+                "the assignment kernel for {dims} features did not compile on '{}': {error}",
+                self.adapter.name
+            )));
+        }
+        let made = Arc::new(made);
+        built.insert(vectors, made.clone());
+        Ok(made)
     }
 
     /// The adapter this context runs on.
@@ -353,11 +410,24 @@ impl GpuContext {
     }
 }
 
+/// The bindings of both assignment kernels.
+const ASSIGN_BINDINGS: [Binding; 7] = [
+    Binding::Uniform,
+    Binding::Read,
+    Binding::Read,
+    Binding::Read,
+    Binding::ReadWrite,
+    Binding::ReadWrite,
+    Binding::ReadWrite,
+];
+
+/// A pipeline for `entry` of `module`, with pipeline-overridable `constants`.
 fn kernel(
     device: &wgpu::Device,
     module: &wgpu::ShaderModule,
     entry: &str,
     bindings: &[Binding],
+    constants: &[(&str, f64)],
 ) -> Kernel {
     let entries: Vec<wgpu::BindGroupLayoutEntry> = bindings
         .iter()
@@ -391,7 +461,10 @@ fn kernel(
         layout: Some(&pipeline_layout),
         module,
         entry_point: Some(entry),
-        compilation_options: Default::default(),
+        compilation_options: wgpu::PipelineCompilationOptions {
+            constants,
+            ..Default::default()
+        },
         cache: None,
     });
     Kernel { pipeline, layout }

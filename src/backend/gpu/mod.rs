@@ -47,6 +47,8 @@ struct AccumulateParams {
     dims: u32,
     range_rows: u32,
     slots: u32,
+    clusters: u32,
+    pad: [u32; 3],
 }
 
 #[repr(C)]
@@ -83,6 +85,10 @@ struct Chunk {
     distances: wgpu::Buffer,
     wg_stats: wgpu::Buffer,
     closest: Option<wgpu::Buffer>,
+    /// Each range's row indices grouped by cluster (sort_by_cluster), for the partial sums.
+    order: Option<wgpu::Buffer>,
+    /// Each range's cluster start offsets and cursors (2·(k + 1) u32 per range).
+    bounds: Option<Scratch>,
     partials: Option<Scratch>,
     trial_sums: Option<Scratch>,
     params: [wgpu::Buffer; 3],
@@ -102,6 +108,8 @@ impl Chunk {
 /// The GPU backend over resident points.
 pub struct GpuBackend {
     ctx: Arc<GpuContext>,
+    /// The assignment kernel for this data's number of features.
+    assign: Arc<Kernel>,
     rows: usize,
     dims: usize,
     chunks: Vec<Chunk>,
@@ -152,11 +160,15 @@ impl GpuBackend {
                 "the GPU backend handles at most {MAX_DIMS} features, not {dims}; use --backend cpu"
             )));
         }
+        let assign = ctx.assign_kernel(dims)?;
         let limits = ctx.limits().clone();
         let max_bytes = limits
             .max_storage_buffer_binding_size
             .min(limits.max_buffer_size);
-        let by_limit = ((max_bytes / (4 * dims as u64)) as usize / WG * WG).max(WG);
+        // Whole workgroups per chunk, and no more ranges than one dispatch dimension holds.
+        let by_limit = ((max_bytes / (4 * dims as u64)) as usize / WG * WG)
+            .min(limits.max_compute_workgroups_per_dimension as usize * RANGE_ROWS)
+            .max(WG);
         let chunk = chunk_rows.map_or(by_limit, |r| r.min(by_limit)).max(1);
         let mut chunks = Vec::with_capacity(rows.div_ceil(chunk));
         for (i, slice) in points.as_slice().chunks(chunk * dims).enumerate() {
@@ -175,6 +187,8 @@ impl GpuBackend {
                     distances: ctx.buffer("distances", (n * 4) as u64, storage),
                     wg_stats: ctx.buffer("workgroup stats", (g.0 as u64 * g.1 as u64) * 8, storage),
                     closest: None,
+                    order: None,
+                    bounds: None,
                     partials: None,
                     trial_sums: None,
                     params: [uniform(), uniform(), uniform()],
@@ -196,6 +210,7 @@ impl GpuBackend {
         );
         let mut backend = GpuBackend {
             ctx,
+            assign,
             rows,
             dims,
             chunks,
@@ -297,8 +312,8 @@ impl GpuBackend {
         })
     }
 
-    /// Runs the assignment kernel on every chunk (and the partial sums when `sums`), returning
-    /// per chunk its workgroup stats and partials.
+    /// Runs the assignment kernel on every chunk (and, when `sums`, the sort by cluster and the
+    /// partial sums), returning per chunk its workgroup stats and partials.
     fn run_assign(&mut self, centroids: &Matrix, sums: bool) -> Result<Vec<(Vec<f32>, Vec<f32>)>> {
         self.upload_centroids(centroids)?;
         let (k, d) = (centroids.rows(), self.dims);
@@ -329,11 +344,27 @@ impl GpuBackend {
                         dims: d as u32,
                         range_rows: RANGE_ROWS as u32,
                         slots: slots as u32,
+                        clusters: k as u32,
+                        pad: [0; 3],
                     };
                     ctx.queue()
                         .write_buffer(&chunk.params[1], 0, bytemuck::bytes_of(&params));
-                    let bytes = (chunk.ranges() * slots * 4) as u64;
-                    Self::ensure(&ctx, &mut chunk.partials, "partials", bytes);
+                    let ranges = chunk.ranges();
+                    Self::ensure(
+                        &ctx,
+                        &mut chunk.partials,
+                        "partials",
+                        (ranges * slots * 4) as u64,
+                    );
+                    let bounds = (ranges * 2 * (k + 1) * 4) as u64;
+                    Self::ensure(&ctx, &mut chunk.bounds, "cluster bounds", bounds);
+                    if chunk.order.is_none() {
+                        chunk.order = Some(ctx.buffer(
+                            "order by cluster",
+                            (chunk.rows * 4) as u64,
+                            Usage::STORAGE,
+                        ));
+                    }
                 }
             })?;
             let chunk = &self.chunks[i];
@@ -348,26 +379,30 @@ impl GpuBackend {
                 &chunk.distances,
                 &chunk.wg_stats,
             ];
-            match (&chunk.partials, sums) {
-                (Some(partials), true) => {
+            match (&chunk.partials, &chunk.bounds, &chunk.order, sums) {
+                (Some(partials), Some(bounds), Some(order), true) => {
+                    let sort: &[&wgpu::Buffer] =
+                        &[&chunk.params[1], &chunk.labels, &bounds.buffer, order];
                     let accumulate: &[&wgpu::Buffer] = &[
                         &chunk.params[1],
                         &chunk.points,
-                        &chunk.labels,
+                        order,
+                        &bounds.buffer,
                         &partials.buffer,
                     ];
-                    let ranges = (chunk.ranges() as u32, slot_blocks as u32);
+                    let ranges = chunk.ranges() as u32;
                     self.submit(
                         "running the assignment",
                         &[
-                            (&ctx.assign, assign, chunk.grid),
-                            (&ctx.accumulate, accumulate, ranges),
+                            (&self.assign, assign, chunk.grid),
+                            (&ctx.sort, sort, (ranges, 1)),
+                            (&ctx.accumulate, accumulate, (ranges, slot_blocks as u32)),
                         ],
                     )?;
                 }
                 _ => self.submit(
                     "running the assignment",
-                    &[(&ctx.assign, assign, chunk.grid)],
+                    &[(&self.assign, assign, chunk.grid)],
                 )?,
             }
             let stats = ctx.read::<f32>(&chunk.wg_stats, 0, 2 * chunk.workgroups())?;

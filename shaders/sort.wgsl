@@ -1,0 +1,114 @@
+// Stable counting sort of each range's rows by label, for the per-cluster partial sums.
+//
+// The rows of a chunk are cut into ranges of `range_rows`; one workgroup sorts one range. It
+// counts each cluster's rows, turns the counts into start offsets, and writes the range's row
+// indices grouped by cluster, each group in row order (a row's place in its group is the number
+// of rows of the same cluster before it), so a per-cluster walk of `order` visits exactly the
+// rows an all-rows scan with a label test would, in the same order.
+//
+// Bindings (group 0):
+//   0 params  uniform  rows in this chunk, features d, rows per range, slots, clusters k
+//   1 labels  storage  rows u32, as written by assign (each < k)
+//   2 bounds  storage  2·(k + 1) u32 per range, written: k + 1 start offsets within the range
+//                      (cluster c is order[range start + bounds[c] .. range start + bounds[c + 1]]),
+//                      then k + 1 scratch cursors
+//   3 order   storage  rows u32, written: each range's row indices (chunk-relative), by cluster
+
+struct Params {
+    rows: u32,
+    dims: u32,
+    range_rows: u32,
+    slots: u32,
+    clusters: u32,
+}
+
+const WG: u32 = 256u;
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> labels: array<u32>;
+@group(0) @binding(2) var<storage, read_write> bounds: array<atomic<u32>>;
+@group(0) @binding(3) var<storage, read_write> order: array<u32>;
+
+var<workgroup> batch: array<u32, WG>;
+var<workgroup> block_sums: array<u32, WG>;
+
+@compute @workgroup_size(256)
+fn sort_by_cluster(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
+    let k = params.clusters;
+    let start = wid.x * params.range_rows;
+    let end = min(start + params.range_rows, params.rows);
+    let starts = wid.x * 2u * (k + 1u);
+    let cursors = starts + k + 1u;
+    // Each invocation owns a block of the k + 1 counters.
+    let per = (k + WG) / WG;
+    let first = min(lid * per, k + 1u);
+    let last = min(first + per, k + 1u);
+
+    for (var c = first; c < last; c++) {
+        atomicStore(&bounds[starts + c], 0u);
+    }
+    storageBarrier();
+    for (var i = start + lid; i < end; i += WG) {
+        atomicAdd(&bounds[starts + labels[i]], 1u);
+    }
+    storageBarrier();
+
+    // Exclusive prefix sum of the counts (the last counter is 0, so it ends as the total).
+    var total = 0u;
+    for (var c = first; c < last; c++) {
+        total += atomicLoad(&bounds[starts + c]);
+    }
+    block_sums[lid] = total;
+    workgroupBarrier();
+    if (lid == 0u) {
+        var running = 0u;
+        for (var b = 0u; b < WG; b++) {
+            let sum = block_sums[b];
+            block_sums[b] = running;
+            running += sum;
+        }
+    }
+    workgroupBarrier();
+    var offset = block_sums[lid];
+    for (var c = first; c < last; c++) {
+        let count = atomicLoad(&bounds[starts + c]);
+        atomicStore(&bounds[starts + c], offset);
+        atomicStore(&bounds[cursors + c], offset);
+        offset += count;
+    }
+    storageBarrier();
+
+    // Scatter 256 rows at a time: a row goes to its cluster's cursor plus the number of earlier
+    // rows of the batch with the same label; the batch's last row of a cluster moves the cursor.
+    for (var b = start; b < end; b += WG) {
+        let i = b + lid;
+        var label = 0xffffffffu;
+        if (i < end) {
+            label = labels[i];
+        }
+        batch[lid] = label;
+        workgroupBarrier();
+        var before = 0u;
+        var after = 0u;
+        for (var j = 0u; j < WG; j++) {
+            if (batch[j] == label) {
+                if (j < lid) {
+                    before += 1u;
+                } else if (j > lid) {
+                    after += 1u;
+                }
+            }
+        }
+        var place = 0u;
+        if (i < end) {
+            place = atomicLoad(&bounds[cursors + label]) + before;
+            order[start + place] = i;
+        }
+        workgroupBarrier();
+        storageBarrier();
+        if (i < end && after == 0u) {
+            atomicStore(&bounds[cursors + label], place + 1u);
+        }
+        storageBarrier();
+    }
+}
