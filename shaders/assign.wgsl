@@ -4,13 +4,12 @@
 // memory in tiles. The search uses ‖c‖² − 2x·c (lowest index on ties); the chosen distance is
 // then computed exactly as ‖x − c‖². Used for every Lloyd step and for the final assignment.
 //
-// Two entry points with the same bindings and the same arithmetic (features summed in order):
+// Both entry points keep the centroid tile as zero-padded vec4s and have the same bindings and
+// the same arithmetic (features summed in order; the padding adds exact zeros):
 // - `assign_registers`, for d ≤ 64: the invocation's point is loaded once into registers as
-//   DV = ⌈d/4⌉ vec4s (zero-padded; DV is fixed when the pipeline is built), and the centroid tile
-//   is held as padded vec4s, so the inner loop is DV broadcast reads and 4·DV multiply-adds per
-//   centroid instead of a reload of the point from memory for every centroid;
-// - `assign`, for any d: the point is read from memory for every centroid.
-// The zero padding adds exact zeros, so both give the same sums.
+//   DV = ⌈d/4⌉ vec4s (DV is fixed when the pipeline is built), so the inner loop is DV broadcast
+//   reads and 4·DV multiply-adds per centroid;
+// - `assign`, for any d: the point is read from memory again for every centroid.
 //
 // Bindings (group 0):
 //   0 params     uniform  rows in this chunk, features d, clusters k, workgroups along x
@@ -29,7 +28,6 @@ struct Params {
 }
 
 const WG: u32 = 256u;
-const TILE: u32 = 2048u;
 /// vec4s of features per point in `assign_registers`: ⌈d/4⌉, at most MAX_V.
 override DV: u32 = 4u;
 const MAX_V: u32 = 16u;
@@ -44,7 +42,6 @@ const TILE_V: u32 = 1024u;
 @group(0) @binding(5) var<storage, read_write> distances: array<f32>;
 @group(0) @binding(6) var<storage, read_write> wg_stats: array<f32>;
 
-var<workgroup> tile_centroids: array<f32, TILE>;
 var<workgroup> tile_vectors: array<vec4<f32>, TILE_V>;
 var<workgroup> tile_norms: array<f32, TILE_V>;
 var<workgroup> sum_distance: array<f32, WG>;
@@ -84,27 +81,26 @@ fn assign(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid:
     let wg = wid.x + wid.y * params.wg_x;
     let row = wg * WG + lid;
     let in_range = row < params.rows;
-    let d = params.dims;
     let k = params.k;
-    let base = row * d;
-    let per_tile = min(TILE / d, TILE_V);
+    let vectors = (params.dims + 3u) / 4u;
+    let per_tile = TILE_V / vectors;
 
     var best = 0u;
     var best_score = 3.402823e38;
     for (var c0 = 0u; c0 < k; c0 += per_tile) {
         let count = min(per_tile, k - c0);
-        for (var i = lid; i < count * d; i += WG) {
-            tile_centroids[i] = centroids[c0 * d + i];
-        }
-        for (var i = lid; i < count; i += WG) {
-            tile_norms[i] = norms[c0 + i];
-        }
+        load_tile(lid, c0, count, vectors);
         workgroupBarrier();
         if (in_range) {
             for (var c = 0u; c < count; c++) {
                 var dot = 0.0;
-                for (var j = 0u; j < d; j++) {
-                    dot += points[base + j] * tile_centroids[c * d + j];
+                for (var v = 0u; v < vectors; v++) {
+                    let x = point_vec(row, v);
+                    let t = tile_vectors[c * vectors + v];
+                    dot += x.x * t.x;
+                    dot += x.y * t.y;
+                    dot += x.z * t.z;
+                    dot += x.w * t.w;
                 }
                 let score = tile_norms[c] - 2.0 * dot;
                 if (score < best_score) {
@@ -118,9 +114,12 @@ fn assign(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid:
 
     var distance = 0.0;
     if (in_range) {
-        for (var j = 0u; j < d; j++) {
-            let diff = points[base + j] - centroids[best * d + j];
-            distance += diff * diff;
+        for (var v = 0u; v < vectors; v++) {
+            let diff = point_vec(row, v) - centroid_vec(best, v);
+            distance += diff.x * diff.x;
+            distance += diff.y * diff.y;
+            distance += diff.z * diff.z;
+            distance += diff.w * diff.w;
         }
     }
     finish(lid, wg, row, in_range, best, distance);
@@ -142,6 +141,22 @@ fn centroid_at(c: u32, j: u32) -> f32 {
     return 0.0;
 }
 
+/// Features 4v..4v+3 of point `row`, zero-padded.
+fn point_vec(row: u32, v: u32) -> vec4<f32> {
+    let j = 4u * v;
+    return vec4<f32>(point_at(row, j), point_at(row, j + 1u), point_at(row, j + 2u), point_at(row, j + 3u));
+}
+
+/// Loads centroids c0..c0 + count into the tile (`vectors` vec4s each) with their norms.
+fn load_tile(lid: u32, c0: u32, count: u32, vectors: u32) {
+    for (var i = lid; i < count * vectors; i += WG) {
+        tile_vectors[i] = centroid_vec(c0 + i / vectors, i % vectors);
+    }
+    for (var i = lid; i < count; i += WG) {
+        tile_norms[i] = norms[c0 + i];
+    }
+}
+
 /// Features 4v..4v+3 of centroid c, zero-padded.
 fn centroid_vec(c: u32, v: u32) -> vec4<f32> {
     let j = 4u * v;
@@ -159,8 +174,7 @@ fn assign_registers(@builtin(local_invocation_index) lid: u32, @builtin(workgrou
     var x: array<vec4<f32>, MAX_V>;
     if (in_range) {
         for (var v = 0u; v < DV; v++) {
-            let j = 4u * v;
-            x[v] = vec4<f32>(point_at(row, j), point_at(row, j + 1u), point_at(row, j + 2u), point_at(row, j + 3u));
+            x[v] = point_vec(row, v);
         }
     }
 
@@ -168,12 +182,7 @@ fn assign_registers(@builtin(local_invocation_index) lid: u32, @builtin(workgrou
     var best_score = 3.402823e38;
     for (var c0 = 0u; c0 < k; c0 += per_tile) {
         let count = min(per_tile, k - c0);
-        for (var i = lid; i < count * DV; i += WG) {
-            tile_vectors[i] = centroid_vec(c0 + i / DV, i % DV);
-        }
-        for (var i = lid; i < count; i += WG) {
-            tile_norms[i] = norms[c0 + i];
-        }
+        load_tile(lid, c0, count, DV);
         workgroupBarrier();
         if (in_range) {
             for (var c = 0u; c < count; c++) {
