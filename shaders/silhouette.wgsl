@@ -1,116 +1,221 @@
 // Exact silhouette: every point against every point, O(n) memory.
 //
 // The points arrive sorted by label, so cluster c is rows offsets[c]..offsets[c + 1]. One
-// invocation per point walks all points in order, streamed through workgroup memory in tiles;
+// invocation per point walks the points in order, streamed through workgroup memory in tiles;
 // since clusters are contiguous it only keeps the running (Kahan-compensated) sum of distances to
 // the current cluster, its own cluster's sum and the best mean distance to another cluster.
 // Singleton clusters score 0, as scikit-learn's.
 //
+// The walk is cut into passes over columns col_start..col_end, one dispatch each; between passes
+// each point's walk is kept in `state`, and the last pass writes the scores. Short dispatches keep
+// clear of driver watchdogs, and of llvmpipe's cap of 65,535 loop iterations per invocation,
+// beyond which it silently stops looping.
+//
+// Two entry points with the same bindings and the same arithmetic (features summed in order):
+// - `silhouette_registers`, for d ≤ 64: the invocation's point is held in registers as
+//   DV = ⌈d/4⌉ zero-padded vec4s (DV is fixed when the pipeline is built);
+// - `silhouette`, for any d: the point is read from memory for every pair.
+// Both keep the tile as zero-padded vec4s.
+//
 // Bindings (group 0):
-//   0 params   uniform  rows, features d, clusters k, workgroups along x
+//   0 params   uniform  rows, features d, clusters k, workgroups along x, this pass's columns
 //   1 points   storage  rows × d f32, sorted by label
 //   2 offsets  storage  k + 1 u32: cluster c is rows offsets[c]..offsets[c + 1]
-//   3 scores   storage  rows f32, written: each point's silhouette
+//   3 scores   storage  rows f32, written by the last pass: each point's silhouette
+//   4 state    storage  rows × 5 words: each point's walk between passes
 
 struct Params {
     rows: u32,
     dims: u32,
     clusters: u32,
     wg_x: u32,
+    col_start: u32,
+    col_end: u32,
+}
+
+/// One invocation's walk over the sorted points.
+struct Walk {
+    /// The cluster being summed.
+    cluster: u32,
+    sum: f32,
+    compensation: f32,
+    /// Σ distances to the own cluster, once it is closed.
+    own_sum: f32,
+    /// Smallest mean distance to another non-empty cluster so far.
+    best: f32,
 }
 
 const WG: u32 = 256u;
-const TILE: u32 = 2048u;
+/// vec4s of features per point in `silhouette_registers`: ⌈d/4⌉, at most MAX_V.
+override DV: u32 = 4u;
+const MAX_V: u32 = 16u;
+/// vec4s of tile.
+const TILE_V: u32 = 1024u;
+const NONE: f32 = 3.402823e38;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> points: array<f32>;
 @group(0) @binding(2) var<storage, read> offsets: array<u32>;
 @group(0) @binding(3) var<storage, read_write> scores: array<f32>;
+@group(0) @binding(4) var<storage, read_write> state: array<Walk>;
 
-var<workgroup> tile: array<f32, TILE>;
+var<workgroup> tile: array<vec4<f32>, TILE_V>;
+
+/// The walk of point `row` as the previous pass left it (a fresh one on the first pass).
+fn resume(row: u32, in_range: bool) -> Walk {
+    if (in_range && params.col_start > 0u) {
+        return state[row];
+    }
+    return Walk(0u, 0.0, 0.0, 0.0, NONE);
+}
+
+/// The cluster that point `row` belongs to.
+fn own_cluster(row: u32) -> u32 {
+    var own = 0u;
+    while (own + 1u < params.clusters && offsets[own + 1u] <= row) {
+        own += 1u;
+    }
+    return own;
+}
+
+/// Closes every cluster that ends at or before column j (all of them when j = rows).
+fn reach(walk: ptr<function, Walk>, own: u32, j: u32) {
+    loop {
+        let c = (*walk).cluster;
+        if (c >= params.clusters || j < offsets[c + 1u]) {
+            break;
+        }
+        let size = offsets[c + 1u] - offsets[c];
+        if (size > 0u) {
+            if (c == own) {
+                (*walk).own_sum = (*walk).sum;
+            } else {
+                (*walk).best = min((*walk).best, (*walk).sum / f32(size));
+            }
+        }
+        (*walk).sum = 0.0;
+        (*walk).compensation = 0.0;
+        (*walk).cluster = c + 1u;
+    }
+}
+
+/// Adds the distance √sq to the current cluster's sum.
+fn add_distance(walk: ptr<function, Walk>, sq: f32) {
+    let y = sqrt(sq) - (*walk).compensation;
+    let t = (*walk).sum + y;
+    (*walk).compensation = (t - (*walk).sum) - y;
+    (*walk).sum = t;
+}
+
+/// Keeps the walk for the next pass, or on the last pass closes the remaining clusters and
+/// writes the point's score.
+fn suspend(walk: ptr<function, Walk>, own: u32, row: u32, in_range: bool) {
+    if (!in_range) {
+        return;
+    }
+    if (params.col_end < params.rows) {
+        state[row] = *walk;
+        return;
+    }
+    reach(walk, own, params.rows);
+    let own_size = offsets[own + 1u] - offsets[own];
+    let best = (*walk).best;
+    var score = 0.0;
+    if (own_size > 1u && best < NONE) {
+        let a = (*walk).own_sum / f32(own_size - 1u);
+        let m = max(a, best);
+        if (m > 0.0) {
+            score = (best - a) / m;
+        }
+    }
+    scores[row] = score;
+}
+
+/// Features 4v..4v+3 of sorted point `row`, zero-padded.
+fn point_vec(row: u32, v: u32) -> vec4<f32> {
+    let d = params.dims;
+    var x = vec4<f32>(0.0);
+    for (var l = 0u; l < 4u; l++) {
+        let j = 4u * v + l;
+        if (j < d) {
+            x[l] = points[row * d + j];
+        }
+    }
+    return x;
+}
+
+/// Loads columns t0..t0 + count into the tile, `vectors` vec4s each.
+fn load_tile(lid: u32, t0: u32, count: u32, vectors: u32) {
+    for (var i = lid; i < count * vectors; i += WG) {
+        tile[i] = point_vec(t0 + i / vectors, i % vectors);
+    }
+}
 
 @compute @workgroup_size(256)
 fn silhouette(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
     let row = (wid.x + wid.y * params.wg_x) * WG + lid;
     let in_range = row < params.rows;
-    let d = params.dims;
-    let k = params.clusters;
-    let tile_rows = min(TILE / d, WG);
+    let vectors = (params.dims + 3u) / 4u;
+    let tile_rows = TILE_V / vectors;
+    let own = own_cluster(row);
+    var walk = resume(row, in_range);
 
-    var own = 0u;
-    if (in_range) {
-        while (own + 1u < k && offsets[own + 1u] <= row) {
-            own += 1u;
-        }
-    }
-    var cluster = 0u;
-    var sum = 0.0;
-    var compensation = 0.0;
-    var own_sum = 0.0;
-    var best = 3.402823e38;
-
-    for (var t0 = 0u; t0 < params.rows; t0 += tile_rows) {
-        let count = min(tile_rows, params.rows - t0);
-        for (var i = lid; i < count * d; i += WG) {
-            tile[i] = points[t0 * d + i];
-        }
+    for (var t0 = params.col_start; t0 < params.col_end; t0 += tile_rows) {
+        let count = min(tile_rows, params.col_end - t0);
+        load_tile(lid, t0, count, vectors);
         workgroupBarrier();
         for (var r = 0u; r < count; r++) {
-            let j = t0 + r;
-            // Close every cluster that ends before row j.
-            loop {
-                if (cluster >= k || j < offsets[cluster + 1u]) {
-                    break;
-                }
-                let size = offsets[cluster + 1u] - offsets[cluster];
-                if (size > 0u) {
-                    if (cluster == own) {
-                        own_sum = sum;
-                    } else {
-                        best = min(best, sum / f32(size));
-                    }
-                }
-                sum = 0.0;
-                compensation = 0.0;
-                cluster += 1u;
-            }
+            reach(&walk, own, t0 + r);
             if (in_range) {
-                var dist = 0.0;
-                for (var q = 0u; q < d; q++) {
-                    let diff = points[row * d + q] - tile[r * d + q];
-                    dist += diff * diff;
+                var sq = 0.0;
+                for (var v = 0u; v < vectors; v++) {
+                    let diff = point_vec(row, v) - tile[r * vectors + v];
+                    sq += diff.x * diff.x;
+                    sq += diff.y * diff.y;
+                    sq += diff.z * diff.z;
+                    sq += diff.w * diff.w;
                 }
-                let y = sqrt(dist) - compensation;
-                let t = sum + y;
-                compensation = (t - sum) - y;
-                sum = t;
+                add_distance(&walk, sq);
             }
         }
         workgroupBarrier();
     }
-    // Close the remaining clusters (the last one, and empty ones after it).
-    while (cluster < k) {
-        let size = offsets[cluster + 1u] - offsets[cluster];
-        if (size > 0u) {
-            if (cluster == own) {
-                own_sum = sum;
-            } else {
-                best = min(best, sum / f32(size));
-            }
-        }
-        sum = 0.0;
-        cluster += 1u;
-    }
+    suspend(&walk, own, row, in_range);
+}
+
+@compute @workgroup_size(256)
+fn silhouette_registers(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
+    let row = (wid.x + wid.y * params.wg_x) * WG + lid;
+    let in_range = row < params.rows;
+    let tile_rows = TILE_V / DV;
+    let own = own_cluster(row);
+    var walk = resume(row, in_range);
+
+    var x: array<vec4<f32>, MAX_V>;
     if (in_range) {
-        let own_size = offsets[own + 1u] - offsets[own];
-        var score = 0.0;
-        if (own_size > 1u && best < 3.402823e38) {
-            let a = own_sum / f32(own_size - 1u);
-            let m = max(a, best);
-            if (m > 0.0) {
-                score = (best - a) / m;
+        for (var v = 0u; v < DV; v++) {
+            x[v] = point_vec(row, v);
+        }
+    }
+    for (var t0 = params.col_start; t0 < params.col_end; t0 += tile_rows) {
+        let count = min(tile_rows, params.col_end - t0);
+        load_tile(lid, t0, count, DV);
+        workgroupBarrier();
+        for (var r = 0u; r < count; r++) {
+            reach(&walk, own, t0 + r);
+            if (in_range) {
+                var sq = 0.0;
+                for (var v = 0u; v < DV; v++) {
+                    let diff = x[v] - tile[r * DV + v];
+                    sq += diff.x * diff.x;
+                    sq += diff.y * diff.y;
+                    sq += diff.z * diff.z;
+                    sq += diff.w * diff.w;
+                }
+                add_distance(&walk, sq);
             }
         }
-        scores[row] = score;
+        workgroupBarrier();
     }
+    suspend(&walk, own, row, in_range);
 }

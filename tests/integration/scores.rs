@@ -193,3 +193,40 @@ fn fit_reports_silhouette_per_segment_and_per_point() {
         assert!((-1.0..=1.0).contains(&s), "segment silhouette {s}");
     }
 }
+
+/// The GPU's exact silhouette equals the CPU's per point when the points span many of the
+/// kernel's tiles and several passes (on a software adapter: 4,096 columns per pass at d = 16,
+/// 910 at d = 70, so 5 passes here), with the point in registers (d = 3, 16) and read from memory (d = 70).
+/// Before the passes, llvmpipe's cap on loop iterations silently cut the walk short here.
+#[test]
+fn gpu_exact_silhouette_matches_the_cpu_over_many_tiles() {
+    for (rows, dims, k) in [(3_000, 3, 5), (6_000, 16, 6), (4_000, 70, 4)] {
+        let points = crate::parity::blob_matrix(rows, dims, k, 9);
+        let labels: Vec<u32> = (0..rows as usize)
+            .map(|i| {
+                let x = points.row(i);
+                // A labelling that is neither perfect nor random: by the first two features.
+                (((x[0] + 6.0) * 7.0 + (x[dims.min(2) - 1] + 6.0) * 3.0) as u32) % k as u32
+            })
+            .collect();
+        let Some(mut gpu) = gpu_backend(&points, None) else {
+            return;
+        };
+        let mut cpu = cpu_backend(&points, None).unwrap();
+        let on_gpu = silhouette::exact(gpu.as_mut(), &points, &labels, k)
+            .unwrap()
+            .unwrap();
+        let on_cpu = silhouette::exact(cpu.as_mut(), &points, &labels, k)
+            .unwrap()
+            .unwrap();
+        for (i, (g, c)) in on_gpu.iter().zip(&on_cpu).enumerate() {
+            assert_close(
+                &format!("d = {dims}: silhouette of row {i}"),
+                f64::from(*g),
+                f64::from(*c),
+                0.0,
+                1e-5,
+            );
+        }
+    }
+}

@@ -10,8 +10,26 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-/// Most features `assign_registers` holds in registers (16 vec4s); more use `assign`.
+/// Most features the per-point kernels hold in registers (16 vec4s); more use the general
+/// kernels, which read the point from memory for every centroid or pair.
 pub const REGISTER_DIMS: usize = 64;
+
+/// A kernel that comes in a general form and a form with the point in registers.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) enum PerPoint {
+    /// Nearest centroid (`assign.wgsl`).
+    Assign,
+    /// Exact silhouette (`silhouette.wgsl`).
+    Silhouette,
+}
+
+/// A per-point kernel's shader module, general entry point and bindings.
+struct PerPointModule {
+    module: wgpu::ShaderModule,
+    general: Arc<Kernel>,
+    registers_entry: &'static str,
+    bindings: &'static [Binding],
+}
 
 /// A compute pipeline with the layout of its one bind group.
 pub(super) struct Kernel {
@@ -108,16 +126,14 @@ pub struct GpuContext {
     device: wgpu::Device,
     queue: wgpu::Queue,
     lost: Arc<Mutex<Option<String>>>,
-    assign_module: wgpu::ShaderModule,
-    /// `assign` for any number of features.
-    assign: Arc<Kernel>,
-    /// `assign_registers` per vec4 count, built when first needed.
-    assign_registers: Mutex<HashMap<u32, Arc<Kernel>>>,
+    assign: PerPointModule,
+    silhouette: PerPointModule,
+    /// The register forms per (kernel, vec4 count), built when first needed.
+    registers: Mutex<HashMap<(PerPoint, u32), Arc<Kernel>>>,
     pub(super) sort: Kernel,
     pub(super) accumulate: Kernel,
     pub(super) seed_update: Kernel,
     pub(super) seed_trials: Kernel,
-    pub(super) silhouette: Kernel,
 }
 
 impl GpuContext {
@@ -225,7 +241,7 @@ impl GpuContext {
             &device,
             &silhouette_src,
             "silhouette",
-            &[Uniform, Read, Read, ReadWrite],
+            &SILHOUETTE_BINDINGS,
             &[],
         );
         if let Some(error) = pollster::block_on(scope.pop()) {
@@ -240,51 +256,63 @@ impl GpuContext {
             device,
             queue,
             lost,
-            assign_module: assign_src,
-            assign: Arc::new(assign),
-            assign_registers: Mutex::new(HashMap::new()),
+            assign: PerPointModule {
+                module: assign_src,
+                general: Arc::new(assign),
+                registers_entry: "assign_registers",
+                bindings: &ASSIGN_BINDINGS,
+            },
+            silhouette: PerPointModule {
+                module: silhouette_src,
+                general: Arc::new(silhouette),
+                registers_entry: "silhouette_registers",
+                bindings: &SILHOUETTE_BINDINGS,
+            },
+            registers: Mutex::new(HashMap::new()),
             sort,
             accumulate,
             seed_update,
             seed_trials,
-            silhouette,
         }))
     }
 
-    /// The assignment kernel for points of `dims` features: `assign_registers` specialised to
-    /// ⌈dims/4⌉ vec4s up to `REGISTER_DIMS` features (compiled on first use, then kept), else
-    /// the general `assign`.
+    /// `which` for points of `dims` features: its register form specialised to ⌈dims/4⌉ vec4s
+    /// up to `REGISTER_DIMS` features (compiled on first use, then kept), else its general form.
     ///
     /// # Errors
     /// Exit 70 when the specialised kernel does not compile.
-    pub(super) fn assign_kernel(&self, dims: usize) -> Result<Arc<Kernel>> {
+    pub(super) fn per_point(&self, which: PerPoint, dims: usize) -> Result<Arc<Kernel>> {
+        let source = match which {
+            PerPoint::Assign => &self.assign,
+            PerPoint::Silhouette => &self.silhouette,
+        };
         if dims == 0 || dims > REGISTER_DIMS {
-            return Ok(self.assign.clone());
+            return Ok(source.general.clone());
         }
         let vectors = dims.div_ceil(4) as u32;
         let mut built = self
-            .assign_registers
+            .registers
             .lock()
             .map_err(|_| Error::Internal("the GPU kernel cache was poisoned".into()))?;
-        if let Some(found) = built.get(&vectors) {
+        if let Some(found) = built.get(&(which, vectors)) {
             return Ok(found.clone());
         }
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let made = kernel(
             &self.device,
-            &self.assign_module,
-            "assign_registers",
-            &ASSIGN_BINDINGS,
+            &source.module,
+            source.registers_entry,
+            source.bindings,
             &[("DV", f64::from(vectors))],
         );
         if let Some(error) = pollster::block_on(scope.pop()) {
             return Err(Error::Internal(format!(
-                "the assignment kernel for {dims} features did not compile on '{}': {error}",
-                self.adapter.name
+                "the {} kernel for {dims} features did not compile on '{}': {error}",
+                source.registers_entry, self.adapter.name
             )));
         }
         let made = Arc::new(made);
-        built.insert(vectors, made.clone());
+        built.insert((which, vectors), made.clone());
         Ok(made)
     }
 
@@ -409,6 +437,15 @@ impl GpuContext {
         Ok(values)
     }
 }
+
+/// The bindings of both silhouette kernels.
+const SILHOUETTE_BINDINGS: [Binding; 5] = [
+    Binding::Uniform,
+    Binding::Read,
+    Binding::Read,
+    Binding::ReadWrite,
+    Binding::ReadWrite,
+];
 
 /// The bindings of both assignment kernels.
 const ASSIGN_BINDINGS: [Binding; 7] = [
