@@ -97,10 +97,7 @@ fn assign(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid:
                 for (var v = 0u; v < vectors; v++) {
                     let x = point_vec(row, v);
                     let t = tile_vectors[c * vectors + v];
-                    dot += x.x * t.x;
-                    dot += x.y * t.y;
-                    dot += x.z * t.z;
-                    dot += x.w * t.w;
+                    dot = add_products(dot, x, t);
                 }
                 let score = tile_norms[c] - 2.0 * dot;
                 if (score < best_score) {
@@ -116,13 +113,30 @@ fn assign(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid:
     if (in_range) {
         for (var v = 0u; v < vectors; v++) {
             let diff = point_vec(row, v) - centroid_vec(best, v);
-            distance += diff.x * diff.x;
-            distance += diff.y * diff.y;
-            distance += diff.z * diff.z;
-            distance += diff.w * diff.w;
+            distance = add_squares(distance, diff);
         }
     }
     finish(lid, wg, row, in_range, best, distance);
+}
+
+/// acc + a.x² + a.y² + a.z² + a.w², added in that order.
+fn add_squares(acc: f32, a: vec4<f32>) -> f32 {
+    var sum = acc;
+    sum += a.x * a.x;
+    sum += a.y * a.y;
+    sum += a.z * a.z;
+    sum += a.w * a.w;
+    return sum;
+}
+
+/// acc + a.x·b.x + … + a.w·b.w, added in that order.
+fn add_products(acc: f32, a: vec4<f32>, b: vec4<f32>) -> f32 {
+    var sum = acc;
+    sum += a.x * b.x;
+    sum += a.y * b.y;
+    sum += a.z * b.z;
+    sum += a.w * b.w;
+    return sum;
 }
 
 /// Feature j of point `row`, or 0 past the last feature.
@@ -189,10 +203,7 @@ fn assign_registers(@builtin(local_invocation_index) lid: u32, @builtin(workgrou
                 var dot = 0.0;
                 for (var v = 0u; v < DV; v++) {
                     let t = tile_vectors[c * DV + v];
-                    dot += x[v].x * t.x;
-                    dot += x[v].y * t.y;
-                    dot += x[v].z * t.z;
-                    dot += x[v].w * t.w;
+                    dot = add_products(dot, x[v], t);
                 }
                 let score = tile_norms[c] - 2.0 * dot;
                 if (score < best_score) {
@@ -208,10 +219,7 @@ fn assign_registers(@builtin(local_invocation_index) lid: u32, @builtin(workgrou
     if (in_range) {
         for (var v = 0u; v < DV; v++) {
             let diff = x[v] - centroid_vec(best, v);
-            distance += diff.x * diff.x;
-            distance += diff.y * diff.y;
-            distance += diff.z * diff.z;
-            distance += diff.w * diff.w;
+            distance = add_squares(distance, diff);
         }
     }
     finish(lid, wg, row, in_range, best, distance);

@@ -131,6 +131,16 @@ fn suspend(walk: ptr<function, Walk>, own: u32, row: u32, in_range: bool) {
     scores[row] = score;
 }
 
+/// acc + a.x² + a.y² + a.z² + a.w², added in that order.
+fn add_squares(acc: f32, a: vec4<f32>) -> f32 {
+    var sum = acc;
+    sum += a.x * a.x;
+    sum += a.y * a.y;
+    sum += a.z * a.z;
+    sum += a.w * a.w;
+    return sum;
+}
+
 /// Features 4v..4v+3 of sorted point `row`, zero-padded.
 fn point_vec(row: u32, v: u32) -> vec4<f32> {
     let d = params.dims;
@@ -170,10 +180,7 @@ fn silhouette(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) 
                 var sq = 0.0;
                 for (var v = 0u; v < vectors; v++) {
                     let diff = point_vec(row, v) - tile[r * vectors + v];
-                    sq += diff.x * diff.x;
-                    sq += diff.y * diff.y;
-                    sq += diff.z * diff.z;
-                    sq += diff.w * diff.w;
+                    sq = add_squares(sq, diff);
                 }
                 add_distance(&walk, sq);
             }
@@ -207,10 +214,7 @@ fn silhouette_registers(@builtin(local_invocation_index) lid: u32, @builtin(work
                 var sq = 0.0;
                 for (var v = 0u; v < DV; v++) {
                     let diff = x[v] - tile[r * DV + v];
-                    sq += diff.x * diff.x;
-                    sq += diff.y * diff.y;
-                    sq += diff.z * diff.z;
-                    sq += diff.w * diff.w;
+                    sq = add_squares(sq, diff);
                 }
                 add_distance(&walk, sq);
             }
