@@ -9,7 +9,7 @@
 
 pub mod context;
 
-pub use context::{AdapterSummary, GpuContext, REGISTER_DIMS, list_adapters};
+pub use context::{AdapterSummary, GpuContext, list_adapters};
 
 use super::{
     Assignment, Backend, BackendInfo, BackendKind, StepPartials, partition_potentials,
