@@ -13,13 +13,12 @@ fn rfm_fixture(name: &str) -> String {
     fixtures().join("rfm").join(name).display().to_string()
 }
 
-/// Runs rfm on a fixture and returns the output table.
-fn run(scratch: &Scratch, input: &str, extra: &[&str]) -> RecordBatch {
-    let input = rfm_fixture(input);
-    let mut args = vec![
+/// `strata rfm` on `input` with the fixtures' columns (customer_id, date, amount), to `output`.
+fn rfm_args<'a>(input: &'a str, output: &'a str) -> Vec<&'a str> {
+    vec![
         "rfm",
         "--input",
-        &input,
+        input,
         "--customer",
         "customer_id",
         "--date",
@@ -27,8 +26,14 @@ fn run(scratch: &Scratch, input: &str, extra: &[&str]) -> RecordBatch {
         "--amount",
         "amount",
         "--output",
-        "rfm.arrow",
-    ];
+        output,
+    ]
+}
+
+/// Runs rfm on a fixture and returns the output table.
+fn run(scratch: &Scratch, input: &str, extra: &[&str]) -> RecordBatch {
+    let input = rfm_fixture(input);
+    let mut args = rfm_args(&input, "rfm.arrow");
     args.extend_from_slice(extra);
     strata_ok(&scratch.path, &args);
     let batches = read_arrow(&scratch.join("rfm.arrow"));
@@ -311,22 +316,7 @@ fn rfm_input_errors_name_the_problem() {
     }
     // A log with a header and no rows.
     scratch.write("empty.csv", "customer_id,date,amount\n");
-    let run = strata(
-        &scratch.path,
-        &[
-            "rfm",
-            "--input",
-            "empty.csv",
-            "--customer",
-            "customer_id",
-            "--date",
-            "date",
-            "--amount",
-            "amount",
-            "--output",
-            "o.csv",
-        ],
-    );
+    let run = strata(&scratch.path, &rfm_args("empty.csv", "o.csv"));
     assert_eq!(run.code, 65, "{}", run.stderr);
     assert!(
         run.stderr.contains("no usable rows (0 read"),
