@@ -10,7 +10,7 @@
 //! first backend: adjusted Rand index of the final labels and relative inertia difference.
 
 use crate::backend::cpu::CpuBackend;
-use crate::backend::gpu::{GpuBackend, GpuContext};
+use crate::backend::gpu::{GpuBackend, GpuContext, KernelTime};
 use crate::backend::{Backend, BackendInfo};
 use crate::data::matrix::Matrix;
 use crate::error::{Error, Result};
@@ -62,6 +62,16 @@ pub struct BackendResult {
     pub speedup: f64,
     /// `None` for the first backend.
     pub agreement: Option<Agreement>,
+    /// GPU time per kernel (`STRATA_GPU_PROFILE=1` on an adapter with timestamp queries).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kernels: Option<PhaseKernels>,
+}
+
+/// GPU time per kernel in the seeding and Lloyd phases.
+#[derive(Debug, Clone, Serialize)]
+pub struct PhaseKernels {
+    pub seed: Vec<KernelTime>,
+    pub lloyd: Vec<KernelTime>,
 }
 
 /// What was benchmarked.
@@ -117,11 +127,13 @@ pub fn run(
     for &which in backends {
         let mut times = PhaseTimes::default();
         let started = Instant::now();
+        let mut context = None;
         let mut backend: Box<dyn Backend + '_> = match which {
             BenchBackend::Cpu => Box::new(CpuBackend::new(points)),
             BenchBackend::Gpu => {
                 let ctx = GpuContext::new(false)?;
                 times.device = started.elapsed().as_secs_f64();
+                context = Some(ctx.clone());
                 let upload = Instant::now();
                 let backend = GpuBackend::new(ctx, points)?;
                 times.upload = upload.elapsed().as_secs_f64();
@@ -135,9 +147,14 @@ pub fn run(
         let mut seed_rng = SeededRng::new(seed, Stream::Init { run: 1 });
         init::kmeans_plusplus(backend.as_mut(), points, k, &mut seed_rng)?;
         times.seed = phase.elapsed().as_secs_f64();
+        let kernel_times = || context.as_ref().and_then(|c| c.take_kernel_times());
+        let seed_kernels = kernel_times();
         let phase = Instant::now();
         let outcome = lloyd::run_until(backend.as_mut(), points, start.clone(), iters, None)?;
         times.lloyd = phase.elapsed().as_secs_f64();
+        let kernels = seed_kernels
+            .zip(kernel_times())
+            .map(|(seed, lloyd)| PhaseKernels { seed, lloyd });
         let phase = Instant::now();
         let assignment = backend.assign(&outcome.centroids)?;
         times.assign = phase.elapsed().as_secs_f64();
@@ -176,6 +193,7 @@ pub fn run(
             speedup,
             agreement,
             times_s: times,
+            kernels,
         });
     }
     Ok(BenchReport {
@@ -238,6 +256,22 @@ pub fn render(report: &BenchReport) -> String {
             ari,
             diff
         ));
+    }
+    for r in &report.backends {
+        let Some(kernels) = &r.kernels else { continue };
+        out.push_str("\nGPU time per kernel (timestamp queries)\n");
+        for (phase, list) in [("seed", &kernels.seed), ("lloyd", &kernels.lloyd)] {
+            for t in list {
+                let per_iter = match phase {
+                    "lloyd" => format!("{:.3} ms/iter", t.total_ms / report.data.iters as f64),
+                    _ => String::new(),
+                };
+                out.push_str(&format!(
+                    "{phase:<8}{:<24}{:>8} dispatches{:>12.3} ms{:>18}\n",
+                    t.kernel, t.dispatches, t.total_ms, per_iter
+                ));
+            }
+        }
     }
     for r in &report.backends {
         out.push_str(&format!(

@@ -17,7 +17,10 @@ use std::path::PathBuf;
 k-means++), lloyd (exactly --iters iterations from the same start on every backend), assign \
 (final labels). Data generation and file reading are not timed. GFLOP/s counts 2*n*k*d per \
 iteration, GB/s the n*d*4 bytes of points read per iteration. ARI and the relative inertia \
-difference compare each backend's final labels with the first backend's."
+difference compare each backend's final labels with the first backend's.\n\nWith \
+STRATA_GPU_PROFILE=1 in the environment, an adapter with timestamp queries also reports the GPU \
+time of each kernel in the seed and lloyd phases (one extra read-back per submission, so the \
+phase times of a profiled run are slightly longer)."
 )]
 pub struct BenchArgs {
     /// Rows of generated data (Gaussian blobs, one per segment).

@@ -332,6 +332,18 @@ fn parity_k256() {
     );
 }
 
+/// More clusters than `sort_by_cluster_small` takes: the general sort.
+#[test]
+fn parity_k300() {
+    parity(
+        "k300",
+        &blob_matrix(6_000, 3, 40, 9),
+        300,
+        Some(4_000),
+        None,
+    );
+}
+
 #[test]
 fn parity_d64() {
     parity("d64", &blob_matrix(3_000, 64, 10, 5), 16, None, None);

@@ -5,6 +5,7 @@
 //! Validation and out-of-memory errors are caught with error scopes and a lost device is
 //! recorded by its callback; both become Strata errors with DESIGN.md's exit codes.
 
+use super::profile::{self, KernelTime, Profiler};
 use crate::error::{Error, Result};
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -13,6 +14,9 @@ use std::sync::{Arc, Mutex};
 /// Most features the per-point kernels hold in registers (16 vec4s); more use the general
 /// kernels, which read the point from memory for every centroid or pair.
 pub const REGISTER_DIMS: usize = 64;
+
+/// Most clusters `sort_by_cluster_small` takes (`SMALL_K` in sort.wgsl).
+pub(super) const SORT_SMALL_K: usize = 256;
 
 /// A kernel that comes in a general form and a form with the point in registers.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -33,6 +37,8 @@ struct PerPointModule {
 
 /// A compute pipeline with the layout of its one bind group.
 pub(super) struct Kernel {
+    /// The entry point, as kernel timings name it.
+    pub name: &'static str,
     pub pipeline: wgpu::ComputePipeline,
     pub layout: wgpu::BindGroupLayout,
 }
@@ -131,9 +137,13 @@ pub struct GpuContext {
     /// The register forms per (kernel, vec4 count), built when first needed.
     registers: Mutex<HashMap<(PerPoint, u32), Arc<Kernel>>>,
     pub(super) sort: Kernel,
+    /// `sort_by_cluster_small`, for at most `SORT_SMALL_K` clusters.
+    pub(super) sort_small: Kernel,
     pub(super) accumulate: Kernel,
     pub(super) seed_update: Kernel,
     pub(super) seed_trials: Kernel,
+    /// Kernel timing, when asked for (`STRATA_GPU_PROFILE=1`) and the adapter can.
+    profiler: Option<Profiler>,
 }
 
 impl GpuContext {
@@ -166,8 +176,22 @@ impl GpuContext {
         let summary = summary(&adapter);
         // The adapter's own limits: the defaults cap a storage binding at 128 MiB.
         let limits = adapter.limits();
+        let profile = profile::requested();
+        let timestamps = profile && adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY);
+        if profile && !timestamps {
+            log::warn!(
+                "{}=1 but '{}' has no timestamp queries; kernels are not timed",
+                profile::PROFILE_ENV,
+                summary.name
+            );
+        }
         let descriptor = wgpu::DeviceDescriptor {
             label: Some("strata"),
+            required_features: if timestamps {
+                wgpu::Features::TIMESTAMP_QUERY
+            } else {
+                wgpu::Features::empty()
+            },
             required_limits: limits.clone(),
             memory_hints: wgpu::MemoryHints::Performance,
             ..Default::default()
@@ -186,11 +210,25 @@ impl GpuContext {
         }));
 
         use Binding::{Read, ReadWrite, Uniform};
+        // wgpu's default checks add a loop counter to every loop, against infinite loops. In
+        // the innermost loops (a few multiply-adds per iteration) it doubles the work and keeps
+        // the driver from unrolling them, so that the point held "in registers" is spilled to
+        // memory. The other checks (buffer bounds, integer division) stay on.
+        let checks = wgpu::ShaderRuntimeChecks {
+            force_loop_bounding: false,
+            ..wgpu::ShaderRuntimeChecks::checked()
+        };
         let source = |name: &str, text: &'static str| {
-            device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            let descriptor = wgpu::ShaderModuleDescriptor {
                 label: Some(name),
-                source: wgpu::ShaderSource::Wgsl(Cow::Borrowed(text)),
-            })
+                source: wgpu::ShaderSource::Wgsl(
+                    shader_override(name).map_or(Cow::Borrowed(text), Cow::Owned),
+                ),
+            };
+            // SAFETY: without loop bounding a shader must not loop forever. Every loop in
+            // shaders/ runs over a range fixed before it starts (rows, features, centroids,
+            // columns from the params, or constants) or halves a constant down to zero.
+            unsafe { device.create_shader_module_trusted(descriptor, checks) }
         };
         let assign_src = source(
             "assign",
@@ -221,11 +259,13 @@ impl GpuContext {
         let seed_bindings = [Uniform, Read, Read, ReadWrite, ReadWrite];
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
         let assign = kernel(&device, &assign_src, "assign", &ASSIGN_BINDINGS, &[]);
-        let sort = kernel(
+        let sort_bindings = [Uniform, Read, ReadWrite, ReadWrite];
+        let sort = kernel(&device, &sort_src, "sort_by_cluster", &sort_bindings, &[]);
+        let sort_small = kernel(
             &device,
             &sort_src,
-            "sort_by_cluster",
-            &[Uniform, Read, ReadWrite, ReadWrite],
+            "sort_by_cluster_small",
+            &sort_bindings,
             &[],
         );
         let accumulate = kernel(
@@ -250,6 +290,7 @@ impl GpuContext {
                 summary.name
             )));
         }
+        let profiler = timestamps.then(|| Profiler::new(&device, &queue));
         Ok(Arc::new(GpuContext {
             adapter: summary,
             limits,
@@ -270,9 +311,11 @@ impl GpuContext {
             },
             registers: Mutex::new(HashMap::new()),
             sort,
+            sort_small,
             accumulate,
             seed_update,
             seed_trials,
+            profiler,
         }))
     }
 
@@ -332,6 +375,15 @@ impl GpuContext {
 
     pub(super) fn queue(&self) -> &wgpu::Queue {
         &self.queue
+    }
+
+    pub(super) fn profiler(&self) -> Option<&Profiler> {
+        self.profiler.as_ref()
+    }
+
+    /// GPU time per kernel since the last call, when kernel timing is on (see `profile`).
+    pub fn take_kernel_times(&self) -> Option<Vec<KernelTime>> {
+        self.profiler.as_ref().map(Profiler::take)
     }
 
     /// Fails once the device has been lost.
@@ -438,6 +490,19 @@ impl GpuContext {
     }
 }
 
+/// Environment variable naming a folder whose `NAME.wgsl` files replace the built-in shaders of
+/// the same name, for trying a kernel change on a card without rebuilding.
+pub const SHADER_DIR_ENV: &str = "STRATA_SHADER_DIR";
+
+/// The text of `NAME.wgsl` in `STRATA_SHADER_DIR`, when that is set and the file is there.
+fn shader_override(name: &str) -> Option<String> {
+    let dir = std::env::var_os(SHADER_DIR_ENV)?;
+    let path = std::path::Path::new(&dir).join(format!("{name}.wgsl"));
+    let text = std::fs::read_to_string(&path).ok()?;
+    log::warn!("shader '{name}' replaced by {}", path.display());
+    Some(text)
+}
+
 /// The bindings of both silhouette kernels.
 const SILHOUETTE_BINDINGS: [Binding; 5] = [
     Binding::Uniform,
@@ -462,7 +527,7 @@ const ASSIGN_BINDINGS: [Binding; 7] = [
 fn kernel(
     device: &wgpu::Device,
     module: &wgpu::ShaderModule,
-    entry: &str,
+    entry: &'static str,
     bindings: &[Binding],
     constants: &[(&str, f64)],
 ) -> Kernel {
@@ -504,5 +569,9 @@ fn kernel(
         },
         cache: None,
     });
-    Kernel { pipeline, layout }
+    Kernel {
+        name: entry,
+        pipeline,
+        layout,
+    }
 }

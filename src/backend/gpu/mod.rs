@@ -8,8 +8,10 @@
 //! be forced small (`STRATA_GPU_CHUNK_ROWS`) so tests cover several chunks on small data.
 
 pub mod context;
+pub mod profile;
 
 pub use context::{AdapterSummary, GpuContext, list_adapters};
+pub use profile::{KernelTime, PROFILE_ENV};
 
 use super::{
     Assignment, Backend, BackendInfo, BackendKind, StepPartials, partition_potentials,
@@ -18,7 +20,7 @@ use super::{
 use crate::data::matrix::Matrix;
 use crate::error::{Error, Result};
 use crate::parallel::PARTITION_ROWS;
-use context::{Kernel, PerPoint};
+use context::{Kernel, PerPoint, SORT_SMALL_K};
 use std::sync::Arc;
 use wgpu::BufferUsages as Usage;
 
@@ -291,11 +293,13 @@ impl GpuBackend {
     /// submits them together inside the error scopes.
     fn submit(&self, what: &str, passes: &[(&Kernel, &[&wgpu::Buffer], (u32, u32))]) -> Result<()> {
         let ctx = &self.ctx;
+        let profiler = ctx.profiler();
+        debug_assert!(passes.len() <= profile::MAX_PASSES);
         ctx.checked(what, || {
             let mut encoder = ctx
                 .device()
                 .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(what) });
-            for (kernel, buffers, (x, y)) in passes {
+            for (i, (kernel, buffers, (x, y))) in passes.iter().enumerate() {
                 let entries: Vec<wgpu::BindGroupEntry> = buffers
                     .iter()
                     .enumerate()
@@ -311,14 +315,28 @@ impl GpuBackend {
                 });
                 let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
                     label: None,
-                    timestamp_writes: None,
+                    timestamp_writes: profiler.map(|p| wgpu::ComputePassTimestampWrites {
+                        query_set: &p.queries,
+                        beginning_of_pass_write_index: Some(2 * i as u32),
+                        end_of_pass_write_index: Some(2 * i as u32 + 1),
+                    }),
                 });
                 pass.set_pipeline(&kernel.pipeline);
                 pass.set_bind_group(0, &group, &[]);
                 pass.dispatch_workgroups(*x, *y, 1);
             }
+            if let Some(p) = profiler {
+                let stamps = 2 * passes.len() as u32;
+                encoder.resolve_query_set(&p.queries, 0..stamps, &p.resolved, 0);
+            }
             ctx.queue().submit([encoder.finish()]);
-        })
+        })?;
+        if let Some(p) = profiler {
+            let stamps = ctx.read::<u64>(&p.resolved, 0, 2 * passes.len())?;
+            let names: Vec<&str> = passes.iter().map(|(kernel, ..)| kernel.name).collect();
+            p.record(&names, &stamps);
+        }
+        Ok(())
     }
 
     /// Runs the assignment kernel on every chunk (and, when `sums`, the sort by cluster and the
@@ -400,11 +418,16 @@ impl GpuBackend {
                         &partials.buffer,
                     ];
                     let ranges = chunk.ranges() as u32;
+                    let sorter = if k <= SORT_SMALL_K {
+                        &ctx.sort_small
+                    } else {
+                        &ctx.sort
+                    };
                     self.submit(
                         "running the assignment",
                         &[
                             (&self.assign, assign, chunk.grid),
-                            (&ctx.sort, sort, (ranges, 1)),
+                            (sorter, sort, (ranges, 1)),
                             (&ctx.accumulate, accumulate, (ranges, slot_blocks as u32)),
                         ],
                     )?;
