@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# The GPU figures of BENCHMARKS.md ("On an NVIDIA GPU") in one go, on a machine with a card:
+#
+#   benches/gpu_suite.sh STRATA OUT [info] [lloyd] [peers] [silhouette]
+#
+# STRATA is a release binary, OUT a folder for the log and the JSON reports; with no section
+# named, all run. Generated data goes to $STRATA_SUITE_DATA (default /tmp/strata-suite), not OUT.
+# Every step has a time limit, so one that hangs cannot take the rest with it. PyTorch (for the
+# ceilings and the same-card Lloyd step) and pyarrow are needed for `info` and `peers`.
+set -u
+strata=$(realpath "$1")
+out=$(realpath -m "$2")
+shift 2
+sections=${*:-info lloyd peers silhouette}
+here=$(dirname "$(realpath "$0")")
+data=${STRATA_SUITE_DATA:-/tmp/strata-suite}
+mkdir -p "$out" "$data"
+log="$out/suite.log"
+
+step() { # step SECONDS NAME COMMAND...
+    local limit=$1 name=$2
+    shift 2
+    echo "=== $name: $*" | tee -a "$log"
+    local t0=$EPOCHREALTIME
+    timeout "$limit" "$@" 2>&1 | tee -a "$log"
+    local rc=${PIPESTATUS[0]}
+    echo "=== $name: exit $rc after $(awk "BEGIN { printf \"%.1f\", $EPOCHREALTIME - $t0 }") s" | tee -a "$log"
+}
+
+cat >"$data/ceilings.py" <<'EOF'
+import torch
+def timed(f, reps=20):
+    f(); torch.cuda.synchronize()
+    a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    times = []
+    for _ in range(reps):
+        a.record(); f(); b.record(); torch.cuda.synchronize()
+        times.append(a.elapsed_time(b))
+    return sorted(times)[len(times) // 2]
+src = torch.randn(1 << 28, device="cuda")
+dst = torch.empty_like(src)
+ms = timed(lambda: dst.copy_(src))
+print(f"device copy: {2 * src.numel() * 4 / ms / 1e6:.0f} GB/s (read + written, median of 20)")
+torch.backends.cuda.matmul.allow_tf32 = False
+a = torch.randn(8192, 8192, device="cuda")
+b = torch.randn(8192, 8192, device="cuda")
+ms = timed(lambda: a @ b, 10)
+print(f"fp32 matmul (TF32 off) 8192^3: {2 * 8192**3 / ms / 1e9:.1f} TFLOP/s (median of 10)")
+print(torch.cuda.get_device_name(), torch.__version__)
+EOF
+
+for section in $sections; do
+    case $section in
+    info)
+        step 30 nvidia-smi nvidia-smi
+        step 30 info "$strata" info
+        step 120 ceilings python3 "$data/ceilings.py"
+        ;;
+    lloyd)
+        step 60 sanity "$strata" bench --rows 100000 --dims 16 --k 8 --iters 5 --backends cpu,gpu
+        step 240 bench-10m "$strata" bench --rows 10000000 --dims 16 --k 64 --iters 20 \
+            --backends cpu,gpu --report "$out/b10m.json"
+        STRATA_GPU_PROFILE=1 step 120 bench-10m-kernels "$strata" bench --rows 10000000 \
+            --dims 16 --k 64 --iters 20 --backends gpu --report "$out/b10m-kernels.json"
+        step 240 bench-1m64 "$strata" bench --rows 1000000 --dims 64 --k 256 --iters 20 \
+            --backends cpu,gpu --report "$out/b1m64.json"
+        STRATA_GPU_PROFILE=1 step 120 bench-1m64-kernels "$strata" bench --rows 1000000 \
+            --dims 64 --k 256 --iters 20 --backends gpu --report "$out/b1m64-kernels.json"
+        ;;
+    peers)
+        step 120 gen-10m "$strata" -q generate --rows 10000000 --dims 16 --centers 64 --std 4 \
+            --seed 5 --output "$data/g10m.parquet"
+        step 300 torch-10m python3 "$here/peers/gpu_lloyd.py" --strata "$strata" \
+            --input "$data/g10m.parquet" --k 64 --iters 20
+        step 60 gen-1m64 "$strata" -q generate --rows 1000000 --dims 64 --centers 256 --std 4 \
+            --seed 5 --output "$data/g1m64.parquet"
+        step 200 torch-1m64 python3 "$here/peers/gpu_lloyd.py" --strata "$strata" \
+            --input "$data/g1m64.parquet" --k 256 --iters 20
+        ;;
+    silhouette)
+        step 60 gen-s1m "$strata" -q generate --rows 1000000 --dims 16 --centers 8 --seed 5 \
+            --output "$data/s1m.parquet"
+        step 300 silhouette-1m "$strata" fit --input "$data/s1m.parquet" --id id \
+            --exclude true_segment --k 8 --backend gpu --silhouette exact \
+            --output "$data/s1m-segments.parquet" --report "$out/s1m.json"
+        ;;
+    *) echo "unknown section $section" | tee -a "$log" ;;
+    esac
+done
