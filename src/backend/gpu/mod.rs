@@ -11,7 +11,7 @@ pub mod context;
 pub mod profile;
 
 pub use context::{AdapterSummary, GpuContext, list_adapters};
-pub use profile::{KernelTime, PROFILE_ENV};
+pub use profile::KernelTime;
 
 use super::{
     Assignment, Backend, BackendInfo, BackendKind, StepPartials, partition_potentials,
