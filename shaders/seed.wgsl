@@ -1,7 +1,12 @@
 // k-means++ distance updates.
 //
 // `seed_update`: each point's closest squared distance becomes ‖x − c‖² to the newest centre
-// (`replace` = 1, for the first centre) or the smaller of that and its current value.
+// (`replace` = 1, for the first centre) or the smaller of that and its current value. Each
+// workgroup also writes the sum of its points' new distances, so that the host can find which
+// 256 points a k-means++ sample falls in without reading every distance back. The sum is taken
+// in 64-bit fixed point scaled to the workgroup's largest distance (integer additions, so no
+// compiler can reorder them away): each distance loses less than 2⁻⁴⁸ of that largest one,
+// and distances that are integers of up to 24 bits add up exactly.
 // `seed_trials`: for each of `trials` candidate centres, Σ min(closest, ‖x − candidate‖²) over
 // the workgroup's points (a fixed-order tree sum); the host adds the workgroups in f64.
 //
@@ -11,7 +16,8 @@
 //   1 points    storage  this chunk's points, row-major f32 (rows × d)
 //   2 centres   storage  the newest centre (update) or the candidates (trials), row-major f32
 //   3 closest   storage  rows f32: squared distance to the nearest centre chosen so far
-//   4 wg_sums   storage  trials f32 per workgroup (trials only)
+//   4 wg_sums   storage  update: 3 u32 per workgroup, Σ closest = (hi·2³² + lo)·2^−shift as
+//                        (lo, hi, shift as i32); trials: trials f32 bit patterns per workgroup
 
 struct Params {
     rows: u32,
@@ -27,9 +33,11 @@ const WG: u32 = 256u;
 @group(0) @binding(1) var<storage, read> points: array<f32>;
 @group(0) @binding(2) var<storage, read> centres: array<f32>;
 @group(0) @binding(3) var<storage, read_write> closest: array<f32>;
-@group(0) @binding(4) var<storage, read_write> wg_sums: array<f32>;
+@group(0) @binding(4) var<storage, read_write> wg_sums: array<u32>;
 
-var<workgroup> partial: array<f32, WG>;
+var<workgroup> largest: atomic<u32>;
+var<workgroup> fixed: array<vec2<u32>, WG>;
+var<workgroup> partial4: array<vec4<f32>, WG>;
 
 fn sq_distance(row: u32, centre: u32) -> f32 {
     let d = params.dims;
@@ -43,16 +51,71 @@ fn sq_distance(row: u32, centre: u32) -> f32 {
 
 @compute @workgroup_size(256)
 fn seed_update(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
-    let row = (wid.x + wid.y * params.wg_x) * WG + lid;
-    if (row >= params.rows) {
-        return;
+    let wg = wid.x + wid.y * params.wg_x;
+    let row = wg * WG + lid;
+    var value = 0.0;
+    if (row < params.rows) {
+        let distance = sq_distance(row, 0u);
+        if (params.replace == 1u) {
+            value = distance;
+            closest[row] = distance;
+        } else {
+            value = closest[row];
+            if (distance < value) {
+                value = distance;
+                closest[row] = distance;
+            }
+        }
     }
-    let distance = sq_distance(row, 0u);
-    if (params.replace == 1u || distance < closest[row]) {
-        closest[row] = distance;
+    // The largest distance's exponent (the bit patterns of non-negative floats order as they do).
+    if (lid == 0u) {
+        atomicStore(&largest, 0u);
+    }
+    workgroupBarrier();
+    atomicMax(&largest, bitcast<u32>(value) & 0x7fffffffu);
+    workgroupBarrier();
+    let top = atomicLoad(&largest);
+    // Scaled so the largest distance is below 2⁴⁹: 256 of them stay below 2⁵⁷. The scaled value
+    // splits exactly into its bits above and below 2³²; the fraction below 1 is dropped.
+    let shift = min(48 - (i32(top >> 23u) - 127), 127);
+    let scaled = ldexp(abs(value), shift);
+    let high = floor(scaled * (1.0 / 4294967296.0));
+    let low = scaled - high * 4294967296.0;
+    fixed[lid] = vec2(u32(low), u32(high));
+    workgroupBarrier();
+    for (var s = WG / 2u; s > 0u; s >>= 1u) {
+        if (lid < s) {
+            let a = fixed[lid];
+            let b = fixed[lid + s];
+            let lo = a.x + b.x;
+            fixed[lid] = vec2(lo, a.y + b.y + select(0u, 1u, lo < a.x));
+        }
+        workgroupBarrier();
+    }
+    if (lid == 0u) {
+        wg_sums[3u * wg] = fixed[0].x;
+        wg_sums[3u * wg + 1u] = fixed[0].y;
+        wg_sums[3u * wg + 2u] = bitcast<u32>(shift);
     }
 }
 
+// Squared distances from `row` to candidates t0 .. t0 + 3 (those past the last read as the last
+// one; the caller drops them), reading the point once for all four.
+fn sq_distances4(row: u32, t0: u32) -> vec4<f32> {
+    let d = params.dims;
+    let last = params.centres - 1u;
+    let c = vec4(t0, min(t0 + 1u, last), min(t0 + 2u, last), min(t0 + 3u, last)) * d;
+    var sum = vec4(0.0);
+    for (var j = 0u; j < d; j++) {
+        let diff = vec4(points[row * d + j]) - vec4(
+            centres[c.x + j], centres[c.y + j], centres[c.z + j], centres[c.w + j]);
+        sum += diff * diff;
+    }
+    return sum;
+}
+
+// Four candidates per tree sum, lane by lane: the same additions in the same order as one
+// candidate at a time, with a quarter of the barriers.
 @compute @workgroup_size(256)
 fn seed_trials(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
     let wg = wid.x + wid.y * params.wg_x;
@@ -62,21 +125,21 @@ fn seed_trials(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id)
     if (in_range) {
         current = closest[row];
     }
-    for (var t = 0u; t < params.centres; t++) {
-        var value = 0.0;
+    for (var t0 = 0u; t0 < params.centres; t0 += 4u) {
+        var value = vec4(0.0);
         if (in_range) {
-            value = min(current, sq_distance(row, t));
+            value = min(vec4(current), sq_distances4(row, t0));
         }
-        partial[lid] = value;
+        partial4[lid] = value;
         workgroupBarrier();
         for (var s = WG / 2u; s > 0u; s >>= 1u) {
             if (lid < s) {
-                partial[lid] += partial[lid + s];
+                partial4[lid] += partial4[lid + s];
             }
             workgroupBarrier();
         }
-        if (lid == 0u) {
-            wg_sums[wg * params.centres + t] = partial[0];
+        if (lid < min(4u, params.centres - t0)) {
+            wg_sums[wg * params.centres + t0 + lid] = bitcast<u32>(partial4[0][lid]);
         }
         workgroupBarrier();
     }

@@ -177,15 +177,6 @@ pub(crate) fn avx2_fma() -> bool {
     std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
 }
 
-/// Per-partition sums (f64, in row order) of the k-means++ closest distances, as the CPU
-/// backend computes them while updating.
-pub(crate) fn partition_potentials(closest: &[f32], part_rows: usize) -> Vec<f64> {
-    closest
-        .chunks(part_rows)
-        .map(|part| part.iter().map(|&c| f64::from(c)).sum())
-        .collect()
-}
-
 /// The partition where the running sum of partition potentials reaches `target`, with the sum
 /// of the partitions before it; None when rounding left the target past the last one.
 pub(crate) fn partition_of(part_potential: &[f64], target: f64) -> Option<(usize, f64)> {
@@ -199,9 +190,10 @@ pub(crate) fn partition_of(part_potential: &[f64], target: f64) -> Option<(usize
     None
 }
 
-/// k-means++ sampling shared by the backends: for each target, the first point whose running
+/// k-means++ sampling over host-held distances: for each target, the first point whose running
 /// sum of closest distances reaches it (numpy's `searchsorted`), clipped to the last point. The
-/// partition sums skip to the right partition; the scan inside it is sequential in f64.
+/// partition sums skip to the right partition; the scan inside it is sequential in f64. The GPU
+/// backend does the same over its workgroups' sums, reading back only the blocks it needs.
 pub(crate) fn sample_by_potential(
     closest: &[f32],
     part_potential: &[f64],

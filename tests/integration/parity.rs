@@ -216,6 +216,53 @@ fn empty_cluster_is_reseeded(make: Make) {
     assert_eq!(outcome.centroids.row(2), &[100.0]);
 }
 
+/// k-means++ sampling against the exact cumulative sum (hand oracle): points 0..2000 on a line,
+/// in parts of 1000 rows, so the running sums cross GPU workgroup blocks (256 rows) and chunks.
+/// With the first centre at 0 the closest distances are i², whose running sum to m is
+/// m(m + 1)(2m + 1)/6, exact in f32 per point and in f64 in total. A target equal to that sum
+/// picks m; half a unit less picks m too, half a unit more picks m + 1. A block's sum is far
+/// past f32's 24 bits, so the GPU's compensated block sums must be exact for these to hold.
+fn seeding_samples_the_exact_cumulative_sum(make: Make) {
+    let n = 2_000usize;
+    let points = Matrix::from_vec((0..n).map(|i| i as f32).collect(), 1);
+    let Some(mut backend) = make(&points, Some(1_000)) else {
+        return;
+    };
+    let cumulative = |m: usize| (m * (m + 1) * (2 * m + 1) / 6) as f64;
+    assert_eq!(backend.seed_first(&[0.0]).unwrap(), cumulative(n - 1));
+    let edges = [
+        1usize, 2, 255, 256, 257, 511, 512, 767, 768, 999, 1000, 1001, 1255, 1256, 1500, 1998, 1999,
+    ];
+    let mut targets = vec![0.0, cumulative(n - 1) + 1.0];
+    let mut expected = vec![0, n - 1];
+    for &m in &edges {
+        targets.extend([cumulative(m), cumulative(m) - 0.5, cumulative(m) + 0.5]);
+        expected.extend([m, m, (m + 1).min(n - 1)]);
+    }
+    assert_eq!(backend.seed_sample(&targets).unwrap(), expected);
+
+    // A candidate at 1999 leaves min(i², (1999 − i)²) per point.
+    let after: Vec<f64> = (0..n)
+        .map(|i| (i * i).min((n - 1 - i) * (n - 1 - i)) as f64)
+        .collect();
+    let candidates = Matrix::from_vec(vec![1999.0, 1000.0], 1);
+    let trials = backend.seed_trials(&candidates).unwrap();
+    assert_close("trial at 1999", trials[0], after.iter().sum(), 1e-6, 0.0);
+    backend.seed_commit(&[1999.0]).unwrap();
+    let running: Vec<f64> = after
+        .iter()
+        .scan(0.0, |sum, &c| {
+            *sum += c;
+            Some(*sum)
+        })
+        .collect();
+    // Past the middle the distances shrink; the picks still land on the exact running sums.
+    let picks = [10usize, 256, 999, 1000, 1001, 1500, 1998];
+    let targets: Vec<f64> = picks.iter().map(|&m| running[m]).collect();
+    assert_eq!(backend.seed_sample(&targets).unwrap(), picks);
+    backend.end_seeding();
+}
+
 macro_rules! backend_suite {
     ($($backend:ident => $make:expr),*) => {$(
         mod $backend {
@@ -234,6 +281,10 @@ macro_rules! backend_suite {
             #[test]
             fn empty_cluster_is_reseeded() {
                 super::empty_cluster_is_reseeded($make);
+            }
+            #[test]
+            fn seeding_samples_the_exact_cumulative_sum() {
+                super::seeding_samples_the_exact_cumulative_sum($make);
             }
         }
     )*};
@@ -359,6 +410,38 @@ fn parity_d70() {
 #[test]
 fn parity_d7_several_ranges() {
     parity("d7", &blob_matrix(40_000, 7, 9, 8), 9, None, None);
+}
+
+/// k-means++ sampling on both backends from the same distances: the GPU finds the block from
+/// its workgroups' sums and reads only that block back; the CPU scans its partitions. Uniform
+/// targets over 30,000 points in 7 chunks pick the same points.
+#[test]
+fn seeding_samples_agree() {
+    let points = blob_matrix(30_000, 5, 8, 12);
+    let Some(mut gpu) = gpu_backend(&points, Some(4_500)) else {
+        return;
+    };
+    let mut cpu = CpuBackend::new(&points);
+    let mut rng = SeededRng::new(3, Stream::Init { run: 0 });
+    let potential = cpu.seed_first(points.row(17)).unwrap();
+    assert_close(
+        "potential",
+        gpu.seed_first(points.row(17)).unwrap(),
+        potential,
+        1e-7,
+        0.0,
+    );
+    for centre in [None, Some(29_000)] {
+        if let Some(row) = centre {
+            cpu.seed_commit(points.row(row)).unwrap();
+            gpu.seed_commit(points.row(row)).unwrap();
+        }
+        let targets: Vec<f64> = (0..2_000).map(|_| rng.uniform() * potential).collect();
+        assert_eq!(
+            gpu.seed_sample(&targets).unwrap(),
+            cpu.seed_sample(&targets).unwrap()
+        );
+    }
 }
 
 #[test]

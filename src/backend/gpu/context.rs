@@ -144,6 +144,8 @@ pub struct GpuContext {
     pub(super) seed_trials: Kernel,
     /// Kernel timing, when asked for (`STRATA_GPU_PROFILE=1`) and the adapter can.
     profiler: Option<Profiler>,
+    /// The kept read-back buffer and its size (see `read_after`).
+    staging: Mutex<Option<(wgpu::Buffer, u64)>>,
 }
 
 impl GpuContext {
@@ -317,6 +319,7 @@ impl GpuContext {
             seed_update,
             seed_trials,
             profiler,
+            staging: Mutex::new(None),
         }))
     }
 
@@ -447,27 +450,82 @@ impl GpuContext {
         offset: u64,
         len: usize,
     ) -> Result<Vec<T>> {
-        if len == 0 {
-            return Ok(Vec::new());
-        }
-        let size = (len * std::mem::size_of::<T>()) as u64;
-        let staging = self.checked("allocating a read-back buffer", || {
-            self.buffer(
-                "read-back",
-                size,
-                wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            )
-        })?;
-        let mut encoder = self
+        let mut values = self.read_spans(&[Span {
+            source,
+            offset,
+            len,
+        }])?;
+        Ok(values.pop().unwrap_or_default())
+    }
+
+    /// Copies every span back to the host with one submission and one wait.
+    ///
+    /// # Errors
+    /// As for `read`.
+    pub(super) fn read_spans<T: bytemuck::Pod>(&self, spans: &[Span<'_>]) -> Result<Vec<Vec<T>>> {
+        let encoder = self
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("read-back"),
             });
-        encoder.copy_buffer_to_buffer(source, offset, &staging, 0, size);
-        self.queue.submit([encoder.finish()]);
+        self.read_after(encoder, spans)
+    }
+
+    /// Submits `encoder` with copies of every span after its work, waits once, and returns
+    /// each span's values. The copies go through one kept staging buffer (a new one each time
+    /// only for reads larger than `KEPT_STAGING`), so a Lloyd step or a k-means++ round costs
+    /// one submission and one wait.
+    ///
+    /// # Errors
+    /// Exit 75 when the device is lost while waiting; 69/70 as for `checked`.
+    pub(super) fn read_after<T: bytemuck::Pod>(
+        &self,
+        mut encoder: wgpu::CommandEncoder,
+        spans: &[Span<'_>],
+    ) -> Result<Vec<Vec<T>>> {
+        let size = std::mem::size_of::<T>() as u64;
+        if size % wgpu::COPY_BUFFER_ALIGNMENT != 0 {
+            return Err(Error::Internal(format!(
+                "read-back of {size}-byte values: copies move multiples of 4 bytes"
+            )));
+        }
+        // Each span starts on a map-aligned offset of the staging buffer.
+        let mut places = Vec::with_capacity(spans.len());
+        let mut total = 0u64;
+        for span in spans {
+            places.push(total);
+            total = (total + span.len as u64 * size).next_multiple_of(wgpu::MAP_ALIGNMENT);
+        }
+        let mut kept = self
+            .staging
+            .lock()
+            .map_err(|_| Error::Internal("the GPU read-back buffer was poisoned".into()))?;
+        let staging = self.checked("reading back from the GPU", || {
+            let staging = if total > KEPT_STAGING {
+                self.buffer("read-back", total, STAGING_USAGE)
+            } else {
+                if kept.as_ref().is_none_or(|(_, bytes)| *bytes < total) {
+                    // Grown to the next power of two, so a few sizes settle it.
+                    let bytes = total.next_power_of_two().max(1 << 16);
+                    *kept = Some((self.buffer("read-back", bytes, STAGING_USAGE), bytes));
+                }
+                kept.as_ref().expect("just made").0.clone()
+            };
+            for (span, &place) in spans.iter().zip(&places) {
+                let bytes = span.len as u64 * size;
+                if bytes > 0 {
+                    encoder.copy_buffer_to_buffer(span.source, span.offset, &staging, place, bytes);
+                }
+            }
+            self.queue.submit([encoder.finish()]);
+            staging
+        })?;
+        if total == 0 {
+            return Ok(spans.iter().map(|_| Vec::new()).collect());
+        }
         let (sender, receiver) = std::sync::mpsc::channel();
         staging
-            .slice(..size)
+            .slice(..total)
             .map_async(wgpu::MapMode::Read, move |result| {
                 let _ = sender.send(result);
             });
@@ -481,15 +539,37 @@ impl GpuContext {
             .map_err(|e| Error::DeviceLost(format!("reading back from the GPU failed: {e}")))?;
         let values = {
             let view = staging
-                .slice(..size)
+                .slice(..total)
                 .get_mapped_range()
                 .map_err(|e| Error::Internal(format!("mapping a read-back buffer: {e}")))?;
-            bytemuck::cast_slice::<u8, T>(&view).to_vec()
+            spans
+                .iter()
+                .zip(&places)
+                .map(|(span, &place)| {
+                    let from = place as usize;
+                    let to = from + span.len * size as usize;
+                    bytemuck::cast_slice::<u8, T>(&view[from..to]).to_vec()
+                })
+                .collect()
         };
         staging.unmap();
         Ok(values)
     }
 }
+
+/// A part of a device buffer to read back: `len` values from `offset` bytes.
+pub(super) struct Span<'a> {
+    pub source: &'a wgpu::Buffer,
+    pub offset: u64,
+    pub len: usize,
+}
+
+/// Largest read-back that goes through the kept staging buffer; larger ones (labels and
+/// distances of a big chunk, once per fit) use a buffer of their own, freed after.
+const KEPT_STAGING: u64 = 64 << 20;
+
+const STAGING_USAGE: wgpu::BufferUsages =
+    wgpu::BufferUsages::MAP_READ.union(wgpu::BufferUsages::COPY_DST);
 
 /// Environment variable naming a folder whose `NAME.wgsl` files replace the built-in shaders of
 /// the same name, for trying a kernel change on a card without rebuilding.

@@ -2,8 +2,11 @@
 //!
 //! The normalized points are uploaded once, in chunks no larger than the adapter's storage
 //! binding limit, and stay resident across iterations and restarts. Per Lloyd step only the k×d
-//! centroids go up; per-workgroup statistics and per-range partial sums come back and are
-//! finished on the host in f64, in chunk and range order, so results are deterministic.
+//! centroids go up; per-workgroup statistics and per-range partial sums come back, read in the
+//! same submission as the kernels, and are finished on the host in f64, in chunk and range
+//! order, so results are deterministic. k-means++ keeps the closest distances on the device:
+//! per round only the workgroups' sums come back, and a sample reads back the 256 distances of
+//! the block it falls in.
 //! Per-point kernels use a second dispatch dimension beyond 65,535 workgroups. The chunk size can
 //! be forced small (`STRATA_GPU_CHUNK_ROWS`) so tests cover several chunks on small data.
 
@@ -13,14 +16,10 @@ pub mod profile;
 pub use context::{AdapterSummary, GpuContext, list_adapters};
 pub use profile::KernelTime;
 
-use super::{
-    Assignment, Backend, BackendInfo, BackendKind, StepPartials, partition_potentials,
-    sample_by_potential,
-};
+use super::{Assignment, Backend, BackendInfo, BackendKind, StepPartials};
 use crate::data::matrix::Matrix;
 use crate::error::{Error, Result};
-use crate::parallel::PARTITION_ROWS;
-use context::{Kernel, PerPoint, SORT_SMALL_K};
+use context::{Kernel, PerPoint, SORT_SMALL_K, Span};
 use std::sync::Arc;
 use wgpu::BufferUsages as Usage;
 
@@ -82,6 +81,9 @@ struct SeedParams {
     pad: [u32; 3],
 }
 
+/// One compute pass: the kernel, its buffers in binding order, and the workgroup grid.
+type Pass<'a> = (&'a Kernel, &'a [&'a wgpu::Buffer], (u32, u32));
+
 /// A growable device buffer (re-created larger when needed).
 struct Scratch {
     buffer: wgpu::Buffer,
@@ -94,6 +96,7 @@ struct Chunk {
     points: wgpu::Buffer,
     labels: wgpu::Buffer,
     distances: wgpu::Buffer,
+    /// Per workgroup: the assignment's 2 stats, or `seed_update`'s 3-word block sum.
     wg_stats: wgpu::Buffer,
     closest: Option<wgpu::Buffer>,
     /// Each range's row indices grouped by cluster (sort_by_cluster), for the partial sums.
@@ -127,8 +130,10 @@ pub struct GpuBackend {
     centroids: Option<Scratch>,
     norms: Option<Scratch>,
     centres: Option<Scratch>,
-    closest: Vec<f32>,
-    part_potential: Vec<f64>,
+    /// k-means++: running sums (f64, in row order) of the closest distances over the blocks of
+    /// `WG` points that `seed_update`'s workgroups sum; block b is the b-th workgroup of the
+    /// chunks in order.
+    potential: Vec<f64>,
 }
 
 /// Workgroup grid for `rows` one-invocation-per-row: (x, y) with x ≤ the per-dimension limit.
@@ -196,7 +201,7 @@ impl GpuBackend {
                     points,
                     labels: ctx.buffer("labels", (n * 4) as u64, storage),
                     distances: ctx.buffer("distances", (n * 4) as u64, storage),
-                    wg_stats: ctx.buffer("workgroup stats", (g.0 as u64 * g.1 as u64) * 8, storage),
+                    wg_stats: ctx.buffer("workgroup stats", g.0 as u64 * g.1 as u64 * 12, storage),
                     closest: None,
                     order: None,
                     bounds: None,
@@ -228,8 +233,7 @@ impl GpuBackend {
             centroids: None,
             norms: None,
             centres: None,
-            closest: Vec::new(),
-            part_potential: Vec::new(),
+            potential: Vec::new(),
         };
         backend.reset_labels()?;
         Ok(backend)
@@ -291,11 +295,21 @@ impl GpuBackend {
 
     /// Encodes one compute pass per (kernel, bound buffers in binding order, workgroup grid) and
     /// submits them together inside the error scopes.
-    fn submit(&self, what: &str, passes: &[(&Kernel, &[&wgpu::Buffer], (u32, u32))]) -> Result<()> {
+    fn submit(&self, what: &str, passes: &[Pass<'_>]) -> Result<()> {
+        self.submit_reading::<u32>(what, passes, &[]).map(|_| ())
+    }
+
+    /// Like `submit`, then reads `spans` back after the passes in the same submission.
+    fn submit_reading<T: bytemuck::Pod>(
+        &self,
+        what: &str,
+        passes: &[Pass<'_>],
+        spans: &[Span<'_>],
+    ) -> Result<Vec<Vec<T>>> {
         let ctx = &self.ctx;
         let profiler = ctx.profiler();
         debug_assert!(passes.len() <= profile::MAX_PASSES);
-        ctx.checked(what, || {
+        let encoder = ctx.checked(what, || {
             let mut encoder = ctx
                 .device()
                 .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(what) });
@@ -329,19 +343,28 @@ impl GpuBackend {
                 let stamps = 2 * passes.len() as u32;
                 encoder.resolve_query_set(&p.queries, 0..stamps, &p.resolved, 0);
             }
-            ctx.queue().submit([encoder.finish()]);
+            encoder
         })?;
+        let values = if spans.is_empty() {
+            ctx.checked(what, || {
+                ctx.queue().submit([encoder.finish()]);
+            })?;
+            Vec::new()
+        } else {
+            ctx.read_after(encoder, spans)?
+        };
         if let Some(p) = profiler {
             let stamps = ctx.read::<u64>(&p.resolved, 0, 2 * passes.len())?;
             let names: Vec<&str> = passes.iter().map(|(kernel, ..)| kernel.name).collect();
             p.record(&names, &stamps);
         }
-        Ok(())
+        Ok(values)
     }
 
-    /// Runs the assignment kernel on every chunk (and, when `sums`, the sort by cluster and the
-    /// partial sums), returning per chunk its workgroup stats and partials.
-    fn run_assign(&mut self, centroids: &Matrix, sums: bool) -> Result<Vec<(Vec<f32>, Vec<f32>)>> {
+    /// Runs the assignment kernel on every chunk and reads back, per chunk in one submission,
+    /// either (`sums`) its workgroup stats and range partials after the sort by cluster and the
+    /// partial sums, or its labels and distances. Values come back as raw 32-bit words.
+    fn run_assign(&mut self, centroids: &Matrix, sums: bool) -> Result<Vec<[Vec<u32>; 2]>> {
         self.upload_centroids(centroids)?;
         let (k, d) = (centroids.rows(), self.dims);
         let slots = k * (d + 1);
@@ -406,7 +429,7 @@ impl GpuBackend {
                 &chunk.distances,
                 &chunk.wg_stats,
             ];
-            match (&chunk.partials, &chunk.bounds, &chunk.order, sums) {
+            let mut read = match (&chunk.partials, &chunk.bounds, &chunk.order, sums) {
                 (Some(partials), Some(bounds), Some(order), true) => {
                     let sort: &[&wgpu::Buffer] =
                         &[&chunk.params[1], &chunk.labels, &bounds.buffer, order];
@@ -423,36 +446,62 @@ impl GpuBackend {
                     } else {
                         &ctx.sort
                     };
-                    self.submit(
+                    let spans = [
+                        Span {
+                            source: &chunk.wg_stats,
+                            offset: 0,
+                            len: 2 * chunk.workgroups(),
+                        },
+                        Span {
+                            source: &partials.buffer,
+                            offset: 0,
+                            len: chunk.ranges() * slots,
+                        },
+                    ];
+                    self.submit_reading(
                         "running the assignment",
                         &[
                             (&self.assign, assign, chunk.grid),
                             (sorter, sort, (ranges, 1)),
                             (&ctx.accumulate, accumulate, (ranges, slot_blocks as u32)),
                         ],
-                    )?;
+                        &spans,
+                    )?
                 }
-                _ => self.submit(
-                    "running the assignment",
-                    &[(&self.assign, assign, chunk.grid)],
-                )?,
-            }
-            let stats = ctx.read::<f32>(&chunk.wg_stats, 0, 2 * chunk.workgroups())?;
-            let partials = match (&chunk.partials, sums) {
-                (Some(p), true) => ctx.read::<f32>(&p.buffer, 0, chunk.ranges() * slots)?,
-                _ => Vec::new(),
+                _ => {
+                    let spans = [
+                        Span {
+                            source: &chunk.labels,
+                            offset: 0,
+                            len: chunk.rows,
+                        },
+                        Span {
+                            source: &chunk.distances,
+                            offset: 0,
+                            len: chunk.rows,
+                        },
+                    ];
+                    self.submit_reading(
+                        "running the assignment",
+                        &[(&self.assign, assign, chunk.grid)],
+                        &spans,
+                    )?
+                }
             };
-            results.push((stats, partials));
+            let second = read.pop().unwrap_or_default();
+            let first = read.pop().unwrap_or_default();
+            results.push([first, second]);
         }
         Ok(results)
     }
 
-    /// Runs `seed_update` with `centre` on every chunk and refreshes the host's closest
-    /// distances and partition potentials; returns the total potential.
+    /// Runs `seed_update` with `centre` on every chunk and refreshes the running sums of the
+    /// potential from its per-workgroup sums; returns the total potential.
     fn update_closest(&mut self, centre: &[f32], replace: bool) -> Result<f64> {
         self.upload_centres(centre)?;
         let ctx = self.ctx.clone();
-        let mut closest = Vec::with_capacity(self.rows);
+        let mut potential = Vec::with_capacity(self.rows.div_ceil(WG));
+        let mut running = 0.0f64;
         for i in 0..self.chunks.len() {
             ctx.checked("updating k-means++ distances", || {
                 let chunk = &mut self.chunks[i];
@@ -484,15 +533,42 @@ impl GpuBackend {
                 chunk_closest,
                 &chunk.wg_stats,
             ];
-            self.submit(
+            // Only the workgroups that hold points: the grid's spare ones sum nothing.
+            let blocks = chunk.rows.div_ceil(WG);
+            let sums = self.submit_reading::<u32>(
                 "updating k-means++ distances",
                 &[(&ctx.seed_update, buffers, chunk.grid)],
+                &[Span {
+                    source: &chunk.wg_stats,
+                    offset: 0,
+                    len: 3 * blocks,
+                }],
             )?;
-            closest.extend(ctx.read::<f32>(chunk_closest, 0, chunk.rows)?);
+            for block in sums.concat().chunks_exact(3) {
+                // (lo, hi, shift): the fixed-point sum (hi·2³² + lo)·2^−shift (seed.wgsl).
+                let fixed = (u64::from(block[1]) << 32) | u64::from(block[0]);
+                running += fixed as f64 * 2f64.powi(-(block[2] as i32));
+                potential.push(running);
+            }
         }
-        self.part_potential = partition_potentials(&closest, PARTITION_ROWS);
-        self.closest = closest;
-        Ok(self.part_potential.iter().sum())
+        self.potential = potential;
+        Ok(running)
+    }
+
+    /// Where block `b` (see `potential`) lies: its chunk, its first row in that chunk and in
+    /// all the points, and its number of rows.
+    fn block(&self, mut b: usize) -> (usize, usize, usize, usize) {
+        let mut offset = 0;
+        for (i, chunk) in self.chunks.iter().enumerate() {
+            let blocks = chunk.rows.div_ceil(WG);
+            if b < blocks {
+                let start = b * WG;
+                return (i, start, offset + start, WG.min(chunk.rows - start));
+            }
+            b -= blocks;
+            offset += chunk.rows;
+        }
+        unreachable!("block beyond the last chunk")
     }
 }
 
@@ -536,17 +612,17 @@ impl Backend for GpuBackend {
         let (k, d) = (centroids.rows(), self.dims);
         let slots = k * (d + 1);
         let mut total = StepPartials::zeros(k, d);
-        for (stats, partials) in self.run_assign(centroids, true)? {
+        for [stats, partials] in self.run_assign(centroids, true)? {
             for wg in stats.chunks_exact(2) {
-                total.inertia += f64::from(wg[0]);
-                total.changed += wg[1] as u64;
+                total.inertia += f64::from(f32::from_bits(wg[0]));
+                total.changed += f32::from_bits(wg[1]) as u64;
             }
             for range in partials.chunks_exact(slots) {
                 for c in 0..k {
                     let slot = &range[c * (d + 1)..(c + 1) * (d + 1)];
-                    total.counts[c] += slot[d] as u64;
+                    total.counts[c] += f32::from_bits(slot[d]) as u64;
                     for (s, &v) in total.sums[c * d..(c + 1) * d].iter_mut().zip(&slot[..d]) {
-                        *s += f64::from(v);
+                        *s += f64::from(f32::from_bits(v));
                     }
                 }
             }
@@ -555,12 +631,11 @@ impl Backend for GpuBackend {
     }
 
     fn assign(&mut self, centroids: &Matrix) -> Result<Assignment> {
-        self.run_assign(centroids, false)?;
         let mut labels = Vec::with_capacity(self.rows);
         let mut sq_distances = Vec::with_capacity(self.rows);
-        for chunk in &self.chunks {
-            labels.extend(self.ctx.read::<u32>(&chunk.labels, 0, chunk.rows)?);
-            sq_distances.extend(self.ctx.read::<f32>(&chunk.distances, 0, chunk.rows)?);
+        for [chunk_labels, chunk_distances] in self.run_assign(centroids, false)? {
+            labels.extend(chunk_labels);
+            sq_distances.extend(chunk_distances.into_iter().map(f32::from_bits));
         }
         Ok(Assignment {
             labels,
@@ -573,12 +648,52 @@ impl Backend for GpuBackend {
     }
 
     fn seed_sample(&mut self, targets: &[f64]) -> Result<Vec<usize>> {
-        Ok(sample_by_potential(
-            &self.closest,
-            &self.part_potential,
-            PARTITION_ROWS,
-            targets,
-        ))
+        // The block where the running sum reaches each target (None: rounding left the target
+        // past the last one), then only those blocks' distances come back, scanned in f64 as
+        // the CPU backend scans its partition.
+        let found: Vec<Option<usize>> = targets
+            .iter()
+            .map(|&target| {
+                let b = self.potential.partition_point(|&p| p < target);
+                (b < self.potential.len()).then_some(b)
+            })
+            .collect();
+        let mut wanted: Vec<usize> = found.iter().flatten().copied().collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let places: Vec<_> = wanted.iter().map(|&b| self.block(b)).collect();
+        let mut spans = Vec::with_capacity(places.len());
+        for &(chunk, start, _, len) in &places {
+            let closest = self.chunks[chunk].closest.as_ref().ok_or_else(|| {
+                Error::Internal("k-means++ sampling before the first centre".into())
+            })?;
+            spans.push(Span {
+                source: closest,
+                offset: (start * 4) as u64,
+                len,
+            });
+        }
+        let distances = self.ctx.read_spans::<f32>(&spans)?;
+        Ok(targets
+            .iter()
+            .zip(&found)
+            .map(|(&target, block)| {
+                let Some(b) = *block else {
+                    return self.rows - 1;
+                };
+                let at = wanted.binary_search(&b).expect("every found block is read");
+                let (_, _, first, len) = places[at];
+                let mut running = if b == 0 { 0.0 } else { self.potential[b - 1] };
+                for (i, &c) in distances[at].iter().enumerate() {
+                    running += f64::from(c);
+                    if running >= target {
+                        return first + i;
+                    }
+                }
+                // Rounding left the target past this block's last point: take it.
+                first + len - 1
+            })
+            .collect())
     }
 
     fn seed_trials(&mut self, candidates: &Matrix) -> Result<Vec<f64>> {
@@ -615,14 +730,16 @@ impl Backend for GpuBackend {
                 chunk_closest,
                 sums,
             ];
-            self.submit(
+            let sums = self.submit_reading::<f32>(
                 "scoring k-means++ candidates",
                 &[(&ctx.seed_trials, buffers, chunk.grid)],
+                &[Span {
+                    source: sums,
+                    offset: 0,
+                    len: chunk.workgroups() * t,
+                }],
             )?;
-            for wg in ctx
-                .read::<f32>(sums, 0, chunk.workgroups() * t)?
-                .chunks_exact(t)
-            {
+            for wg in sums.concat().chunks_exact(t) {
                 totals
                     .iter_mut()
                     .zip(wg)
@@ -713,7 +830,6 @@ impl Backend for GpuBackend {
         for chunk in &mut self.chunks {
             chunk.closest = None;
         }
-        self.closest = Vec::new();
-        self.part_potential = Vec::new();
+        self.potential = Vec::new();
     }
 }
