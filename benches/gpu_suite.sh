@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The GPU figures of BENCHMARKS.md ("On an NVIDIA GPU") in one go, on a machine with a card:
 #
-#   benches/gpu_suite.sh STRATA OUT [info] [lloyd] [peers] [silhouette]
+#   benches/gpu_suite.sh STRATA OUT [info] [lloyd] [peers] [silhouette] [cliff]
 #
 # STRATA is a release binary, OUT a folder for the log and the JSON reports; with no section
-# named, all run. Generated data goes to $STRATA_SUITE_DATA (default /tmp/strata-suite), not OUT.
+# named, all but `cliff` run. `cliff` probes why 9M × 16 × 64 and more ran several times slower
+# per row than 8M (BENCHMARKS.md): the card's clocks through the runs, rows against bytes, and
+# another process's memory in use. Generated data goes to $STRATA_SUITE_DATA (default /tmp/strata-suite), not OUT.
 # Every step has a time limit, so one that hangs cannot take the rest with it. PyTorch (for the
 # ceilings and the same-card Lloyd step) and pyarrow are needed for `info` and `peers`.
 set -u
@@ -83,6 +85,26 @@ for section in $sections; do
         step 300 silhouette-1m "$strata" fit --input "$data/s1m.parquet" --id id \
             --exclude true_segment --k 8 --backend gpu --silhouette exact \
             --output "$data/s1m-segments.parquet" --report "$out/s1m.json"
+        ;;
+    cliff)
+        nvidia-smi --query-gpu=timestamp,pstate,clocks.sm,clocks.mem,power.draw,temperature.gpu,utilization.gpu \
+            --format=csv -lms 100 >"$out/clocks.csv" 2>&1 &
+        smi=$!
+        for rows in 6000000 7000000 8000000 8500000 9000000 10000000; do
+            STRATA_GPU_PROFILE=1 step 120 "rows-$rows" "$strata" -q bench --rows "$rows" \
+                --dims 16 --k 64 --iters 20 --backends gpu
+        done
+        # The same 640 MB of points as 10M × 16, in half the rows and workgroups.
+        STRATA_GPU_PROFILE=1 step 120 bytes-5m32 "$strata" -q bench --rows 5000000 --dims 32 \
+            --k 64 --iters 20 --backends gpu
+        # 4M rows (fast alone) while another process holds 2 GiB of the card.
+        python3 -c "import torch, time; x = torch.ones(2 << 30, dtype=torch.uint8, device='cuda'); time.sleep(60)" &
+        holder=$!
+        sleep 15
+        STRATA_GPU_PROFILE=1 step 120 rows-4m-beside-2g "$strata" -q bench --rows 4000000 \
+            --dims 16 --k 64 --iters 20 --backends gpu
+        kill $holder $smi 2>/dev/null
+        wait 2>/dev/null
         ;;
     *) echo "unknown section $section" | tee -a "$log" ;;
     esac
