@@ -537,23 +537,24 @@ impl GpuContext {
             .recv()
             .map_err(|_| Error::DeviceLost("the GPU never answered a read-back".to_string()))?
             .map_err(|e| Error::DeviceLost(format!("reading back from the GPU failed: {e}")))?;
-        let values = {
-            let view = staging
-                .slice(..total)
-                .get_mapped_range()
-                .map_err(|e| Error::Internal(format!("mapping a read-back buffer: {e}")))?;
-            spans
-                .iter()
-                .zip(&places)
-                .map(|(span, &place)| {
-                    let from = place as usize;
-                    let to = from + span.len * size as usize;
-                    bytemuck::cast_slice::<u8, T>(&view[from..to]).to_vec()
-                })
-                .collect()
-        };
+        let values = staging
+            .slice(..total)
+            .get_mapped_range()
+            .map(|view| {
+                spans
+                    .iter()
+                    .zip(&places)
+                    .map(|(span, &place)| {
+                        let from = place as usize;
+                        let to = from + span.len * size as usize;
+                        bytemuck::cast_slice::<u8, T>(&view[from..to]).to_vec()
+                    })
+                    .collect()
+            })
+            .map_err(|e| Error::Internal(format!("mapping a read-back buffer: {e}")));
+        // Unmapped whatever happened, so the kept buffer can take the next copy.
         staging.unmap();
-        Ok(values)
+        values
     }
 }
 

@@ -631,11 +631,19 @@ impl Backend for GpuBackend {
     }
 
     fn assign(&mut self, centroids: &Matrix) -> Result<Assignment> {
-        let mut labels = Vec::with_capacity(self.rows);
-        let mut sq_distances = Vec::with_capacity(self.rows);
+        let mut labels = Vec::new();
+        let mut sq_distances = Vec::new();
         for [chunk_labels, chunk_distances] in self.run_assign(centroids, false)? {
-            labels.extend(chunk_labels);
-            sq_distances.extend(chunk_distances.into_iter().map(f32::from_bits));
+            // Converted in place; one chunk's vectors are taken as they are, not copied.
+            let chunk_distances: Vec<f32> =
+                chunk_distances.into_iter().map(f32::from_bits).collect();
+            if labels.is_empty() {
+                labels = chunk_labels;
+                sq_distances = chunk_distances;
+            } else {
+                labels.extend(chunk_labels);
+                sq_distances.extend(chunk_distances);
+            }
         }
         Ok(Assignment {
             labels,
