@@ -535,16 +535,19 @@ impl GpuBackend {
             ];
             // Only the workgroups that hold points: the grid's spare ones sum nothing.
             let blocks = chunk.rows.div_ceil(WG);
-            let sums = self.submit_reading::<u32>(
-                "updating k-means++ distances",
-                &[(&ctx.seed_update, buffers, chunk.grid)],
-                &[Span {
-                    source: &chunk.wg_stats,
-                    offset: 0,
-                    len: 3 * blocks,
-                }],
-            )?;
-            for block in sums.concat().chunks_exact(3) {
+            let sums = self
+                .submit_reading::<u32>(
+                    "updating k-means++ distances",
+                    &[(&ctx.seed_update, buffers, chunk.grid)],
+                    &[Span {
+                        source: &chunk.wg_stats,
+                        offset: 0,
+                        len: 3 * blocks,
+                    }],
+                )?
+                .pop()
+                .unwrap_or_default();
+            for block in sums.chunks_exact(3) {
                 // (lo, hi, shift): the fixed-point sum (hi·2³² + lo)·2^−shift (seed.wgsl).
                 let fixed = (u64::from(block[1]) << 32) | u64::from(block[0]);
                 running += fixed as f64 * 2f64.powi(-(block[2] as i32));
@@ -738,16 +741,19 @@ impl Backend for GpuBackend {
                 chunk_closest,
                 sums,
             ];
-            let sums = self.submit_reading::<f32>(
-                "scoring k-means++ candidates",
-                &[(&ctx.seed_trials, buffers, chunk.grid)],
-                &[Span {
-                    source: sums,
-                    offset: 0,
-                    len: chunk.workgroups() * t,
-                }],
-            )?;
-            for wg in sums.concat().chunks_exact(t) {
+            let sums = self
+                .submit_reading::<f32>(
+                    "scoring k-means++ candidates",
+                    &[(&ctx.seed_trials, buffers, chunk.grid)],
+                    &[Span {
+                        source: sums,
+                        offset: 0,
+                        len: chunk.workgroups() * t,
+                    }],
+                )?
+                .pop()
+                .unwrap_or_default();
+            for wg in sums.chunks_exact(t) {
                 totals
                     .iter_mut()
                     .zip(wg)
