@@ -6,7 +6,9 @@
 # STRATA is a release binary, OUT a folder for the log and the JSON reports; with no section
 # named, all but `cliff` run. `cliff` probes why 9M × 16 × 64 and more ran several times slower
 # per row than 8M (BENCHMARKS.md): the card's clocks through the runs, rows against bytes, and
-# another process's memory in use. Generated data goes to $STRATA_SUITE_DATA (default /tmp/strata-suite), not OUT.
+# another process's memory in use, and (when the `gpu_memory` bench binary is found: $GPU_MEMORY, else
+# beside STRATA) the read rate of a plain kernel as device memory is allocated 64 MiB at a time.
+# Generated data goes to $STRATA_SUITE_DATA (default /tmp/strata-suite), not OUT.
 # Every step has a time limit, so one that hangs cannot take the rest with it. PyTorch (for the
 # ceilings and the same-card Lloyd step) and pyarrow are needed for `info` and `peers`.
 set -u
@@ -90,6 +92,12 @@ for section in $sections; do
         nvidia-smi --query-gpu=timestamp,pstate,clocks.sm,clocks.mem,power.draw,temperature.gpu,utilization.gpu \
             --format=csv -lms 100 >"$out/clocks.csv" 2>&1 &
         smi=$!
+        probe=${GPU_MEMORY:-$(dirname "$strata")/gpu_memory}
+        if [ -x "$probe" ]; then
+            step 300 gpu-memory "$probe" 2048 50
+        else
+            echo "=== gpu-memory: no probe at $probe (cargo bench --bench gpu_memory --no-run)" | tee -a "$log"
+        fi
         for rows in 6000000 7000000 8000000 8500000 9000000 10000000; do
             STRATA_GPU_PROFILE=1 step 120 "rows-$rows" "$strata" -q bench --rows "$rows" \
                 --dims 16 --k 64 --iters 20 --backends gpu
