@@ -1,23 +1,25 @@
 // Nearest-centroid assignment, fused with argmin: the n×k distance matrix is never written.
 //
-// One invocation per point, 256 per workgroup; the centroids are streamed through workgroup
-// memory in tiles. The search uses ‖c‖² − 2x·c (lowest index on ties); the chosen distance is
-// then computed exactly as ‖x − c‖². Used for every Lloyd step and for the final assignment.
+// The centroids are streamed through workgroup memory in tiles. The search uses ‖c‖² − 2x·c
+// (lowest index on ties); the chosen distance is then computed exactly as ‖x − c‖². Used for
+// every Lloyd step and for the final assignment.
 //
 // Both entry points keep the centroid tile as zero-padded vec4s and have the same bindings and
-// the same arithmetic (features summed in order; the padding adds exact zeros):
-// - `assign_registers`, for d ≤ 64: the invocation's point is loaded once into registers as
-//   DV = ⌈d/4⌉ vec4s (DV is fixed when the pipeline is built), so the inner loop is DV broadcast
-//   reads and 4·DV multiply-adds per centroid;
-// - `assign`, for any d: the point is read from memory again for every centroid.
+// the same arithmetic per row (features summed in order; the padding adds exact zeros):
+// - `assign_registers`, for d ≤ 64: each invocation holds RB rows' points in registers, as
+//   DV = ⌈d/4⌉ vec4s each (DV and RB are fixed when the pipeline is built), so one broadcast
+//   read of a centroid vec4 from the tile feeds 4·RB multiply-adds. A workgroup covers 256·RB
+//   rows: invocation `lid` takes rows lid, lid + 256, …, so each of its RB loads is coalesced;
+// - `assign`, for any d: one row per invocation, read from memory again for every centroid.
 //
 // Bindings (group 0):
-//   0 params     uniform  rows in this chunk, features d, clusters k, workgroups along x
+//   0 params     uniform  rows in this chunk, features d, clusters k, workgroups along x, and
+//                         whether to write the distances (only the final assignment reads them)
 //   1 points     storage  this chunk's points, row-major f32 (rows × d)
 //   2 centroids  storage  k × d f32, row-major
 //   3 norms      storage  k f32: ‖c‖² of each centroid
 //   4 labels     storage  rows u32, read (previous label) and written (new label)
-//   5 distances  storage  rows f32: ‖x − c‖² to the new label's centroid
+//   5 distances  storage  rows f32: ‖x − c‖² to the new label's centroid (when asked for)
 //   6 wg_stats   storage  2 f32 per workgroup: Σ distances, number of labels that changed
 
 struct Params {
@@ -25,13 +27,16 @@ struct Params {
     dims: u32,
     k: u32,
     wg_x: u32,
+    write_distances: u32,
 }
 
 const WG: u32 = 256u;
 /// vec4s of features per point in `assign_registers`: ⌈d/4⌉, at most MAX_V.
 override DV: u32 = 4u;
+/// Rows per invocation in `assign_registers`: 1 to 4, with RB·DV ≤ MAX_V.
+override RB: u32 = 1u;
 const MAX_V: u32 = 16u;
-/// vec4s of centroid tile in `assign_registers`.
+/// vec4s of centroid tile.
 const TILE_V: u32 = 1024u;
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -47,21 +52,24 @@ var<workgroup> tile_norms: array<f32, TILE_V>;
 var<workgroup> sum_distance: array<f32, WG>;
 var<workgroup> sum_changed: array<f32, WG>;
 
-/// Records the row's label and distance and writes the workgroup's Σ distances and number of
-/// changed labels (a fixed-order tree sum). Called by every invocation, in uniform control flow.
-fn finish(lid: u32, wg: u32, row: u32, in_range: bool, best: u32, distance: f32) {
+/// Records `row`'s new label (and its distance when asked); 1 if the label changed, else 0.
+fn record(row: u32, best: u32, distance: f32) -> f32 {
     var changed = 0.0;
-    var own_distance = 0.0;
-    if (in_range) {
-        if (labels[row] != best) {
-            changed = 1.0;
-        }
-        labels[row] = best;
-        distances[row] = distance;
-        own_distance = distance;
+    if (labels[row] != best) {
+        changed = 1.0;
     }
+    labels[row] = best;
+    if (params.write_distances != 0u) {
+        distances[row] = distance;
+    }
+    return changed;
+}
+
+/// Writes the workgroup's Σ distances and number of changed labels from each invocation's own
+/// (a fixed-order tree sum). Called by every invocation, in uniform control flow.
+fn finish(lid: u32, wg: u32, own_distance: f32, own_changed: f32) {
     sum_distance[lid] = own_distance;
-    sum_changed[lid] = changed;
+    sum_changed[lid] = own_changed;
     workgroupBarrier();
     for (var s = WG / 2u; s > 0u; s >>= 1u) {
         if (lid < s) {
@@ -110,13 +118,15 @@ fn assign(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid:
     }
 
     var distance = 0.0;
+    var changed = 0.0;
     if (in_range) {
         for (var v = 0u; v < vectors; v++) {
             let diff = point_vec(row, v) - centroid_vec(best, v);
             distance = add_squares(distance, diff);
         }
+        changed = record(row, best, distance);
     }
-    finish(lid, wg, row, in_range, best, distance);
+    finish(lid, wg, distance, changed);
 }
 
 /// acc + a.x² + a.y² + a.z² + a.w², added in that order.
@@ -180,47 +190,61 @@ fn centroid_vec(c: u32, v: u32) -> vec4<f32> {
 @compute @workgroup_size(256)
 fn assign_registers(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
     let wg = wid.x + wid.y * params.wg_x;
-    let row = wg * WG + lid;
-    let in_range = row < params.rows;
+    let first = wg * WG * RB + lid;
     let k = params.k;
     let per_tile = TILE_V / DV;
 
+    // Row first + i·WG in x[i·DV ..]; rows past the end stay zero and are not recorded.
     var x: array<vec4<f32>, MAX_V>;
-    if (in_range) {
-        for (var v = 0u; v < DV; v++) {
-            x[v] = point_vec(row, v);
+    for (var i = 0u; i < RB; i++) {
+        let row = first + i * WG;
+        if (row < params.rows) {
+            for (var v = 0u; v < DV; v++) {
+                x[i * DV + v] = point_vec(row, v);
+            }
         }
     }
 
-    var best = 0u;
-    var best_score = 3.402823e38;
+    var best = vec4<u32>(0u);
+    var best_score = vec4<f32>(3.402823e38);
     for (var c0 = 0u; c0 < k; c0 += per_tile) {
         let count = min(per_tile, k - c0);
         load_tile(lid, c0, count, DV);
         workgroupBarrier();
-        if (in_range) {
-            for (var c = 0u; c < count; c++) {
-                var dot = 0.0;
-                for (var v = 0u; v < DV; v++) {
-                    let t = tile_vectors[c * DV + v];
-                    dot = add_products(dot, x[v], t);
+        for (var c = 0u; c < count; c++) {
+            var dot = vec4<f32>(0.0);
+            for (var v = 0u; v < DV; v++) {
+                let t = tile_vectors[c * DV + v];
+                for (var i = 0u; i < RB; i++) {
+                    dot[i] = add_products(dot[i], x[i * DV + v], t);
                 }
-                let score = tile_norms[c] - 2.0 * dot;
-                if (score < best_score) {
-                    best_score = score;
-                    best = c0 + c;
+            }
+            let norm = tile_norms[c];
+            for (var i = 0u; i < RB; i++) {
+                let score = norm - 2.0 * dot[i];
+                if (score < best_score[i]) {
+                    best_score[i] = score;
+                    best[i] = c0 + c;
                 }
             }
         }
         workgroupBarrier();
     }
 
-    var distance = 0.0;
-    if (in_range) {
-        for (var v = 0u; v < DV; v++) {
-            let diff = x[v] - centroid_vec(best, v);
-            distance = add_squares(distance, diff);
+    // Each row's exact distance, added to the invocation's sums in row order.
+    var own_distance = 0.0;
+    var own_changed = 0.0;
+    for (var i = 0u; i < RB; i++) {
+        let row = first + i * WG;
+        if (row < params.rows) {
+            var distance = 0.0;
+            for (var v = 0u; v < DV; v++) {
+                let diff = x[i * DV + v] - centroid_vec(best[i], v);
+                distance = add_squares(distance, diff);
+            }
+            own_distance += distance;
+            own_changed += record(row, best[i], distance);
         }
     }
-    finish(lid, wg, row, in_range, best, distance);
+    finish(lid, wg, own_distance, own_changed);
 }

@@ -400,6 +400,19 @@ fn parity_d64() {
     parity("d64", &blob_matrix(3_000, 64, 10, 5), 16, None, None);
 }
 
+/// 20 features: three rows per invocation of the register kernel (768 per workgroup), with
+/// chunks and a last workgroup that is mostly past the end.
+#[test]
+fn parity_d20_three_rows_per_invocation() {
+    parity("d20", &blob_matrix(4_100, 20, 7, 10), 7, Some(1_700), None);
+}
+
+/// 32 features: two rows per invocation of the register kernel.
+#[test]
+fn parity_d32_two_rows_per_invocation() {
+    parity("d32", &blob_matrix(3_300, 32, 6, 11), 6, None, None);
+}
+
 /// Past 64 features the GPU assignment reads the point from memory for every centroid.
 #[test]
 fn parity_d70() {

@@ -41,6 +41,8 @@ pub(super) struct Kernel {
     pub name: &'static str,
     pub pipeline: wgpu::ComputePipeline,
     pub layout: wgpu::BindGroupLayout,
+    /// Rows each invocation of a per-row kernel takes (`RB` of `assign_registers`, else 1).
+    pub rows_per_invocation: u32,
 }
 
 /// The kinds of bindings the kernels use.
@@ -344,14 +346,23 @@ impl GpuContext {
         if let Some(found) = built.get(&(which, vectors)) {
             return Ok(found.clone());
         }
+        let rows = match which {
+            PerPoint::Assign => assign_rows_per_invocation(vectors),
+            PerPoint::Silhouette => 1,
+        };
+        let mut constants = vec![("DV", f64::from(vectors))];
+        if which == PerPoint::Assign {
+            constants.push(("RB", f64::from(rows)));
+        }
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let made = kernel(
+        let mut made = kernel(
             &self.device,
             &source.module,
             source.registers_entry,
             source.bindings,
-            &[("DV", f64::from(vectors))],
+            &constants,
         );
+        made.rows_per_invocation = rows;
         if let Some(error) = pollster::block_on(scope.pop()) {
             return Err(Error::Internal(format!(
                 "the {} kernel for {dims} features did not compile on '{}': {error}",
@@ -655,5 +666,22 @@ fn kernel(
         name: entry,
         pipeline,
         layout,
+        rows_per_invocation: 1,
     }
+}
+
+/// Environment variable that sets the rows per invocation of the register assignment (1 to 4,
+/// lowered to what its registers hold), for comparing them on a card.
+pub const ASSIGN_ROWS_ENV: &str = "STRATA_GPU_ASSIGN_ROWS";
+
+/// Rows per invocation of `assign_registers` for points of `vectors` vec4s: as many as fit in
+/// its 16 vec4s of point registers, at most 4 (or `STRATA_GPU_ASSIGN_ROWS`, within that). Each
+/// centroid vec4 read from workgroup memory then feeds that many rows' multiply-adds: with one
+/// row, those reads (broadcast, but 16 bytes to each invocation) cost more than the arithmetic.
+fn assign_rows_per_invocation(vectors: u32) -> u32 {
+    let fit = (16 / vectors).clamp(1, 4);
+    let asked = std::env::var(ASSIGN_ROWS_ENV)
+        .ok()
+        .and_then(|v| v.parse::<u32>().ok());
+    asked.map_or(fit, |rows| rows.clamp(1, fit))
 }

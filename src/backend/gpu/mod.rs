@@ -39,6 +39,9 @@ struct AssignParams {
     dims: u32,
     k: u32,
     wg_x: u32,
+    /// 1 to write each row's distance (the final assignment), 0 not to (a Lloyd step).
+    write_distances: u32,
+    pad: [u32; 3],
 }
 
 #[repr(C)]
@@ -376,15 +379,25 @@ impl GpuBackend {
             )));
         }
         let ctx = self.ctx.clone();
+        let max_per_dim = ctx.limits().max_compute_workgroups_per_dimension;
+        let rows_per_invocation = self.assign.rows_per_invocation as usize;
         let mut results = Vec::with_capacity(self.chunks.len());
         for i in 0..self.chunks.len() {
+            // The assignment's own grid: each of its workgroups covers WG × rows_per_invocation
+            // rows, so it has no more workgroups (and stats) than the chunk's grid.
+            let assign_grid = grid(
+                self.chunks[i].rows.div_ceil(rows_per_invocation),
+                max_per_dim,
+            );
             ctx.checked("running the assignment", || {
                 let chunk = &mut self.chunks[i];
                 let assign = AssignParams {
                     rows: chunk.rows as u32,
                     dims: d as u32,
                     k: k as u32,
-                    wg_x: chunk.grid.0,
+                    wg_x: assign_grid.0,
+                    write_distances: u32::from(!sums),
+                    pad: [0; 3],
                 };
                 ctx.queue()
                     .write_buffer(&chunk.params[0], 0, bytemuck::bytes_of(&assign));
@@ -450,7 +463,7 @@ impl GpuBackend {
                         Span {
                             source: &chunk.wg_stats,
                             offset: 0,
-                            len: 2 * chunk.workgroups(),
+                            len: 2 * (assign_grid.0 * assign_grid.1) as usize,
                         },
                         Span {
                             source: &partials.buffer,
@@ -461,7 +474,7 @@ impl GpuBackend {
                     self.submit_reading(
                         "running the assignment",
                         &[
-                            (&self.assign, assign, chunk.grid),
+                            (&self.assign, assign, assign_grid),
                             (sorter, sort, (ranges, 1)),
                             (&ctx.accumulate, accumulate, (ranges, slot_blocks as u32)),
                         ],
@@ -483,7 +496,7 @@ impl GpuBackend {
                     ];
                     self.submit_reading(
                         "running the assignment",
-                        &[(&self.assign, assign, chunk.grid)],
+                        &[(&self.assign, assign, assign_grid)],
                         &spans,
                     )?
                 }
