@@ -12,9 +12,11 @@
 // beyond which it silently stops looping.
 //
 // Two entry points with the same bindings and the same arithmetic (features summed in order):
-// - `silhouette_registers`, for d ≤ 64: the invocation's point is held in registers as
-//   DV = ⌈d/4⌉ zero-padded vec4s (DV is fixed when the pipeline is built);
-// - `silhouette`, for any d: the point is read from memory for every pair.
+// - `silhouette_registers`, for d ≤ 64: each invocation walks RB points at once, held in
+//   registers as DV = ⌈d/4⌉ zero-padded vec4s each (DV and RB are fixed when the pipeline is
+//   built), so each tile vec4 read from workgroup memory serves RB points. A workgroup covers
+//   256·RB points: invocation `lid` takes points lid, lid + 256, …;
+// - `silhouette`, for any d: one point per invocation, read from memory for every pair.
 // Both keep the tile as zero-padded vec4s.
 //
 // Bindings (group 0):
@@ -48,7 +50,11 @@ struct Walk {
 const WG: u32 = 256u;
 /// vec4s of features per point in `silhouette_registers`: ⌈d/4⌉, at most MAX_V.
 override DV: u32 = 4u;
+/// Points per invocation in `silhouette_registers`: 1 to 4, with RB·DV ≤ MAX_V.
+override RB: u32 = 1u;
 const MAX_V: u32 = 16u;
+/// Most points per invocation.
+const MAX_RB: u32 = 4u;
 /// vec4s of tile.
 const TILE_V: u32 = 1024u;
 const NONE: f32 = 3.402823e38;
@@ -192,16 +198,23 @@ fn silhouette(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) 
 
 @compute @workgroup_size(256)
 fn silhouette_registers(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
-    let row = (wid.x + wid.y * params.wg_x) * WG + lid;
-    let in_range = row < params.rows;
+    let first = (wid.x + wid.y * params.wg_x) * WG * RB + lid;
     let tile_rows = TILE_V / DV;
-    let own = own_cluster(row);
-    var walk = resume(row, in_range);
 
+    // Point first + i·WG: its cluster, its walk, and its features in x[i·DV ..] (zero past the
+    // last point, whose walks are neither summed nor kept).
+    var own: array<u32, MAX_RB>;
+    var walks: array<Walk, MAX_RB>;
     var x: array<vec4<f32>, MAX_V>;
-    if (in_range) {
-        for (var v = 0u; v < DV; v++) {
-            x[v] = point_vec(row, v);
+    for (var i = 0u; i < RB; i++) {
+        let row = first + i * WG;
+        let in_range = row < params.rows;
+        own[i] = own_cluster(row);
+        walks[i] = resume(row, in_range);
+        if (in_range) {
+            for (var v = 0u; v < DV; v++) {
+                x[i * DV + v] = point_vec(row, v);
+            }
         }
     }
     for (var t0 = params.col_start; t0 < params.col_end; t0 += tile_rows) {
@@ -209,17 +222,29 @@ fn silhouette_registers(@builtin(local_invocation_index) lid: u32, @builtin(work
         load_tile(lid, t0, count, DV);
         workgroupBarrier();
         for (var r = 0u; r < count; r++) {
-            reach(&walk, own, t0 + r);
-            if (in_range) {
-                var sq = 0.0;
-                for (var v = 0u; v < DV; v++) {
-                    let diff = x[v] - tile[r * DV + v];
-                    sq = add_squares(sq, diff);
+            var sq = vec4<f32>(0.0);
+            for (var v = 0u; v < DV; v++) {
+                let t = tile[r * DV + v];
+                for (var i = 0u; i < RB; i++) {
+                    let diff = x[i * DV + v] - t;
+                    sq[i] = add_squares(sq[i], diff);
                 }
-                add_distance(&walk, sq);
+            }
+            // Through a copy: naga's SPIR-V output fails on a pointer into the array.
+            for (var i = 0u; i < RB; i++) {
+                var walk = walks[i];
+                reach(&walk, own[i], t0 + r);
+                if (first + i * WG < params.rows) {
+                    add_distance(&walk, sq[i]);
+                }
+                walks[i] = walk;
             }
         }
         workgroupBarrier();
     }
-    suspend(&walk, own, row, in_range);
+    for (var i = 0u; i < RB; i++) {
+        let row = first + i * WG;
+        var walk = walks[i];
+        suspend(&walk, own[i], row, row < params.rows);
+    }
 }

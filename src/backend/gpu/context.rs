@@ -41,7 +41,7 @@ pub(super) struct Kernel {
     pub name: &'static str,
     pub pipeline: wgpu::ComputePipeline,
     pub layout: wgpu::BindGroupLayout,
-    /// Rows each invocation of a per-row kernel takes (`RB` of `assign_registers`, else 1).
+    /// Points each invocation takes (`RB` of the register kernels, else 1).
     pub rows_per_invocation: u32,
 }
 
@@ -346,14 +346,8 @@ impl GpuContext {
         if let Some(found) = built.get(&(which, vectors)) {
             return Ok(found.clone());
         }
-        let rows = match which {
-            PerPoint::Assign => assign_rows_per_invocation(vectors),
-            PerPoint::Silhouette => 1,
-        };
-        let mut constants = vec![("DV", f64::from(vectors))];
-        if which == PerPoint::Assign {
-            constants.push(("RB", f64::from(rows)));
-        }
+        let rows = rows_per_invocation(vectors);
+        let constants = [("DV", f64::from(vectors)), ("RB", f64::from(rows))];
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let mut made = kernel(
             &self.device,
@@ -670,17 +664,18 @@ fn kernel(
     }
 }
 
-/// Environment variable that sets the rows per invocation of the register assignment (1 to 4,
-/// lowered to what its registers hold), for comparing them on a card.
-pub const ASSIGN_ROWS_ENV: &str = "STRATA_GPU_ASSIGN_ROWS";
+/// Environment variable that sets the points per invocation of the register kernels (1 to 4,
+/// lowered to what their registers hold), for comparing them on a card.
+pub const ROWS_PER_INVOCATION_ENV: &str = "STRATA_GPU_ROWS_PER_INVOCATION";
 
-/// Rows per invocation of `assign_registers` for points of `vectors` vec4s: as many as fit in
-/// its 16 vec4s of point registers, at most 4 (or `STRATA_GPU_ASSIGN_ROWS`, within that). Each
-/// centroid vec4 read from workgroup memory then feeds that many rows' multiply-adds: with one
-/// row, those reads (broadcast, but 16 bytes to each invocation) cost more than the arithmetic.
-fn assign_rows_per_invocation(vectors: u32) -> u32 {
+/// Points per invocation of a register kernel for points of `vectors` vec4s: as many as fit in
+/// its 16 vec4s of point registers, at most 4 (or `STRATA_GPU_ROWS_PER_INVOCATION`, within
+/// that). Each vec4 the kernel reads from workgroup memory (a centroid, or another point) then
+/// feeds that many points' arithmetic: with one point, those reads (broadcast, but 16 bytes to
+/// each invocation) cost more than the arithmetic.
+fn rows_per_invocation(vectors: u32) -> u32 {
     let fit = (16 / vectors).clamp(1, 4);
-    let asked = std::env::var(ASSIGN_ROWS_ENV)
+    let asked = std::env::var(ROWS_PER_INVOCATION_ENV)
         .ok()
         .and_then(|v| v.parse::<u32>().ok());
     asked.map_or(fit, |rows| rows.clamp(1, fit))

@@ -793,7 +793,12 @@ impl Backend for GpuBackend {
                 "an exact silhouette of {n} points × {d} features does not fit one GPU buffer; use --silhouette sample:N"
             )));
         }
-        let g = grid(n, limits.max_compute_workgroups_per_dimension);
+        let kernel = ctx.per_point(PerPoint::Silhouette, d)?;
+        // Each workgroup covers WG × rows_per_invocation points.
+        let g = grid(
+            n.div_ceil(kernel.rows_per_invocation as usize),
+            limits.max_compute_workgroups_per_dimension,
+        );
         let offsets: Vec<u32> = offsets.iter().map(|&o| o as u32).collect();
         let work = if ctx.adapter().software {
             SILHOUETTE_PASS_WORK_SOFTWARE
@@ -824,7 +829,6 @@ impl Backend for GpuBackend {
                     ctx.buffer("silhouette walks", (n * 20) as u64, Usage::STORAGE),
                 )
             })?;
-        let kernel = ctx.per_point(PerPoint::Silhouette, d)?;
         let buffers: &[&wgpu::Buffer] = &[&params_buf, &points, &offsets_buf, &scores, &state];
         for col_start in (0..n).step_by(columns) {
             let params = SilhouetteParams {
