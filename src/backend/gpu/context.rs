@@ -363,6 +363,10 @@ impl GpuContext {
                 source.registers_entry, self.adapter.name
             )));
         }
+        log::debug!(
+            "GPU: {} built for {vectors} vec4(s) per point, {rows} point(s) per invocation",
+            source.registers_entry
+        );
         let made = Arc::new(made);
         built.insert((which, vectors), made.clone());
         Ok(made)
