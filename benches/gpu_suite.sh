@@ -66,6 +66,11 @@ for section in $sections; do
             --backends cpu,gpu --report "$out/b10m.json"
         STRATA_GPU_PROFILE=1 step 120 bench-10m-kernels "$strata" bench --rows 10000000 \
             --dims 16 --k 64 --iters 20 --backends gpu --report "$out/b10m-kernels.json"
+        # Fewer points per invocation of the assignment than the default (4 at d = 16).
+        for r in 1 2; do
+            STRATA_GPU_ROWS_PER_INVOCATION=$r STRATA_GPU_PROFILE=1 step 120 "bench-10m-rows$r" \
+                "$strata" bench --rows 10000000 --dims 16 --k 64 --iters 20 --backends gpu
+        done
         step 240 bench-1m64 "$strata" bench --rows 1000000 --dims 64 --k 256 --iters 20 \
             --backends cpu,gpu --report "$out/b1m64.json"
         STRATA_GPU_PROFILE=1 step 120 bench-1m64-kernels "$strata" bench --rows 1000000 \
