@@ -263,32 +263,32 @@ impl GpuContext {
         );
         let seed_bindings = [Uniform, Read, Read, ReadWrite, ReadWrite];
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let assign = kernel(&device, &assign_src, "assign", &ASSIGN_BINDINGS, &[]);
+        let assign = kernel(&device, &assign_src, "assign", &ASSIGN_BINDINGS, &[])?;
         let sort_bindings = [Uniform, Read, ReadWrite, ReadWrite];
-        let sort = kernel(&device, &sort_src, "sort_by_cluster", &sort_bindings, &[]);
+        let sort = kernel(&device, &sort_src, "sort_by_cluster", &sort_bindings, &[])?;
         let sort_small = kernel(
             &device,
             &sort_src,
             "sort_by_cluster_small",
             &sort_bindings,
             &[],
-        );
+        )?;
         let accumulate = kernel(
             &device,
             &accumulate_src,
             "accumulate",
             &[Uniform, Read, Read, Read, ReadWrite],
             &[],
-        );
-        let seed_update = kernel(&device, &seed_src, "seed_update", &seed_bindings, &[]);
-        let seed_trials = kernel(&device, &seed_src, "seed_trials", &seed_bindings, &[]);
+        )?;
+        let seed_update = kernel(&device, &seed_src, "seed_update", &seed_bindings, &[])?;
+        let seed_trials = kernel(&device, &seed_src, "seed_trials", &seed_bindings, &[])?;
         let silhouette = kernel(
             &device,
             &silhouette_src,
             "silhouette",
             &SILHOUETTE_BINDINGS,
             &[],
-        );
+        )?;
         if let Some(error) = pollster::block_on(scope.pop()) {
             return Err(Error::Internal(format!(
                 "the compute shaders did not compile on '{}': {error}",
@@ -355,7 +355,7 @@ impl GpuContext {
             source.registers_entry,
             source.bindings,
             &constants,
-        );
+        )?;
         made.rows_per_invocation = rows;
         if let Some(error) = pollster::block_on(scope.pop()) {
             return Err(Error::Internal(format!(
@@ -615,7 +615,33 @@ const ASSIGN_BINDINGS: [Binding; 7] = [
 ];
 
 /// A pipeline for `entry` of `module`, with pipeline-overridable `constants`.
+///
+/// # Errors
+/// Exit 70 when the shader translator panics on the kernel (validation errors are caught by the
+/// callers' error scopes).
 fn kernel(
+    device: &wgpu::Device,
+    module: &wgpu::ShaderModule,
+    entry: &'static str,
+    bindings: &[Binding],
+    constants: &[(&str, f64)],
+) -> Result<Kernel> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        build_kernel(device, module, entry, bindings, constants)
+    }))
+    .map_err(|payload| {
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("no message");
+        Error::Internal(format!(
+            "the shader translator failed on kernel '{entry}': {message}"
+        ))
+    })
+}
+
+fn build_kernel(
     device: &wgpu::Device,
     module: &wgpu::ShaderModule,
     entry: &'static str,
