@@ -574,6 +574,17 @@ pub(super) struct Span<'a> {
     pub len: usize,
 }
 
+impl<'a> Span<'a> {
+    /// The first `len` values of `source`.
+    pub fn first(source: &'a wgpu::Buffer, len: usize) -> Self {
+        Span {
+            source,
+            offset: 0,
+            len,
+        }
+    }
+}
+
 /// Largest read-back that goes through the kept staging buffer; larger ones (labels and
 /// distances of a big chunk, once per fit) use a buffer of their own, freed after.
 const KEPT_STAGING: u64 = 64 << 20;

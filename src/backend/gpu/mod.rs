@@ -146,6 +146,15 @@ fn grid(rows: usize, max_per_dim: u32) -> (u32, u32) {
     (x as u32, groups.div_ceil(x) as u32)
 }
 
+/// Workgroup grid for `kernel` over `rows` points: each workgroup covers WG × the kernel's
+/// points per invocation.
+fn kernel_grid(kernel: &Kernel, rows: usize, max_per_dim: u32) -> (u32, u32) {
+    grid(
+        rows.div_ceil(kernel.rows_per_invocation as usize),
+        max_per_dim,
+    )
+}
+
 /// The chunk size forced by `STRATA_GPU_CHUNK_ROWS`, if set.
 pub fn chunk_rows_from_env() -> Option<usize> {
     std::env::var(CHUNK_ROWS_ENV)
@@ -380,15 +389,10 @@ impl GpuBackend {
         }
         let ctx = self.ctx.clone();
         let max_per_dim = ctx.limits().max_compute_workgroups_per_dimension;
-        let rows_per_invocation = self.assign.rows_per_invocation as usize;
         let mut results = Vec::with_capacity(self.chunks.len());
         for i in 0..self.chunks.len() {
-            // The assignment's own grid: each of its workgroups covers WG × rows_per_invocation
-            // rows, so it has no more workgroups (and stats) than the chunk's grid.
-            let assign_grid = grid(
-                self.chunks[i].rows.div_ceil(rows_per_invocation),
-                max_per_dim,
-            );
+            // The assignment's own grid, with no more workgroups (and stats) than the chunk's.
+            let assign_grid = kernel_grid(&self.assign, self.chunks[i].rows, max_per_dim);
             ctx.checked("running the assignment", || {
                 let chunk = &mut self.chunks[i];
                 let assign = AssignParams {
@@ -460,16 +464,11 @@ impl GpuBackend {
                         &ctx.sort
                     };
                     let spans = [
-                        Span {
-                            source: &chunk.wg_stats,
-                            offset: 0,
-                            len: 2 * (assign_grid.0 * assign_grid.1) as usize,
-                        },
-                        Span {
-                            source: &partials.buffer,
-                            offset: 0,
-                            len: chunk.ranges() * slots,
-                        },
+                        Span::first(
+                            &chunk.wg_stats,
+                            2 * (assign_grid.0 * assign_grid.1) as usize,
+                        ),
+                        Span::first(&partials.buffer, chunk.ranges() * slots),
                     ];
                     self.submit_reading(
                         "running the assignment",
@@ -483,16 +482,8 @@ impl GpuBackend {
                 }
                 _ => {
                     let spans = [
-                        Span {
-                            source: &chunk.labels,
-                            offset: 0,
-                            len: chunk.rows,
-                        },
-                        Span {
-                            source: &chunk.distances,
-                            offset: 0,
-                            len: chunk.rows,
-                        },
+                        Span::first(&chunk.labels, chunk.rows),
+                        Span::first(&chunk.distances, chunk.rows),
                     ];
                     self.submit_reading(
                         "running the assignment",
@@ -552,11 +543,7 @@ impl GpuBackend {
                 .submit_reading::<u32>(
                     "updating k-means++ distances",
                     &[(&ctx.seed_update, buffers, chunk.grid)],
-                    &[Span {
-                        source: &chunk.wg_stats,
-                        offset: 0,
-                        len: 3 * blocks,
-                    }],
+                    &[Span::first(&chunk.wg_stats, 3 * blocks)],
                 )?
                 .pop()
                 .unwrap_or_default();
@@ -758,11 +745,7 @@ impl Backend for GpuBackend {
                 .submit_reading::<f32>(
                     "scoring k-means++ candidates",
                     &[(&ctx.seed_trials, buffers, chunk.grid)],
-                    &[Span {
-                        source: sums,
-                        offset: 0,
-                        len: chunk.workgroups() * t,
-                    }],
+                    &[Span::first(sums, chunk.workgroups() * t)],
                 )?
                 .pop()
                 .unwrap_or_default();
@@ -794,11 +777,7 @@ impl Backend for GpuBackend {
             )));
         }
         let kernel = ctx.per_point(PerPoint::Silhouette, d)?;
-        // Each workgroup covers WG × rows_per_invocation points.
-        let g = grid(
-            n.div_ceil(kernel.rows_per_invocation as usize),
-            limits.max_compute_workgroups_per_dimension,
-        );
+        let g = kernel_grid(&kernel, n, limits.max_compute_workgroups_per_dimension);
         let offsets: Vec<u32> = offsets.iter().map(|&o| o as u32).collect();
         let work = if ctx.adapter().software {
             SILHOUETTE_PASS_WORK_SOFTWARE
