@@ -5,7 +5,8 @@
 // (cluster c, feature j) for j < d, and (c, d) counts the cluster's points. Each invocation owns
 // one slot and walks only its cluster's rows of the range, in row order, with Kahan summation, so
 // the work is O(rows × d) rather than O(rows × k × d), and the result is deterministic and
-// accurate; the host adds the ranges in f64, in order.
+// accurate. `fold_ranges` (fold.wgsl) then adds consecutive ranges in groups, and the host adds
+// the groups in f64, in order.
 //
 // Bindings (group 0):
 //   0 params    uniform  rows in this chunk, features d, rows per range, slots = k·(d + 1),

@@ -197,6 +197,32 @@ fn step_matches_oracle(make: Make, rows: u64, part_rows: usize) {
     );
 }
 
+/// Partial sums that cancel (hand oracle): one feature, one cluster, nine 16,384-row ranges
+/// summing to 2²⁶, 1, −2²⁶, then 2, 2²⁶, −2²⁶, then 0, 0, 0. Added in f32 in that order, the 1
+/// and the 2 are lost (2²⁶ + 1 and 2 + 2²⁶ round to 2²⁶). The GPU folds each three ranges into
+/// one group and must keep them in the groups' rounding errors, whichever of the two terms is the
+/// larger, so that the total is exactly 3, as in f64.
+fn cancelling_ranges_add_exactly(make: Make) {
+    const RANGE: usize = 16_384;
+    let mut values = vec![0.0f32; 8 * RANGE + 100];
+    values[..RANGE].fill(4096.0);
+    values[RANGE] = 1.0;
+    values[2 * RANGE..3 * RANGE].fill(-4096.0);
+    values[3 * RANGE] = 2.0;
+    values[4 * RANGE..5 * RANGE].fill(4096.0);
+    values[5 * RANGE..6 * RANGE].fill(-4096.0);
+    let rows = values.len() as u64;
+    let points = Matrix::from_vec(values, 1);
+    let Some(mut backend) = make(&points, None) else {
+        return;
+    };
+    let got = backend.step(&Matrix::from_vec(vec![0.0], 1)).unwrap();
+    assert_eq!(got.counts, [rows]);
+    assert_eq!(got.sums, [3.0]);
+    // Σ x² = 4 · 2¹⁴ · 2²⁴ + 1 + 4, exact in f64.
+    assert_close("inertia", got.inertia, 2.0f64.powi(40) + 5.0, 1e-6, 0.0);
+}
+
 /// An empty cluster is re-seeded with the farthest point (hand oracle: the far-out point 100).
 fn empty_cluster_is_reseeded(make: Make) {
     let mut values: Vec<f32> = (0..300).map(|i| (i % 10) as f32 * 0.1).collect();
@@ -274,9 +300,14 @@ macro_rules! backend_suite {
             fn step_matches_oracle() {
                 super::step_matches_oracle($make, 2_345, 500);
             }
+            /// 110,000 rows: 7 ranges of partial sums, folded on the GPU in groups of 3, 3, 1.
             #[test]
             fn step_matches_oracle_over_several_ranges() {
-                super::step_matches_oracle($make, 41_000, 36_000);
+                super::step_matches_oracle($make, 120_000, 110_000);
+            }
+            #[test]
+            fn cancelling_ranges_add_exactly() {
+                super::cancelling_ranges_add_exactly($make);
             }
             #[test]
             fn empty_cluster_is_reseeded() {

@@ -65,6 +65,7 @@ fn every_entry_point_translates_to_spirv() {
     for (name, entry) in [
         ("accumulate.wgsl", "accumulate"),
         ("assign.wgsl", "assign"),
+        ("fold.wgsl", "fold_ranges"),
         ("seed.wgsl", "seed_update"),
         ("seed.wgsl", "seed_trials"),
         ("silhouette.wgsl", "silhouette"),
@@ -103,6 +104,7 @@ fn every_shader_validates() {
         [
             "accumulate.wgsl",
             "assign.wgsl",
+            "fold.wgsl",
             "seed.wgsl",
             "silhouette.wgsl",
             "sort.wgsl"

@@ -142,6 +142,7 @@ pub struct GpuContext {
     /// `sort_by_cluster_small`, for at most `SORT_SMALL_K` clusters.
     pub(super) sort_small: Kernel,
     pub(super) accumulate: Kernel,
+    pub(super) fold: Kernel,
     pub(super) seed_update: Kernel,
     pub(super) seed_trials: Kernel,
     /// Kernel timing, when asked for (`STRATA_GPU_PROFILE=1`) and the adapter can.
@@ -246,6 +247,10 @@ impl GpuContext {
                 "/shaders/accumulate.wgsl"
             )),
         );
+        let fold_src = source(
+            "fold",
+            include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/shaders/fold.wgsl")),
+        );
         let sort_src = source(
             "sort",
             include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/shaders/sort.wgsl")),
@@ -278,6 +283,13 @@ impl GpuContext {
             &accumulate_src,
             "accumulate",
             &[Uniform, Read, Read, Read, ReadWrite],
+            &[],
+        )?;
+        let fold = kernel(
+            &device,
+            &fold_src,
+            "fold_ranges",
+            &[Uniform, Read, ReadWrite],
             &[],
         )?;
         let seed_update = kernel(&device, &seed_src, "seed_update", &seed_bindings, &[])?;
@@ -318,6 +330,7 @@ impl GpuContext {
             sort,
             sort_small,
             accumulate,
+            fold,
             seed_update,
             seed_trials,
             profiler,

@@ -2,9 +2,10 @@
 //!
 //! The normalized points are uploaded once, in chunks no larger than the adapter's storage
 //! binding limit, and stay resident across iterations and restarts. Per Lloyd step only the k×d
-//! centroids go up; per-workgroup statistics and per-range partial sums come back, read in the
-//! same submission as the kernels, and are finished on the host in f64, in chunk and range
-//! order, so results are deterministic. k-means++ keeps the closest distances on the device:
+//! centroids go up; per-workgroup statistics and the per-range partial sums, folded on the device
+//! into about √ranges groups of consecutive ranges (with their rounding errors), come back, read in the same
+//! submission as the kernels, and are finished on the host in f64, in chunk and group order, so
+//! results are deterministic. k-means++ keeps the closest distances on the device:
 //! per round only the workgroups' sums come back, and a sample reads back the 256 distances of
 //! the block it falls in.
 //! Per-point kernels use a second dispatch dimension beyond 65,535 workgroups. The chunk size can
@@ -53,6 +54,24 @@ struct AccumulateParams {
     slots: u32,
     clusters: u32,
     pad: [u32; 3],
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct FoldParams {
+    slots: u32,
+    ranges: u32,
+    per_group: u32,
+    groups: u32,
+}
+
+/// Ranges per folded group and the number of groups for `ranges` ranges: both about √ranges, so
+/// each invocation of `fold_ranges` adds few values and the read-back stays small (611 ranges at
+/// 10M rows fold into 25 groups).
+fn fold_shape(ranges: usize) -> (usize, usize) {
+    let root = ranges.isqrt();
+    let per_group = if root * root < ranges { root + 1 } else { root }.max(1);
+    (per_group, ranges.div_ceil(per_group))
 }
 
 #[repr(C)]
@@ -107,8 +126,11 @@ struct Chunk {
     /// Each range's cluster start offsets and cursors (2·(k + 1) u32 per range).
     bounds: Option<Scratch>,
     partials: Option<Scratch>,
+    /// The partials folded into groups of ranges: (sum, rounding error) per group and slot.
+    folded: Option<Scratch>,
     trial_sums: Option<Scratch>,
-    params: [wgpu::Buffer; 3],
+    /// Uniforms of the assignment, the sort and partial sums, seeding, and the fold.
+    params: [wgpu::Buffer; 4],
     grid: (u32, u32),
 }
 
@@ -218,8 +240,9 @@ impl GpuBackend {
                     order: None,
                     bounds: None,
                     partials: None,
+                    folded: None,
                     trial_sums: None,
-                    params: [uniform(), uniform(), uniform()],
+                    params: [uniform(), uniform(), uniform(), uniform()],
                     grid: g,
                 }
             })?;
@@ -374,8 +397,8 @@ impl GpuBackend {
     }
 
     /// Runs the assignment kernel on every chunk and reads back, per chunk in one submission,
-    /// either (`sums`) its workgroup stats and range partials after the sort by cluster and the
-    /// partial sums, or its labels and distances. Values come back as raw 32-bit words.
+    /// either (`sums`) its workgroup stats and folded partials after the sort by cluster, the
+    /// partial sums and their fold, or its labels and distances. Values come back as raw 32-bit words.
     fn run_assign(&mut self, centroids: &Matrix, sums: bool) -> Result<Vec<[Vec<u32>; 2]>> {
         self.upload_centroids(centroids)?;
         let (k, d) = (centroids.rows(), self.dims);
@@ -417,12 +440,23 @@ impl GpuBackend {
                     ctx.queue()
                         .write_buffer(&chunk.params[1], 0, bytemuck::bytes_of(&params));
                     let ranges = chunk.ranges();
+                    let (per_group, groups) = fold_shape(ranges);
+                    let fold = FoldParams {
+                        slots: slots as u32,
+                        ranges: ranges as u32,
+                        per_group: per_group as u32,
+                        groups: groups as u32,
+                    };
+                    ctx.queue()
+                        .write_buffer(&chunk.params[3], 0, bytemuck::bytes_of(&fold));
                     Self::ensure(
                         &ctx,
                         &mut chunk.partials,
                         "partials",
                         (ranges * slots * 4) as u64,
                     );
+                    let folded = (groups * slots * 2 * 4) as u64;
+                    Self::ensure(&ctx, &mut chunk.folded, "folded partials", folded);
                     let bounds = (ranges * 2 * (k + 1) * 4) as u64;
                     Self::ensure(&ctx, &mut chunk.bounds, "cluster bounds", bounds);
                     if chunk.order.is_none() {
@@ -446,8 +480,9 @@ impl GpuBackend {
                 &chunk.distances,
                 &chunk.wg_stats,
             ];
-            let mut read = match (&chunk.partials, &chunk.bounds, &chunk.order, sums) {
-                (Some(partials), Some(bounds), Some(order), true) => {
+            let buffers = (&chunk.partials, &chunk.folded, &chunk.bounds, &chunk.order);
+            let mut read = match (buffers, sums) {
+                ((Some(partials), Some(folded), Some(bounds), Some(order)), true) => {
                     let sort: &[&wgpu::Buffer] =
                         &[&chunk.params[1], &chunk.labels, &bounds.buffer, order];
                     let accumulate: &[&wgpu::Buffer] = &[
@@ -457,6 +492,9 @@ impl GpuBackend {
                         &bounds.buffer,
                         &partials.buffer,
                     ];
+                    let fold: &[&wgpu::Buffer] =
+                        &[&chunk.params[3], &partials.buffer, &folded.buffer];
+                    let (_, groups) = fold_shape(chunk.ranges());
                     let ranges = chunk.ranges() as u32;
                     let sorter = if k <= SORT_SMALL_K {
                         &ctx.sort_small
@@ -468,7 +506,7 @@ impl GpuBackend {
                             &chunk.wg_stats,
                             2 * (assign_grid.0 * assign_grid.1) as usize,
                         ),
-                        Span::first(&partials.buffer, chunk.ranges() * slots),
+                        Span::first(&folded.buffer, groups * slots * 2),
                     ];
                     self.submit_reading(
                         "running the assignment",
@@ -476,6 +514,7 @@ impl GpuBackend {
                             (&self.assign, assign, assign_grid),
                             (sorter, sort, (ranges, 1)),
                             (&ctx.accumulate, accumulate, (ranges, slot_blocks as u32)),
+                            (&ctx.fold, fold, (groups as u32, slot_blocks as u32)),
                         ],
                         &spans,
                     )?
@@ -615,17 +654,21 @@ impl Backend for GpuBackend {
         let (k, d) = (centroids.rows(), self.dims);
         let slots = k * (d + 1);
         let mut total = StepPartials::zeros(k, d);
-        for [stats, partials] in self.run_assign(centroids, true)? {
+        // A folded slot is (sum, rounding error); the group's total is their sum.
+        let value =
+            |pair: &[u32]| f64::from(f32::from_bits(pair[0])) + f64::from(f32::from_bits(pair[1]));
+        for [stats, folded] in self.run_assign(centroids, true)? {
             for wg in stats.chunks_exact(2) {
                 total.inertia += f64::from(f32::from_bits(wg[0]));
                 total.changed += f32::from_bits(wg[1]) as u64;
             }
-            for range in partials.chunks_exact(slots) {
+            for group in folded.chunks_exact(2 * slots) {
                 for c in 0..k {
-                    let slot = &range[c * (d + 1)..(c + 1) * (d + 1)];
-                    total.counts[c] += f32::from_bits(slot[d]) as u64;
-                    for (s, &v) in total.sums[c * d..(c + 1) * d].iter_mut().zip(&slot[..d]) {
-                        *s += f64::from(f32::from_bits(v));
+                    let slot = &group[2 * c * (d + 1)..2 * (c + 1) * (d + 1)];
+                    total.counts[c] += value(&slot[2 * d..]) as u64;
+                    let sums = &mut total.sums[c * d..(c + 1) * d];
+                    for (s, pair) in sums.iter_mut().zip(slot[..2 * d].chunks_exact(2)) {
+                        *s += value(pair);
                     }
                 }
             }
@@ -841,5 +884,28 @@ impl Backend for GpuBackend {
             chunk.closest = None;
         }
         self.potential = Vec::new();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fold_shape;
+
+    #[test]
+    fn fold_groups_cover_every_range_once() {
+        for (ranges, shape) in [
+            (1, (1, 1)),
+            (2, (2, 1)),
+            (3, (2, 2)),
+            (7, (3, 3)),
+            (16, (4, 4)),
+        ] {
+            assert_eq!(fold_shape(ranges), shape, "{ranges} ranges");
+        }
+        assert_eq!(fold_shape(611), (25, 25));
+        for ranges in 1..2000 {
+            let (per_group, groups) = fold_shape(ranges);
+            assert!(per_group * groups >= ranges && per_group * (groups - 1) < ranges);
+        }
     }
 }
