@@ -10,7 +10,7 @@
 //! first backend: adjusted Rand index of the final labels and relative inertia difference.
 
 use crate::backend::cpu::CpuBackend;
-use crate::backend::gpu::{GpuBackend, GpuContext, KernelTime};
+use crate::backend::gpu::{GpuBackend, GpuContext, IdleTime, KernelTime};
 use crate::backend::{Backend, BackendInfo};
 use crate::data::matrix::Matrix;
 use crate::error::{Error, Result};
@@ -67,11 +67,14 @@ pub struct BackendResult {
     pub kernels: Option<PhaseKernels>,
 }
 
-/// GPU time per kernel in the seeding and Lloyd phases.
+/// GPU time per kernel in the seeding and Lloyd phases, and the GPU's idle time between the
+/// timed submissions of each (the host's turnaround).
 #[derive(Debug, Clone, Serialize)]
 pub struct PhaseKernels {
     pub seed: Vec<KernelTime>,
     pub lloyd: Vec<KernelTime>,
+    pub seed_idle: IdleTime,
+    pub lloyd_idle: IdleTime,
 }
 
 /// What was benchmarked.
@@ -154,7 +157,12 @@ pub fn run(
         times.lloyd = phase.elapsed().as_secs_f64();
         let kernels = seed_kernels
             .zip(kernel_times())
-            .map(|(seed, lloyd)| PhaseKernels { seed, lloyd });
+            .map(|(seed, lloyd)| PhaseKernels {
+                seed: seed.kernels,
+                lloyd: lloyd.kernels,
+                seed_idle: seed.idle,
+                lloyd_idle: lloyd.idle,
+            });
         let phase = Instant::now();
         let assignment = backend.assign(&outcome.centroids)?;
         times.assign = phase.elapsed().as_secs_f64();
@@ -260,17 +268,32 @@ pub fn render(report: &BenchReport) -> String {
     for r in &report.backends {
         let Some(kernels) = &r.kernels else { continue };
         out.push_str("\nGPU time per kernel (timestamp queries)\n");
-        for (phase, list) in [("seed", &kernels.seed), ("lloyd", &kernels.lloyd)] {
+        let phases = [
+            ("seed", &kernels.seed, &kernels.seed_idle),
+            ("lloyd", &kernels.lloyd, &kernels.lloyd_idle),
+        ];
+        for (phase, list, idle) in phases {
+            let per_iter = |ms: f64| match phase {
+                "lloyd" => format!("{:.3} ms/iter", ms / report.data.iters as f64),
+                _ => String::new(),
+            };
             for t in list {
-                let per_iter = match phase {
-                    "lloyd" => format!("{:.3} ms/iter", t.total_ms / report.data.iters as f64),
-                    _ => String::new(),
-                };
                 out.push_str(&format!(
                     "{phase:<8}{:<24}{:>8} dispatches{:>12.3} ms{:>18}\n",
-                    t.kernel, t.dispatches, t.total_ms, per_iter
+                    t.kernel,
+                    t.dispatches,
+                    t.total_ms,
+                    per_iter(t.total_ms)
                 ));
             }
+            let per_gap = idle.total_ms / idle.gaps.max(1) as f64;
+            out.push_str(&format!(
+                "{phase:<8}{:<24}{:>8} gaps      {:>12.3} ms{:>18}\n",
+                "(GPU idle between)",
+                idle.gaps,
+                idle.total_ms,
+                format!("{per_gap:.3} ms/gap")
+            ));
         }
     }
     for r in &report.backends {

@@ -19,8 +19,10 @@ k-means++), lloyd (exactly --iters iterations from the same start on every backe
 iteration, GB/s the n*d*4 bytes of points read per iteration. ARI and the relative inertia \
 difference compare each backend's final labels with the first backend's.\n\nWith \
 STRATA_GPU_PROFILE=1 in the environment, an adapter with timestamp queries also reports the GPU \
-time of each kernel in the seed and lloyd phases (one extra read-back per submission, so the \
-phase times of a profiled run are slightly longer)."
+time of each kernel in the seed and lloyd phases, and the GPU's idle time between timed \
+submissions (the host's turnaround: read-back, host sums, the next submission). The timestamps \
+come back with each submission's results, so a profiled Lloyd phase takes about as long as an \
+unprofiled one."
 )]
 pub struct BenchArgs {
     /// Rows of generated data (Gaussian blobs, one per segment).

@@ -1,7 +1,7 @@
 //! `strata bench`: the report's arithmetic, agreement between backends, and bad flags.
 
 use crate::parity::gpu;
-use crate::util::{Scratch, assert_close, json, strata, strata_ok};
+use crate::util::{Scratch, assert_close, json, strata, strata_env, strata_ok};
 
 fn bench(scratch: &Scratch, backends: &str, report: &str) -> serde_json::Value {
     strata_ok(
@@ -133,5 +133,104 @@ fn bench_gpu_agrees_with_cpu() {
     assert!(
         agreement["relative_inertia_difference"].as_f64().unwrap() < 1e-5,
         "{agreement}"
+    );
+}
+
+/// `STRATA_GPU_PROFILE=1`: every Lloyd kernel is timed once per iteration and chunk, the GPU's
+/// idle time is measured between consecutive submissions, and the GPU timeline (kernels plus
+/// gaps) fits inside the phase's wall time.
+#[test]
+fn bench_gpu_profile_times_every_kernel_and_the_gaps() {
+    if gpu().is_none() {
+        return;
+    }
+    let scratch = Scratch::new("bench-profile");
+    let run = strata_env(
+        &scratch.path,
+        &[
+            "bench",
+            "--rows",
+            "3000",
+            "--dims",
+            "4",
+            "--k",
+            "6",
+            "--iters",
+            "5",
+            "--backends",
+            "gpu",
+            "--report",
+            "p.json",
+        ],
+        &[
+            ("STRATA_GPU_PROFILE", "1"),
+            ("STRATA_GPU_CHUNK_ROWS", "1000"),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let gpu = &json(&scratch.join("p.json"))["backends"][0];
+    let kernels = &gpu["kernels"];
+    if kernels.is_null() {
+        assert!(
+            run.stderr.contains("no timestamp queries"),
+            "{}",
+            run.stderr
+        );
+        return;
+    }
+    // 5 iterations × 3 chunks, one submission each.
+    let lloyd = kernels["lloyd"].as_array().unwrap();
+    let names: Vec<&str> = lloyd
+        .iter()
+        .map(|t| t["kernel"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "assign_registers",
+            "sort_by_cluster_small",
+            "accumulate",
+            "fold_ranges"
+        ]
+    );
+    let mut busy = 0.0;
+    for t in lloyd {
+        assert_eq!(t["dispatches"], 15, "{t}");
+        let ms = t["total_ms"].as_f64().unwrap();
+        assert!(ms > 0.0, "{t}");
+        busy += ms;
+    }
+    let idle = &kernels["lloyd_idle"];
+    assert_eq!(idle["gaps"], 14, "{idle}");
+    let idle_ms = idle["total_ms"].as_f64().unwrap();
+    assert!(idle_ms >= 0.0, "{idle}");
+    let wall_ms = 1000.0 * gpu["times_s"]["lloyd"].as_f64().unwrap();
+    assert!(
+        busy + idle_ms <= wall_ms,
+        "GPU time {busy} + idle {idle_ms} ms past the phase's {wall_ms} ms"
+    );
+    // Seeding: one distance update per centre and chunk, one trial round per later centre.
+    let seed: Vec<(String, u64)> = kernels["seed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            let name = t["kernel"].as_str().unwrap().to_string();
+            (name, t["dispatches"].as_u64().unwrap())
+        })
+        .collect();
+    assert_eq!(
+        seed,
+        [
+            ("seed_update".to_string(), 18),
+            ("seed_trials".to_string(), 15)
+        ]
+    );
+    assert_eq!(kernels["seed_idle"]["gaps"], 32);
+    assert!(
+        run.stdout
+            .contains("lloyd   (GPU idle between)            14 gaps"),
+        "{}",
+        run.stdout
     );
 }

@@ -5,7 +5,7 @@
 //! Validation and out-of-memory errors are caught with error scopes and a lost device is
 //! recorded by its callback; both become Strata errors with DESIGN.md's exit codes.
 
-use super::profile::{self, KernelTime, Profiler};
+use super::profile::{self, PhaseGpuTimes, Profiler};
 use crate::error::{Error, Result};
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -407,8 +407,9 @@ impl GpuContext {
         self.profiler.as_ref()
     }
 
-    /// GPU time per kernel since the last call, when kernel timing is on (see `profile`).
-    pub fn take_kernel_times(&self) -> Option<Vec<KernelTime>> {
+    /// GPU time per kernel and idle time since the last call, when kernel timing is on (see
+    /// `profile`).
+    pub fn take_kernel_times(&self) -> Option<PhaseGpuTimes> {
         self.profiler.as_ref().map(Profiler::take)
     }
 
@@ -581,6 +582,7 @@ impl GpuContext {
 }
 
 /// A part of a device buffer to read back: `len` values from `offset` bytes.
+#[derive(Clone, Copy)]
 pub(super) struct Span<'a> {
     pub source: &'a wgpu::Buffer,
     pub offset: u64,

@@ -15,7 +15,7 @@ pub mod context;
 pub mod profile;
 
 pub use context::{AdapterSummary, GpuContext, list_adapters};
-pub use profile::KernelTime;
+pub use profile::{IdleTime, KernelTime, PhaseGpuTimes};
 
 use super::{Assignment, Backend, BackendInfo, BackendKind, StepPartials};
 use crate::data::matrix::Matrix;
@@ -380,16 +380,26 @@ impl GpuBackend {
             }
             encoder
         })?;
-        let values = if spans.is_empty() {
+        // The timestamps come back with the values, after the same wait, as raw `T`s.
+        let stamp_values = profiler.map_or(0, |_| 2 * passes.len() * 8 / size_of::<T>());
+        let mut values = if spans.is_empty() && profiler.is_none() {
             ctx.checked(what, || {
                 ctx.queue().submit([encoder.finish()]);
             })?;
             Vec::new()
         } else {
-            ctx.read_after(encoder, spans)?
+            let mut all = spans.to_vec();
+            if let Some(p) = profiler {
+                all.push(Span::first(&p.resolved, stamp_values));
+            }
+            ctx.read_after(encoder, &all)?
         };
         if let Some(p) = profiler {
-            let stamps = ctx.read::<u64>(&p.resolved, 0, 2 * passes.len())?;
+            let raw = values.pop().unwrap_or_default();
+            let stamps: Vec<u64> = bytemuck::cast_slice::<T, u8>(&raw)
+                .chunks_exact(8)
+                .map(|b| u64::from_le_bytes(b.try_into().expect("8-byte chunks")))
+                .collect();
             let names: Vec<&str> = passes.iter().map(|(kernel, ..)| kernel.name).collect();
             p.record(&names, &stamps);
         }
