@@ -97,6 +97,11 @@ for section in $sections; do
         nvidia-smi --query-gpu=timestamp,pstate,clocks.sm,clocks.mem,power.draw,temperature.gpu,utilization.gpu \
             --format=csv -lms 100 >"$out/clocks.csv" 2>&1 &
         smi=$!
+        # Why the clocks are where they are (power cap, thermal, idle), logged apart so that a
+        # field this driver does not know cannot cost the log above.
+        nvidia-smi --query-gpu=timestamp,clocks_throttle_reasons.active,power.limit \
+            --format=csv -lms 100 >"$out/throttle.csv" 2>&1 &
+        smi2=$!
         probe=${GPU_MEMORY:-$(dirname "$strata")/gpu_memory}
         if [ -x "$probe" ]; then
             step 300 gpu-memory "$probe" 2048 50
@@ -116,7 +121,8 @@ for section in $sections; do
         sleep 15
         STRATA_GPU_PROFILE=1 step 120 rows-4m-beside-2g "$strata" -q bench --rows 4000000 \
             --dims 16 --k 64 --iters 20 --backends gpu
-        kill $holder $smi 2>/dev/null
+        step 30 performance nvidia-smi -q -d PERFORMANCE,POWER,CLOCK
+        kill $holder $smi $smi2 2>/dev/null
         wait 2>/dev/null
         ;;
     *) echo "unknown section $section" | tee -a "$log" ;;
