@@ -1,10 +1,11 @@
 //! `strata bench`: the report's arithmetic, agreement between backends, and bad flags.
 
 use crate::parity::gpu;
-use crate::util::{Scratch, assert_close, json, strata, strata_env, strata_ok};
+use crate::util::{Run, Scratch, assert_close, json, strata, strata_env, strata_ok};
 
-fn bench(scratch: &Scratch, backends: &str, report: &str) -> serde_json::Value {
-    strata_ok(
+/// `strata bench` on 3,000 generated rows × 4, k = 6, 5 iterations, with extra environment.
+fn bench_run(scratch: &Scratch, backends: &str, report: &str, env: &[(&str, &str)]) -> Run {
+    let run = strata_env(
         &scratch.path,
         &[
             "bench",
@@ -21,7 +22,14 @@ fn bench(scratch: &Scratch, backends: &str, report: &str) -> serde_json::Value {
             "--report",
             report,
         ],
+        env,
     );
+    assert_eq!(run.code, 0, "strata bench failed:\n{}", run.stderr);
+    run
+}
+
+fn bench(scratch: &Scratch, backends: &str, report: &str) -> serde_json::Value {
+    bench_run(scratch, backends, report, &[]);
     json(&scratch.join(report))
 }
 
@@ -145,29 +153,15 @@ fn bench_gpu_profile_times_every_kernel_and_the_gaps() {
         return;
     }
     let scratch = Scratch::new("bench-profile");
-    let run = strata_env(
-        &scratch.path,
-        &[
-            "bench",
-            "--rows",
-            "3000",
-            "--dims",
-            "4",
-            "--k",
-            "6",
-            "--iters",
-            "5",
-            "--backends",
-            "gpu",
-            "--report",
-            "p.json",
-        ],
+    let run = bench_run(
+        &scratch,
+        "gpu",
+        "p.json",
         &[
             ("STRATA_GPU_PROFILE", "1"),
             ("STRATA_GPU_CHUNK_ROWS", "1000"),
         ],
     );
-    assert_eq!(run.code, 0, "{}", run.stderr);
     let gpu = &json(&scratch.join("p.json"))["backends"][0];
     let kernels = &gpu["kernels"];
     if kernels.is_null() {

@@ -2,12 +2,12 @@
 //!
 //! The normalized points are uploaded once, in chunks no larger than the adapter's storage
 //! binding limit, and stay resident across iterations and restarts. Per Lloyd step only the k×d
-//! centroids go up; per-workgroup statistics and the per-range partial sums, folded on the device
-//! into about √ranges groups of consecutive ranges (with their rounding errors), come back, read in the same
-//! submission as the kernels, and are finished on the host in f64, in chunk and group order, so
-//! results are deterministic. k-means++ keeps the closest distances on the device:
-//! per round only the workgroups' sums come back, and a sample reads back the 256 distances of
-//! the block it falls in.
+//! centroids go up; per-workgroup statistics and the per-range partial sums, folded on the
+//! device into about √ranges groups of consecutive ranges (with their rounding errors), come
+//! back, read in the same submission as the kernels, and are finished on the host in f64, in
+//! chunk and group order, so results are deterministic. k-means++ keeps the closest distances on
+//! the device: per round only the workgroups' sums come back, and a sample reads back the 256
+//! distances of the block it falls in.
 //! Per-point kernels use a second dispatch dimension beyond 65,535 workgroups. The chunk size can
 //! be forced small (`STRATA_GPU_CHUNK_ROWS`) so tests cover several chunks on small data.
 
@@ -408,7 +408,8 @@ impl GpuBackend {
 
     /// Runs the assignment kernel on every chunk and reads back, per chunk in one submission,
     /// either (`sums`) its workgroup stats and folded partials after the sort by cluster, the
-    /// partial sums and their fold, or its labels and distances. Values come back as raw 32-bit words.
+    /// partial sums and their fold, or its labels and distances. Values come back as raw 32-bit
+    /// words.
     fn run_assign(&mut self, centroids: &Matrix, sums: bool) -> Result<Vec<[Vec<u32>; 2]>> {
         self.upload_centroids(centroids)?;
         let (k, d) = (centroids.rows(), self.dims);
