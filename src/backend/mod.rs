@@ -204,21 +204,27 @@ pub(crate) fn sample_by_potential(
     targets
         .iter()
         .map(|&target| {
-            let Some((p, mut running)) = partition_of(part_potential, target) else {
+            let Some((p, running)) = partition_of(part_potential, target) else {
                 return n - 1;
             };
             let start = p * part_rows;
             let end = (start + part_rows).min(n);
-            for (i, &c) in closest[start..end].iter().enumerate() {
-                running += f64::from(c);
-                if running >= target {
-                    return start + i;
-                }
-            }
-            // Rounding left the target past this partition's last point: take it.
-            end - 1
+            start + point_reaching(&closest[start..end], running, target)
         })
         .collect()
+}
+
+/// The first point of `part` (closest distances in row order, whose predecessors sum to
+/// `running`) at which the running sum, taken in f64, reaches `target`; its last point when
+/// rounding left the target past it.
+pub(crate) fn point_reaching(part: &[f32], mut running: f64, target: f64) -> usize {
+    for (i, &c) in part.iter().enumerate() {
+        running += f64::from(c);
+        if running >= target {
+            return i;
+        }
+    }
+    part.len() - 1
 }
 
 /// The backend the user asked for (`--backend`).

@@ -17,7 +17,7 @@ pub mod profile;
 pub use context::{AdapterSummary, GpuContext, list_adapters};
 pub use profile::{IdleTime, KernelTime, PhaseGpuTimes};
 
-use super::{Assignment, Backend, BackendInfo, BackendKind, StepPartials};
+use super::{Assignment, Backend, BackendInfo, BackendKind, StepPartials, point_reaching};
 use crate::data::matrix::Matrix;
 use crate::error::{Error, Result};
 use context::{Kernel, PerPoint, SORT_SMALL_K, Span};
@@ -747,16 +747,9 @@ impl Backend for GpuBackend {
                     return self.rows - 1;
                 };
                 let at = wanted.binary_search(&b).expect("every found block is read");
-                let (_, _, first, len) = places[at];
-                let mut running = if b == 0 { 0.0 } else { self.potential[b - 1] };
-                for (i, &c) in distances[at].iter().enumerate() {
-                    running += f64::from(c);
-                    if running >= target {
-                        return first + i;
-                    }
-                }
-                // Rounding left the target past this block's last point: take it.
-                first + len - 1
+                let (_, _, first, _) = places[at];
+                let before = if b == 0 { 0.0 } else { self.potential[b - 1] };
+                first + point_reaching(&distances[at], before, target)
             })
             .collect())
     }
