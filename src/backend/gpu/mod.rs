@@ -427,6 +427,8 @@ impl GpuBackend {
         for i in 0..self.chunks.len() {
             // The assignment's own grid, with no more workgroups (and stats) than the chunk's.
             let assign_grid = kernel_grid(&self.assign, self.chunks[i].rows, max_per_dim);
+            let ranges = self.chunks[i].ranges();
+            let (per_group, groups) = fold_shape(ranges);
             ctx.checked("running the assignment", || {
                 let chunk = &mut self.chunks[i];
                 let assign = AssignParams {
@@ -450,8 +452,6 @@ impl GpuBackend {
                     };
                     ctx.queue()
                         .write_buffer(&chunk.params[1], 0, bytemuck::bytes_of(&params));
-                    let ranges = chunk.ranges();
-                    let (per_group, groups) = fold_shape(ranges);
                     let fold = FoldParams {
                         slots: slots as u32,
                         ranges: ranges as u32,
@@ -505,8 +505,6 @@ impl GpuBackend {
                     ];
                     let fold: &[&wgpu::Buffer] =
                         &[&chunk.params[3], &partials.buffer, &folded.buffer];
-                    let (_, groups) = fold_shape(chunk.ranges());
-                    let ranges = chunk.ranges() as u32;
                     let sorter = if k <= SORT_SMALL_K {
                         &ctx.sort_small
                     } else {
@@ -523,8 +521,12 @@ impl GpuBackend {
                         "running the assignment",
                         &[
                             (&self.assign, assign, assign_grid),
-                            (sorter, sort, (ranges, 1)),
-                            (&ctx.accumulate, accumulate, (ranges, slot_blocks as u32)),
+                            (sorter, sort, (ranges as u32, 1)),
+                            (
+                                &ctx.accumulate,
+                                accumulate,
+                                (ranges as u32, slot_blocks as u32),
+                            ),
                             (&ctx.fold, fold, (groups as u32, slot_blocks as u32)),
                         ],
                         &spans,
