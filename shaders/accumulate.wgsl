@@ -10,7 +10,7 @@
 //
 // Bindings (group 0):
 //   0 params    uniform  rows in this chunk, features d, rows per range, slots = k·(d + 1),
-//                        clusters k
+//                        clusters k, and a 0 the compiler cannot see
 //   1 points    storage  this chunk's points, row-major f32 (rows × d)
 //   2 order     storage  rows u32: each range's row indices grouped by cluster (sort_by_cluster)
 //   3 bounds    storage  2·(k + 1) u32 per range: the first k + 1 are the clusters' start offsets
@@ -22,6 +22,8 @@ struct Params {
     range_rows: u32,
     slots: u32,
     clusters: u32,
+    /// Always 0; see `unseen`.
+    zero: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -52,9 +54,16 @@ fn accumulate(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) 
         for (var i = first; i < last; i++) {
             let y = points[order[i] * d + feature] - compensation;
             let t = sum + y;
-            compensation = (t - sum) - y;
+            compensation = (unseen(t) - sum) - y;
             sum = t;
         }
     }
     partials[range * params.slots + slot] = sum;
+}
+
+/// `t` unchanged, through an OR with `params.zero` (always 0), which the compiler cannot see
+/// through. WGSL lets a compiler reassociate float arithmetic, and Mesa's does turn Kahan's
+/// (t − sum) − y with t = sum + y into 0, which silently makes the sum a plain one.
+fn unseen(t: f32) -> f32 {
+    return bitcast<f32>(bitcast<u32>(t) | params.zero);
 }

@@ -10,7 +10,8 @@
 // exactly.
 //
 // Bindings (group 0):
-//   0 params    uniform  slots = k·(d + 1), ranges, ranges per group, groups
+//   0 params    uniform  slots = k·(d + 1), ranges, ranges per group, groups, and a 0 the
+//                        compiler cannot see
 //   1 partials  storage  ranges × slots f32 (accumulate's output)
 //   2 folded    storage  groups × slots × 2 f32, written: (sum, error) per group and slot
 
@@ -19,6 +20,8 @@ struct Params {
     ranges: u32,
     per_group: u32,
     groups: u32,
+    /// Always 0; see `unseen`.
+    zero: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -41,13 +44,20 @@ fn fold_ranges(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id)
         let t = sum + x;
         // What t lost of the smaller of the two.
         if (abs(sum) >= abs(x)) {
-            error += (sum - t) + x;
+            error += (sum - unseen(t)) + x;
         } else {
-            error += (x - t) + sum;
+            error += (x - unseen(t)) + sum;
         }
         sum = t;
     }
     let out = 2u * (group * params.slots + slot);
     folded[out] = sum;
     folded[out + 1u] = error;
+}
+
+/// `t` unchanged, through an OR with `params.zero` (always 0), which the compiler cannot see
+/// through. WGSL lets a compiler reassociate float arithmetic, which may turn (sum − t) + x with
+/// t = sum + x into 0 (Mesa's does so to Kahan's form of it).
+fn unseen(t: f32) -> f32 {
+    return bitcast<f32>(bitcast<u32>(t) | params.zero);
 }

@@ -53,7 +53,10 @@ struct AccumulateParams {
     range_rows: u32,
     slots: u32,
     clusters: u32,
-    pad: [u32; 3],
+    /// Always 0: the shaders' compensated sums pass values through it so that the compiler
+    /// cannot simplify the compensation away (WGSL allows reassociation).
+    zero: u32,
+    pad: [u32; 2],
 }
 
 #[repr(C)]
@@ -63,6 +66,9 @@ struct FoldParams {
     ranges: u32,
     per_group: u32,
     groups: u32,
+    /// Always 0 (see `AccumulateParams::zero`).
+    zero: u32,
+    pad: [u32; 3],
 }
 
 /// Ranges per folded group and the number of groups for `ranges` ranges: both about √ranges, so
@@ -448,7 +454,8 @@ impl GpuBackend {
                         range_rows: RANGE_ROWS as u32,
                         slots: slots as u32,
                         clusters: k as u32,
-                        pad: [0; 3],
+                        zero: 0,
+                        pad: [0; 2],
                     };
                     ctx.queue()
                         .write_buffer(&chunk.params[1], 0, bytemuck::bytes_of(&params));
@@ -457,6 +464,8 @@ impl GpuBackend {
                         ranges: ranges as u32,
                         per_group: per_group as u32,
                         groups: groups as u32,
+                        zero: 0,
+                        pad: [0; 3],
                     };
                     ctx.queue()
                         .write_buffer(&chunk.params[3], 0, bytemuck::bytes_of(&fold));
