@@ -66,6 +66,12 @@ for section in $sections; do
             --backends cpu,gpu --report "$out/b10m.json"
         STRATA_GPU_PROFILE=1 step 120 bench-10m-kernels "$strata" bench --rows 10000000 \
             --dims 16 --k 64 --iters 20 --backends gpu --report "$out/b10m-kernels.json"
+        # The Lloyd step in one pass (assignment and partial sums, no sort) against the default
+        # three kernels, once unprofiled for the wall time and once profiled.
+        STRATA_GPU_FUSED_STEP=1 step 120 bench-10m-one-pass "$strata" bench --rows 10000000 \
+            --dims 16 --k 64 --iters 20 --backends gpu
+        STRATA_GPU_FUSED_STEP=1 STRATA_GPU_PROFILE=1 step 120 bench-10m-one-pass-kernels \
+            "$strata" bench --rows 10000000 --dims 16 --k 64 --iters 20 --backends gpu
         # Fewer points per invocation of the assignment than the default (4 at d = 16).
         for r in 1 2; do
             STRATA_GPU_ROWS_PER_INVOCATION=$r STRATA_GPU_PROFILE=1 step 120 "bench-10m-rows$r" \

@@ -4,23 +4,32 @@
 // (lowest index on ties); the chosen distance is then computed exactly as ‖x − c‖². Used for
 // every Lloyd step and for the final assignment.
 //
-// Both entry points keep the centroid tile as zero-padded vec4s and have the same bindings and
-// the same arithmetic per row (features summed in order; the padding adds exact zeros):
+// The entry points keep the centroid tile as zero-padded vec4s and have the same arithmetic per
+// row (features summed in order; the padding adds exact zeros):
 // - `assign_registers`, for d ≤ 64: each invocation holds RB rows' points in registers, as
 //   DV = ⌈d/4⌉ vec4s each (DV and RB are fixed when the pipeline is built), so one broadcast
 //   read of a centroid vec4 from the tile feeds 4·RB multiply-adds. A workgroup covers 256·RB
 //   rows: invocation `lid` takes rows lid, lid + 256, …, so each of its RB loads is coalesced;
+// - `assign_accumulate`, a Lloyd step in one pass: `assign_registers`, then the workgroup's
+//   per-cluster partial sums of its own 256·RB rows (its "range"), whose points were just read
+//   and are likely still cached. Each invocation owns some (cluster, vec4 of features) pairs
+//   and walks the cluster's rows in row order, found through a per-cluster bit mask of each 256
+//   rows, with Kahan summation, so the result is deterministic; `fold_ranges` (fold.wgsl) then
+//   adds the ranges in groups;
 // - `assign`, for any d: one row per invocation, read from memory again for every centroid.
 //
 // Bindings (group 0):
-//   0 params     uniform  rows in this chunk, features d, clusters k, workgroups along x, and
-//                         whether to write the distances (only the final assignment reads them)
+//   0 params     uniform  rows in this chunk, features d, clusters k, workgroups along x,
+//                         whether to write the distances (only the final assignment reads them),
+//                         slots = k·(d + 1) and a 0 the compiler cannot see (`assign_accumulate`)
 //   1 points     storage  this chunk's points, row-major f32 (rows × d)
 //   2 centroids  storage  k × d f32, row-major
 //   3 norms      storage  k f32: ‖c‖² of each centroid
 //   4 labels     storage  rows u32, read (previous label) and written (new label)
 //   5 distances  storage  rows f32: ‖x − c‖² to the new label's centroid (when asked for)
 //   6 wg_stats   storage  2 f32 per workgroup: Σ distances, number of labels that changed
+//   7 partials   storage  `assign_accumulate` only: slots f32 per workgroup that holds rows,
+//                         written: the sum of each slot over the workgroup's rows
 
 struct Params {
     rows: u32,
@@ -28,6 +37,9 @@ struct Params {
     k: u32,
     wg_x: u32,
     write_distances: u32,
+    slots: u32,
+    /// Always 0; see `unseen`.
+    zero: u32,
 }
 
 const WG: u32 = 256u;
@@ -46,6 +58,7 @@ const TILE_V: u32 = 1024u;
 @group(0) @binding(4) var<storage, read_write> labels: array<u32>;
 @group(0) @binding(5) var<storage, read_write> distances: array<f32>;
 @group(0) @binding(6) var<storage, read_write> wg_stats: array<f32>;
+@group(0) @binding(7) var<storage, read_write> partials: array<f32>;
 
 var<workgroup> tile_vectors: array<vec4<f32>, TILE_V>;
 var<workgroup> tile_norms: array<f32, TILE_V>;
@@ -189,7 +202,12 @@ fn centroid_vec(c: u32, v: u32) -> vec4<f32> {
 
 @compute @workgroup_size(256)
 fn assign_registers(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
-    let wg = wid.x + wid.y * params.wg_x;
+    assign_block(lid, wid.x + wid.y * params.wg_x);
+}
+
+/// `assign_registers` for workgroup `wg`: records its rows' labels and its stats, and returns
+/// the labels of the invocation's RB rows. Called by every invocation, in uniform control flow.
+fn assign_block(lid: u32, wg: u32) -> vec4<u32> {
     let first = wg * WG * RB + lid;
     let k = params.k;
     let per_tile = TILE_V / DV;
@@ -247,4 +265,94 @@ fn assign_registers(@builtin(local_invocation_index) lid: u32, @builtin(workgrou
         }
     }
     finish(lid, wg, own_distance, own_changed);
+    return best;
+}
+
+/// `t` unchanged, through an OR with `params.zero` (always 0), which the compiler cannot see
+/// through. WGSL lets a compiler reassociate float arithmetic, and Mesa's does turn Kahan's
+/// (t − sum) − y with t = sum + y into 0, which silently makes the sum a plain one.
+fn unseen(t: vec4<f32>) -> vec4<f32> {
+    return bitcast<vec4<f32>>(bitcast<vec4<u32>>(t) | vec4<u32>(params.zero));
+}
+
+/// Words of a 256-row bit mask.
+const WORDS: u32 = WG / 32u;
+/// Most clusters `assign_accumulate` takes (its masks are MASK_K × WORDS words).
+const MASK_K: u32 = 256u;
+/// Most (cluster, vec4 of features) pairs an invocation of `assign_accumulate` owns:
+/// k·DV ≤ 256 · MAX_OWN.
+const MAX_OWN: u32 = 8u;
+
+var<workgroup> masks: array<atomic<u32>, MASK_K * WORDS>;
+
+@compute @workgroup_size(256)
+fn assign_accumulate(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
+    let wg = wid.x + wid.y * params.wg_x;
+    for (var w = lid; w < MASK_K * WORDS; w += WG) {
+        atomicStore(&masks[w], 0u);
+    }
+    // assign_block's barriers order the clearing before the first mask is set.
+    let best = assign_block(lid, wg);
+
+    // Invocation lid owns the pairs (c, v) = lid + o·256 (c = pair / DV): features 4v..4v + 3
+    // of cluster c, summed as a vec4 (each component as a scalar Kahan sum would be), and for
+    // v = 0 also the cluster's count.
+    let pairs = params.k * DV;
+    let first = wg * WG * RB;
+    let word = lid / 32u;
+    let bit = 1u << (lid % 32u);
+    var sum: array<vec4<f32>, MAX_OWN>;
+    var compensation: array<vec4<f32>, MAX_OWN>;
+    var count: array<u32, MAX_OWN>;
+    // The rows first + i·256 .. first + i·256 + 255, one batch at a time, so each pair sees its
+    // cluster's rows in row order.
+    for (var i = 0u; i < RB; i++) {
+        let base = first + i * WG;
+        let live = base + lid < params.rows;
+        if (live) {
+            atomicOr(&masks[best[i] * WORDS + word], bit);
+        }
+        workgroupBarrier();
+        for (var o = 0u; o < MAX_OWN; o++) {
+            let pair = lid + o * WG;
+            if (pair < pairs) {
+                let cluster = pair / DV;
+                let v = pair % DV;
+                for (var w = 0u; w < WORDS; w++) {
+                    var m = atomicLoad(&masks[cluster * WORDS + w]);
+                    count[o] += countOneBits(m);
+                    // At most 32 rounds: each clears the lowest set bit.
+                    for (var r = 0u; r < 32u && m != 0u; r++) {
+                        let row = base + w * 32u + countTrailingZeros(m);
+                        m &= m - 1u;
+                        let y = point_vec(row, v) - compensation[o];
+                        let t = sum[o] + y;
+                        compensation[o] = (unseen(t) - sum[o]) - y;
+                        sum[o] = t;
+                    }
+                }
+            }
+        }
+        workgroupBarrier();
+        if (live) {
+            atomicAnd(&masks[best[i] * WORDS + word], ~bit);
+        }
+    }
+    // Slot (c, j) of the partials is c·(d + 1) + j; (c, d) is the count. The grid's spare
+    // workgroups past the last row have no range.
+    let d = params.dims;
+    for (var o = 0u; o < MAX_OWN && first < params.rows; o++) {
+        let pair = lid + o * WG;
+        if (pair < pairs) {
+            let cluster = pair / DV;
+            let v = pair % DV;
+            let out = wg * params.slots + cluster * (d + 1u);
+            for (var t = 0u; t < 4u && 4u * v + t < d; t++) {
+                partials[out + 4u * v + t] = sum[o][t];
+            }
+            if (v == 0u) {
+                partials[out + d] = f32(count[o]);
+            }
+        }
+    }
 }

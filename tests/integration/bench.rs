@@ -146,9 +146,23 @@ fn bench_gpu_agrees_with_cpu() {
 
 /// `STRATA_GPU_PROFILE=1`: every Lloyd kernel is timed once per iteration and chunk, the GPU's
 /// idle time is measured between consecutive submissions, and the GPU timeline (kernels plus
-/// gaps) fits inside the phase's wall time.
+/// gaps) fits inside the phase's wall time. Both forms of the Lloyd step: three kernels and,
+/// with `STRATA_GPU_FUSED_STEP=1`, one pass (`assign_accumulate`).
 #[test]
 fn bench_gpu_profile_times_every_kernel_and_the_gaps() {
+    profiled_bench("1", &["assign_accumulate", "fold_ranges"]);
+    profiled_bench(
+        "0",
+        &[
+            "assign_registers",
+            "sort_by_cluster_small",
+            "accumulate",
+            "fold_ranges",
+        ],
+    );
+}
+
+fn profiled_bench(fused: &str, lloyd_kernels: &[&str]) {
     if gpu().is_none() {
         return;
     }
@@ -160,6 +174,7 @@ fn bench_gpu_profile_times_every_kernel_and_the_gaps() {
         &[
             ("STRATA_GPU_PROFILE", "1"),
             ("STRATA_GPU_CHUNK_ROWS", "1000"),
+            ("STRATA_GPU_FUSED_STEP", fused),
         ],
     );
     let gpu = &json(&scratch.join("p.json"))["backends"][0];
@@ -178,15 +193,7 @@ fn bench_gpu_profile_times_every_kernel_and_the_gaps() {
         .iter()
         .map(|t| t["kernel"].as_str().unwrap())
         .collect();
-    assert_eq!(
-        names,
-        [
-            "assign_registers",
-            "sort_by_cluster_small",
-            "accumulate",
-            "fold_ranges"
-        ]
-    );
+    assert_eq!(names, lloyd_kernels);
     let mut busy = 0.0;
     for t in lloyd {
         assert_eq!(t["dispatches"], 15, "{t}");

@@ -5,7 +5,8 @@
 //! oracle; and where that path has no near-tie, independent runs end with equal labels except
 //! near-ties, inertia within 1e-5 relative, centroids within 1e-4. (A near-tie decided the
 //! other way moves a centroid by a point's share of its cluster, after which Lloyd's
-//! iterations may settle elsewhere on either backend.)
+//! iterations may settle elsewhere on either backend.) The GPU cases run with both forms of
+//! its Lloyd step.
 //!
 //! GPU tests skip with a note when there is no adapter, and fail instead when
 //! `STRATA_REQUIRE_GPU=1`.
@@ -55,6 +56,19 @@ pub fn cpu_backend(points: &Matrix, part_rows: Option<usize>) -> Option<Box<dyn 
 pub fn gpu_backend(points: &Matrix, chunk_rows: Option<usize>) -> Option<Box<dyn Backend + '_>> {
     Some(Box::new(
         GpuBackend::with_chunk_rows(gpu()?, points, chunk_rows).expect("GPU backend"),
+    ))
+}
+
+/// The GPU backend with each Lloyd step in one pass (`assign_accumulate`) where the shape
+/// allows.
+pub fn gpu_fused_backend(
+    points: &Matrix,
+    chunk_rows: Option<usize>,
+) -> Option<Box<dyn Backend + '_>> {
+    Some(Box::new(
+        GpuBackend::with_chunk_rows(gpu()?, points, chunk_rows)
+            .and_then(GpuBackend::with_fused_step)
+            .expect("GPU backend"),
     ))
 }
 
@@ -344,7 +358,11 @@ macro_rules! backend_suite {
     )*};
 }
 
-backend_suite!(cpu => super::cpu_backend, gpu => super::gpu_backend);
+backend_suite!(
+    cpu => super::cpu_backend,
+    gpu => super::gpu_backend,
+    gpu_fused => super::gpu_fused_backend
+);
 
 // ---------------------------------------------------------------------------------------------
 // GPU against CPU on the same cases.
@@ -372,7 +390,20 @@ fn step_matches_labels(what: &str, got: StepPartials, points: &Matrix, labels: &
 /// (except near-ties) at every step of the CPU's path, with exact partial sums; and, where that
 /// path has no near-tie, the same Lloyd result from independent runs.
 fn parity(name: &str, points: &Matrix, k: usize, chunk_rows: Option<usize>, init: Option<Matrix>) {
-    let Some(mut gpu) = gpu_backend(points, chunk_rows) else {
+    parity_of(gpu_backend, name, points, k, chunk_rows, init.clone());
+    let one_pass = format!("{name} (one-pass step)");
+    parity_of(gpu_fused_backend, &one_pass, points, k, chunk_rows, init);
+}
+
+fn parity_of(
+    make: Make,
+    name: &str,
+    points: &Matrix,
+    k: usize,
+    chunk_rows: Option<usize>,
+    init: Option<Matrix>,
+) {
+    let Some(mut gpu) = make(points, chunk_rows) else {
         return;
     };
     let mut cpu = CpuBackend::new(points);

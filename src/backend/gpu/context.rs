@@ -19,7 +19,7 @@ pub const REGISTER_DIMS: usize = 64;
 pub(super) const SORT_SMALL_K: usize = 256;
 
 /// A kernel that comes in a general form and a form with the point in registers.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) enum PerPoint {
     /// Nearest centroid (`assign.wgsl`).
     Assign,
@@ -136,8 +136,8 @@ pub struct GpuContext {
     lost: Arc<Mutex<Option<String>>>,
     assign: PerPointModule,
     silhouette: PerPointModule,
-    /// The register forms per (kernel, vec4 count), built when first needed.
-    registers: Mutex<HashMap<(PerPoint, u32), Arc<Kernel>>>,
+    /// The register forms per (entry point, vec4 count), built when first needed.
+    registers: Mutex<HashMap<(&'static str, u32), Arc<Kernel>>>,
     pub(super) sort: Kernel,
     /// `sort_by_cluster_small`, for at most `SORT_SMALL_K` clusters.
     pub(super) sort_small: Kernel,
@@ -351,37 +351,65 @@ impl GpuContext {
         if dims == 0 || dims > REGISTER_DIMS {
             return Ok(source.general.clone());
         }
+        self.registers(
+            &source.module,
+            source.registers_entry,
+            source.bindings,
+            dims,
+        )
+    }
+
+    /// `assign_accumulate`, a whole Lloyd step in one pass, for points of `dims` features, when
+    /// its register form exists for them (up to `REGISTER_DIMS`) and the adapter's workgroup
+    /// memory holds its tile and bit masks; else `None`.
+    ///
+    /// # Errors
+    /// Exit 70 when the kernel does not compile.
+    pub(super) fn step_kernel(&self, dims: usize) -> Result<Option<Arc<Kernel>>> {
+        if dims == 0
+            || dims > REGISTER_DIMS
+            || self.limits.max_compute_workgroup_storage_size < STEP_WORKGROUP_BYTES
+        {
+            return Ok(None);
+        }
+        let module = &self.assign.module;
+        self.registers(module, "assign_accumulate", &STEP_BINDINGS, dims)
+            .map(Some)
+    }
+
+    /// The register form of `entry` in `module` for `dims` (≤ `REGISTER_DIMS`) features, built
+    /// on first use and kept.
+    fn registers(
+        &self,
+        module: &wgpu::ShaderModule,
+        entry: &'static str,
+        bindings: &[Binding],
+        dims: usize,
+    ) -> Result<Arc<Kernel>> {
         let vectors = dims.div_ceil(4) as u32;
         let mut built = self
             .registers
             .lock()
             .map_err(|_| Error::Internal("the GPU kernel cache was poisoned".into()))?;
-        if let Some(found) = built.get(&(which, vectors)) {
+        if let Some(found) = built.get(&(entry, vectors)) {
             return Ok(found.clone());
         }
         let rows = rows_per_invocation(vectors);
         let constants = [("DV", f64::from(vectors)), ("RB", f64::from(rows))];
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let mut made = kernel(
-            &self.device,
-            &source.module,
-            source.registers_entry,
-            source.bindings,
-            &constants,
-        )?;
+        let mut made = kernel(&self.device, module, entry, bindings, &constants)?;
         made.rows_per_invocation = rows;
         if let Some(error) = pollster::block_on(scope.pop()) {
             return Err(Error::Internal(format!(
-                "the {} kernel for {dims} features did not compile on '{}': {error}",
-                source.registers_entry, self.adapter.name
+                "the {entry} kernel for {dims} features did not compile on '{}': {error}",
+                self.adapter.name
             )));
         }
         log::debug!(
-            "GPU: {} built for {vectors} vec4(s) per point, {rows} point(s) per invocation",
-            source.registers_entry
+            "GPU: {entry} built for {vectors} vec4(s) per point, {rows} point(s) per invocation"
         );
         let made = Arc::new(made);
-        built.insert((which, vectors), made.clone());
+        built.insert((entry, vectors), made.clone());
         Ok(made)
     }
 
@@ -639,6 +667,22 @@ const ASSIGN_BINDINGS: [Binding; 7] = [
     Binding::ReadWrite,
     Binding::ReadWrite,
 ];
+
+/// The bindings of `assign_accumulate`: the assignment's, then the partial sums.
+const STEP_BINDINGS: [Binding; 8] = [
+    Binding::Uniform,
+    Binding::Read,
+    Binding::Read,
+    Binding::Read,
+    Binding::ReadWrite,
+    Binding::ReadWrite,
+    Binding::ReadWrite,
+    Binding::ReadWrite,
+];
+
+/// Workgroup memory `assign_accumulate` declares: the centroid tile (1,024 vec4s and as many
+/// norms), the two 256-float stat sums, and 256 clusters' 8-word bit masks.
+const STEP_WORKGROUP_BYTES: u32 = 1024 * 16 + 1024 * 4 + 2 * 256 * 4 + 256 * 8 * 4;
 
 /// A pipeline for `entry` of `module`, with pipeline-overridable `constants`.
 ///

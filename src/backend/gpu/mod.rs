@@ -32,6 +32,15 @@ const RANGE_ROWS: usize = 16_384;
 pub const MAX_DIMS: usize = 2048;
 /// Environment variable forcing the rows per chunk (tests use it to cover several chunks).
 pub const CHUNK_ROWS_ENV: &str = "STRATA_GPU_CHUNK_ROWS";
+/// Environment variable that, set to 1, runs a Lloyd step in one pass (`assign_accumulate`)
+/// where the shape allows, instead of three kernels (assignment, sort by cluster, partial sums).
+/// Off by default until measured on a card: on lavapipe the one pass is 4% slower.
+pub const FUSED_STEP_ENV: &str = "STRATA_GPU_FUSED_STEP";
+/// Most clusters `assign_accumulate` takes (`MASK_K` in assign.wgsl).
+const STEP_MAX_K: usize = 256;
+/// Most (cluster, vec4 of features) pairs k·⌈d/4⌉ `assign_accumulate` takes: 256 invocations ×
+/// `MAX_OWN` (assign.wgsl).
+const STEP_MAX_PAIRS: usize = 256 * 8;
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -42,7 +51,12 @@ struct AssignParams {
     wg_x: u32,
     /// 1 to write each row's distance (the final assignment), 0 not to (a Lloyd step).
     write_distances: u32,
-    pad: [u32; 3],
+    /// k·(d + 1), the partial-sum slots of `assign_accumulate`.
+    slots: u32,
+    /// Always 0: the shaders' compensated sums pass values through it so that the compiler
+    /// cannot simplify the compensation away (WGSL allows reassociation).
+    zero: u32,
+    pad: u32,
 }
 
 #[repr(C)]
@@ -53,8 +67,7 @@ struct AccumulateParams {
     range_rows: u32,
     slots: u32,
     clusters: u32,
-    /// Always 0: the shaders' compensated sums pass values through it so that the compiler
-    /// cannot simplify the compensation away (WGSL allows reassociation).
+    /// Always 0 (see `AssignParams::zero`).
     zero: u32,
     pad: [u32; 2],
 }
@@ -66,7 +79,7 @@ struct FoldParams {
     ranges: u32,
     per_group: u32,
     groups: u32,
-    /// Always 0 (see `AccumulateParams::zero`).
+    /// Always 0 (see `AssignParams::zero`).
     zero: u32,
     pad: [u32; 3],
 }
@@ -155,6 +168,9 @@ pub struct GpuBackend {
     ctx: Arc<GpuContext>,
     /// The assignment kernel for this data's number of features.
     assign: Arc<Kernel>,
+    /// `assign_accumulate` for this data's features, where the adapter and the features allow
+    /// it (and `STRATA_GPU_FUSED_STEP` is not 0): a Lloyd step in one pass.
+    fused: Option<Arc<Kernel>>,
     rows: usize,
     dims: usize,
     chunks: Vec<Chunk>,
@@ -217,6 +233,10 @@ impl GpuBackend {
             )));
         }
         let assign = ctx.per_point(PerPoint::Assign, dims)?;
+        let fused = match std::env::var(FUSED_STEP_ENV).as_deref() {
+            Ok("1") => Self::step_kernel(&ctx, &assign, dims)?,
+            _ => None,
+        };
         let limits = ctx.limits().clone();
         let max_bytes = limits
             .max_storage_buffer_binding_size
@@ -268,6 +288,7 @@ impl GpuBackend {
         let mut backend = GpuBackend {
             ctx,
             assign,
+            fused,
             rows,
             dims,
             chunks,
@@ -413,9 +434,10 @@ impl GpuBackend {
     }
 
     /// Runs the assignment kernel on every chunk and reads back, per chunk in one submission,
-    /// either (`sums`) its workgroup stats and folded partials after the sort by cluster, the
-    /// partial sums and their fold, or its labels and distances. Values come back as raw 32-bit
-    /// words.
+    /// either (`sums`) its workgroup stats and folded partial sums, or its labels and distances.
+    /// The partial sums come from `assign_accumulate` in the same pass as the assignment where
+    /// it applies (see `fused_step`), else from sorting each range by cluster and summing it.
+    /// Values come back as raw 32-bit words.
     fn run_assign(&mut self, centroids: &Matrix, sums: bool) -> Result<Vec<[Vec<u32>; 2]>> {
         self.upload_centroids(centroids)?;
         let (k, d) = (centroids.rows(), self.dims);
@@ -427,71 +449,76 @@ impl GpuBackend {
                 "k × (features + 1) = {slots} is too large for the GPU backend's partial sums; use --backend cpu"
             )));
         }
+        let fused = self.fused_step(k).filter(|_| sums);
         let ctx = self.ctx.clone();
         let max_per_dim = ctx.limits().max_compute_workgroups_per_dimension;
         let mut results = Vec::with_capacity(self.chunks.len());
         for i in 0..self.chunks.len() {
             // The assignment's own grid, with no more workgroups (and stats) than the chunk's.
             let assign_grid = kernel_grid(&self.assign, self.chunks[i].rows, max_per_dim);
-            let ranges = self.chunks[i].ranges();
+            let rows = self.chunks[i].rows;
+            // A fused step's ranges are its workgroups' rows.
+            let ranges = match &fused {
+                Some(kernel) => rows.div_ceil(WG * kernel.rows_per_invocation as usize),
+                None => self.chunks[i].ranges(),
+            };
             let (per_group, groups) = fold_shape(ranges);
             ctx.checked("running the assignment", || {
                 let chunk = &mut self.chunks[i];
                 let assign = AssignParams {
-                    rows: chunk.rows as u32,
+                    rows: rows as u32,
                     dims: d as u32,
                     k: k as u32,
                     wg_x: assign_grid.0,
                     write_distances: u32::from(!sums),
-                    pad: [0; 3],
+                    slots: slots as u32,
+                    zero: 0,
+                    pad: 0,
                 };
                 ctx.queue()
                     .write_buffer(&chunk.params[0], 0, bytemuck::bytes_of(&assign));
-                if sums {
-                    let params = AccumulateParams {
-                        rows: chunk.rows as u32,
-                        dims: d as u32,
-                        range_rows: RANGE_ROWS as u32,
-                        slots: slots as u32,
-                        clusters: k as u32,
-                        zero: 0,
-                        pad: [0; 2],
-                    };
-                    ctx.queue()
-                        .write_buffer(&chunk.params[1], 0, bytemuck::bytes_of(&params));
-                    let fold = FoldParams {
-                        slots: slots as u32,
-                        ranges: ranges as u32,
-                        per_group: per_group as u32,
-                        groups: groups as u32,
-                        zero: 0,
-                        pad: [0; 3],
-                    };
-                    ctx.queue()
-                        .write_buffer(&chunk.params[3], 0, bytemuck::bytes_of(&fold));
-                    Self::ensure(
-                        &ctx,
-                        &mut chunk.partials,
-                        "partials",
-                        (ranges * slots * 4) as u64,
-                    );
-                    let folded = (groups * slots * 2 * 4) as u64;
-                    Self::ensure(&ctx, &mut chunk.folded, "folded partials", folded);
-                    let bounds = (ranges * 2 * (k + 1) * 4) as u64;
-                    Self::ensure(&ctx, &mut chunk.bounds, "cluster bounds", bounds);
-                    if chunk.order.is_none() {
-                        chunk.order = Some(ctx.buffer(
-                            "order by cluster",
-                            (chunk.rows * 4) as u64,
-                            Usage::STORAGE,
-                        ));
-                    }
+                if !sums {
+                    return;
+                }
+                let fold = FoldParams {
+                    slots: slots as u32,
+                    ranges: ranges as u32,
+                    per_group: per_group as u32,
+                    groups: groups as u32,
+                    zero: 0,
+                    pad: [0; 3],
+                };
+                ctx.queue()
+                    .write_buffer(&chunk.params[3], 0, bytemuck::bytes_of(&fold));
+                let partials = (ranges * slots * 4) as u64;
+                Self::ensure(&ctx, &mut chunk.partials, "partials", partials);
+                let folded = (groups * slots * 2 * 4) as u64;
+                Self::ensure(&ctx, &mut chunk.folded, "folded partials", folded);
+                if fused.is_some() {
+                    return;
+                }
+                let params = AccumulateParams {
+                    rows: rows as u32,
+                    dims: d as u32,
+                    range_rows: RANGE_ROWS as u32,
+                    slots: slots as u32,
+                    clusters: k as u32,
+                    zero: 0,
+                    pad: [0; 2],
+                };
+                ctx.queue()
+                    .write_buffer(&chunk.params[1], 0, bytemuck::bytes_of(&params));
+                let bounds = (ranges * 2 * (k + 1) * 4) as u64;
+                Self::ensure(&ctx, &mut chunk.bounds, "cluster bounds", bounds);
+                if chunk.order.is_none() {
+                    chunk.order =
+                        Some(ctx.buffer("order by cluster", (rows * 4) as u64, Usage::STORAGE));
                 }
             })?;
             let chunk = &self.chunks[i];
             let centroid_buf = &self.centroids.as_ref().expect("uploaded above").buffer;
             let norm_buf = &self.norms.as_ref().expect("uploaded above").buffer;
-            let assign: &[&wgpu::Buffer] = &[
+            let assign = [
                 &chunk.params[0],
                 &chunk.points,
                 centroid_buf,
@@ -500,9 +527,41 @@ impl GpuBackend {
                 &chunk.distances,
                 &chunk.wg_stats,
             ];
-            let buffers = (&chunk.partials, &chunk.folded, &chunk.bounds, &chunk.order);
-            let mut read = match (buffers, sums) {
-                ((Some(partials), Some(folded), Some(bounds), Some(order)), true) => {
+            let mut read = if !sums {
+                let spans = [
+                    Span::first(&chunk.labels, rows),
+                    Span::first(&chunk.distances, rows),
+                ];
+                self.submit_reading(
+                    "running the assignment",
+                    &[(&self.assign, &assign, assign_grid)],
+                    &spans,
+                )?
+            } else {
+                let (Some(partials), Some(folded)) = (&chunk.partials, &chunk.folded) else {
+                    unreachable!("partial-sum buffers ensured above");
+                };
+                let fold: &[&wgpu::Buffer] = &[&chunk.params[3], &partials.buffer, &folded.buffer];
+                let fold_pass: Pass = (&ctx.fold, fold, (groups as u32, slot_blocks as u32));
+                let spans = [
+                    Span::first(
+                        &chunk.wg_stats,
+                        2 * (assign_grid.0 * assign_grid.1) as usize,
+                    ),
+                    Span::first(&folded.buffer, groups * slots * 2),
+                ];
+                if let Some(kernel) = &fused {
+                    let mut step = assign.to_vec();
+                    step.push(&partials.buffer);
+                    self.submit_reading(
+                        "running the assignment",
+                        &[(kernel, &step, assign_grid), fold_pass],
+                        &spans,
+                    )?
+                } else {
+                    let (Some(bounds), Some(order)) = (&chunk.bounds, &chunk.order) else {
+                        unreachable!("sort buffers ensured above");
+                    };
                     let sort: &[&wgpu::Buffer] =
                         &[&chunk.params[1], &chunk.labels, &bounds.buffer, order];
                     let accumulate: &[&wgpu::Buffer] = &[
@@ -512,43 +571,23 @@ impl GpuBackend {
                         &bounds.buffer,
                         &partials.buffer,
                     ];
-                    let fold: &[&wgpu::Buffer] =
-                        &[&chunk.params[3], &partials.buffer, &folded.buffer];
                     let sorter = if k <= SORT_SMALL_K {
                         &ctx.sort_small
                     } else {
                         &ctx.sort
                     };
-                    let spans = [
-                        Span::first(
-                            &chunk.wg_stats,
-                            2 * (assign_grid.0 * assign_grid.1) as usize,
-                        ),
-                        Span::first(&folded.buffer, groups * slots * 2),
-                    ];
                     self.submit_reading(
                         "running the assignment",
                         &[
-                            (&self.assign, assign, assign_grid),
+                            (&self.assign, &assign, assign_grid),
                             (sorter, sort, (ranges as u32, 1)),
                             (
                                 &ctx.accumulate,
                                 accumulate,
                                 (ranges as u32, slot_blocks as u32),
                             ),
-                            (&ctx.fold, fold, (groups as u32, slot_blocks as u32)),
+                            fold_pass,
                         ],
-                        &spans,
-                    )?
-                }
-                _ => {
-                    let spans = [
-                        Span::first(&chunk.labels, chunk.rows),
-                        Span::first(&chunk.distances, chunk.rows),
-                    ];
-                    self.submit_reading(
-                        "running the assignment",
-                        &[(&self.assign, assign, assign_grid)],
                         &spans,
                     )?
                 }
@@ -558,6 +597,37 @@ impl GpuBackend {
             results.push([first, second]);
         }
         Ok(results)
+    }
+
+    /// `assign_accumulate` for `dims` features where the adapter has it, with the same rows per
+    /// invocation as `assign` (whose workgroup stats it writes in the same places).
+    fn step_kernel(ctx: &GpuContext, assign: &Kernel, dims: usize) -> Result<Option<Arc<Kernel>>> {
+        Ok(ctx
+            .step_kernel(dims)?
+            .filter(|f| f.rows_per_invocation == assign.rows_per_invocation))
+    }
+
+    /// `assign_accumulate` when a Lloyd step with `k` clusters can use it: its kernel exists for
+    /// these features (see `GpuContext::step_kernel`), k ≤ 256, k·⌈d/4⌉ ≤ 2,048 (each
+    /// invocation owns at most 8 pairs of a cluster and 4 features), and its partial sums
+    /// (k·(d + 1) floats per workgroup) take no more memory than the workgroup's points, so they
+    /// fit wherever the points do.
+    fn fused_step(&self, k: usize) -> Option<Arc<Kernel>> {
+        let d = self.dims;
+        self.fused.clone().filter(|kernel| {
+            let points = WG * kernel.rows_per_invocation as usize * d;
+            k <= STEP_MAX_K && k * d.div_ceil(4) <= STEP_MAX_PAIRS && k * (d + 1) <= points
+        })
+    }
+
+    /// Runs each Lloyd step in one pass (`assign_accumulate`) where the adapter and the shape
+    /// allow, as `STRATA_GPU_FUSED_STEP=1` does.
+    ///
+    /// # Errors
+    /// Exit 70 when the kernel does not compile.
+    pub fn with_fused_step(mut self) -> Result<Self> {
+        self.fused = Self::step_kernel(&self.ctx, &self.assign, self.dims)?;
+        Ok(self)
     }
 
     /// Runs `seed_update` with `centre` on every chunk and refreshes the running sums of the
