@@ -20,7 +20,8 @@
 // Both keep the tile as zero-padded vec4s.
 //
 // Bindings (group 0):
-//   0 params   uniform  rows, features d, clusters k, workgroups along x, this pass's columns
+//   0 params   uniform  rows, features d, clusters k, workgroups along x, this pass's columns,
+//                       and a 0 the compiler cannot see (see `add_distance`)
 //   1 points   storage  rows × d f32, sorted by label
 //   2 offsets  storage  k + 1 u32: cluster c is rows offsets[c]..offsets[c + 1]
 //   3 scores   storage  rows f32, written by the last pass: each point's silhouette
@@ -33,6 +34,8 @@ struct Params {
     wg_x: u32,
     col_start: u32,
     col_end: u32,
+    /// Always 0; see `add_distance`.
+    zero: u32,
 }
 
 /// One invocation's walk over the sorted points.
@@ -105,11 +108,15 @@ fn reach(walk: ptr<function, Walk>, own: u32, j: u32) {
     }
 }
 
-/// Adds the distance √sq to the current cluster's sum.
+/// Adds the distance √sq to the current cluster's sum. The new sum goes through an OR with
+/// `params.zero` (always 0), which the compiler cannot see through, before the compensation is
+/// taken from it: WGSL lets a compiler reassociate float arithmetic, and Mesa's turns
+/// (t − sum) − y with t = sum + y into 0, which silently makes the sum a plain one.
 fn add_distance(walk: ptr<function, Walk>, sq: f32) {
     let y = sqrt(sq) - (*walk).compensation;
     let t = (*walk).sum + y;
-    (*walk).compensation = (t - (*walk).sum) - y;
+    let unseen = bitcast<f32>(bitcast<u32>(t) | params.zero);
+    (*walk).compensation = (unseen - (*walk).sum) - y;
     (*walk).sum = t;
 }
 

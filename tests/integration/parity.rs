@@ -636,3 +636,26 @@ fn demo_segments_agree() {
         0.0,
     );
 }
+
+/// The exact silhouette's compensated sums (hand oracle): point 0 at 0 shares its cluster with
+/// a point at 2²⁴ and 1,000 points at 1, in that order, and the other cluster is one point at
+/// −16,761. In plain f32 the ones are lost (a = 2²⁴/1001, s = +3.2e-5); kept, a = (2²⁴ + 1000)/1001
+/// and s = (16761 − a)/a = −2.7e-5. (The CPU backend sums in f32 over runs of chunks, then in
+/// f64, by design; here it keeps 937 of the ones.)
+#[test]
+fn gpu_silhouette_sums_keep_small_distances() {
+    let mut values = vec![0.0f32, 16_777_216.0];
+    values.extend([1.0f32; 1_000]);
+    values.push(-16_761.0);
+    let sorted = Matrix::from_vec(values, 1);
+    let Some(mut backend) = gpu_backend(&sorted, None) else {
+        return;
+    };
+    let scores = backend
+        .silhouette_exact(&sorted, &[0, 1_002, 1_003])
+        .unwrap();
+    let a = (16_777_216.0 + 1_000.0) / 1_001.0;
+    let b = 16_761.0;
+    let want = (b - a) / f64::max(a, b);
+    assert_close("s(0)", f64::from(scores[0]), want, 0.0, 2e-6);
+}

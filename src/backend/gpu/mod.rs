@@ -102,7 +102,9 @@ struct SilhouetteParams {
     wg_x: u32,
     col_start: u32,
     col_end: u32,
-    pad: [u32; 2],
+    /// Always 0 (see `AssignParams::zero`).
+    zero: u32,
+    pad: u32,
 }
 
 /// Columns per exact-silhouette pass, times the point's vec4s: about 0.1 s per pass at 1M × 16
@@ -945,7 +947,8 @@ impl Backend for GpuBackend {
                 wg_x: g.0,
                 col_start: col_start as u32,
                 col_end: (col_start + columns).min(n) as u32,
-                pad: [0; 2],
+                zero: 0,
+                pad: 0,
             };
             ctx.checked("scoring the silhouette", || {
                 ctx.queue()
