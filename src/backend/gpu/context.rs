@@ -668,17 +668,16 @@ const ASSIGN_BINDINGS: [Binding; 7] = [
     Binding::ReadWrite,
 ];
 
-/// The bindings of `assign_accumulate`: the assignment's, then the partial sums.
-const STEP_BINDINGS: [Binding; 8] = [
-    Binding::Uniform,
-    Binding::Read,
-    Binding::Read,
-    Binding::Read,
-    Binding::ReadWrite,
-    Binding::ReadWrite,
-    Binding::ReadWrite,
-    Binding::ReadWrite,
-];
+/// The bindings of `assign_accumulate`: the assignment's, then the partial sums (written).
+const STEP_BINDINGS: [Binding; 8] = {
+    let mut all = [Binding::ReadWrite; 8];
+    let mut i = 0;
+    while i < ASSIGN_BINDINGS.len() {
+        all[i] = ASSIGN_BINDINGS[i];
+        i += 1;
+    }
+    all
+};
 
 /// Workgroup memory `assign_accumulate` declares: the centroid tile (1,024 vec4s and as many
 /// norms), the two 256-float stat sums, and 256 clusters' 8-word bit masks.
