@@ -8,6 +8,9 @@
 //! chunk and group order, so results are deterministic. k-means++ keeps the closest distances on
 //! the device: per round only the workgroups' sums come back, and a sample reads back the 256
 //! distances of the block it falls in.
+//! A Lloyd step's partial sums come from a sort of each 16,384-row range by cluster and a sum per
+//! (cluster, feature) slot; `STRATA_GPU_FUSED_STEP=1` makes them in the assignment's own pass
+//! instead (`assign_accumulate`, per workgroup of 256·RB rows), where the shape allows.
 //! Per-point kernels use a second dispatch dimension beyond 65,535 workgroups. The chunk size can
 //! be forced small (`STRATA_GPU_CHUNK_ROWS`) so tests cover several chunks on small data.
 
@@ -170,8 +173,8 @@ pub struct GpuBackend {
     ctx: Arc<GpuContext>,
     /// The assignment kernel for this data's number of features.
     assign: Arc<Kernel>,
-    /// `assign_accumulate` for this data's features, where the adapter and the features allow
-    /// it (and `STRATA_GPU_FUSED_STEP` is not 0): a Lloyd step in one pass.
+    /// `assign_accumulate` for this data's features, when asked for (`STRATA_GPU_FUSED_STEP=1`
+    /// or `with_fused_step`) and the adapter and the features allow it: a Lloyd step in one pass.
     fused: Option<Arc<Kernel>>,
     rows: usize,
     dims: usize,
