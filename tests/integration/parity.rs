@@ -219,7 +219,9 @@ fn step_matches_oracle(make: Make, rows: u64, part_rows: usize) {
 /// summing to 2²⁶, 1, −2²⁶, then 2, 2²⁶, −2²⁶, then 0, 0, 0. Added in f32 in that order, the 1
 /// and the 2 are lost (2²⁶ + 1 and 2 + 2²⁶ round to 2²⁶). The GPU folds each three ranges into
 /// one group and must keep them in the groups' rounding errors, whichever of the two terms is the
-/// larger, so that the total is exactly 3, as in f64.
+/// larger, so that the total is exactly 3, as in f64. (The one-pass step's ranges are its
+/// workgroups' 1,024 rows, so there the same values span 129 ranges in 11 groups; the total must
+/// still be exactly 3.)
 fn cancelling_ranges_add_exactly(make: Make) {
     const RANGE: usize = 16_384;
     let mut values = vec![0.0f32; 8 * RANGE + 100];
@@ -639,7 +641,7 @@ fn demo_segments_agree() {
 
 /// The exact silhouette's compensated sums (hand oracle): point 0 at 0 shares its cluster with
 /// a point at 2²⁴ and 1,000 points at 1, in that order, and the other cluster is one point at
-/// −16,761. In plain f32 the ones are lost (a = 2²⁴/1001, s = +3.2e-5); kept, a = (2²⁴ + 1000)/1001
+/// −16,761. In plain f32 the ones are lost (a = 2²⁴/1001, s = +3.3e-5); kept, a = (2²⁴ + 1000)/1001
 /// and s = (16761 − a)/a = −2.7e-5. (The CPU backend sums in f32 over runs of chunks, then in
 /// f64, by design; here it keeps 937 of the ones.)
 #[test]

@@ -76,6 +76,7 @@ fn every_entry_point_translates_to_spirv() {
     }
     for (name, entry) in [
         ("assign.wgsl", "assign_registers"),
+        ("assign.wgsl", "assign_accumulate"),
         ("silhouette.wgsl", "silhouette_registers"),
     ] {
         for vectors in 1..=16u32 {
