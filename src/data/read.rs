@@ -247,6 +247,12 @@ fn open_csv(path: PathBuf, mut file: File) -> Result<Opened> {
     let (schema, _) = format
         .infer_schema(BufReader::new(&file), Some(CSV_INFER_ROWS))
         .map_err(|e| Error::read_input(&path, e))?;
+    if schema.fields().is_empty() {
+        return Err(Error::data(format!(
+            "input '{}' is empty: a CSV input needs a header row naming its columns",
+            path.display()
+        )));
+    }
     file.rewind().map_err(|e| Error::open_input(&path, &e))?;
     let schema = Arc::new(schema);
     let inferred = schema.clone();
@@ -427,6 +433,19 @@ fn resolve(
                 .filter(|(_, f)| f.data_type().is_numeric())
                 .map(|(i, _)| i)
                 .collect();
+            // A column of numbers with one stray text value reads as text: say what is left
+            // out rather than cluster without it in silence.
+            let left_out: Vec<String> = candidates()
+                .filter(|(_, f)| !is_feature_type(f.data_type()))
+                .map(|(_, f)| format!("'{}' ({})", f.name(), f.data_type()))
+                .collect();
+            if !left_out.is_empty() && !numeric.is_empty() {
+                log::warn!(
+                    "not numeric, so not features: {}; name the features with --features, or \
+                     leave columns out with --exclude",
+                    left_out.join(", ")
+                );
+            }
             if numeric.is_empty() {
                 // No typed numeric column: untyped (empty) ones, so an empty input says so.
                 candidates()
@@ -470,13 +489,26 @@ pub fn read_dataset(source: Source, request: &ColumnRequest) -> Result<Dataset> 
     let cols = features.len();
     let mut matrix = Matrix::with_capacity(opened.rows_hint().unwrap_or(0), cols);
     let mut scans = vec![ColumnScan::default(); cols];
+    // A CSV id column with no values at all (a header and no rows, or every id empty) is
+    // inferred as Null: it is read as text, so that the row count or the null ids are what the
+    // error names, not the type.
+    let untyped_id: Vec<usize> = id_idx
+        .filter(|&i| schema.field(i).data_type() == &DataType::Null)
+        .into_iter()
+        .collect();
     let mut ids = id_idx
-        .map(|i| IdColumnBuilder::new(schema.field(i).name(), schema.field(i).data_type()))
+        .map(|i| {
+            let data_type = match schema.field(i).data_type() {
+                DataType::Null => &DataType::Utf8,
+                other => other,
+            };
+            IdColumnBuilder::new(schema.field(i).name(), data_type)
+        })
         .transpose()?;
     let mut truth = truth_idx.map(|_| TruthCodes::default());
     let mut rows: u64 = 0;
 
-    for batch in opened.batches(&projection, &feature_idx)? {
+    for batch in opened.batches_with_text(&projection, &feature_idx, &untyped_id)? {
         let batch = batch?;
         let column = |index: usize| batch_column(&batch, &schema, index);
         let n = batch.num_rows();

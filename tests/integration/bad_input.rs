@@ -149,6 +149,33 @@ fn null_ids() {
 #[test]
 fn zero_rows() {
     expect_failure("empty", "a,b\n", &["--k", "1"], 65, &["has no rows"]);
+    // With an id column, which a header alone leaves untyped: still the row count.
+    expect_failure(
+        "empty-id",
+        "id,a,b\n",
+        &["--k", "1", "--id", "id"],
+        65,
+        &["has no rows"],
+    );
+    expect_failure(
+        "no-header",
+        "",
+        &["--k", "1"],
+        65,
+        &["is empty", "header row"],
+    );
+}
+
+#[test]
+fn every_id_empty() {
+    // The id column has no value at all (so no type in a CSV): the nulls are named.
+    expect_failure(
+        "all-null-id",
+        "id,a\n,1\n,2\n",
+        &["--k", "1", "--id", "id"],
+        65,
+        &["2 null value(s), the first at row 0"],
+    );
 }
 
 #[test]
@@ -427,4 +454,42 @@ fn gpu_without_an_adapter_exits_69_and_auto_falls_back_to_the_cpu() {
         crate::util::json(&scratch.join("r.json"))["backend"]["kind"],
         "cpu"
     );
+}
+
+#[test]
+fn a_text_column_left_out_of_the_default_features_is_named() {
+    // One stray word makes 'a' a text column: the fit runs on 'b' alone, and says so.
+    let scratch = Scratch::new("stray-text");
+    scratch.write("in.csv", "id,a,b\n1,1.0,2.0\n2,oops,1.0\n3,8.0,9.0\n");
+    let run = strata_ok(
+        &scratch.path,
+        &[
+            "fit", "--input", "in.csv", "--id", "id", "--k", "2", "--output", "seg.csv",
+        ],
+    );
+    assert!(
+        run.stderr
+            .contains("not numeric, so not features: 'a' (Utf8)"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("× 1 feature(s)"), "{}", run.stderr);
+    // Named features say nothing of the columns they leave out.
+    let run = strata_ok(
+        &scratch.path,
+        &[
+            "fit",
+            "--input",
+            "in.csv",
+            "--id",
+            "id",
+            "--features",
+            "b",
+            "--k",
+            "2",
+            "--output",
+            "seg.csv",
+        ],
+    );
+    assert!(!run.stderr.contains("not numeric"), "{}", run.stderr);
 }
