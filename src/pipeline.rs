@@ -9,7 +9,7 @@ use crate::backend::{self, Backend, BackendChoice};
 use crate::data::ids::DuplicatePolicy;
 use crate::data::matrix::Matrix;
 use crate::data::read::{ColumnRequest, Dataset, Source, read_dataset};
-use crate::data::transform::{Normalize, Transform};
+use crate::data::transform::{Normalize, Transform, check_spans, column_stats};
 use crate::data::validate::{self, Cleaning, MissingPolicy};
 use crate::error::{Error, Result};
 use crate::kmeans::model::{FORMAT_VERSION, Fill, Model};
@@ -893,12 +893,20 @@ pub fn run_predict(job: PredictJob) -> Result<PredictReport> {
         &model.features,
         source_row_fn(&data.source_rows),
     )?;
+    let centroids = model.centroid_matrix();
+    // New rows far outside the training data can overflow the distances as well.
+    let ranges = column_stats(&data.matrix)
+        .iter()
+        .zip(column_stats(&centroids))
+        .map(|(rows, centre)| (rows.min.min(centre.min), rows.max.max(centre.max)))
+        .collect::<Vec<_>>();
+    check_spans(&model.features, ranges, model.transform.normalize)?;
     timings.prepare = phase.elapsed().as_secs_f64();
 
     let phase = Instant::now();
     let mut backend = backend::select(job.backend, &data.matrix)?;
     let info = backend.info();
-    let assignment = backend.assign(&model.centroid_matrix())?;
+    let assignment = backend.assign(&centroids)?;
     drop(backend);
     timings.lloyd = phase.elapsed().as_secs_f64();
     let inertia = assignment.sq_distances.iter().map(|&d| f64::from(d)).sum();

@@ -113,6 +113,57 @@ pub fn column_stats(matrix: &Matrix) -> Vec<ColumnStats> {
     total
 }
 
+/// The largest squared distance between two rows that Strata takes: distances are computed in
+/// f32 (at most 3.4e38), and sums of up to about 10⁸ of them (a workgroup's inertia, a cluster's
+/// silhouette distances) must stay finite too.
+pub const MAX_SQUARED_SPAN: f64 = 1e30;
+
+/// Checks that the data's spread fits Strata's 32-bit arithmetic: the largest squared distance
+/// between two rows, Σ_j (max_j − min_j)² over `ranges` (each feature's (min, max) in the
+/// normalized space), must be at most `MAX_SQUARED_SPAN`. Beyond it distances overflow to
+/// infinity and every row lands in one segment.
+///
+/// # Errors
+/// Exit 65, naming the feature with the largest span.
+pub fn check_spans(
+    features: &[String],
+    ranges: impl IntoIterator<Item = (f64, f64)>,
+    normalize: Normalize,
+) -> Result<()> {
+    let spans: Vec<f64> = ranges.into_iter().map(|(lo, hi)| hi - lo).collect();
+    let squared: f64 = spans.iter().map(|s| s * s).sum();
+    if squared <= MAX_SQUARED_SPAN {
+        return Ok(());
+    }
+    let (j, widest) =
+        spans.iter().enumerate().fold(
+            (0, 0.0),
+            |best, (j, &s)| if s > best.1 { (j, s) } else { best },
+        );
+    let name = features.get(j).map_or("?", String::as_str);
+    let advice = match normalize {
+        Normalize::None => "use --normalize zscore or minmax, or rescale the feature",
+        _ => "check the feature for values far outside the rest (a wrong unit, a sentinel)",
+    };
+    Err(Error::data(format!(
+        "feature '{name}' spans {widest:.3e} after normalization ({}): squared distances of up \
+         to {squared:.3e} do not fit Strata's 32-bit arithmetic (at most {MAX_SQUARED_SPAN:.0e}); \
+         {advice}",
+        normalize.name()
+    )))
+}
+
+impl Normalize {
+    /// The name `--normalize` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Normalize::Zscore => "zscore",
+            Normalize::Minmax => "minmax",
+            Normalize::None => "none",
+        }
+    }
+}
+
 impl Transform {
     /// Whether feature `j` of `features` takes log1p.
     fn log1p_mask(&self, features: &[String]) -> Vec<bool> {
@@ -176,6 +227,7 @@ impl Transform {
             }
             transform.apply_linear(matrix);
         }
+        check_spans(features, stats.iter().map(|s| (s.min, s.max)), normalize)?;
         Ok((transform, stats))
     }
 
@@ -335,6 +387,18 @@ mod tests {
             (back[0] - 9.0).abs() < 1e-4 && (back[1] - 20.0).abs() < 1e-4,
             "{back:?}"
         );
+    }
+
+    #[test]
+    fn spans_are_checked_against_f32_distances() {
+        let features = names(2);
+        // 5e14² + 8e14² = 8.9e29, within 1e30; 6e14² + 8.1e14² = 1.0161e30 is not.
+        assert!(check_spans(&features, [(0.0, 5e14), (-4e14, 4e14)], Normalize::None).is_ok());
+        let err = check_spans(&features, [(0.0, 6e14), (-4e14, 4.1e14)], Normalize::None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("feature 'f1' spans 8.100e14"), "{err}");
+        assert!(err.contains("1.016e30"), "{err}");
     }
 
     #[test]

@@ -493,3 +493,53 @@ fn a_text_column_left_out_of_the_default_features_is_named() {
     );
     assert!(!run.stderr.contains("not numeric"), "{}", run.stderr);
 }
+
+#[test]
+fn spans_beyond_f32_distances() {
+    // Unscaled values of 1e20 square to 1e40, past f32: every distance would be infinite and
+    // every row land in one segment. Scaled, the same file fits.
+    let csv = "a,b\n1e20,2\n3e20,2\n-1e20,5\n5e20,1\n";
+    expect_failure(
+        "huge-unscaled",
+        csv,
+        &["--k", "2", "--normalize", "none"],
+        65,
+        &["feature 'a' spans 6.000e20", "--normalize zscore or minmax"],
+    );
+    let scratch = Scratch::new("huge-scaled");
+    scratch.write("in.csv", csv);
+    strata_ok(
+        &scratch.path,
+        &[
+            "fit", "--input", "in.csv", "--k", "2", "--output", "seg.csv", "--model", "m.json",
+        ],
+    );
+    // A model fitted on small values, asked to place a row a sentinel made enormous.
+    scratch.write("small.csv", "a,b\n1,2\n3,2\n-1,5\n5,1\n");
+    strata_ok(
+        &scratch.path,
+        &[
+            "fit",
+            "--input",
+            "small.csv",
+            "--k",
+            "2",
+            "--output",
+            "seg.csv",
+            "--model",
+            "m.json",
+        ],
+    );
+    scratch.write("new.csv", "a,b\n2,2\n1e20,2\n");
+    let before = scratch.files();
+    let run = strata(
+        &scratch.path,
+        &[
+            "predict", "--model", "m.json", "--input", "new.csv", "--output", "p.csv",
+        ],
+    );
+    assert_eq!(run.code, 65, "{}", run.stderr);
+    assert!(run.stderr.contains("feature 'a' spans"), "{}", run.stderr);
+    assert!(run.stderr.contains("(zscore)"), "{}", run.stderr);
+    assert_eq!(scratch.files(), before, "predict left a file");
+}
