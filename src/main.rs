@@ -4,6 +4,7 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    quiet_device_select_layer();
     let cli = match strata::cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {
@@ -19,5 +20,22 @@ fn main() -> ExitCode {
             eprintln!("strata: error: {err}");
             ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(70))
         }
+    }
+}
+
+/// Turns off Mesa's device-selection Vulkan layer for this process, unless the environment
+/// configures it (`MESA_VK_DEVICE_SELECT`, or `NODEVICE_SELECT` set either way).
+///
+/// Where Mesa's Vulkan drivers are installed, that layer probes for a Wayland display whenever
+/// adapters are listed, and with no `XDG_RUNTIME_DIR` (cron, containers, services) each probe
+/// prints "error: XDG_RUNTIME_DIR is invalid or not set in the environment." on stderr: noise in a
+/// scheduled job's log. Strata ranks the adapters itself, so the layer has nothing to add.
+fn quiet_device_select_layer() {
+    let configured = ["NODEVICE_SELECT", "MESA_VK_DEVICE_SELECT"]
+        .iter()
+        .any(|key| std::env::var_os(key).is_some());
+    if !configured {
+        // SAFETY: called first in `main`, before any other thread exists.
+        unsafe { std::env::set_var("NODEVICE_SELECT", "1") };
     }
 }

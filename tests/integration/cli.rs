@@ -514,3 +514,24 @@ fn kmeans_plus_plus_seeds_one_centre_per_far_apart_group() {
         );
     }
 }
+
+#[test]
+fn no_display_probe_noise_without_xdg_runtime_dir() {
+    // Cron jobs and containers have no XDG_RUNTIME_DIR. Listing adapters must not print
+    // anything like an error there (Mesa's device-selection layer, where installed, would).
+    let scratch = Scratch::new("no-xdg");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_strata"))
+        .arg("info")
+        .current_dir(&scratch.path)
+        .env_remove("XDG_RUNTIME_DIR")
+        .env_remove("NODEVICE_SELECT")
+        .env_remove("MESA_VK_DEVICE_SELECT")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        !stderr.contains("error"),
+        "stderr of `strata info`:\n{stderr}"
+    );
+}
