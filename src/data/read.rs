@@ -378,6 +378,15 @@ pub fn find_column(schema: &Schema, name: &str, role: &str) -> Result<usize> {
     })
 }
 
+/// Whether a column name reads as an identifier: `id`, or ending in `_id`, `-id`, ` id` or
+/// `Id` (`customer_id`, `customerId`), any case for the first forms.
+fn looks_like_an_id(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower == "id"
+        || ["_id", "-id", " id"].iter().any(|end| lower.ends_with(end))
+        || (name.ends_with("Id") && name.len() > 2)
+}
+
 /// Resolves the requested columns against the schema: (features, id index, truth index).
 fn resolve(
     schema: &Schema,
@@ -444,6 +453,21 @@ fn resolve(
                     "not numeric, so not features: {}; name the features with --features, or \
                      leave columns out with --exclude",
                     left_out.join(", ")
+                );
+            }
+            // A numeric identifier would be clustered on as if it meant something.
+            let id_like: Vec<String> = numeric
+                .iter()
+                .map(|&i| schema.field(i).name())
+                .filter(|name| looks_like_an_id(name))
+                .map(|name| format!("'{name}'"))
+                .collect();
+            if !id_like.is_empty() {
+                log::warn!(
+                    "{} look(s) like an identifier but will be clustered as a feature; name it \
+                     with --id or leave it out with --exclude (or name the features with \
+                     --features)",
+                    id_like.join(", ")
                 );
             }
             if numeric.is_empty() {

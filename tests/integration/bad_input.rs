@@ -543,3 +543,28 @@ fn spans_beyond_f32_distances() {
     assert!(run.stderr.contains("(zscore)"), "{}", run.stderr);
     assert_eq!(scratch.files(), before, "predict left a file");
 }
+
+#[test]
+fn an_identifier_among_the_default_features_is_named() {
+    let scratch = Scratch::new("id-like");
+    scratch.write(
+        "in.csv",
+        "id,store_id,customerId,a\n1,7,100,1.0\n2,7,101,2.0\n3,8,102,8.0\n4,8,103,9.0\n",
+    );
+    let fit = |extra: &[&str]| {
+        let mut args = vec![
+            "fit", "--input", "in.csv", "--k", "2", "--output", "seg.csv",
+        ];
+        args.extend_from_slice(extra);
+        strata_ok(&scratch.path, &args).stderr
+    };
+    let stderr = fit(&[]);
+    assert!(
+        stderr.contains("'id', 'store_id', 'customerId' look(s) like an identifier"),
+        "{stderr}"
+    );
+    let stderr = fit(&["--id", "id", "--exclude", "store_id,customerId"]);
+    assert!(!stderr.contains("identifier"), "{stderr}");
+    let stderr = fit(&["--features", "id,a"]);
+    assert!(!stderr.contains("identifier"), "{stderr}");
+}
