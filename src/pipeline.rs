@@ -9,7 +9,7 @@ use crate::backend::{self, Backend, BackendChoice};
 use crate::data::ids::DuplicatePolicy;
 use crate::data::matrix::Matrix;
 use crate::data::read::{ColumnRequest, Dataset, Source, read_dataset};
-use crate::data::transform::{Normalize, Transform, check_spans, column_stats};
+use crate::data::transform::{Normalize, Transform, check_spans, column_ranges};
 use crate::data::validate::{self, Cleaning, MissingPolicy};
 use crate::error::{Error, Result};
 use crate::kmeans::model::{FORMAT_VERSION, Fill, Model};
@@ -895,10 +895,10 @@ pub fn run_predict(job: PredictJob) -> Result<PredictReport> {
     )?;
     let centroids = model.centroid_matrix();
     // New rows far outside the training data can overflow the distances as well.
-    let ranges = column_stats(&data.matrix)
-        .iter()
-        .zip(column_stats(&centroids))
-        .map(|(rows, centre)| (rows.min.min(centre.min), rows.max.max(centre.max)))
+    let ranges = column_ranges(&data.matrix)
+        .into_iter()
+        .zip(column_ranges(&centroids))
+        .map(|(rows, centre)| (rows.0.min(centre.0), rows.1.max(centre.1)))
         .collect::<Vec<_>>();
     check_spans(&model.features, ranges, model.transform.normalize)?;
     timings.prepare = phase.elapsed().as_secs_f64();

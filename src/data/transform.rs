@@ -113,6 +113,38 @@ pub fn column_stats(matrix: &Matrix) -> Vec<ColumnStats> {
     total
 }
 
+/// Per-column (min, max) of a matrix: the one pass `predict` adds to check its rows' spread.
+pub fn column_ranges(matrix: &Matrix) -> Vec<(f64, f64)> {
+    let cols = matrix.cols();
+    let mut total = vec![(f32::INFINITY, f32::NEG_INFINITY); cols];
+    let widen = |into: &mut [(f32, f32)], row: &[f32]| {
+        for ((lo, hi), &v) in into.iter_mut().zip(row) {
+            *lo = lo.min(v);
+            *hi = hi.max(v);
+        }
+    };
+    fold_partitions(
+        matrix.rows(),
+        PARTITION_ROWS,
+        |rows| {
+            let mut part = vec![(f32::INFINITY, f32::NEG_INFINITY); cols];
+            for i in rows {
+                widen(&mut part, matrix.row(i));
+            }
+            part
+        },
+        |part| {
+            for (t, p) in total.iter_mut().zip(part) {
+                *t = (t.0.min(p.0), t.1.max(p.1));
+            }
+        },
+    );
+    total
+        .into_iter()
+        .map(|(lo, hi)| (f64::from(lo), f64::from(hi)))
+        .collect()
+}
+
 /// The largest squared distance between two rows that Strata takes: distances are computed in
 /// f32 (at most 3.4e38), and sums of up to about 10⁸ of them (a workgroup's inertia, a cluster's
 /// silhouette distances) must stay finite too.
