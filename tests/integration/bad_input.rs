@@ -568,3 +568,24 @@ fn an_identifier_among_the_default_features_is_named() {
     let stderr = fit(&["--features", "id,a"]);
     assert!(!stderr.contains("identifier"), "{stderr}");
 }
+
+#[test]
+fn a_stray_value_past_the_typed_rows() {
+    // Column types come from the first 10,000 rows; a word after them stops the read, naming
+    // the value and what to do.
+    let mut csv = String::from("a,b\n");
+    for i in 0..10_050 {
+        csv.push_str(&format!("{},{}\n", i % 7, i % 5));
+    }
+    csv.push_str("oops,1\n");
+    expect_failure(
+        "late-word",
+        &csv,
+        &["--k", "2"],
+        65,
+        &[
+            "'oops'",
+            "fix that value, or leave its column out of the features",
+        ],
+    );
+}
