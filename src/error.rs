@@ -75,13 +75,11 @@ impl Error {
 
     /// Maps a failure while reading an input that was opened: exit 74 for I/O, else exit 65.
     pub fn read_input(path: &Path, err: impl std::fmt::Display) -> Self {
-        let err = err.to_string();
-        // A CSV value that does not parse as its column's type (typed from the first rows).
-        let advice = if err.contains("Error while parsing value") {
-            "fix that value, or leave its column out of the features"
-        } else {
-            "the file may be truncated, corrupt, or not in the format its extension says"
-        };
-        Error::Data(format!("cannot read '{}': {err}; {advice}", path.display()))
+        Error::Data(format!(
+            "cannot read '{}': {}; the file may be truncated, corrupt, or not in the format its \
+             extension says",
+            path.display(),
+            err
+        ))
     }
 }

@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float32Type, Float64Type};
 use arrow_array::{Array, ArrayRef, RecordBatch};
-use arrow_schema::{DataType, Schema, SchemaRef};
+use arrow_schema::{ArrowError, DataType, Schema, SchemaRef};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use std::collections::HashMap;
@@ -287,7 +287,18 @@ fn open_csv(path: PathBuf, mut file: File) -> Result<Opened> {
                     .with_projection(projection.to_vec())
                     .build(BufReader::with_capacity(1 << 20, file))
                     .map_err(|e| Error::read_input(&path, e))?;
-                let iter = reader.map(move |batch| batch.map_err(|e| Error::read_input(&path, e)));
+                let iter = reader.map(move |batch| {
+                    batch.map_err(|e| match e {
+                        // A value that does not parse as its column's type (the types come
+                        // from the first rows): the file is fine, that value is not.
+                        ArrowError::ParseError(_) => Error::data(format!(
+                            "cannot read '{}': {e}; fix that value, or leave its column out of \
+                             the features",
+                            path.display()
+                        )),
+                        e => Error::read_input(&path, e),
+                    })
+                });
                 Ok(Box::new(iter) as Batches)
             },
         ),
