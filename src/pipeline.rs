@@ -23,7 +23,7 @@ use crate::output::report::{
     TruthInfo,
 };
 use crate::output::segments::SegmentRows;
-use crate::output::write::{StagedFile, commit_all, write_json, write_text};
+use crate::output::write::{commit_all, preflight_outputs, write_json, write_text};
 use crate::segment::profile::{LabelWords, SegmentProfile, profiles, render_table};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -73,40 +73,28 @@ pub struct Outputs {
 }
 
 impl Outputs {
-    fn paths(&self) -> impl Iterator<Item = &PathBuf> {
+    fn paths(&self) -> Vec<&Path> {
         self.segments
             .iter()
             .chain(&self.model)
             .chain(&self.report)
             .chain(&self.export_csv)
-    }
-
-    /// Checks that every output can be created and that no two outputs share a path.
-    ///
-    /// # Errors
-    /// A usage error for a shared path, exit 73 for an output that cannot be created.
-    pub fn preflight(&self) -> Result<()> {
-        preflight_outputs(self.paths())
+            .map(PathBuf::as_path)
+            .collect()
     }
 }
 
-/// Checks that every output path can be created and that no two outputs share a path, before
-/// any work is done.
-///
-/// # Errors
-/// A usage error for a shared path, exit 73 for an output that cannot be created.
-fn preflight_outputs<'p>(paths: impl IntoIterator<Item = &'p PathBuf>) -> Result<()> {
-    let paths: Vec<&PathBuf> = paths.into_iter().collect();
-    for (i, a) in paths.iter().enumerate() {
-        if paths[..i].contains(a) {
-            return Err(Error::usage(format!(
-                "'{}' is given for two outputs; give each its own path",
-                a.display()
-            )));
-        }
-        StagedFile::preflight(a)?;
-    }
-    Ok(())
+/// The files a run reads: its input and, for `--init FILE`, the init file.
+fn input_paths<'a>(source: &'a Source, init: Option<&'a InitSpec>) -> Vec<&'a Path> {
+    let data = match source {
+        Source::File(path) => Some(path.as_path()),
+        Source::Memory { .. } => None,
+    };
+    let init = match init {
+        Some(InitSpec::File(path)) => Some(path.as_path()),
+        _ => None,
+    };
+    data.into_iter().chain(init).collect()
 }
 
 /// Which columns to read and how to clean and transform them: the shared front of `fit` and
@@ -342,7 +330,10 @@ fn read_init_file(
 pub fn run_fit(job: FitJob) -> Result<FitOutcome> {
     let started = Instant::now();
     let mut timings = Timings::default();
-    job.outputs.preflight()?;
+    preflight_outputs(
+        &input_paths(&job.source, Some(&job.init)),
+        &job.outputs.paths(),
+    )?;
 
     let largest = job.k.iter().copied().max().unwrap_or(0);
     if largest == 0 {
@@ -710,11 +701,12 @@ pub struct SweepReport {
 /// Any error of the data path, with its exit code.
 pub fn run_sweep(job: SweepJob) -> Result<(SweepReport, String)> {
     let started = Instant::now();
-    let outputs: Vec<&PathBuf> = [&job.report, &job.csv, &job.plot]
+    let outputs: Vec<&Path> = [&job.report, &job.csv, &job.plot]
         .into_iter()
         .flatten()
+        .map(PathBuf::as_path)
         .collect();
-    preflight_outputs(outputs.iter().copied())?;
+    preflight_outputs(&input_paths(&job.source, Some(&job.init)), &outputs)?;
     let largest = job.ks.iter().copied().max().unwrap_or(0);
     if largest == 0 {
         return Err(Error::usage("--k must be at least 1"));
@@ -863,7 +855,9 @@ pub fn run_predict(job: PredictJob) -> Result<PredictReport> {
         report: job.report.clone(),
         export_csv: None,
     };
-    outputs.preflight()?;
+    let mut inputs = input_paths(&job.source, None);
+    inputs.push(&job.model);
+    preflight_outputs(&inputs, &outputs.paths())?;
     let model = Model::load(&job.model)?;
     let fill = match job.missing {
         MissingPolicy::Mean | MissingPolicy::Median => match &model.fill {

@@ -3,10 +3,10 @@
 
 use crate::data::read::Source;
 use crate::error::{Error, Result};
-use crate::output::write::{StagedFile, commit_all, write_table};
+use crate::output::write::{commit_all, preflight_outputs, write_table};
 use crate::segment::rfm::{BadRows, RfmSpec, aggregate, parse_default_date};
 use clap::Args;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Flags of `strata rfm`.
 #[derive(Debug, Args)]
@@ -65,11 +65,6 @@ pub fn run(args: RfmArgs) -> Result<()> {
             "--rejects needs --bad-rows skip (with --bad-rows error a bad row stops the run)",
         ));
     }
-    if args.rejects.as_ref() == Some(&args.output) {
-        return Err(Error::usage(
-            "--rejects and --output must be different files",
-        ));
-    }
     let as_of = args
         .as_of
         .as_deref()
@@ -81,10 +76,10 @@ pub fn run(args: RfmArgs) -> Result<()> {
             })
         })
         .transpose()?;
-    StagedFile::preflight(&args.output)?;
-    if let Some(path) = &args.rejects {
-        StagedFile::preflight(path)?;
-    }
+    let outputs: Vec<&Path> = std::iter::once(args.output.as_path())
+        .chain(args.rejects.as_deref())
+        .collect();
+    preflight_outputs(&[&args.input], &outputs)?;
     let spec = RfmSpec {
         customer: args.customer,
         date: args.date,

@@ -106,6 +106,55 @@ impl Drop for StagedFile {
     }
 }
 
+/// `path` made absolute with symbolic links resolved, so that two spellings of one file
+/// (`a.csv`, `./a.csv`, a link to it) compare equal. A file that does not exist yet is its
+/// resolved folder joined with its name; a path whose folder cannot be resolved is kept as given.
+fn resolved(path: &Path) -> PathBuf {
+    if let Ok(full) = std::fs::canonicalize(path) {
+        return full;
+    }
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    match (std::fs::canonicalize(folder), path.file_name()) {
+        (Ok(folder), Some(name)) => folder.join(name),
+        _ => path.to_path_buf(),
+    }
+}
+
+/// Checks, before any work is done, that no two outputs are one file, that no output is one
+/// of the run's inputs (the finished run would replace it), and that every output can be
+/// created.
+///
+/// # Errors
+/// A usage error for a shared path, exit 73 for an output that cannot be created.
+pub fn preflight_outputs(inputs: &[&Path], outputs: &[&Path]) -> Result<()> {
+    let inputs: Vec<PathBuf> = inputs.iter().map(|p| resolved(p)).collect();
+    let mut seen: Vec<PathBuf> = Vec::with_capacity(outputs.len());
+    for output in outputs {
+        let full = resolved(output);
+        if inputs.contains(&full) {
+            return Err(Error::usage(format!(
+                "'{}' is an input of this run and also an output, which would replace it; \
+                 give the output another path",
+                output.display()
+            )));
+        }
+        if seen.contains(&full) {
+            return Err(Error::usage(format!(
+                "'{}' is given for two outputs; give each its own path",
+                output.display()
+            )));
+        }
+        seen.push(full);
+    }
+    for output in outputs {
+        StagedFile::preflight(output)?;
+    }
+    Ok(())
+}
+
 /// Commits several staged files once all of them are complete.
 ///
 /// # Errors

@@ -589,3 +589,141 @@ fn a_stray_value_past_the_typed_rows() {
         ],
     );
 }
+
+#[test]
+fn an_output_may_not_replace_an_input_or_another_output() {
+    let scratch = Scratch::new("shared-paths");
+    scratch.write("in.csv", GOOD);
+    let init = "a,b\n1.0,2.0\n9.0,8.0\n";
+    scratch.write("init.csv", init);
+    let tx = "customer,date,amount\n1,2026-01-02,5.0\n2,2026-01-03,7.5\n";
+    scratch.write("tx.csv", tx);
+    strata_ok(
+        &scratch.path,
+        &[
+            "fit",
+            "--input",
+            "in.csv",
+            "--id",
+            "id",
+            "--k",
+            "2",
+            "--model",
+            "model.json",
+        ],
+    );
+    let model = std::fs::read_to_string(scratch.join("model.json")).unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink("in.csv", scratch.join("link.csv")).unwrap();
+    let before = scratch.files();
+
+    let fit = ["fit", "--input", "in.csv", "--id", "id", "--k", "2"];
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        // Another spelling of the input.
+        (
+            [&fit[..], &["--output", "./in.csv"]].concat(),
+            "an input of this run",
+        ),
+        (
+            [&fit[..], &["--init", "init.csv", "--report", "init.csv"]].concat(),
+            "an input of this run",
+        ),
+        (
+            [&fit[..], &["--model", "m.json", "--report", "./m.json"]].concat(),
+            "given for two outputs",
+        ),
+        (
+            vec![
+                "sweep", "--input", "in.csv", "--id", "id", "--k", "2..3", "--csv", "in.csv",
+            ],
+            "an input of this run",
+        ),
+        (
+            vec![
+                "predict",
+                "--model",
+                "model.json",
+                "--input",
+                "in.csv",
+                "--id",
+                "id",
+                "--output",
+                "seg.csv",
+                "--report",
+                "model.json",
+            ],
+            "an input of this run",
+        ),
+        (
+            vec![
+                "rfm",
+                "--input",
+                "tx.csv",
+                "--customer",
+                "customer",
+                "--date",
+                "date",
+                "--amount",
+                "amount",
+                "--output",
+                "tx.csv",
+            ],
+            "an input of this run",
+        ),
+        (
+            vec![
+                "rfm",
+                "--input",
+                "tx.csv",
+                "--customer",
+                "customer",
+                "--date",
+                "date",
+                "--amount",
+                "amount",
+                "--output",
+                "r.csv",
+                "--bad-rows",
+                "skip",
+                "--rejects",
+                "./r.csv",
+            ],
+            "given for two outputs",
+        ),
+    ];
+    #[cfg(unix)]
+    let cases = {
+        let mut cases = cases;
+        // The input through a symbolic link, the output by its real name.
+        cases.push((
+            vec![
+                "fit", "--input", "link.csv", "--k", "2", "--output", "in.csv",
+            ],
+            "an input of this run",
+        ));
+        cases
+    };
+    for (args, words) in &cases {
+        let run = strata(&scratch.path, args);
+        assert_eq!(run.code, 2, "{args:?}: exit code; stderr:\n{}", run.stderr);
+        assert!(
+            run.stderr.contains(words),
+            "{args:?}: message:\n{}",
+            run.stderr
+        );
+        assert_eq!(scratch.files(), before, "{args:?}: no file written");
+        assert_eq!(
+            std::fs::read_to_string(scratch.join("in.csv")).unwrap(),
+            GOOD
+        );
+        assert_eq!(
+            std::fs::read_to_string(scratch.join("init.csv")).unwrap(),
+            init
+        );
+        assert_eq!(std::fs::read_to_string(scratch.join("tx.csv")).unwrap(), tx);
+        assert_eq!(
+            std::fs::read_to_string(scratch.join("model.json")).unwrap(),
+            model
+        );
+    }
+}
