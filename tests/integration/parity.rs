@@ -19,6 +19,7 @@ use strata::backend::{Backend, StepPartials};
 use strata::data::matrix::Matrix;
 use strata::kmeans::init::kmeans_plusplus;
 use strata::kmeans::lloyd;
+use strata::metrics::silhouette;
 use strata::rng::{SeededRng, Stream};
 use strata::synth::blobs::{BlobSpec, Blobs};
 
@@ -67,6 +68,30 @@ pub fn gpu_fused_backend(
 ) -> Option<Box<dyn Backend + '_>> {
     Some(Box::new(
         GpuBackend::with_chunk_rows(gpu()?, points, chunk_rows)
+            .and_then(GpuBackend::with_fused_step)
+            .expect("GPU backend"),
+    ))
+}
+
+/// Workgroups per dispatch dimension in the 2-D dispatch cases: so few that a few thousand rows
+/// need the second dimension in every per-point kernel (real limits, 65,535 and up, need
+/// millions).
+const SMALL_GRID: u32 = 8;
+
+/// The GPU backend with at most `SMALL_GRID` workgroups per dispatch dimension.
+pub fn gpu_backend_2d(points: &Matrix, chunk_rows: Option<usize>) -> Option<Box<dyn Backend + '_>> {
+    Some(Box::new(
+        GpuBackend::with_layout(gpu()?, points, chunk_rows, Some(SMALL_GRID)).expect("GPU backend"),
+    ))
+}
+
+/// `gpu_backend_2d` with the one-pass Lloyd step.
+pub fn gpu_fused_backend_2d(
+    points: &Matrix,
+    chunk_rows: Option<usize>,
+) -> Option<Box<dyn Backend + '_>> {
+    Some(Box::new(
+        GpuBackend::with_layout(gpu()?, points, chunk_rows, Some(SMALL_GRID))
             .and_then(GpuBackend::with_fused_step)
             .expect("GPU backend"),
     ))
@@ -492,6 +517,64 @@ fn parity_of(
 #[test]
 fn parity_several_chunks_and_n_not_a_multiple_of_the_workgroup() {
     parity("chunks", &blob_matrix(5_037, 8, 6, 1), 6, Some(1_000), None);
+}
+
+/// Grids with a second dimension, and spare workgroups in their last row, in every per-point
+/// kernel (k-means++ distances and trials, assignment, both Lloyd steps, the exact silhouette):
+/// 40,003 rows are 157 seeding workgroups (8 × 20 on the grid), 40 assignment workgroups at four
+/// rows per invocation (8 × 5); in chunks of 15,000 rows, 8 × 2 each.
+#[test]
+fn parity_two_dimensional_dispatch() {
+    let points = blob_matrix(40_003, 4, 5, 12);
+    parity_of(gpu_backend_2d, "2-D grid", &points, 5, None, None);
+    parity_of(
+        gpu_fused_backend_2d,
+        "2-D grid (one-pass step)",
+        &points,
+        5,
+        None,
+        None,
+    );
+    parity_of(
+        gpu_backend_2d,
+        "2-D grid, chunks",
+        &points,
+        5,
+        Some(15_000),
+        None,
+    );
+    parity_of(
+        gpu_fused_backend_2d,
+        "2-D grid, chunks (one-pass step)",
+        &points,
+        5,
+        Some(15_000),
+        None,
+    );
+
+    let points = blob_matrix(12_001, 4, 5, 13);
+    let labels: Vec<u32> = (0..points.rows())
+        .map(|i| ((points.row(i)[0] + 6.0) * 3.0) as u32 % 5)
+        .collect();
+    let Some(mut gpu) = gpu_backend_2d(&points, None) else {
+        return;
+    };
+    let mut cpu = CpuBackend::new(&points);
+    let on_gpu = silhouette::exact(gpu.as_mut(), &points, &labels, 5)
+        .unwrap()
+        .unwrap();
+    let on_cpu = silhouette::exact(&mut cpu, &points, &labels, 5)
+        .unwrap()
+        .unwrap();
+    for (i, (g, c)) in on_gpu.iter().zip(&on_cpu).enumerate() {
+        assert_close(
+            &format!("2-D grid: silhouette of row {i}"),
+            f64::from(*g),
+            f64::from(*c),
+            0.0,
+            1e-5,
+        );
+    }
 }
 
 #[test]

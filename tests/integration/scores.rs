@@ -195,12 +195,20 @@ fn fit_reports_silhouette_per_segment_and_per_point() {
 }
 
 /// The GPU's exact silhouette equals the CPU's per point when the points span many of the
-/// kernel's tiles and several passes (on a software adapter: 4,096 columns per pass at d = 16,
-/// 910 at d = 70, so 5 passes here), with the point in registers (d = 3, 16) and read from memory (d = 70).
-/// Before the passes, llvmpipe's cap on loop iterations silently cut the walk short here.
+/// kernel's tiles and several passes (on a software adapter about 2,980 columns per pass with
+/// four points per invocation in registers, d ≤ 16, and 1,560 at d = 70 read from memory).
+/// Before the passes, llvmpipe's cap of 65,535 loop iterations per invocation silently cut the
+/// walk short; with passes sized by vec4s alone (16,384 columns at d ≤ 4, 8,192 at d = 8) it
+/// still did at 7,000 × 4 and 8,000 × 8, where nearly every score came out wrong.
 #[test]
 fn gpu_exact_silhouette_matches_the_cpu_over_many_tiles() {
-    for (rows, dims, k) in [(3_000, 3, 5), (6_000, 16, 6), (4_000, 70, 4)] {
+    for (rows, dims, k) in [
+        (3_000, 3, 5),
+        (7_000, 4, 5),
+        (8_000, 8, 5),
+        (6_000, 16, 6),
+        (4_000, 70, 4),
+    ] {
         let points = crate::parity::blob_matrix(rows, dims, k, 9);
         let labels: Vec<u32> = (0..rows as usize)
             .map(|i| {

@@ -111,10 +111,30 @@ struct SilhouetteParams {
 }
 
 /// Columns per exact-silhouette pass, times the point's vec4s: about 0.1 s per pass at 1M × 16
-/// on a large GPU (an estimate, not a measurement), and on a software adapter well inside
-/// llvmpipe's 65,535 loop iterations per invocation.
+/// on a large GPU (an estimate, not a measurement).
 const SILHOUETTE_PASS_WORK: usize = 1 << 18;
-const SILHOUETTE_PASS_WORK_SOFTWARE: usize = 1 << 14;
+
+/// Loop iterations one invocation of a software-adapter pass may take: half of llvmpipe's cap.
+/// llvmpipe counts the iterations of all of an invocation's loops together and silently stops
+/// looping at 65,535, which leaves a walk short and its scores wrong.
+const SOFTWARE_LOOP_BUDGET: usize = 1 << 15;
+
+/// Columns per exact-silhouette pass on a software adapter, for `kernel` over points of
+/// `dims` features in `clusters` clusters, within `SOFTWARE_LOOP_BUDGET`. Iterations per column,
+/// read off lavapipe (Mesa 22.3) as the largest single pass that still scored right: 2·RB + 3
+/// for the register kernel (5,957, 7,280 and 9,360 columns fit at RB = 4, 3, 2, whatever d up to
+/// 16), ⌈d/4⌉ + 3 for the general one (3,120 at d = 70). Closing clusters adds at most k + 1
+/// iterations per point over a whole walk, counted against every pass.
+fn software_silhouette_columns(kernel: &Kernel, dims: usize, clusters: usize) -> usize {
+    let rb = kernel.rows_per_invocation as usize;
+    let per_column = if dims <= context::REGISTER_DIMS {
+        2 * rb + 3
+    } else {
+        dims.div_ceil(4) + 3
+    };
+    let closing = (clusters + 1) * rb;
+    (SOFTWARE_LOOP_BUDGET.saturating_sub(closing) / per_column).max(64)
+}
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -179,6 +199,8 @@ pub struct GpuBackend {
     rows: usize,
     dims: usize,
     chunks: Vec<Chunk>,
+    /// Workgroups per dispatch dimension: the device's limit, or lower (`with_layout`).
+    max_groups: u32,
     centroids: Option<Scratch>,
     norms: Option<Scratch>,
     centres: Option<Scratch>,
@@ -231,6 +253,21 @@ impl GpuBackend {
         points: &Matrix,
         chunk_rows: Option<usize>,
     ) -> Result<Self> {
+        Self::with_layout(ctx, points, chunk_rows, None)
+    }
+
+    /// Like `with_chunk_rows`, with at most `groups_per_dim` workgroups per dispatch dimension
+    /// (never more than the device allows). Real limits (65,535 and up) reach the second
+    /// dimension only past about 16 million rows; a low cap takes small data there, for tests.
+    ///
+    /// # Errors
+    /// As for `new`.
+    pub fn with_layout(
+        ctx: Arc<GpuContext>,
+        points: &Matrix,
+        chunk_rows: Option<usize>,
+        groups_per_dim: Option<u32>,
+    ) -> Result<Self> {
         let (rows, dims) = (points.rows(), points.cols());
         if dims > MAX_DIMS {
             return Err(Error::usage(format!(
@@ -243,18 +280,21 @@ impl GpuBackend {
             _ => None,
         };
         let limits = ctx.limits().clone();
+        let max_groups = groups_per_dim.map_or(limits.max_compute_workgroups_per_dimension, |g| {
+            g.clamp(1, limits.max_compute_workgroups_per_dimension)
+        });
         let max_bytes = limits
             .max_storage_buffer_binding_size
             .min(limits.max_buffer_size);
         // Whole workgroups per chunk, and no more ranges than one dispatch dimension holds.
         let by_limit = ((max_bytes / (4 * dims as u64)) as usize / WG * WG)
-            .min(limits.max_compute_workgroups_per_dimension as usize * RANGE_ROWS)
+            .min(max_groups as usize * RANGE_ROWS)
             .max(WG);
         let chunk = chunk_rows.map_or(by_limit, |r| r.min(by_limit)).max(1);
         let mut chunks = Vec::with_capacity(rows.div_ceil(chunk));
         for (i, slice) in points.as_slice().chunks(chunk * dims).enumerate() {
             let n = slice.len() / dims;
-            let g = grid(n, limits.max_compute_workgroups_per_dimension);
+            let g = grid(n, max_groups);
             let built = ctx.checked("uploading the points", || {
                 let storage = Usage::STORAGE | Usage::COPY_DST | Usage::COPY_SRC;
                 let points = ctx.buffer("points", (slice.len() * 4) as u64, storage);
@@ -297,6 +337,7 @@ impl GpuBackend {
             rows,
             dims,
             chunks,
+            max_groups,
             centroids: None,
             norms: None,
             centres: None,
@@ -448,7 +489,7 @@ impl GpuBackend {
         let (k, d) = (centroids.rows(), self.dims);
         let slots = k * (d + 1);
         let slot_blocks = slots.div_ceil(WG);
-        let max_dim = self.ctx.limits().max_compute_workgroups_per_dimension as usize;
+        let max_dim = self.max_groups as usize;
         if sums && slot_blocks > max_dim {
             return Err(Error::usage(format!(
                 "k × (features + 1) = {slots} is too large for the GPU backend's partial sums; use --backend cpu"
@@ -456,7 +497,7 @@ impl GpuBackend {
         }
         let fused = self.fused_step(k).filter(|_| sums);
         let ctx = self.ctx.clone();
-        let max_per_dim = ctx.limits().max_compute_workgroups_per_dimension;
+        let max_per_dim = self.max_groups;
         let mut results = Vec::with_capacity(self.chunks.len());
         for i in 0..self.chunks.len() {
             // The assignment's own grid, with no more workgroups (and stats) than the chunk's.
@@ -910,14 +951,13 @@ impl Backend for GpuBackend {
             )));
         }
         let kernel = ctx.per_point(PerPoint::Silhouette, d)?;
-        let g = kernel_grid(&kernel, n, limits.max_compute_workgroups_per_dimension);
+        let g = kernel_grid(&kernel, n, self.max_groups);
         let offsets: Vec<u32> = offsets.iter().map(|&o| o as u32).collect();
-        let work = if ctx.adapter().software {
-            SILHOUETTE_PASS_WORK_SOFTWARE
+        let columns = if ctx.adapter().software {
+            software_silhouette_columns(&kernel, d, offsets.len() - 1)
         } else {
-            SILHOUETTE_PASS_WORK
+            (SILHOUETTE_PASS_WORK / d.div_ceil(4)).max(1)
         };
-        let columns = (work / d.div_ceil(4)).max(1);
         let (params_buf, points, offsets_buf, scores, state) =
             ctx.checked("uploading points for the silhouette", || {
                 let upload = |label, bytes: &[u8], usage| {
