@@ -64,15 +64,15 @@ impl KMeansParams {
                 self.tol
             )));
         }
-        if let Init::Given(centroids) = &self.init {
-            if centroids.rows() != self.k || centroids.cols() != d {
-                return Err(Error::data(format!(
-                    "the initial centroids have {} rows of {} features, but k = {} and the data has {d} features",
-                    centroids.rows(),
-                    centroids.cols(),
-                    self.k
-                )));
-            }
+        if let Init::Given(centroids) = &self.init
+            && (centroids.rows() != self.k || centroids.cols() != d)
+        {
+            return Err(Error::data(format!(
+                "the initial centroids have {} rows of {} features, but k = {} and the data has {d} features",
+                centroids.rows(),
+                centroids.cols(),
+                self.k
+            )));
         }
         Ok(self)
     }

@@ -535,7 +535,7 @@ impl GpuContext {
         spans: &[Span<'_>],
     ) -> Result<Vec<Vec<T>>> {
         let size = std::mem::size_of::<T>() as u64;
-        if size % wgpu::COPY_BUFFER_ALIGNMENT != 0 {
+        if !size.is_multiple_of(wgpu::COPY_BUFFER_ALIGNMENT) {
             return Err(Error::Internal(format!(
                 "read-back of {size}-byte values: copies move multiples of 4 bytes"
             )));
