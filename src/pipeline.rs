@@ -260,8 +260,13 @@ pub fn load_normalized(
 }
 
 /// Builds the backend and logs what it is.
-fn select_backend(choice: BackendChoice, points: &Matrix) -> Result<Box<dyn Backend + '_>> {
+fn select_backend(
+    choice: BackendChoice,
+    points: &Matrix,
+    largest_k: usize,
+) -> Result<Box<dyn Backend + '_>> {
     let backend = backend::select(choice, points)?;
+    backend.check_clusters(largest_k)?;
     let info = backend.info();
     log::info!(
         "backend: {} ({}, {} thread(s))",
@@ -352,7 +357,7 @@ pub fn run_fit(job: FitJob) -> Result<FitOutcome> {
     validate::require_distinct_rows(&data.matrix, largest)?;
     timings.prepare += phase.elapsed().as_secs_f64();
 
-    let mut backend = select_backend(job.backend, &data.matrix)?;
+    let mut backend = select_backend(job.backend, &data.matrix, largest)?;
     let info = backend.info();
     let (k, k_selection) = if job.k.len() == 1 {
         (job.k[0], None)
@@ -720,7 +725,7 @@ pub fn run_sweep(job: SweepJob) -> Result<(SweepReport, String)> {
         ..
     } = prepare(job.source, &job.prep, &mut timings)?;
     validate::require_distinct_rows(&data.matrix, largest)?;
-    let mut backend = select_backend(job.backend, &data.matrix)?;
+    let mut backend = select_backend(job.backend, &data.matrix, largest)?;
     let info = backend.info();
     let settings = SweepSettings {
         ks: job.ks.clone(),

@@ -111,6 +111,15 @@ pub trait Backend {
     /// Number of features per point.
     fn dims(&self) -> usize;
 
+    /// Checks, before any work, that this backend can run steps with `k` centroids (the GPU
+    /// has limits; the CPU takes any k).
+    ///
+    /// # Errors
+    /// A usage error that names the limit and what to use instead.
+    fn check_clusters(&self, _k: usize) -> Result<()> {
+        Ok(())
+    }
+
     /// Forgets the labels of the previous step, so the next step counts every point as changed.
     ///
     /// # Errors

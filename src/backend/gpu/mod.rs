@@ -114,9 +114,10 @@ struct SilhouetteParams {
 /// on a large GPU (an estimate, not a measurement).
 const SILHOUETTE_PASS_WORK: usize = 1 << 18;
 
-/// Loop iterations one invocation of a software-adapter pass may take: half of llvmpipe's cap.
+/// Loop iterations one invocation on a software adapter may take: half of llvmpipe's cap.
 /// llvmpipe counts the iterations of all of an invocation's loops together and silently stops
-/// looping at 65,535, which leaves a walk short and its scores wrong.
+/// looping at 65,535: a silhouette walk left short scores wrong, and an assignment that stops
+/// before the last centroids picks a wrong one (seen at k = 300, d = 1,024).
 const SOFTWARE_LOOP_BUDGET: usize = 1 << 15;
 
 /// Columns per exact-silhouette pass on a software adapter, for `kernel` over points of
@@ -479,6 +480,36 @@ impl GpuBackend {
         Ok(values)
     }
 
+    /// The shapes this backend cannot run with `k` centroids: partial sums (`sums`) with more
+    /// blocks of slots than one dispatch dimension holds, and on a software adapter an
+    /// assignment past its loop budget.
+    ///
+    /// # Errors
+    /// A usage error that names the limit.
+    fn check_shape(&self, k: usize, sums: bool) -> Result<()> {
+        let d = self.dims;
+        let slots = k * (d + 1);
+        if sums && slots.div_ceil(WG) > self.max_groups as usize {
+            return Err(Error::usage(format!(
+                "k × (features + 1) = {slots} is too large for the GPU backend's partial sums; use --backend cpu"
+            )));
+        }
+        if self.ctx.adapter().software && d > context::REGISTER_DIMS {
+            // The general kernel walks every centroid's vec4s in one invocation (one loop
+            // iteration each, plus one per centroid); llvmpipe would stop it short.
+            let iterations = k * (d.div_ceil(4) + 2);
+            if iterations > SOFTWARE_LOOP_BUDGET {
+                return Err(Error::usage(format!(
+                    "k = {k} centroids of {d} features take {iterations} loop iterations per point, \
+                     beyond the {SOFTWARE_LOOP_BUDGET} a software GPU adapter ('{}') runs \
+                     correctly; use --backend cpu (or a hardware GPU)",
+                    self.ctx.adapter().name
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Runs the assignment kernel on every chunk and reads back, per chunk in one submission,
     /// either (`sums`) its workgroup stats and folded partial sums, or its labels and distances.
     /// The partial sums come from `assign_accumulate` in the same pass as the assignment where
@@ -489,12 +520,7 @@ impl GpuBackend {
         let (k, d) = (centroids.rows(), self.dims);
         let slots = k * (d + 1);
         let slot_blocks = slots.div_ceil(WG);
-        let max_dim = self.max_groups as usize;
-        if sums && slot_blocks > max_dim {
-            return Err(Error::usage(format!(
-                "k × (features + 1) = {slots} is too large for the GPU backend's partial sums; use --backend cpu"
-            )));
-        }
+        self.check_shape(k, sums)?;
         let fused = self.fused_step(k).filter(|_| sums);
         let ctx = self.ctx.clone();
         let max_per_dim = self.max_groups;
@@ -1000,6 +1026,10 @@ impl Backend for GpuBackend {
             self.submit("scoring the silhouette", &[(&kernel, buffers, g)])?;
         }
         ctx.read::<f32>(&scores, 0, n)
+    }
+
+    fn check_clusters(&self, k: usize) -> Result<()> {
+        self.check_shape(k, true)
     }
 
     fn exact_silhouette_limit(&self) -> usize {
