@@ -3,6 +3,7 @@
 //! stdout is reserved for the human summary or JSON (DESIGN.md §3), so nothing here writes there.
 
 use log::{Level, LevelFilter, Log, Metadata, Record};
+use std::io::Write;
 use std::sync::OnceLock;
 use std::time::Instant;
 
@@ -30,7 +31,12 @@ impl Log for StderrLogger {
             Level::Warn => "warning: ",
             _ => "",
         };
-        eprintln!("[{elapsed:8.3}s] {tag}{}", record.args());
+        // Not eprintln!, which panics when stderr is a pipe its reader has closed.
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "[{elapsed:8.3}s] {tag}{}",
+            record.args()
+        );
     }
 
     fn flush(&self) {}

@@ -1,6 +1,7 @@
 //! The `strata` binary: parse the command line, run the library, map errors to exit codes.
 
 use clap::Parser;
+use std::io::Write;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -17,7 +18,7 @@ fn main() -> ExitCode {
     match strata::cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("strata: error: {err}");
+            let _ = writeln!(std::io::stderr().lock(), "strata: error: {err}");
             ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(70))
         }
     }

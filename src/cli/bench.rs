@@ -111,9 +111,9 @@ pub fn run(args: BenchArgs) -> Result<()> {
     if args.json {
         let json =
             serde_json::to_string_pretty(&report).map_err(|e| Error::Internal(e.to_string()))?;
-        println!("{json}");
+        outln!("{json}");
     } else {
-        print!("{}", render(&report));
+        out!("{}", render(&report));
     }
     Ok(())
 }

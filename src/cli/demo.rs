@@ -96,7 +96,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
     super::set_threads(args.threads)?;
     let outcome = run_fit(job(&args))?;
     let r = &outcome.report;
-    println!(
+    outln!(
         "Strata demo: {} synthetic retail customers, k = {}, {} backend, {} iterations, {:.2}s",
         r.input.rows,
         r.params.k,
@@ -106,12 +106,12 @@ pub fn run(args: DemoArgs) -> Result<()> {
         r.iterations,
         r.timings_s.total
     );
-    println!(
+    outln!(
         "features: {} (log1p on {}; z-scored)\n",
         r.input.features.join(", "),
         r.params.log1p.join(", ")
     );
-    print!("{}", outcome.table);
+    out!("{}", outcome.table);
     if let Some(value) = r.silhouette.value {
         let how = match r.silhouette.sample_size {
             Some(n) => format!(
@@ -120,10 +120,10 @@ pub fn run(args: DemoArgs) -> Result<()> {
             ),
             None => r.silhouette.method.clone(),
         };
-        println!("\nsilhouette: {value:.3} ({how})");
+        outln!("\nsilhouette: {value:.3} ({how})");
     }
     if let Some(truth) = &r.truth {
-        println!(
+        outln!(
             "\nagreement with the hidden personas (adjusted Rand index): {:.3}",
             truth.adjusted_rand_index
         );

@@ -284,9 +284,9 @@ pub fn run(args: FitArgs) -> Result<()> {
     if args.json {
         let json = serde_json::to_string_pretty(&outcome.report)
             .map_err(|e| Error::Internal(e.to_string()))?;
-        println!("{json}");
+        outln!("{json}");
     } else {
-        print!("{}", outcome.table);
+        out!("{}", outcome.table);
     }
     Ok(())
 }

@@ -82,7 +82,7 @@ pub fn run(args: GenerateArgs) -> Result<()> {
             args.output.display(),
             started.elapsed().as_secs_f64()
         );
-        println!("{}", args.output.display());
+        outln!("{}", args.output.display());
         return Ok(());
     }
     let rows = args.rows.unwrap_or_default();
@@ -107,6 +107,6 @@ pub fn run(args: GenerateArgs) -> Result<()> {
         args.output.display(),
         started.elapsed().as_secs_f64()
     );
-    println!("{}", args.output.display());
+    outln!("{}", args.output.display());
     Ok(())
 }

@@ -40,20 +40,20 @@ pub fn run(args: InfoArgs) -> Result<()> {
         });
         let text =
             serde_json::to_string_pretty(&value).map_err(|e| Error::Internal(e.to_string()))?;
-        println!("{text}");
+        outln!("{text}");
         return Ok(());
     }
-    println!(
+    outln!(
         "strata {}; CPU backend: {} thread(s)",
         env!("CARGO_PKG_VERSION"),
         rayon::current_num_threads()
     );
     if adapters.is_empty() {
-        println!("no GPU adapters found (no Vulkan, Metal or DX12 driver)");
+        outln!("no GPU adapters found (no Vulkan, Metal or DX12 driver)");
     }
     for (i, a) in adapters.iter().enumerate() {
-        println!("adapter {i}: {}", a.name);
-        println!(
+        outln!("adapter {i}: {}", a.name);
+        outln!(
             "  type {}{}, backend {}, driver {} {}",
             a.device_type,
             if a.software { " (software)" } else { "" },
@@ -61,7 +61,7 @@ pub fn run(args: InfoArgs) -> Result<()> {
             a.driver,
             a.driver_info
         );
-        println!(
+        outln!(
             "  max storage binding {}, max buffer {}, workgroups per dimension {}, workgroup memory {} B, invocations per workgroup {}, subgroup size {}..{}",
             mib(a.max_storage_buffer_binding_size),
             mib(a.max_buffer_size),
@@ -72,6 +72,6 @@ pub fn run(args: InfoArgs) -> Result<()> {
             a.subgroup_size.1
         );
     }
-    println!("--backend auto picks: {auto}");
+    outln!("--backend auto picks: {auto}");
     Ok(())
 }

@@ -1,5 +1,23 @@
 //! The command line: raw flags (clap) turned into validated jobs. One file per subcommand.
 
+/// `print!` to stdout through `write_stdout`: a closed pipe ends the output quietly, any other
+/// write failure is an error (exit 74) instead of a panic. Only in functions returning `Result`.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::cli::write_stdout(format_args!($($arg)*))?
+    };
+}
+
+/// `println!` to stdout through `write_stdout` (see `out!`).
+macro_rules! outln {
+    () => {
+        $crate::cli::write_stdout(format_args!("\n"))?
+    };
+    ($($arg:tt)*) => {
+        $crate::cli::write_stdout(format_args!("{}\n", format_args!($($arg)*)))?
+    };
+}
+
 pub mod bench;
 pub mod demo;
 pub mod fit;
@@ -56,6 +74,22 @@ impl Cli {
     /// Log verbosity: 0 warnings, 1 info (default), 2 debug.
     pub fn verbosity(&self) -> u8 {
         if self.quiet { 0 } else { 1 + self.verbose }
+    }
+}
+
+/// Writes to stdout. A reader that stopped reading (`strata info | head -1`) closes the pipe;
+/// what is left of the output is then dropped and the command ends as it would have, its files
+/// already written.
+///
+/// # Errors
+/// Exit 74 when stdout fails otherwise (a full disk behind a redirect).
+pub fn write_stdout(args: std::fmt::Arguments<'_>) -> Result<()> {
+    use std::io::Write;
+    match std::io::stdout().lock().write_fmt(args) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(crate::error::Error::Io(
+            format!("writing to stdout failed: {e}"),
+        )),
+        _ => Ok(()),
     }
 }
 

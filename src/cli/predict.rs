@@ -57,9 +57,9 @@ pub fn run(args: PredictArgs) -> Result<()> {
         report: args.report,
     })?;
     let total: u64 = report.sizes.iter().sum();
-    println!("segment  size  share");
+    outln!("segment  size  share");
     for (segment, &size) in report.sizes.iter().enumerate() {
-        println!(
+        outln!(
             "{segment:>7}  {size}  {:.1}%",
             100.0 * size as f64 / total.max(1) as f64
         );

@@ -109,11 +109,15 @@ pub fn run(args: RfmArgs) -> Result<()> {
         started.elapsed().as_secs_f64(),
         args.output.display()
     );
-    println!(
+    outln!(
         "transactions {}  customers {}  rejected {}  refunds {} (total {:.2})",
-        s.transactions, s.customers, s.rejected, s.refunds, s.refund_total
+        s.transactions,
+        s.customers,
+        s.rejected,
+        s.refunds,
+        s.refund_total
     );
-    println!(
+    outln!(
         "dates {} to {}  as-of {}",
         s.first_day.as_deref().unwrap_or("-"),
         s.last_day.as_deref().unwrap_or("-"),

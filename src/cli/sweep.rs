@@ -80,9 +80,9 @@ pub fn run(args: SweepArgs) -> Result<()> {
     if args.json {
         let json =
             serde_json::to_string_pretty(&report).map_err(|e| Error::Internal(e.to_string()))?;
-        println!("{json}");
+        outln!("{json}");
     } else {
-        print!("{table}");
+        out!("{table}");
     }
     Ok(())
 }

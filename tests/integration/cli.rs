@@ -535,3 +535,47 @@ fn no_display_probe_noise_without_xdg_runtime_dir() {
         "stderr of `strata info`:\n{stderr}"
     );
 }
+
+/// A reader that stops early (`strata fit … | head -1`) closes the pipe. The run still ends as
+/// it would have, with its files written, exit 0 and no panic; that holds for stdout and for
+/// stderr (the logs). Before, the first write to the closed pipe panicked (exit 101).
+#[test]
+fn a_closed_pipe_on_stdout_or_stderr_ends_the_output_quietly() {
+    let scratch = Scratch::new("closed-pipe");
+    scratch.write("in.csv", "a,b\n1,2\n2,1\n8,9\n9,8\n");
+    for (stream, verbosity) in [("stdout", "-q"), ("stderr", "-v")] {
+        // The reading end is closed before the binary starts, so every write to it fails.
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let segments = format!("seg-{stream}.csv");
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_strata"));
+        command
+            .args(["fit", "--input", "in.csv", "--k", "2", verbosity])
+            .args(["--output", &segments])
+            .current_dir(&scratch.path);
+        let (out, err) = if stream == "stdout" {
+            (
+                std::process::Stdio::from(writer),
+                std::process::Stdio::piped(),
+            )
+        } else {
+            (
+                std::process::Stdio::piped(),
+                std::process::Stdio::from(writer),
+            )
+        };
+        let run = command.stdout(out).stderr(err).output().unwrap();
+        let other = String::from_utf8_lossy(if stream == "stdout" {
+            &run.stderr
+        } else {
+            &run.stdout
+        })
+        .into_owned();
+        assert_eq!(run.status.code(), Some(0), "{stream} closed: {other}");
+        assert!(!other.contains("panicked"), "{stream} closed: {other}");
+        assert!(
+            scratch.join(&segments).exists(),
+            "{stream} closed: segments written"
+        );
+    }
+}
