@@ -745,40 +745,42 @@ fn gpu_silhouette_sums_keep_small_distances() {
     assert_close("s(0)", f64::from(scores[0]), want, 0.0, 2e-6);
 }
 
-/// The general assignment kernel (d > 64) walks k centroids × ⌈d/4⌉ vec4s in one invocation.
-/// llvmpipe stops an invocation's loops after 65,535 iterations in all, and at k = 300, d = 1,024
-/// about 200 of 600 labels came out wrong (no centroid past about 250 was ever chosen); on a
-/// software adapter such a shape is refused, on a hardware one it agrees with the CPU.
+/// An assignment walks all k centroids in one invocation (the general kernel, d > 64, also
+/// their ⌈d/4⌉ vec4s each). llvmpipe stops an invocation's loops after 65,535 iterations in all:
+/// at k = 300, d = 1,024 about 200 of 600 labels came out wrong (no centroid past about 250 was
+/// chosen), at k = 70,000, d = 4 none past about 64,770. On a software adapter such shapes
+/// (here k = 300 at d = 1,024, and k = 33,000 at d = 16) are refused; a smaller k runs there and
+/// agrees with the CPU, and on a hardware adapter every shape runs and agrees.
 #[test]
 fn software_adapter_refuses_an_assignment_past_its_loop_cap() {
-    let (k, d) = (300, 1_024);
-    let points = blob_matrix(600, d, 8, 13);
-    let centroids = Matrix::from_vec(points.as_slice()[..k * d].to_vec(), d);
-    let Some(mut gpu) = gpu_backend(&points, None) else {
-        return;
-    };
-    let software = crate::parity::gpu().is_some_and(|ctx| ctx.adapter().software);
-    let got = gpu.assign(&centroids);
-    if software {
-        let Err(refused) = got else {
-            panic!("k = 300, d = 1,024 ran on a software adapter");
+    for (rows, d, k, within) in [(600, 1_024, 300, 20), (33_000, 16, 33_000, 500)] {
+        let what = format!("k = {k}, d = {d}");
+        let points = blob_matrix(rows, d, 8, 13);
+        // Off the data: a centroid on a row ties with a row next to it in the expanded form.
+        let centres = |k: usize| {
+            Matrix::from_vec(
+                points.as_slice()[..k * d].iter().map(|v| v + 0.5).collect(),
+                d,
+            )
         };
-        let message = refused.to_string();
-        assert!(message.contains("--backend cpu"), "{message}");
-        // Within the budget the same kernel runs, and agrees.
-        let few = Matrix::from_vec(points.as_slice()[..20 * d].to_vec(), d);
-        let b = gpu.assign(&few).unwrap();
-        let a = CpuBackend::new(&points).assign(&few).unwrap();
-        compare_labels("k = 20, d = 1,024", &points, &few, &a.labels, &b.labels);
-    } else {
-        let b = got.unwrap();
+        let centroids = centres(k);
+        let Some(mut gpu) = gpu_backend(&points, None) else {
+            return;
+        };
+        let software = crate::parity::gpu().is_some_and(|ctx| ctx.adapter().software);
+        let got = gpu.assign(&centroids);
+        let centroids = if software {
+            let Err(refused) = got else {
+                panic!("{what} ran on a software adapter");
+            };
+            let message = refused.to_string();
+            assert!(message.contains("--backend cpu"), "{what}: {message}");
+            centres(within)
+        } else {
+            centroids
+        };
+        let b = gpu.assign(&centroids).unwrap();
         let a = CpuBackend::new(&points).assign(&centroids).unwrap();
-        compare_labels(
-            "k = 300, d = 1,024",
-            &points,
-            &centroids,
-            &a.labels,
-            &b.labels,
-        );
+        compare_labels(&what, &points, &centroids, &a.labels, &b.labels);
     }
 }

@@ -494,10 +494,17 @@ impl GpuBackend {
                 "k × (features + 1) = {slots} is too large for the GPU backend's partial sums; use --backend cpu"
             )));
         }
-        if self.ctx.adapter().software && d > context::REGISTER_DIMS {
-            // The general kernel walks every centroid's vec4s in one invocation (one loop
-            // iteration each, plus one per centroid); llvmpipe would stop it short.
-            let iterations = k * (d.div_ceil(4) + 2);
+        if self.ctx.adapter().software {
+            // An invocation walks every centroid: the register kernels take about one loop
+            // iteration per centroid on lavapipe (k = 70,000 at d = 4 stopped near 64,770), the
+            // general one also one per vec4 (k = 300 at d = 1,024 stopped near 250); llvmpipe
+            // would stop either short.
+            let per_centroid = if d <= context::REGISTER_DIMS {
+                1
+            } else {
+                d.div_ceil(4) + 2
+            };
+            let iterations = k * per_centroid;
             if iterations > SOFTWARE_LOOP_BUDGET {
                 return Err(Error::usage(format!(
                     "k = {k} centroids of {d} features take {iterations} loop iterations per point, \
