@@ -618,6 +618,17 @@ fn an_output_may_not_replace_an_input_or_another_output() {
     let before = scratch.files();
 
     let fit = ["fit", "--input", "in.csv", "--id", "id", "--k", "2"];
+    let rfm = [
+        "rfm",
+        "--input",
+        "tx.csv",
+        "--customer",
+        "customer",
+        "--date",
+        "date",
+        "--amount",
+        "amount",
+    ];
     let cases: Vec<(Vec<&str>, &str)> = vec![
         // Another spelling of the input.
         (
@@ -655,39 +666,22 @@ fn an_output_may_not_replace_an_input_or_another_output() {
             "an input of this run",
         ),
         (
-            vec![
-                "rfm",
-                "--input",
-                "tx.csv",
-                "--customer",
-                "customer",
-                "--date",
-                "date",
-                "--amount",
-                "amount",
-                "--output",
-                "tx.csv",
-            ],
+            [&rfm[..], &["--output", "tx.csv"]].concat(),
             "an input of this run",
         ),
         (
-            vec![
-                "rfm",
-                "--input",
-                "tx.csv",
-                "--customer",
-                "customer",
-                "--date",
-                "date",
-                "--amount",
-                "amount",
-                "--output",
-                "r.csv",
-                "--bad-rows",
-                "skip",
-                "--rejects",
-                "./r.csv",
-            ],
+            [
+                &rfm[..],
+                &[
+                    "--output",
+                    "r.csv",
+                    "--bad-rows",
+                    "skip",
+                    "--rejects",
+                    "./r.csv",
+                ],
+            ]
+            .concat(),
             "given for two outputs",
         ),
     ];

@@ -19,7 +19,6 @@ use strata::backend::{Backend, StepPartials};
 use strata::data::matrix::Matrix;
 use strata::kmeans::init::kmeans_plusplus;
 use strata::kmeans::lloyd;
-use strata::metrics::silhouette;
 use strata::rng::{SeededRng, Stream};
 use strata::synth::blobs::{BlobSpec, Blobs};
 
@@ -556,25 +555,7 @@ fn parity_two_dimensional_dispatch() {
     let labels: Vec<u32> = (0..points.rows())
         .map(|i| ((points.row(i)[0] + 6.0) * 3.0) as u32 % 5)
         .collect();
-    let Some(mut gpu) = gpu_backend_2d(&points, None) else {
-        return;
-    };
-    let mut cpu = CpuBackend::new(&points);
-    let on_gpu = silhouette::exact(gpu.as_mut(), &points, &labels, 5)
-        .unwrap()
-        .unwrap();
-    let on_cpu = silhouette::exact(&mut cpu, &points, &labels, 5)
-        .unwrap()
-        .unwrap();
-    for (i, (g, c)) in on_gpu.iter().zip(&on_cpu).enumerate() {
-        assert_close(
-            &format!("2-D grid: silhouette of row {i}"),
-            f64::from(*g),
-            f64::from(*c),
-            0.0,
-            1e-5,
-        );
-    }
+    crate::scores::exact_silhouettes_agree(gpu_backend_2d, "2-D grid", &points, &labels, 5);
 }
 
 #[test]

@@ -217,24 +217,30 @@ fn gpu_exact_silhouette_matches_the_cpu_over_many_tiles() {
                 (((x[0] + 6.0) * 7.0 + (x[dims.min(2) - 1] + 6.0) * 3.0) as u32) % k as u32
             })
             .collect();
-        let Some(mut gpu) = gpu_backend(&points, None) else {
-            return;
-        };
-        let mut cpu = cpu_backend(&points, None).unwrap();
-        let on_gpu = silhouette::exact(gpu.as_mut(), &points, &labels, k)
-            .unwrap()
-            .unwrap();
-        let on_cpu = silhouette::exact(cpu.as_mut(), &points, &labels, k)
-            .unwrap()
-            .unwrap();
-        for (i, (g, c)) in on_gpu.iter().zip(&on_cpu).enumerate() {
-            assert_close(
-                &format!("d = {dims}: silhouette of row {i}"),
-                f64::from(*g),
-                f64::from(*c),
-                0.0,
-                1e-5,
-            );
-        }
+        exact_silhouettes_agree(gpu_backend, &format!("d = {dims}"), &points, &labels, k);
+    }
+}
+
+/// The exact silhouette of every row from the backend `make` builds equals the CPU's within
+/// 1e-5 (skipped with the backend's note when it is not available).
+pub fn exact_silhouettes_agree(make: Make, what: &str, points: &Matrix, labels: &[u32], k: usize) {
+    let Some(mut backend) = make(points, None) else {
+        return;
+    };
+    let mut cpu = cpu_backend(points, None).unwrap();
+    let got = silhouette::exact(backend.as_mut(), points, labels, k)
+        .unwrap()
+        .unwrap();
+    let want = silhouette::exact(cpu.as_mut(), points, labels, k)
+        .unwrap()
+        .unwrap();
+    for (i, (g, c)) in got.iter().zip(&want).enumerate() {
+        assert_close(
+            &format!("{what}: silhouette of row {i}"),
+            f64::from(*g),
+            f64::from(*c),
+            0.0,
+            1e-5,
+        );
     }
 }
