@@ -43,6 +43,9 @@ pub(super) struct Kernel {
     pub layout: wgpu::BindGroupLayout,
     /// Points each invocation takes (`RB` of the register kernels, else 1).
     pub rows_per_invocation: u32,
+    /// A register form (specialised to the vec4s per point, the points held in registers), as
+    /// opposed to a general kernel that reads the point from memory for every pair.
+    pub registers: bool,
 }
 
 /// The kinds of bindings the kernels use.
@@ -399,6 +402,7 @@ impl GpuContext {
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let mut made = kernel(&self.device, module, entry, bindings, &constants)?;
         made.rows_per_invocation = rows;
+        made.registers = true;
         if let Some(error) = pollster::block_on(scope.pop()) {
             return Err(Error::Internal(format!(
                 "the {entry} kernel for {dims} features did not compile on '{}': {error}",
@@ -760,6 +764,7 @@ fn build_kernel(
         pipeline,
         layout,
         rows_per_invocation: 1,
+        registers: false,
     }
 }
 

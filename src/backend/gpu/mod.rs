@@ -128,7 +128,7 @@ const SOFTWARE_LOOP_BUDGET: usize = 1 << 15;
 /// iterations per point over a whole walk, counted against every pass.
 fn software_silhouette_columns(kernel: &Kernel, dims: usize, clusters: usize) -> usize {
     let rb = kernel.rows_per_invocation as usize;
-    let per_column = if dims <= context::REGISTER_DIMS {
+    let per_column = if kernel.registers {
         2 * rb + 3
     } else {
         dims.div_ceil(4) + 3
@@ -499,7 +499,7 @@ impl GpuBackend {
             // iteration per centroid on lavapipe (k = 70,000 at d = 4 stopped near 64,770), the
             // general one also one per vec4 (k = 300 at d = 1,024 stopped near 250); llvmpipe
             // would stop either short.
-            let per_centroid = if d <= context::REGISTER_DIMS {
+            let per_centroid = if self.assign.registers {
                 1
             } else {
                 d.div_ceil(4) + 2
