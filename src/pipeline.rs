@@ -335,10 +335,9 @@ fn read_init_file(
 pub fn run_fit(job: FitJob) -> Result<FitOutcome> {
     let started = Instant::now();
     let mut timings = Timings::default();
-    preflight_outputs(
-        &input_paths(&job.source, Some(&job.init)),
-        &job.outputs.paths(),
-    )?;
+    let mut inputs = input_paths(&job.source, Some(&job.init));
+    inputs.extend(job.label_words.source());
+    preflight_outputs(&inputs, &job.outputs.paths())?;
 
     let largest = job.k.iter().copied().max().unwrap_or(0);
     if largest == 0 {

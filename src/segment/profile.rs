@@ -18,7 +18,7 @@ use crate::data::transform::{ColumnStats, Transform};
 use crate::error::{Error, Result};
 use std::collections::HashMap;
 use std::fmt::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// One feature of one segment, in raw input units.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -63,6 +63,8 @@ pub struct Words {
 #[derive(Debug, Clone)]
 pub struct LabelWords {
     words: HashMap<String, Words>,
+    /// The file the words were read from, if any: an input of the run.
+    source: Option<PathBuf>,
 }
 
 impl Default for LabelWords {
@@ -88,6 +90,7 @@ impl Default for LabelWords {
                     )
                 })
                 .collect(),
+            source: None,
         }
     }
 }
@@ -108,7 +111,13 @@ impl LabelWords {
         })?;
         let mut words = LabelWords::default();
         words.words.extend(given);
+        words.source = Some(path.to_path_buf());
         Ok(words)
+    }
+
+    /// The file the words were read from (`--labels`), if any.
+    pub fn source(&self) -> Option<&Path> {
+        self.source.as_deref()
     }
 
     fn word(&self, feature: &str, high: bool) -> String {

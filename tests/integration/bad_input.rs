@@ -598,6 +598,8 @@ fn an_output_may_not_replace_an_input_or_another_output() {
     scratch.write("init.csv", init);
     let tx = "customer,date,amount\n1,2026-01-02,5.0\n2,2026-01-03,7.5\n";
     scratch.write("tx.csv", tx);
+    let label_words = r#"{"a": {"high": "Many a", "low": "Few a"}}"#;
+    scratch.write("words.json", label_words);
     strata_ok(
         &scratch.path,
         &[
@@ -637,6 +639,14 @@ fn an_output_may_not_replace_an_input_or_another_output() {
         ),
         (
             [&fit[..], &["--init", "init.csv", "--report", "init.csv"]].concat(),
+            "an input of this run",
+        ),
+        (
+            [
+                &fit[..],
+                &["--labels", "words.json", "--output", "words.json"],
+            ]
+            .concat(),
             "an input of this run",
         ),
         (
@@ -715,6 +725,10 @@ fn an_output_may_not_replace_an_input_or_another_output() {
             init
         );
         assert_eq!(std::fs::read_to_string(scratch.join("tx.csv")).unwrap(), tx);
+        assert_eq!(
+            std::fs::read_to_string(scratch.join("words.json")).unwrap(),
+            label_words
+        );
         assert_eq!(
             std::fs::read_to_string(scratch.join("model.json")).unwrap(),
             model
