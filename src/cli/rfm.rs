@@ -14,9 +14,12 @@ use std::path::{Path, PathBuf};
     after_help = "Example:\n  strata rfm --input transactions.parquet --customer customer_id \
 --date date --amount amount \\\n    --order order_id --output customers.parquet\n\n\
 Output columns: the customer id (its type kept), recency_days (as-of minus last purchase), \
-frequency (distinct orders with --order, else transactions), monetary (sum of amounts, refunds \
-included), avg_order_value (monetary / frequency), tenure_days (as-of minus first purchase), \
-first_purchase, last_purchase (dates). One row per customer, in order of first appearance."
+frequency (distinct orders with a purchase with --order, else purchases), monetary (sum of all \
+amounts, so refunds reduce it), avg_order_value (monetary / frequency), tenure_days (as-of minus \
+first purchase), first_purchase, last_purchase (dates). A purchase is a transaction with an \
+amount of zero or more; a refund (negative amount) moves neither the dates nor the frequency. \
+One row per customer with a purchase, in order of first appearance; customers with refunds only \
+are left out and counted in the summary."
 )]
 pub struct RfmArgs {
     /// Transaction log: .parquet, .arrow/.feather/.ipc or .csv.
@@ -29,7 +32,8 @@ pub struct RfmArgs {
     /// YYYY-MM-DD, YYYYMMDD, or --date-format).
     #[arg(long, value_name = "COL")]
     pub date: String,
-    /// Amount column (negative amounts are refunds, summed as given).
+    /// Amount column (negative amounts are refunds: they reduce monetary and are not
+    /// purchases).
     #[arg(long, value_name = "COL")]
     pub amount: String,
     /// Order id column: frequency counts distinct orders (default: each transaction is an
@@ -110,12 +114,13 @@ pub fn run(args: RfmArgs) -> Result<()> {
         args.output.display()
     );
     outln!(
-        "transactions {}  customers {}  rejected {}  refunds {} (total {:.2})",
+        "transactions {}  customers {}  rejected {}  refunds {} (total {:.2})  refunds only {}",
         s.transactions,
         s.customers,
         s.rejected,
         s.refunds,
-        s.refund_total
+        s.refund_total,
+        s.refunds_only
     );
     outln!(
         "dates {} to {}  as-of {}",
@@ -123,6 +128,12 @@ pub fn run(args: RfmArgs) -> Result<()> {
         s.last_day.as_deref().unwrap_or("-"),
         s.as_of.as_deref().unwrap_or("-")
     );
+    if s.refunds_only > 0 {
+        log::warn!(
+            "{} customer(s) with refunds only (no purchase in the log) left out",
+            s.refunds_only
+        );
+    }
     if s.rejected > 0 {
         log::warn!(
             "{} bad row(s) skipped{}",

@@ -2,16 +2,22 @@
 //! features.
 //!
 //! The log is streamed batch by batch; only one running record per customer is kept (first and
-//! last purchase day, transactions, the sum of amounts, and with `--order` the distinct orders'
+//! last purchase day, purchases, the sum of amounts, and with `--order` the distinct orders'
 //! 64-bit hashes), so the log's length is not limited by memory. Customers come out in the order
 //! they first appear in the log.
 //!
-//! Definitions (days are calendar days, UTC for timestamps):
+//! Definitions (days are calendar days, UTC for timestamps). A purchase is a transaction with an
+//! amount of zero or more; a negative amount is a refund:
 //! - `recency_days` = as-of − last purchase; `tenure_days` = as-of − first purchase;
-//! - `frequency` = distinct orders (`--order`), else transactions;
-//! - `monetary` = the sum of amounts as given (refunds, negative amounts, reduce it);
+//! - `frequency` = distinct orders with a purchase (`--order`), else purchases;
+//! - `monetary` = the sum of all amounts, so refunds reduce it;
 //! - `avg_order_value` = monetary / frequency;
-//! - as-of defaults to the day after the last transaction in the log.
+//! - as-of defaults to the day after the last transaction in the log (refunds included).
+//!
+//! A refund moves neither recency nor frequency: a customer who bought once and returned it a
+//! week later bought once, a week earlier. A customer with refunds only (the purchase fell
+//! before the log began) has no purchase to measure and is left out of the table; the summary
+//! counts such customers.
 
 use crate::data::read::{Opened, Source, batch_column, find_column};
 use crate::error::{Error, Result};
@@ -304,10 +310,14 @@ impl Keys {
 /// One customer's running record.
 #[derive(Debug, Clone)]
 struct Running {
+    /// First and last purchase day (`i32::MAX` and `i32::MIN` before the first purchase).
     first: i32,
     last: i32,
-    transactions: u64,
+    /// Last day of any transaction, refunds included (for the `--as-of` check).
+    last_any: i32,
+    purchases: u64,
     monetary: f64,
+    /// Hashes of the distinct orders with a purchase (`--order`).
     orders: HashSet<u64>,
 }
 
@@ -329,6 +339,8 @@ pub struct RfmSummary {
     /// Transactions with a negative amount, and their sum.
     pub refunds: u64,
     pub refund_total: f64,
+    /// Customers whose transactions are all refunds: left out of the table.
+    pub refunds_only: u64,
     pub first_day: Option<String>,
     pub last_day: Option<String>,
     pub as_of: Option<String>,
@@ -428,6 +440,8 @@ pub fn aggregate(source: Source, spec: &RfmSpec) -> Result<RfmOutcome> {
     let mut bad: u64 = 0;
     let (mut transactions, mut refunds, mut refund_total) = (0u64, 0u64, 0.0f64);
     let mut row_base: u64 = 0;
+    // The first and last day of the usable rows.
+    let mut log_days: Option<(i32, i32)> = None;
     for batch in opened.batches_with_text(&projection, &[amount_idx], &[date_idx])? {
         let batch = batch?;
         let column = |index: usize| batch_column(&batch, &schema, index);
@@ -498,19 +512,24 @@ pub fn aggregate(source: Source, spec: &RfmSpec) -> Result<RfmOutcome> {
                 refunds += 1;
                 refund_total += amount;
             }
+            log_days = Some(log_days.map_or((day, day), |(a, b)| (day.min(a), day.max(b))));
             let r = records[slot].get_or_insert_with(|| Running {
-                first: day,
-                last: day,
-                transactions: 0,
+                first: i32::MAX,
+                last: i32::MIN,
+                last_any: day,
+                purchases: 0,
                 monetary: 0.0,
                 orders: HashSet::new(),
             });
-            r.first = r.first.min(day);
-            r.last = r.last.max(day);
-            r.transactions += 1;
+            r.last_any = r.last_any.max(day);
             r.monetary += amount;
-            if let Some(Some(order)) = order {
-                r.orders.insert(order_hash(order));
+            if amount >= 0.0 {
+                r.first = r.first.min(day);
+                r.last = r.last.max(day);
+                r.purchases += 1;
+                if let Some(Some(order)) = order {
+                    r.orders.insert(order_hash(order));
+                }
             }
         }
         row_base += n as u64;
@@ -522,32 +541,54 @@ pub fn aggregate(source: Source, spec: &RfmSpec) -> Result<RfmOutcome> {
             reason_text(*reason)
         )));
     }
-    // A customer whose every row was rejected has a slot but no record: leave it out.
-    let (ids, id_type) = keys.into_array()?;
-    let kept: Vec<u64> = (0..records.len() as u64)
-        .filter(|&c| records[c as usize].is_some())
-        .collect();
-    let ids = arrow_select::take::take(&ids, &UInt64Array::from(kept), None)
-        .map_err(|e| Error::Internal(format!("customer ids: {e}")))?;
-    let records: Vec<Running> = records.into_iter().flatten().collect();
-    if records.is_empty() {
+    let Some((first_day, last_day)) = log_days else {
         return Err(Error::data(format!(
             "the transaction log has no usable rows ({row_base} read, {bad} rejected)"
         )));
-    }
-    let first_day = records.iter().map(|r| r.first).min();
-    let last_day = records.iter().map(|r| r.last).max();
+    };
     let as_of = match spec.as_of {
         Some(day) => day,
-        None => last_day.unwrap_or_default() + 1,
+        None => last_day + 1,
     };
-    let late = records.iter().filter(|r| r.last > as_of).count();
+    let late = records
+        .iter()
+        .flatten()
+        .filter(|r| r.last_any > as_of)
+        .count();
     if late > 0 {
         return Err(Error::data(format!(
             "{late} customer(s) have transactions after --as-of {} (the log runs to {}); \
              give a later --as-of or filter the log",
             iso_day(as_of),
-            iso_day(last_day.unwrap_or_default())
+            iso_day(last_day)
+        )));
+    }
+    // A customer whose every row was rejected has a slot but no record, and one with refunds
+    // only has no purchase: both are left out.
+    let refunds_only = records
+        .iter()
+        .flatten()
+        .filter(|r| r.purchases == 0)
+        .count() as u64;
+    let (ids, id_type) = keys.into_array()?;
+    let kept: Vec<u64> = (0..records.len() as u64)
+        .filter(|&c| {
+            records[c as usize]
+                .as_ref()
+                .is_some_and(|r| r.purchases > 0)
+        })
+        .collect();
+    let ids = arrow_select::take::take(&ids, &UInt64Array::from(kept), None)
+        .map_err(|e| Error::Internal(format!("customer ids: {e}")))?;
+    let records: Vec<Running> = records
+        .into_iter()
+        .flatten()
+        .filter(|r| r.purchases > 0)
+        .collect();
+    if records.is_empty() {
+        return Err(Error::data(format!(
+            "the transaction log has no purchases: all {transactions} usable transaction(s) \
+             have negative amounts (refunds); is --amount the right column?"
         )));
     }
     let frequency: Vec<i64> = records
@@ -556,7 +597,7 @@ pub fn aggregate(source: Source, spec: &RfmSpec) -> Result<RfmOutcome> {
             if order_idx.is_some() {
                 r.orders.len() as i64
             } else {
-                r.transactions as i64
+                r.purchases as i64
             }
         })
         .collect();
@@ -603,8 +644,9 @@ pub fn aggregate(source: Source, spec: &RfmSpec) -> Result<RfmOutcome> {
             rejected: bad,
             refunds,
             refund_total,
-            first_day: first_day.map(iso_day),
-            last_day: last_day.map(iso_day),
+            refunds_only,
+            first_day: Some(iso_day(first_day)),
+            last_day: Some(iso_day(last_day)),
             as_of: Some(iso_day(as_of)),
         },
         rejects,

@@ -157,6 +157,26 @@ fn rfm_equals_a_pandas_groupby_for_every_date_form() {
         &["--order", "order_id", "--as-of", fixed],
     );
     check(&table, &expected["by_order_fixed"], "--as-of");
+
+    // The summary counts every transaction and refund, and the customer with refunds only
+    // whom the table leaves out.
+    let input = rfm_fixture("tx_iso.csv");
+    let run = strata_ok(&scratch.path, &rfm_args(&input, "summary.csv"));
+    let want = format!(
+        "transactions {}  customers {}  rejected 0  refunds {} (",
+        expected["rows"],
+        expected["by_order"].as_object().unwrap().len(),
+        expected["refunds"]
+    );
+    assert!(run.stdout.contains(&want), "{want}\n{}", run.stdout);
+    let want = format!("refunds only {}\n", expected["refunds_only"]);
+    assert!(run.stdout.contains(&want), "{want}\n{}", run.stdout);
+    assert!(
+        run.stderr
+            .contains("1 customer(s) with refunds only (no purchase in the log) left out"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -324,6 +344,36 @@ fn rfm_input_errors_name_the_problem() {
         run.stderr
     );
     std::fs::remove_file(scratch.join("empty.csv")).unwrap();
+    // Refunds only: no purchase to measure.
+    scratch.write(
+        "refunds.csv",
+        "customer_id,date,amount\n1,2024-01-02,-5\n2,2024-01-03,-1.5\n",
+    );
+    let run = strata(&scratch.path, &rfm_args("refunds.csv", "o.csv"));
+    assert_eq!(run.code, 65, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("no purchases: all 2 usable transaction(s) have negative amounts"),
+        "{}",
+        run.stderr
+    );
+    // A refund after --as-of is a transaction after it, though not a purchase.
+    scratch.write(
+        "refunds.csv",
+        "customer_id,date,amount\n1,2024-01-02,5\n1,2024-01-09,-5\n",
+    );
+    let mut args = rfm_args("refunds.csv", "o.csv");
+    args.extend_from_slice(&["--as-of", "2024-01-05"]);
+    let run = strata(&scratch.path, &args);
+    assert_eq!(run.code, 65, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "1 customer(s) have transactions after --as-of 2024-01-05 (the log runs to 2024-01-09)"
+        ),
+        "{}",
+        run.stderr
+    );
+    std::fs::remove_file(scratch.join("refunds.csv")).unwrap();
     // A date column that holds something else: every row is bad.
     let run = strata(
         &scratch.path,
