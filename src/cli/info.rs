@@ -12,10 +12,17 @@ pub struct InfoArgs {
     pub json: bool,
 }
 
-/// What `auto` picks given the adapters (best first): the first hardware adapter, else the CPU.
+/// What `auto` picks given the adapters (best first): the first hardware adapter that can run
+/// the kernels, else the CPU.
 pub fn auto_pick(adapters: &[AdapterSummary]) -> String {
-    match adapters.iter().find(|a| !a.software) {
+    match adapters
+        .iter()
+        .find(|a| !a.software && a.unusable.is_none())
+    {
         Some(a) => format!("gpu ({})", a.name),
+        None if adapters.iter().any(|a| !a.software) => {
+            "cpu (no hardware GPU adapter can run the kernels)".to_string()
+        }
         None => "cpu (no hardware GPU adapter)".to_string(),
     }
 }
@@ -71,6 +78,9 @@ pub fn run(args: InfoArgs) -> Result<()> {
             a.subgroup_size.0,
             a.subgroup_size.1
         );
+        if let Some(reason) = &a.unusable {
+            outln!("  cannot run Strata's kernels: {reason}");
+        }
     }
     outln!("--backend auto picks: {auto}");
     Ok(())

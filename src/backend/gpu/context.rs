@@ -83,6 +83,8 @@ pub struct AdapterSummary {
     pub max_compute_invocations_per_workgroup: u32,
     /// Subgroup size range reported by the adapter.
     pub subgroup_size: (u32, u32),
+    /// Why Strata's kernels cannot run on it (`null` when they can).
+    pub unusable: Option<String>,
 }
 
 fn instance() -> wgpu::Instance {
@@ -116,6 +118,7 @@ fn summary(adapter: &wgpu::Adapter) -> AdapterSummary {
         max_compute_workgroup_storage_size: limits.max_compute_workgroup_storage_size,
         max_compute_invocations_per_workgroup: limits.max_compute_invocations_per_workgroup,
         subgroup_size: (info.subgroup_min_size, info.subgroup_max_size),
+        unusable: shortfall(&limits),
     }
 }
 
@@ -162,22 +165,44 @@ impl GpuContext {
     pub fn new(hardware_only: bool) -> Result<Arc<GpuContext>> {
         let found = adapters();
         let names: Vec<String> = found.iter().map(|a| a.get_info().name).collect();
-        let adapter = found
+        let mut candidates: Vec<wgpu::Adapter> = found
             .into_iter()
-            .find(|a| !hardware_only || a.get_info().device_type != wgpu::DeviceType::Cpu)
-            .ok_or_else(|| {
-                Error::NoAdapter(if names.is_empty() {
-                    "no GPU adapter found (is a Vulkan, Metal or DX12 driver installed?); use \
-                     --backend cpu"
-                        .to_string()
-                } else {
-                    format!(
-                        "no hardware GPU adapter; only software ones: {}",
-                        names.join(", ")
-                    )
-                })
-            })?;
-        Self::open(adapter)
+            .filter(|a| !hardware_only || a.get_info().device_type != wgpu::DeviceType::Cpu)
+            .collect();
+        if candidates.is_empty() {
+            return Err(Error::NoAdapter(if names.is_empty() {
+                "no GPU adapter found (is a Vulkan, Metal or DX12 driver installed?); use \
+                 --backend cpu"
+                    .to_string()
+            } else {
+                format!(
+                    "no hardware GPU adapter; only software ones: {}",
+                    names.join(", ")
+                )
+            }));
+        }
+        match candidates
+            .iter()
+            .position(|a| shortfall(&a.limits()).is_none())
+        {
+            Some(best) => Self::open(candidates.swap_remove(best)),
+            None => {
+                let reasons: Vec<String> = candidates
+                    .iter()
+                    .map(|a| {
+                        format!(
+                            "'{}' has {}",
+                            a.get_info().name,
+                            shortfall(&a.limits()).unwrap_or_default()
+                        )
+                    })
+                    .collect();
+                Err(Error::NoAdapter(format!(
+                    "no GPU adapter can run Strata's kernels: {}; use --backend cpu",
+                    reasons.join("; ")
+                )))
+            }
+        }
     }
 
     fn open(adapter: wgpu::Adapter) -> Result<Arc<GpuContext>> {
@@ -372,6 +397,7 @@ impl GpuContext {
         if dims == 0
             || dims > REGISTER_DIMS
             || self.limits.max_compute_workgroup_storage_size < STEP_WORKGROUP_BYTES
+            || self.limits.max_storage_buffers_per_shader_stage < STEP_STORAGE_BUFFERS
         {
             return Ok(None);
         }
@@ -685,7 +711,46 @@ const STEP_BINDINGS: [Binding; 8] = {
 
 /// Workgroup memory `assign_accumulate` declares: the centroid tile (1,024 vec4s and as many
 /// norms), the two 256-float stat sums, and 256 clusters' 8-word bit masks.
-const STEP_WORKGROUP_BYTES: u32 = 1024 * 16 + 1024 * 4 + 2 * 256 * 4 + 256 * 8 * 4;
+pub const STEP_WORKGROUP_BYTES: u32 = 1024 * 16 + 1024 * 4 + 2 * 256 * 4 + 256 * 8 * 4;
+/// Storage buffers `assign_accumulate` binds: the assignment's and the partial sums.
+pub const STEP_STORAGE_BUFFERS: u32 = 7;
+
+/// What an adapter must offer for every kernel but `assign_accumulate` (which is only used
+/// where it fits, see `step_kernel`). Workgroup memory: the assignment's centroid tile (1,024
+/// vec4s and as many norms) and its two 256-float stat sums, the most any of them declares.
+/// The WebGPU defaults (16 KiB) are below it; every desktop Vulkan, Metal and DX12 adapter has
+/// 32 KiB or more. tests/integration/shaders.rs checks these figures against the shaders.
+pub const REQUIRED_WORKGROUP_BYTES: u32 = 1024 * 16 + 1024 * 4 + 2 * 256 * 4;
+/// Invocations per workgroup (and along x) every kernel declares.
+pub const REQUIRED_INVOCATIONS: u32 = 256;
+/// Storage buffers of the kernel that binds the most (the assignment).
+pub const REQUIRED_STORAGE_BUFFERS: u32 = 6;
+
+/// Why an adapter with `limits` cannot run Strata's kernels, or `None` when it can.
+pub fn shortfall(limits: &wgpu::Limits) -> Option<String> {
+    let mut short = Vec::new();
+    if limits.max_compute_workgroup_storage_size < REQUIRED_WORKGROUP_BYTES {
+        short.push(format!(
+            "{} B of workgroup memory ({REQUIRED_WORKGROUP_BYTES} needed)",
+            limits.max_compute_workgroup_storage_size
+        ));
+    }
+    let invocations = limits
+        .max_compute_invocations_per_workgroup
+        .min(limits.max_compute_workgroup_size_x);
+    if invocations < REQUIRED_INVOCATIONS {
+        short.push(format!(
+            "{invocations} invocations per workgroup ({REQUIRED_INVOCATIONS} needed)"
+        ));
+    }
+    if limits.max_storage_buffers_per_shader_stage < REQUIRED_STORAGE_BUFFERS {
+        short.push(format!(
+            "{} storage buffers per kernel ({REQUIRED_STORAGE_BUFFERS} needed)",
+            limits.max_storage_buffers_per_shader_stage
+        ));
+    }
+    (!short.is_empty()).then(|| short.join(", "))
+}
 
 /// A pipeline for `entry` of `module`, with pipeline-overridable `constants`.
 ///
@@ -783,4 +848,47 @@ fn rows_per_invocation(vectors: u32) -> u32 {
         .ok()
         .and_then(|v| v.parse::<u32>().ok());
     asked.map_or(fit, |rows| rows.clamp(1, fit))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(workgroup_bytes: u32, invocations: u32, size_x: u32, storage: u32) -> wgpu::Limits {
+        wgpu::Limits {
+            max_compute_workgroup_storage_size: workgroup_bytes,
+            max_compute_invocations_per_workgroup: invocations,
+            max_compute_workgroup_size_x: size_x,
+            max_storage_buffers_per_shader_stage: storage,
+            ..wgpu::Limits::default()
+        }
+    }
+
+    #[test]
+    fn an_adapter_short_of_any_requirement_is_named_with_what_it_has() {
+        // What desktop adapters report (lavapipe, and NVIDIA's 48 KiB) is enough.
+        assert_eq!(shortfall(&limits(32_768, 1_024, 1_024, 16)), None);
+        assert_eq!(shortfall(&limits(49_152, 1_024, 1_024, 8)), None);
+        assert_eq!(
+            shortfall(&limits(22_528, 256, 256, 6)),
+            None,
+            "exactly enough"
+        );
+        // The WebGPU defaults: 16 KiB of workgroup memory.
+        assert_eq!(
+            shortfall(&wgpu::Limits::default()).as_deref(),
+            Some("16384 B of workgroup memory (22528 needed)")
+        );
+        assert_eq!(
+            shortfall(&limits(22_527, 128, 1_024, 4)).as_deref(),
+            Some(
+                "22527 B of workgroup memory (22528 needed), 128 invocations per workgroup \
+                 (256 needed), 4 storage buffers per kernel (6 needed)"
+            )
+        );
+        assert_eq!(
+            shortfall(&limits(32_768, 1_024, 128, 8)).as_deref(),
+            Some("128 invocations per workgroup (256 needed)")
+        );
+    }
 }
