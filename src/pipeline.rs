@@ -479,6 +479,7 @@ pub fn run_fit(job: FitJob) -> Result<FitOutcome> {
         .map(|c| transform.invert_row(&data.features, fit.centroids.row(c)))
         .collect();
     let sizes = segment_sizes(&fit.labels, k);
+    let profiling = Instant::now();
     let segment_profiles = profiles(
         &data.features,
         &data.matrix,
@@ -489,6 +490,10 @@ pub fn run_fit(job: FitJob) -> Result<FitOutcome> {
         &stats,
         &transform,
         &job.label_words,
+    );
+    log::debug!(
+        "profiles (means, medians) in {:.3}s",
+        profiling.elapsed().as_secs_f64()
     );
     // Scores and profiles (means, medians, labels) together.
     timings.metrics = phase.elapsed().as_secs_f64();

@@ -16,6 +16,7 @@
 use crate::data::matrix::Matrix;
 use crate::data::transform::{ColumnStats, Transform};
 use crate::error::{Error, Result};
+use rayon::prelude::*;
 use std::collections::HashMap;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -173,7 +174,16 @@ fn label(
         .join(" · ")
 }
 
+/// Rows per task when a feature column is grouped by segment.
+const GROUP_ROWS: usize = 1 << 16;
+
 /// Per segment and feature: (mean, median) in raw units, and the population means.
+///
+/// One feature at a time is grouped by segment into the only large buffer (one column): each
+/// segment's values in row order. Blocks of rows are grouped in parallel, each into its own
+/// part of every segment's range (a counting sort, so the order is the same as one pass
+/// would give); then each segment's part is summed in row order and its median selected, the
+/// segments in parallel. Every sum runs in the same order whatever the thread count.
 fn feature_summaries(
     features: &[String],
     points: &Matrix,
@@ -183,34 +193,74 @@ fn feature_summaries(
 ) -> (Vec<Vec<(f64, f64)>>, Vec<f64>) {
     let k = sizes.len();
     let d = points.cols();
-    let mut offsets = vec![0usize; k + 1];
-    for c in 0..k {
-        offsets[c + 1] = offsets[c] + sizes[c] as usize;
-    }
+    let n = points.rows();
+    // counts[b][c]: rows of segment c in block b.
+    let counts: Vec<Vec<usize>> = labels
+        .par_chunks(GROUP_ROWS)
+        .map(|block| {
+            let mut count = vec![0usize; k];
+            for &label in block {
+                count[label as usize] += 1;
+            }
+            count
+        })
+        .collect();
     let mut per_segment = vec![vec![(0.0, 0.0); d]; k];
     let mut population = vec![0.0; d];
-    // One feature at a time: the only large allocation is one column grouped by segment.
-    let mut grouped = vec![0f32; points.rows()];
+    let mut grouped = vec![0f32; n];
     for j in 0..d {
         let raw = transform.inverter(features, j);
-        let mut next = offsets.clone();
-        let mut sums = vec![0.0f64; k];
-        for (row, &label) in points.as_slice().chunks_exact(d).zip(labels) {
-            let c = label as usize;
-            grouped[next[c]] = row[j];
-            next[c] += 1;
-        }
+        // The column is laid out segment by segment, and within a segment block by block:
+        // cut it into those pieces and hand each block its k pieces.
+        let mut pieces: Vec<Vec<&mut [f32]>> =
+            (0..counts.len()).map(|_| Vec::with_capacity(k)).collect();
+        let mut rest = grouped.as_mut_slice();
         for c in 0..k {
-            let slice = &mut grouped[offsets[c]..offsets[c + 1]];
-            sums[c] = slice.iter().map(|&v| raw(v)).sum();
-            if slice.is_empty() {
-                continue;
+            for (b, count) in counts.iter().enumerate() {
+                let (piece, tail) = rest.split_at_mut(count[c]);
+                pieces[b].push(piece);
+                rest = tail;
             }
-            let middle = (slice.len() - 1) / 2;
-            let (_, &mut median, _) = slice.select_nth_unstable_by(middle, f32::total_cmp);
-            per_segment[c][j] = (sums[c] / slice.len() as f64, raw(median));
         }
-        population[j] = sums.iter().sum::<f64>() / points.rows().max(1) as f64;
+        pieces
+            .into_par_iter()
+            .zip(points.as_slice().par_chunks(GROUP_ROWS * d))
+            .zip(labels.par_chunks(GROUP_ROWS))
+            .for_each(|((mut pieces, rows), block_labels)| {
+                let mut next = vec![0usize; k];
+                for (row, &label) in rows.chunks_exact(d).zip(block_labels) {
+                    let c = label as usize;
+                    pieces[c][next[c]] = row[j];
+                    next[c] += 1;
+                }
+            });
+        let mut parts = Vec::with_capacity(k);
+        let mut rest = grouped.as_mut_slice();
+        for &size in sizes {
+            let (part, tail) = rest.split_at_mut(size as usize);
+            parts.push(part);
+            rest = tail;
+        }
+        // Each segment's sum of raw values, and its median where it has rows.
+        let summaries: Vec<(f64, Option<f64>)> = parts
+            .into_par_iter()
+            .map(|slice| {
+                let sum: f64 = slice.iter().map(|&v| raw(v)).sum();
+                if slice.is_empty() {
+                    return (sum, None);
+                }
+                let middle = (slice.len() - 1) / 2;
+                let (_, &mut median, _) = slice.select_nth_unstable_by(middle, f32::total_cmp);
+                (sum, Some(raw(median)))
+            })
+            .collect();
+        for (c, &(sum, median)) in summaries.iter().enumerate() {
+            if let Some(median) = median {
+                per_segment[c][j] = (sum / sizes[c] as f64, median);
+            }
+        }
+        let total: f64 = summaries.iter().map(|&(sum, _)| sum).sum();
+        population[j] = total / n.max(1) as f64;
     }
     (per_segment, population)
 }
@@ -429,5 +479,73 @@ mod tests {
             table.contains("Low spend") && table.contains("median"),
             "{table}"
         );
+    }
+
+    #[test]
+    fn summaries_over_many_blocks_equal_a_segment_by_segment_oracle_for_any_thread_count() {
+        // Several blocks of rows (the last one short), five segments of which one is empty,
+        // three features of which one is under log1p.
+        let n = 3 * GROUP_ROWS + 123;
+        let (k, d) = (5usize, 3usize);
+        let mut state = 12_345u64;
+        let mut draw = || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) as u32
+        };
+        let labels: Vec<u32> = (0..n)
+            .map(|_| match draw() % 4 {
+                3 => 4,
+                c => c,
+            })
+            .collect();
+        let raw: Vec<f32> = (0..n * d)
+            .map(|i| (draw() % 100_000) as f32 / 100.0 + (i % d) as f32)
+            .collect();
+        let features: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
+        let mut points = Matrix::from_vec(raw.clone(), d);
+        let log1p = vec!["b".to_string()];
+        let (transform, _) =
+            Transform::fit_apply(&mut points, &features, &log1p, Normalize::Zscore, |i| {
+                i as u64
+            })
+            .unwrap();
+        let mut sizes = vec![0u64; k];
+        for &label in &labels {
+            sizes[label as usize] += 1;
+        }
+        assert_eq!(sizes[3], 0);
+
+        let (per_segment, population) =
+            feature_summaries(&features, &points, &labels, &sizes, &transform);
+        for j in 0..d {
+            let inverse = transform.inverter(&features, j);
+            let mut total = 0.0;
+            for (c, segment) in per_segment.iter().enumerate() {
+                // The segment's values in row order, summed in that order; the lower median.
+                let mut values: Vec<f32> = (0..n)
+                    .filter(|&i| labels[i] as usize == c)
+                    .map(|i| points.row(i)[j])
+                    .collect();
+                let sum: f64 = values.iter().map(|&v| inverse(v)).sum();
+                total += sum;
+                if values.is_empty() {
+                    assert_eq!(segment[j], (0.0, 0.0));
+                    continue;
+                }
+                values.sort_by(f32::total_cmp);
+                let median = inverse(values[(values.len() - 1) / 2]);
+                let want = (sum / values.len() as f64, median);
+                assert_eq!(segment[j], want, "segment {c} feature {j}");
+            }
+            assert_eq!(population[j], total / n as f64, "feature {j}");
+        }
+        let one_thread = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap()
+            .install(|| feature_summaries(&features, &points, &labels, &sizes, &transform));
+        assert_eq!(one_thread, (per_segment, population));
     }
 }
