@@ -186,9 +186,19 @@ impl TableWriter {
                 arrow_ipc::writer::FileWriter::try_new(file, schema).map_err(|e| e.to_string())?,
             ),
             Format::Parquet => {
-                let props = parquet::file::properties::WriterProperties::builder()
-                    .set_compression(parquet::basic::Compression::SNAPPY)
-                    .build();
+                // Dictionary encoding pays for repeated values (segment numbers, codes, text)
+                // and costs time for floats, which seldom repeat (distances, scores, features).
+                let mut props = parquet::file::properties::WriterProperties::builder()
+                    .set_compression(parquet::basic::Compression::SNAPPY);
+                for field in schema.fields() {
+                    if field.data_type().is_floating() {
+                        props = props.set_column_dictionary_enabled(
+                            parquet::schema::types::ColumnPath::from(field.name().as_str()),
+                            false,
+                        );
+                    }
+                }
+                let props = props.build();
                 TableWriter::Parquet(
                     parquet::arrow::ArrowWriter::try_new(file, schema.clone(), Some(props))
                         .map_err(|e| e.to_string())?,
