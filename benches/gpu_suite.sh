@@ -118,6 +118,15 @@ for section in $sections; do
             STRATA_GPU_PROFILE=1 step 120 "rows-$rows" "$strata" -q bench --rows "$rows" \
                 --dims 16 --k 64 --iters 20 --backends gpu
         done
+        # One point per invocation, as when the cliff was found: 39,063 assignment workgroups
+        # at 10M, past 32,768 along x from 8.39M rows. The same on grids of at most 16,384
+        # per dimension (2-D): if only this one is fast, the cliff is the width of the grid.
+        for cap in none 16384; do
+            if [ "$cap" = none ]; then unset STRATA_GPU_GROUPS_PER_DIM; else export STRATA_GPU_GROUPS_PER_DIM=$cap; fi
+            STRATA_GPU_ROWS_PER_INVOCATION=1 STRATA_GPU_PROFILE=1 step 120 "rows1-10m-grid-$cap" \
+                "$strata" -q bench --rows 10000000 --dims 16 --k 64 --iters 20 --backends gpu
+        done
+        unset STRATA_GPU_GROUPS_PER_DIM
         # The same 640 MB of points as 10M × 16, in half the rows and workgroups.
         STRATA_GPU_PROFILE=1 step 120 bytes-5m32 "$strata" -q bench --rows 5000000 --dims 32 \
             --k 64 --iters 20 --backends gpu

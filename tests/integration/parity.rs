@@ -765,3 +765,65 @@ fn software_adapter_refuses_an_assignment_past_its_loop_cap() {
         compare_labels(&what, &points, &centroids, &a.labels, &b.labels);
     }
 }
+
+/// `STRATA_GPU_GROUPS_PER_DIM` reaches the backend from the command line: a fit on grids of
+/// 8 workgroups per dimension (30,000 rows: 118 seeding workgroups, 8 × 15; 30 assignment
+/// workgroups, 8 × 4) writes the same segments as on the device's own grids.
+#[test]
+fn a_narrow_grid_from_the_environment_gives_the_same_fit() {
+    if gpu().is_none() {
+        return;
+    }
+    let scratch = crate::util::Scratch::new("groups-per-dim");
+    crate::util::strata_ok(
+        &scratch.path,
+        &[
+            "generate",
+            "--rows",
+            "30000",
+            "--dims",
+            "4",
+            "--centers",
+            "5",
+            "--seed",
+            "3",
+            "--output",
+            "g.arrow",
+        ],
+    );
+    let fit = |output: &str, env: &[(&str, &str)]| {
+        let args = [
+            "-v",
+            "fit",
+            "--input",
+            "g.arrow",
+            "--id",
+            "id",
+            "--exclude",
+            "true_segment",
+            "--k",
+            "5",
+            "--backend",
+            "gpu",
+            "--silhouette",
+            "none",
+            "--output",
+            output,
+        ];
+        let run = crate::util::strata_env(&scratch.path, &args, env);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run
+    };
+    let wide = fit("wide.csv", &[]);
+    assert!(!wide.stderr.contains("workgroups per dimension"));
+    let narrow = fit("narrow.csv", &[("STRATA_GPU_GROUPS_PER_DIM", "8")]);
+    assert!(
+        narrow
+            .stderr
+            .contains("grids of at most 8 workgroups per dimension"),
+        "{}",
+        narrow.stderr
+    );
+    let read = |name: &str| std::fs::read_to_string(scratch.join(name)).unwrap();
+    assert_eq!(read("wide.csv"), read("narrow.csv"));
+}

@@ -227,6 +227,18 @@ fn kernel_grid(kernel: &Kernel, rows: usize, max_per_dim: u32) -> (u32, u32) {
     )
 }
 
+/// Environment variable capping the workgroups per dispatch dimension below the device's, so
+/// that grids take their second dimension on smaller data (to test it, or to time it).
+pub const GROUPS_PER_DIM_ENV: &str = "STRATA_GPU_GROUPS_PER_DIM";
+
+/// The cap set by `STRATA_GPU_GROUPS_PER_DIM`, if set.
+fn groups_per_dim_from_env() -> Option<u32> {
+    std::env::var(GROUPS_PER_DIM_ENV)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&g| g > 0)
+}
+
 /// The chunk size forced by `STRATA_GPU_CHUNK_ROWS`, if set.
 pub fn chunk_rows_from_env() -> Option<usize> {
     std::env::var(CHUNK_ROWS_ENV)
@@ -237,12 +249,18 @@ pub fn chunk_rows_from_env() -> Option<usize> {
 
 impl GpuBackend {
     /// Uploads `points` to the context's device, in chunks sized by the device limits (or by
-    /// `STRATA_GPU_CHUNK_ROWS`).
+    /// `STRATA_GPU_CHUNK_ROWS`), with grids as wide as the device allows (or as
+    /// `STRATA_GPU_GROUPS_PER_DIM`).
     ///
     /// # Errors
     /// A usage error beyond `MAX_DIMS` features; exit 69 when the device runs out of memory.
     pub fn new(ctx: Arc<GpuContext>, points: &Matrix) -> Result<Self> {
-        Self::with_chunk_rows(ctx, points, chunk_rows_from_env())
+        Self::with_layout(
+            ctx,
+            points,
+            chunk_rows_from_env(),
+            groups_per_dim_from_env(),
+        )
     }
 
     /// Like `new`, with at most `chunk_rows` rows per chunk.
@@ -284,6 +302,9 @@ impl GpuBackend {
         let max_groups = groups_per_dim.map_or(limits.max_compute_workgroups_per_dimension, |g| {
             g.clamp(1, limits.max_compute_workgroups_per_dimension)
         });
+        if groups_per_dim.is_some() {
+            log::debug!("GPU: grids of at most {max_groups} workgroups per dimension");
+        }
         let max_bytes = limits
             .max_storage_buffer_binding_size
             .min(limits.max_buffer_size);
