@@ -226,12 +226,13 @@ fn feature_summaries(
             .into_par_iter()
             .zip(points.as_slice().par_chunks(GROUP_ROWS * d))
             .zip(labels.par_chunks(GROUP_ROWS))
-            .for_each(|((mut pieces, rows), block_labels)| {
-                let mut next = vec![0usize; k];
+            .for_each(|((pieces, rows), block_labels)| {
+                // Each segment's next slot in this block's piece of it.
+                let mut slots: Vec<_> = pieces.into_iter().map(|p| p.iter_mut()).collect();
                 for (row, &label) in rows.chunks_exact(d).zip(block_labels) {
-                    let c = label as usize;
-                    pieces[c][next[c]] = row[j];
-                    next[c] += 1;
+                    if let Some(slot) = slots[label as usize].next() {
+                        *slot = row[j];
+                    }
                 }
             });
         let mut parts = Vec::with_capacity(k);
