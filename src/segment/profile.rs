@@ -16,6 +16,7 @@
 use crate::data::matrix::Matrix;
 use crate::data::transform::{ColumnStats, Transform};
 use crate::error::{Error, Result};
+use crate::kmeans::segment_sizes;
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::fmt::Write;
@@ -195,15 +196,9 @@ fn feature_summaries(
     let d = points.cols();
     let n = points.rows();
     // counts[b][c]: rows of segment c in block b.
-    let counts: Vec<Vec<usize>> = labels
+    let counts: Vec<Vec<u64>> = labels
         .par_chunks(GROUP_ROWS)
-        .map(|block| {
-            let mut count = vec![0usize; k];
-            for &label in block {
-                count[label as usize] += 1;
-            }
-            count
-        })
+        .map(|block| segment_sizes(block, k))
         .collect();
     let mut per_segment = vec![vec![(0.0, 0.0); d]; k];
     let mut population = vec![0.0; d];
@@ -217,7 +212,7 @@ fn feature_summaries(
         let mut rest = grouped.as_mut_slice();
         for c in 0..k {
             for (b, count) in counts.iter().enumerate() {
-                let (piece, tail) = rest.split_at_mut(count[c]);
+                let (piece, tail) = rest.split_at_mut(count[c] as usize);
                 pieces[b].push(piece);
                 rest = tail;
             }
