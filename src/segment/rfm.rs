@@ -565,26 +565,16 @@ pub fn aggregate(source: Source, spec: &RfmSpec) -> Result<RfmOutcome> {
     }
     // A customer whose every row was rejected has a slot but no record, and one with refunds
     // only has no purchase: both are left out.
-    let refunds_only = records
-        .iter()
-        .flatten()
-        .filter(|r| r.purchases == 0)
-        .count() as u64;
+    let seen = records.iter().flatten().count();
+    let (kept, records): (Vec<u64>, Vec<Running>) = records
+        .into_iter()
+        .enumerate()
+        .filter_map(|(slot, r)| r.filter(|r| r.purchases > 0).map(|r| (slot as u64, r)))
+        .unzip();
+    let refunds_only = (seen - records.len()) as u64;
     let (ids, id_type) = keys.into_array()?;
-    let kept: Vec<u64> = (0..records.len() as u64)
-        .filter(|&c| {
-            records[c as usize]
-                .as_ref()
-                .is_some_and(|r| r.purchases > 0)
-        })
-        .collect();
     let ids = arrow_select::take::take(&ids, &UInt64Array::from(kept), None)
         .map_err(|e| Error::Internal(format!("customer ids: {e}")))?;
-    let records: Vec<Running> = records
-        .into_iter()
-        .flatten()
-        .filter(|r| r.purchases > 0)
-        .collect();
     if records.is_empty() {
         return Err(Error::data(format!(
             "the transaction log has no purchases: all {transactions} usable transaction(s) \
