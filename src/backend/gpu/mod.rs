@@ -231,20 +231,12 @@ fn kernel_grid(kernel: &Kernel, rows: usize, max_per_dim: u32) -> (u32, u32) {
 /// that grids take their second dimension on smaller data (to test it, or to time it).
 pub const GROUPS_PER_DIM_ENV: &str = "STRATA_GPU_GROUPS_PER_DIM";
 
-/// The cap set by `STRATA_GPU_GROUPS_PER_DIM`, if set.
-fn groups_per_dim_from_env() -> Option<u32> {
-    std::env::var(GROUPS_PER_DIM_ENV)
+/// The number environment variable `name` holds, when it is set to a positive one.
+fn positive_from_env<T: std::str::FromStr + Default + PartialOrd>(name: &str) -> Option<T> {
+    std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
-        .filter(|&g| g > 0)
-}
-
-/// The chunk size forced by `STRATA_GPU_CHUNK_ROWS`, if set.
-pub fn chunk_rows_from_env() -> Option<usize> {
-    std::env::var(CHUNK_ROWS_ENV)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .filter(|&r| r > 0)
+        .filter(|v| *v > T::default())
 }
 
 impl GpuBackend {
@@ -258,8 +250,8 @@ impl GpuBackend {
         Self::with_layout(
             ctx,
             points,
-            chunk_rows_from_env(),
-            groups_per_dim_from_env(),
+            positive_from_env(CHUNK_ROWS_ENV),
+            positive_from_env(GROUPS_PER_DIM_ENV),
         )
     }
 
