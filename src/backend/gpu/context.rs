@@ -181,21 +181,15 @@ impl GpuContext {
                 )
             }));
         }
-        match candidates
-            .iter()
-            .position(|a| shortfall(&a.limits()).is_none())
-        {
+        let shortfalls: Vec<Option<String>> =
+            candidates.iter().map(|a| shortfall(&a.limits())).collect();
+        match shortfalls.iter().position(Option::is_none) {
             Some(best) => Self::open(candidates.swap_remove(best)),
             None => {
                 let reasons: Vec<String> = candidates
                     .iter()
-                    .map(|a| {
-                        format!(
-                            "'{}' has {}",
-                            a.get_info().name,
-                            shortfall(&a.limits()).unwrap_or_default()
-                        )
-                    })
+                    .zip(shortfalls.iter().flatten())
+                    .map(|(a, short)| format!("'{}' has {short}", a.get_info().name))
                     .collect();
                 Err(Error::NoAdapter(format!(
                     "no GPU adapter can run Strata's kernels: {}; use --backend cpu",
