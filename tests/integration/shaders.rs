@@ -11,27 +11,24 @@ fn source(name: &str) -> String {
     std::fs::read_to_string(&path).unwrap()
 }
 
-fn validate_module(what: &str, module: &naga::Module, source: &str) -> naga::valid::ModuleInfo {
-    naga::valid::Validator::new(
-        naga::valid::ValidationFlags::all(),
-        naga::valid::Capabilities::default(),
-    )
-    .validate(module)
-    .unwrap_or_else(|e| panic!("{what}: {}", e.emit_to_string(source)))
-}
-
-fn validate(name: &str) {
+/// Shader `name` parsed and validated, with what validation found; panics with naga's own
+/// report when either fails.
+fn validated(name: &str) -> (naga::Module, naga::valid::ModuleInfo) {
     let source = source(name);
     let module = naga::front::wgsl::parse_str(&source)
         .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(&source)));
-    validate_module(name, &module, &source);
+    let info = naga::valid::Validator::new(
+        naga::valid::ValidationFlags::all(),
+        naga::valid::Capabilities::default(),
+    )
+    .validate(&module)
+    .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(&source)));
+    (module, info)
 }
 
 /// Translates entry point `entry` of shader `name` to SPIR-V with the given override constants.
 fn to_spirv(name: &str, entry: &str, constants: &[(&str, f64)]) {
-    let source = source(name);
-    let module = naga::front::wgsl::parse_str(&source).unwrap();
-    let info = validate_module(name, &module, &source);
+    let (module, info) = validated(name);
     let mut values = naga::back::PipelineConstants::default();
     for &(key, value) in constants {
         values.insert(key.to_string(), value);
@@ -119,16 +116,14 @@ fn every_shader_validates() {
         "a shader was added or removed: list it here"
     );
     for name in &names {
-        validate(name);
+        validated(name);
     }
 }
 
 /// What entry point `entry` of shader `name` asks of an adapter: the bytes of workgroup memory
 /// it uses, its invocations per workgroup, and the storage buffers it uses.
 fn needs(name: &str, entry: &str) -> (u32, u32, u32) {
-    let source = source(name);
-    let module = naga::front::wgsl::parse_str(&source).unwrap();
-    let info = validate_module(name, &module, &source);
+    let (module, info) = validated(name);
     let index = module
         .entry_points
         .iter()
