@@ -82,12 +82,23 @@ fn is_string(data_type: &DataType) -> bool {
     )
 }
 
+/// The type an id column's values have: a dictionary-encoded column (a pandas `category`, a
+/// Parquet column written with its dictionary) holds values of its dictionary's type, and is
+/// read, and written back, decoded as that type.
+pub fn decoded_type(data_type: &DataType) -> &DataType {
+    match data_type {
+        DataType::Dictionary(_, values) => values,
+        other => other,
+    }
+}
+
 impl IdColumnBuilder {
     /// Starts an id column named `name` of `data_type`.
     ///
     /// # Errors
     /// If the type is neither an integer nor a string type.
     pub fn new(name: &str, data_type: &DataType) -> Result<Self> {
+        let data_type = decoded_type(data_type);
         if !(is_signed(data_type) || is_unsigned(data_type) || is_string(data_type)) {
             return Err(Error::data(format!(
                 "id column '{name}' has type {data_type}; an id must be an integer or a string column"
@@ -167,7 +178,8 @@ impl IdColumn {
         &self.name
     }
 
-    /// The column's Arrow type in the input (and in every output).
+    /// The column's Arrow type in the input (and in every output); a dictionary-encoded column's
+    /// value type.
     pub fn data_type(&self) -> &DataType {
         &self.data_type
     }

@@ -230,6 +230,7 @@ enum Keys {
 
 impl Keys {
     fn new(data_type: &DataType) -> Result<Keys> {
+        let data_type = crate::data::ids::decoded_type(data_type);
         match data_type {
             t if t.is_integer() => Ok(Keys::Int(HashMap::new(), Vec::new(), t.clone())),
             DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {

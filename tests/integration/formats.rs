@@ -1,6 +1,6 @@
 //! Every input format reads to the same matrix: Parquet (snappy, zstd, gzip), Arrow IPC file
 //! (feather) and stream, CSV; integer, unsigned, float and decimal columns become f32; the id
-//! keeps its type in the output.
+//! keeps its type in the output (a dictionary-encoded id its value type).
 
 use crate::util::{Scratch, fixtures, json, read_arrow, strata_ok};
 use arrow_array::cast::AsArray;
@@ -32,6 +32,7 @@ fn every_format_reads_the_same_values() {
         "table_snappy.parquet",
         "table_zstd.parquet",
         "table_gzip.parquet",
+        "table_dictionary.parquet",
         "table.feather",
         "table_stream.arrow",
         "table.csv",
@@ -114,6 +115,35 @@ fn ids_keep_their_type_in_every_output_format() {
         .map(|i| group.column(i).dictionary_page_offset().is_some())
         .collect();
     assert_eq!(dictionary, [true, true, false]);
+}
+
+#[test]
+fn a_dictionary_encoded_id_is_written_decoded() {
+    let scratch = Scratch::new("dictionary-ids");
+    let input = fixtures().join("formats/table_dictionary.parquet");
+    strata_ok(
+        &scratch.path,
+        &[
+            "fit",
+            "--input",
+            input.to_str().unwrap(),
+            "--id",
+            "cid",
+            "--k",
+            "2",
+            "--output",
+            "seg.arrow",
+        ],
+    );
+    let batches = read_arrow(&scratch.join("seg.arrow"));
+    let column = batches[0].column(0);
+    assert_eq!(column.data_type(), &DataType::Utf8);
+    let ids: Vec<&str> = column
+        .as_string::<i32>()
+        .iter()
+        .map(|v| v.unwrap())
+        .collect();
+    assert_eq!(ids, ["a1", "b2", "c3", "d4", "e5"]);
 }
 
 #[test]

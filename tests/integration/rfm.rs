@@ -141,6 +141,9 @@ fn rfm_equals_a_pandas_groupby_for_every_date_form() {
         &["--order", "order_id", "--date-format", "%d/%m/%Y"],
     );
     check(&table, &expected["by_order"], "tx_dmy.csv");
+    // Dictionary-encoded ids (tx_timestamp.arrow) come out as their values' type.
+    let table = run(&scratch, "tx_timestamp.arrow", &order);
+    assert_eq!(table.schema().field(0).data_type(), &DataType::LargeUtf8);
     // Integer ids keep their type.
     let table = run(&scratch, "tx_yyyymmdd.csv", &order);
     assert_eq!(table.schema().field(0).data_type(), &DataType::Int64);
