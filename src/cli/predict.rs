@@ -59,10 +59,9 @@ pub fn run(args: PredictArgs) -> Result<()> {
     let total: u64 = report.sizes.iter().sum();
     outln!("segment  size  share");
     for (segment, &size) in report.sizes.iter().enumerate() {
-        outln!(
-            "{segment:>7}  {size}  {:.1}%",
-            100.0 * size as f64 / total.max(1) as f64
-        );
+        // The share as `fit` computes it, so both print the same figure for the same sizes.
+        let share = size as f64 / total.max(1) as f64;
+        outln!("{segment:>7}  {size}  {:.1}%", 100.0 * share);
     }
     Ok(())
 }
