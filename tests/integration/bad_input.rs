@@ -591,6 +591,24 @@ fn a_stray_value_past_the_typed_rows() {
 }
 
 #[test]
+fn a_stray_value_in_a_decimal_comma_column() {
+    // The same past the typed rows of a semicolon file whose column has decimal commas: the
+    // message names the column, the value and its row.
+    let mut csv = String::from("a;b\n");
+    for i in 0..10_050 {
+        csv.push_str(&format!("{},5;{}\n", i % 7, i % 5));
+    }
+    csv.push_str("1.5;1\n");
+    expect_failure(
+        "late-decimal-point",
+        &csv,
+        &["--k", "2"],
+        65,
+        &["column 'a' holds '1.5' at row 10050", "decimal commas"],
+    );
+}
+
+#[test]
 fn an_output_may_not_replace_an_input_or_another_output() {
     let scratch = Scratch::new("shared-paths");
     scratch.write("in.csv", GOOD);

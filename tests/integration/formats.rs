@@ -1,5 +1,5 @@
 //! Every input format reads to the same matrix: Parquet (snappy, zstd, gzip), Arrow IPC file
-//! (feather) and stream, CSV; integer, unsigned, float and decimal columns become f32; the id
+//! (feather) and stream, CSV (and CSV split by semicolons with decimal commas); integer, unsigned, float and decimal columns become f32; the id
 //! keeps its type in the output (a dictionary-encoded id its value type).
 
 use crate::util::{Scratch, fixtures, json, read_arrow, strata_ok};
@@ -36,6 +36,7 @@ fn every_format_reads_the_same_values() {
         "table.feather",
         "table_stream.arrow",
         "table.csv",
+        "table_semicolon.csv",
     ] {
         let request = ColumnRequest {
             id: Some("cid".into()),
