@@ -82,7 +82,8 @@ impl From<DuplicatesArg> for DuplicatePolicy {
 /// Input, column and transform flags shared by the commands that fit.
 #[derive(Debug, Clone, Args)]
 pub struct InputArgs {
-    /// Input file: .parquet, .arrow/.feather/.ipc or .csv (by extension).
+    /// Input file: .parquet, .arrow/.feather/.ipc or .csv (by extension; a CSV split by
+    /// semicolons or tabs is told from its header row, and its decimal commas are read).
     #[arg(long, value_name = "PATH")]
     pub input: PathBuf,
     /// Id column, written beside each row's segment (default: the 0-based input row).
