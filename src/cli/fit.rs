@@ -83,7 +83,8 @@ impl From<DuplicatesArg> for DuplicatePolicy {
 #[derive(Debug, Clone, Args)]
 pub struct InputArgs {
     /// Input file: .parquet, .arrow/.feather/.ipc or .csv (by extension; a CSV split by
-    /// semicolons or tabs is told from its header row, and its decimal commas are read).
+    /// semicolons or tabs is told from its header row, and its decimal commas are read); or a
+    /// folder of part files in one of those formats, read as one table in file-name order.
     #[arg(long, value_name = "PATH")]
     pub input: PathBuf,
     /// Id column, written beside each row's segment (default: the 0-based input row).

@@ -22,7 +22,8 @@ One row per customer with a purchase, in order of first appearance; customers wi
 are left out and counted in the summary."
 )]
 pub struct RfmArgs {
-    /// Transaction log: .parquet, .arrow/.feather/.ipc or .csv.
+    /// Transaction log: .parquet, .arrow/.feather/.ipc or .csv, or a folder of part files in
+    /// one of those formats (read as one table, as for `fit`).
     #[arg(long, value_name = "PATH")]
     pub input: PathBuf,
     /// Customer id column (integer or text).

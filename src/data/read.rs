@@ -122,15 +122,10 @@ impl Opened {
                     }),
                 })
             }
+            Source::File(path) if path.is_dir() => open_folder(path),
             Source::File(path) => {
                 let format = Format::of_input(&path)?;
                 let file = File::open(&path).map_err(|e| Error::open_input(&path, &e))?;
-                if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
-                    return Err(Error::InputMissing(format!(
-                        "input '{}' is a directory; give a .parquet, .arrow or .csv file",
-                        path.display()
-                    )));
-                }
                 match format {
                     Format::Parquet => open_parquet(path, file),
                     Format::Arrow => open_ipc(path, file),
@@ -172,6 +167,153 @@ impl Opened {
     ) -> Result<Batches> {
         (self.open)(projection, numeric, text)
     }
+}
+
+/// Whether a folder input reads `path` as one of its parts: a file name with a data extension
+/// that does not start with `.` or `_` (Spark's `_SUCCESS`, checksum and temporary files).
+pub fn is_part_file(path: &Path) -> bool {
+    let hidden = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_none_or(|n| n.starts_with('.') || n.starts_with('_'));
+    !hidden && Format::from_extension(path).is_some()
+}
+
+/// The part files of a folder input, in name order (the row order of the input).
+///
+/// # Errors
+/// Exit 66 when the folder cannot be listed or holds no part file; 65 when its parts are of
+/// two formats.
+pub fn folder_parts(folder: &Path) -> Result<Vec<PathBuf>> {
+    let entries = std::fs::read_dir(folder).map_err(|e| Error::open_input(folder, &e))?;
+    let mut parts = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(|e| Error::open_input(folder, &e))?.path();
+        if path.is_file() && is_part_file(&path) {
+            parts.push(path);
+        }
+    }
+    parts.sort();
+    let Some(first) = parts.first() else {
+        return Err(Error::InputMissing(format!(
+            "input folder '{}' holds no .parquet, .arrow or .csv file (names starting with '.' \
+             or '_' are skipped, and subfolders are not read); give a folder of part files or \
+             one file",
+            folder.display()
+        )));
+    };
+    let format = Format::from_extension(first);
+    if let Some(other) = parts.iter().find(|p| Format::from_extension(p) != format) {
+        return Err(Error::data(format!(
+            "input folder '{}' holds parts in two formats ('{}' and '{}'); a folder input is \
+             read as one table, so give it parts of one format",
+            folder.display(),
+            file_name(first),
+            file_name(other)
+        )));
+    }
+    Ok(parts)
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into(),
+    )
+}
+
+/// The type a folder's column has when two parts disagree: integers of one signedness widen
+/// to 64 bits, other numbers become Float64 (a CSV part whose column held only whole numbers),
+/// and a column with no values in one part (CSV, all empty) takes the other's type.
+fn unified_type(a: &DataType, b: &DataType) -> Option<DataType> {
+    match (a, b) {
+        _ if a == b => Some(a.clone()),
+        (DataType::Null, t) | (t, DataType::Null) => Some(t.clone()),
+        _ if a.is_signed_integer() && b.is_signed_integer() => Some(DataType::Int64),
+        _ if a.is_unsigned_integer() && b.is_unsigned_integer() => Some(DataType::UInt64),
+        _ if a.is_numeric() && b.is_numeric() => Some(DataType::Float64),
+        _ => None,
+    }
+}
+
+fn column_names(schema: &Schema) -> Vec<String> {
+    schema.fields().iter().map(|f| f.name().clone()).collect()
+}
+
+/// A folder of part files read as one table, part after part in name order (how Spark,
+/// warehouse exports and partitioned writers leave a large table). Every part must have the
+/// same columns in the same order; while streaming, one part is open at a time.
+fn open_folder(folder: PathBuf) -> Result<Opened> {
+    let parts = folder_parts(&folder)?;
+    let mut schema: Option<Schema> = None;
+    let mut rows_hint = Some(0usize);
+    for part in &parts {
+        let opened = Opened::open(Source::File(part.clone()))?;
+        rows_hint = rows_hint.zip(opened.rows_hint()).map(|(a, b)| a + b);
+        let Some(seen) = schema.as_mut() else {
+            schema = Some(opened.schema().as_ref().clone());
+            continue;
+        };
+        if column_names(seen) != column_names(opened.schema()) {
+            return Err(Error::data(format!(
+                "part '{}' of input folder '{}' has the columns {:?} where '{}' has {:?}; every \
+                 part of a folder input needs the same columns in the same order",
+                file_name(part),
+                folder.display(),
+                column_names(opened.schema()),
+                file_name(&parts[0]),
+                column_names(seen)
+            )));
+        }
+        let mut fields = Vec::with_capacity(seen.fields().len());
+        for (a, b) in seen.fields().iter().zip(opened.schema().fields()) {
+            let Some(data_type) = unified_type(a.data_type(), b.data_type()) else {
+                return Err(Error::data(format!(
+                    "column '{}' is {} in part '{}' of input folder '{}' and {} in the parts \
+                     before it; every part of a folder input needs the same column types",
+                    a.name(),
+                    b.data_type(),
+                    file_name(part),
+                    folder.display(),
+                    a.data_type()
+                )));
+            };
+            let nullable = a.is_nullable() || b.is_nullable();
+            fields.push(
+                a.as_ref()
+                    .clone()
+                    .with_data_type(data_type)
+                    .with_nullable(nullable),
+            );
+        }
+        *seen = Schema::new(fields);
+    }
+    let schema = Arc::new(schema.expect("folder_parts returns at least one part"));
+    log::info!(
+        "{}: {} part file(s) read as one table",
+        folder.display(),
+        parts.len()
+    );
+    Ok(Opened {
+        schema,
+        rows_hint,
+        open: Box::new(
+            move |projection: &[usize], numeric: &[usize], text: &[usize]| {
+                let (projection, numeric, text) =
+                    (projection.to_vec(), numeric.to_vec(), text.to_vec());
+                // Each part is opened when the one before it is done.
+                let iter = parts.into_iter().flat_map(move |part| -> Batches {
+                    match Opened::open(Source::File(part))
+                        .and_then(|opened| opened.batches_with_text(&projection, &numeric, &text))
+                    {
+                        Ok(batches) => batches,
+                        Err(e) => Box::new(std::iter::once(Err(e))),
+                    }
+                });
+                Ok(Box::new(iter) as Batches)
+            },
+        ),
+    })
 }
 
 fn open_parquet(path: PathBuf, file: File) -> Result<Opened> {

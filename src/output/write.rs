@@ -124,8 +124,8 @@ fn resolved(path: &Path) -> PathBuf {
 }
 
 /// Checks, before any work is done, that no two outputs are one file, that no output is one
-/// of the run's inputs (the finished run would replace it), and that every output can be
-/// created.
+/// of the run's inputs (the finished run would replace it) or a part file inside a folder
+/// input, and that every output can be created.
 ///
 /// # Errors
 /// A usage error for a shared path, exit 73 for an output that cannot be created.
@@ -139,6 +139,19 @@ pub fn preflight_outputs(inputs: &[&Path], outputs: &[&Path]) -> Result<()> {
                 "'{}' is an input of this run and also an output, which would replace it; \
                  give the output another path",
                 output.display()
+            )));
+        }
+        // A table written into a folder input would be read as one of its parts next time.
+        if crate::data::read::is_part_file(&full)
+            && let Some(folder) = inputs
+                .iter()
+                .find(|i| i.is_dir() && full.parent() == Some(i))
+        {
+            return Err(Error::usage(format!(
+                "'{}' would be written into the input folder '{}', and read as part of the \
+                 input on the next run; give the output another folder",
+                output.display(),
+                folder.display()
             )));
         }
         if seen.contains(&full) {

@@ -1,5 +1,6 @@
 //! Every input format reads to the same matrix: Parquet (snappy, zstd, gzip), Arrow IPC file
-//! (feather) and stream, CSV (and CSV split by semicolons with decimal commas); integer, unsigned, float and decimal columns become f32; the id
+//! (feather) and stream, CSV (and CSV split by semicolons with decimal commas), a folder of
+//! Parquet parts; integer, unsigned, float and decimal columns become f32; the id
 //! keeps its type in the output (a dictionary-encoded id its value type).
 
 use crate::util::{Scratch, fixtures, json, read_arrow, strata_ok};
@@ -37,6 +38,7 @@ fn every_format_reads_the_same_values() {
         "table_stream.arrow",
         "table.csv",
         "table_semicolon.csv",
+        "parts",
     ] {
         let request = ColumnRequest {
             id: Some("cid".into()),
@@ -116,6 +118,48 @@ fn ids_keep_their_type_in_every_output_format() {
         .map(|i| group.column(i).dictionary_page_offset().is_some())
         .collect();
     assert_eq!(dictionary, [true, true, false]);
+}
+
+#[test]
+fn a_folder_of_parts_is_one_table() {
+    // The Spark-style parts of the formats table fit as the table itself does.
+    let scratch = Scratch::new("folder-fit");
+    for (input, output) in [
+        ("table_snappy.parquet", "whole.arrow"),
+        ("parts", "parts.arrow"),
+    ] {
+        let input = fixtures().join("formats").join(input);
+        strata_ok(
+            &scratch.path,
+            &[
+                "fit",
+                "--input",
+                input.to_str().unwrap(),
+                "--id",
+                "cid",
+                "--k",
+                "2",
+                "--output",
+                output,
+            ],
+        );
+    }
+    let whole = std::fs::read(scratch.join("whole.arrow")).unwrap();
+    assert_eq!(std::fs::read(scratch.join("parts.arrow")).unwrap(), whole);
+    // CSV parts may disagree on whether a column is whole numbers: it is read as numbers.
+    let folder = scratch.join("csv");
+    std::fs::create_dir(&folder).unwrap();
+    std::fs::write(folder.join("a.csv"), "id,x\n1,2\n2,3\n").unwrap();
+    std::fs::write(folder.join("b.csv"), "id,x\n3,0.5\n").unwrap();
+    let request = ColumnRequest {
+        id: Some("id".into()),
+        ..Default::default()
+    };
+    let data = read_dataset(Source::File(folder), &request).unwrap();
+    assert_eq!(data.features, ["x"]);
+    let rows: Vec<&[f32]> = (0..3).map(|i| data.matrix.row(i)).collect();
+    assert_eq!(rows, [[2.0], [3.0], [0.5]]);
+    assert_eq!(data.ids.as_ref().unwrap().display(2), "3");
 }
 
 #[test]
