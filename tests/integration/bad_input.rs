@@ -571,16 +571,20 @@ fn an_identifier_among_the_default_features_is_named() {
 
 #[test]
 fn a_stray_value_past_the_typed_rows() {
-    // Column types come from the first 10,000 rows; a word after them stops the read, naming
-    // the value and what to do.
-    let mut csv = String::from("a,b\n");
-    for i in 0..10_050 {
-        csv.push_str(&format!("{},{}\n", i % 7, i % 5));
-    }
-    csv.push_str("oops,1\n");
+    // Column types come from the first 10,000 rows; a value after them that is not of its
+    // column's type stops the read, naming the value and what to do. The same in a file split
+    // by semicolons whose column has decimal commas, where the message also names the row.
+    let typed = |delimiter: char, first: &str, stray: &str| {
+        let mut csv = format!("a{delimiter}b\n");
+        for i in 0..10_050 {
+            csv.push_str(&format!("{}{first}{delimiter}{}\n", i % 7, i % 5));
+        }
+        csv.push_str(&format!("{stray}{delimiter}1\n"));
+        csv
+    };
     expect_failure(
         "late-word",
-        &csv,
+        &typed(',', "", "oops"),
         &["--k", "2"],
         65,
         &[
@@ -588,20 +592,9 @@ fn a_stray_value_past_the_typed_rows() {
             "fix that value, or leave its column out of the features",
         ],
     );
-}
-
-#[test]
-fn a_stray_value_in_a_decimal_comma_column() {
-    // The same past the typed rows of a semicolon file whose column has decimal commas: the
-    // message names the column, the value and its row.
-    let mut csv = String::from("a;b\n");
-    for i in 0..10_050 {
-        csv.push_str(&format!("{},5;{}\n", i % 7, i % 5));
-    }
-    csv.push_str("1.5;1\n");
     expect_failure(
         "late-decimal-point",
-        &csv,
+        &typed(';', ",5", "1.5"),
         &["--k", "2"],
         65,
         &["column 'a' holds '1.5' at row 10050", "decimal commas"],

@@ -72,25 +72,30 @@ fn default_features_are_the_numeric_columns() {
     assert_eq!(data.features, ["count", "units", "value", "price"]);
 }
 
+/// `strata fit --id cid --k 2` on the formats fixture `input`, writing the segments to `output`.
+fn fit_fixture(scratch: &Scratch, input: &str, output: &str) {
+    let input = fixtures().join("formats").join(input);
+    strata_ok(
+        &scratch.path,
+        &[
+            "fit",
+            "--input",
+            input.to_str().unwrap(),
+            "--id",
+            "cid",
+            "--k",
+            "2",
+            "--output",
+            output,
+        ],
+    );
+}
+
 #[test]
 fn ids_keep_their_type_in_every_output_format() {
     let scratch = Scratch::new("id-types");
-    let input = fixtures().join("formats/table_snappy.parquet");
     for output in ["seg.arrow", "seg.parquet", "seg.csv"] {
-        strata_ok(
-            &scratch.path,
-            &[
-                "fit",
-                "--input",
-                input.to_str().unwrap(),
-                "--id",
-                "cid",
-                "--k",
-                "2",
-                "--output",
-                output,
-            ],
-        );
+        fit_fixture(&scratch, "table_snappy.parquet", output);
     }
     let batches = read_arrow(&scratch.join("seg.arrow"));
     let schema = batches[0].schema();
@@ -124,26 +129,8 @@ fn ids_keep_their_type_in_every_output_format() {
 fn a_folder_of_parts_is_one_table() {
     // The Spark-style parts of the formats table fit as the table itself does.
     let scratch = Scratch::new("folder-fit");
-    for (input, output) in [
-        ("table_snappy.parquet", "whole.arrow"),
-        ("parts", "parts.arrow"),
-    ] {
-        let input = fixtures().join("formats").join(input);
-        strata_ok(
-            &scratch.path,
-            &[
-                "fit",
-                "--input",
-                input.to_str().unwrap(),
-                "--id",
-                "cid",
-                "--k",
-                "2",
-                "--output",
-                output,
-            ],
-        );
-    }
+    fit_fixture(&scratch, "table_snappy.parquet", "whole.arrow");
+    fit_fixture(&scratch, "parts", "parts.arrow");
     let whole = std::fs::read(scratch.join("whole.arrow")).unwrap();
     assert_eq!(std::fs::read(scratch.join("parts.arrow")).unwrap(), whole);
     // CSV parts may disagree on whether a column is whole numbers: it is read as numbers.
@@ -165,21 +152,7 @@ fn a_folder_of_parts_is_one_table() {
 #[test]
 fn a_dictionary_encoded_id_is_written_decoded() {
     let scratch = Scratch::new("dictionary-ids");
-    let input = fixtures().join("formats/table_dictionary.parquet");
-    strata_ok(
-        &scratch.path,
-        &[
-            "fit",
-            "--input",
-            input.to_str().unwrap(),
-            "--id",
-            "cid",
-            "--k",
-            "2",
-            "--output",
-            "seg.arrow",
-        ],
-    );
+    fit_fixture(&scratch, "table_dictionary.parquet", "seg.arrow");
     let batches = read_arrow(&scratch.join("seg.arrow"));
     let column = batches[0].column(0);
     assert_eq!(column.data_type(), &DataType::Utf8);
