@@ -109,9 +109,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
         write_json(path, &report)?.commit()?;
     }
     if args.json {
-        let json =
-            serde_json::to_string_pretty(&report).map_err(|e| Error::Internal(e.to_string()))?;
-        outln!("{json}");
+        super::print_json(&report)?;
     } else {
         out!("{}", render(&report));
     }

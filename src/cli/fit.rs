@@ -284,9 +284,7 @@ pub fn run(args: FitArgs) -> Result<()> {
     };
     let outcome = run_fit(job)?;
     if args.json {
-        let json = serde_json::to_string_pretty(&outcome.report)
-            .map_err(|e| Error::Internal(e.to_string()))?;
-        outln!("{json}");
+        super::print_json(&outcome.report)?;
     } else {
         out!("{}", outcome.table);
     }

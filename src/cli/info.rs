@@ -1,7 +1,7 @@
 //! `strata info`: the adapters wgpu finds, their limits, and what `--backend auto` would pick.
 
 use crate::backend::gpu::{AdapterSummary, list_adapters};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use clap::Args;
 
 /// Flags of `strata info`.
@@ -45,9 +45,7 @@ pub fn run(args: InfoArgs) -> Result<()> {
             "adapters": adapters,
             "auto": auto,
         });
-        let text =
-            serde_json::to_string_pretty(&value).map_err(|e| Error::Internal(e.to_string()))?;
-        outln!("{text}");
+        super::print_json(&value)?;
         return Ok(());
     }
     outln!(

@@ -70,6 +70,17 @@ pub enum Command {
     Info(info::InfoArgs),
 }
 
+/// Prints `value` as pretty JSON on stdout (the `--json` of every command).
+///
+/// # Errors
+/// Exit 70 if the value cannot be serialized; 74 as for `write_stdout`.
+pub fn print_json(value: &impl serde::Serialize) -> Result<()> {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| crate::error::Error::Internal(format!("JSON output: {e}")))?;
+    outln!("{text}");
+    Ok(())
+}
+
 impl Cli {
     /// Log verbosity: 0 warnings, 1 info (default), 2 debug.
     pub fn verbosity(&self) -> u8 {

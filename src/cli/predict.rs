@@ -40,6 +40,9 @@ pub struct PredictArgs {
     /// Report file (JSON).
     #[arg(long, value_name = "PATH")]
     pub report: Option<PathBuf>,
+    /// Print the report as JSON on stdout instead of the segment sizes.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Runs `strata predict`.
@@ -57,6 +60,9 @@ pub fn run(args: PredictArgs) -> Result<()> {
         output: args.output,
         report: args.report,
     })?;
+    if args.json {
+        return super::print_json(&report);
+    }
     let total: u64 = report.sizes.iter().sum();
     outln!("segment  size  share");
     for (segment, &size) in report.sizes.iter().enumerate() {

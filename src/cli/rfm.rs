@@ -58,6 +58,10 @@ pub struct RfmArgs {
     /// Output: Arrow IPC, or Parquet/CSV by extension.
     #[arg(long, value_name = "PATH")]
     pub output: PathBuf,
+    /// Print the summary (transactions, customers, rejected rows, refunds, dates) as JSON on
+    /// stdout instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Runs `strata rfm`.
@@ -114,21 +118,25 @@ pub fn run(args: RfmArgs) -> Result<()> {
         started.elapsed().as_secs_f64(),
         args.output.display()
     );
-    outln!(
-        "transactions {}  customers {}  rejected {}  refunds {} (total {:.2})  refunds only {}",
-        s.transactions,
-        s.customers,
-        s.rejected,
-        s.refunds,
-        s.refund_total,
-        s.refunds_only
-    );
-    outln!(
-        "dates {} to {}  as-of {}",
-        s.first_day.as_deref().unwrap_or("-"),
-        s.last_day.as_deref().unwrap_or("-"),
-        s.as_of.as_deref().unwrap_or("-")
-    );
+    if args.json {
+        super::print_json(s)?;
+    } else {
+        outln!(
+            "transactions {}  customers {}  rejected {}  refunds {} (total {:.2})  refunds only {}",
+            s.transactions,
+            s.customers,
+            s.rejected,
+            s.refunds,
+            s.refund_total,
+            s.refunds_only
+        );
+        outln!(
+            "dates {} to {}  as-of {}",
+            s.first_day.as_deref().unwrap_or("-"),
+            s.last_day.as_deref().unwrap_or("-"),
+            s.as_of.as_deref().unwrap_or("-")
+        );
+    }
     if s.refunds_only > 0 {
         log::warn!(
             "{} customer(s) with refunds only (no purchase in the log) left out",

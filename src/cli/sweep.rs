@@ -2,7 +2,7 @@
 
 use super::fit::{InputArgs, KMeansArgs};
 use crate::data::read::Source;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::metrics::silhouette::SilhouetteMode;
 use crate::metrics::sweep::{Criterion, parse_k};
 use crate::pipeline::{DEFAULT_GAP_REFS, DEFAULT_GAP_ROWS, SweepJob, run_sweep};
@@ -78,9 +78,7 @@ pub fn run(args: SweepArgs) -> Result<()> {
     };
     let (report, table) = run_sweep(job)?;
     if args.json {
-        let json =
-            serde_json::to_string_pretty(&report).map_err(|e| Error::Internal(e.to_string()))?;
-        outln!("{json}");
+        super::print_json(&report)?;
     } else {
         out!("{table}");
     }

@@ -252,10 +252,28 @@ fn predict_with_the_saved_model_reproduces_the_fit() {
         ],
     );
     assert!(run.stdout.contains("segment"));
-    assert_eq!(
-        read_segments_csv(&scratch.join("fit.csv")),
-        read_segments_csv(&scratch.join("pred.csv"))
+    let fitted = read_segments_csv(&scratch.join("fit.csv"));
+    assert_eq!(fitted, read_segments_csv(&scratch.join("pred.csv")));
+    // With --json the report comes on stdout: its sizes count the predicted segments.
+    let run = strata_ok(
+        &scratch.path,
+        &[
+            "predict",
+            "--model",
+            "model.json",
+            "--input",
+            "train.parquet",
+            "--output",
+            "pred2.csv",
+            "--json",
+        ],
     );
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let sizes: Vec<u64> = (0..4u32)
+        .map(|s| fitted.iter().filter(|r| r.1 == s).count() as u64)
+        .collect();
+    assert_eq!(report["sizes"], serde_json::json!(sizes));
+    assert_eq!(report["input"]["rows"], 5000);
     // The model holds centroids in both spaces: raw = normalized · (max − min) + min.
     let model = json(&scratch.join("model.json"));
     let (c, s) = (&model["transform"]["center"], &model["transform"]["scale"]);

@@ -180,6 +180,19 @@ fn rfm_equals_a_pandas_groupby_for_every_date_form() {
         "{}",
         run.stderr
     );
+    // The same summary as JSON.
+    let mut args = rfm_args(&input, "summary.csv");
+    args.push("--json");
+    let run = strata_ok(&scratch.path, &args);
+    let summary: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(summary["transactions"], expected["rows"]);
+    assert_eq!(summary["refunds"], expected["refunds"]);
+    assert_eq!(summary["refunds_only"], expected["refunds_only"]);
+    assert_eq!(summary["as_of"], expected["as_of"]);
+    assert_eq!(
+        summary["customers"].as_u64().unwrap() as usize,
+        expected["by_order"].as_object().unwrap().len()
+    );
 }
 
 #[test]
