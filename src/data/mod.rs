@@ -1,5 +1,6 @@
 //! The data path up to the feature matrix: read, validate, transform.
 
+mod csv;
 pub mod ids;
 pub mod matrix;
 pub mod read;
