@@ -6,6 +6,7 @@ use crate::error::{Error, Result};
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, RecordBatch};
 use arrow_schema::{ArrowError, DataType, Schema};
+use rayon::prelude::*;
 use std::fs::File;
 use std::io::{BufReader, Read, Seek};
 use std::path::{Path, PathBuf};
@@ -144,6 +145,317 @@ fn convert_decimal_commas(
         .map_err(|e| Error::Internal(format!("decimal-comma columns: {e}")))
 }
 
+/// Bytes of CSV text one task decodes: a task is worth handing to a thread, and a round of
+/// tasks (one per thread) holds a few MB of text per thread.
+const CSV_BLOCK_BYTES: usize = 4 << 20;
+
+/// Where records end in `bytes`, read from a record boundary as csv_core reads them: a quote
+/// opens a quoted field only at the start of a field, a doubled quote inside one is a quote,
+/// and a newline outside quotes ends a record. The offset just past the first record's
+/// newline (`first`), or past the last one's.
+fn record_end(bytes: &[u8], delimiter: u8, first: bool) -> Option<usize> {
+    if !first && !bytes.contains(&b'"') {
+        // No quotes (the usual numeric export): the last newline ends a record.
+        return bytes.iter().rposition(|&b| b == b'\n').map(|i| i + 1);
+    }
+    #[derive(Clone, Copy, PartialEq)]
+    enum State {
+        FieldStart,
+        Unquoted,
+        Quoted,
+        QuoteInQuoted,
+    }
+    let mut state = State::FieldStart;
+    let mut end = None;
+    for (i, &b) in bytes.iter().enumerate() {
+        state = match (state, b) {
+            (State::Quoted, b'"') => State::QuoteInQuoted,
+            (State::Quoted, _) => State::Quoted,
+            (State::FieldStart, b'"') | (State::QuoteInQuoted, b'"') => State::Quoted,
+            (_, b'\n') => {
+                end = Some(i + 1);
+                if first {
+                    return end;
+                }
+                State::FieldStart
+            }
+            (_, b) if b == delimiter => State::FieldStart,
+            _ => State::Unquoted,
+        };
+    }
+    end
+}
+
+/// A CSV file cut into blocks of whole records, the header row left out.
+struct Blocks {
+    file: File,
+    delimiter: u8,
+    /// Bytes read for a block (more when one record is longer).
+    block_bytes: usize,
+    /// Bytes read past the last block's end.
+    carry: Vec<u8>,
+    /// Buffers of decoded blocks, reused: a fresh one would fault in every page again.
+    spare: Vec<Vec<u8>>,
+    header: bool,
+    eof: bool,
+}
+
+impl Blocks {
+    /// The next block of whole records (the last one may lack its newline); `None` at the end.
+    fn next_block(&mut self) -> std::io::Result<Option<Vec<u8>>> {
+        let mut buf = self.spare.pop().unwrap_or_default();
+        buf.clear();
+        buf.extend_from_slice(&self.carry);
+        self.carry.clear();
+        let mut target = self.block_bytes.max(buf.len() * 2).max(1);
+        loop {
+            if !self.eof && buf.len() < target {
+                let want = target - buf.len();
+                buf.reserve(want);
+                // Read into the spare capacity as is: no zeroing of megabytes first.
+                let got = (&mut self.file).take(want as u64).read_to_end(&mut buf)?;
+                self.eof = got < want;
+            }
+            if self.header {
+                match record_end(&buf, self.delimiter, true) {
+                    Some(end) => {
+                        buf.drain(..end);
+                        self.header = false;
+                    }
+                    None if self.eof => return Ok(None),
+                    None => {
+                        target = target.max(buf.len()) * 2;
+                        continue;
+                    }
+                }
+            }
+            if self.eof {
+                return Ok((!buf.is_empty()).then_some(buf));
+            }
+            match record_end(&buf, self.delimiter, false) {
+                Some(end) => {
+                    self.carry.extend_from_slice(&buf[end..]);
+                    buf.truncate(end);
+                    return Ok(Some(buf));
+                }
+                // A record longer than the block: read on.
+                None => target = target.max(buf.len()) * 2,
+            }
+        }
+    }
+}
+
+/// A CSV decoder kept from block to block (a fresh one would allocate and zero its buffers
+/// for every block), with the rows it has decoded: arrow numbers lines from its creation.
+struct BlockDecoder {
+    decoder: arrow_csv::reader::Decoder,
+    rows: u64,
+}
+
+/// A block's decoding error, with the rows its decoder had decoded before the block.
+struct BlockError {
+    error: ArrowError,
+    rows_before: u64,
+}
+
+impl BlockDecoder {
+    /// Decodes one block of whole records into batches.
+    fn decode(&mut self, block: &[u8]) -> std::result::Result<Vec<RecordBatch>, BlockError> {
+        let rows_before = self.rows;
+        let mut batches = Vec::new();
+        let mut rest = block;
+        let fail = |error| BlockError { error, rows_before };
+        loop {
+            let n = self.decoder.decode(rest).map_err(fail)?;
+            rest = &rest[n..];
+            if self.decoder.capacity() == 0 {
+                batches.extend(self.decoder.flush().map_err(fail)?);
+            } else if rest.is_empty() {
+                // The end of the input completes a last record that lacks its newline.
+                self.decoder.decode(&[]).map_err(fail)?;
+                batches.extend(self.decoder.flush().map_err(fail)?);
+                break;
+            } else if n == 0 {
+                return Err(fail(ArrowError::CsvError(
+                    "the CSV decoder stopped part way through a block".into(),
+                )));
+            }
+        }
+        self.rows += batches.iter().map(|b| b.num_rows() as u64).sum::<u64>();
+        Ok(batches)
+    }
+}
+
+/// arrow's "line N" in a message of a decoder ("at line N" from the value parser, which counts
+/// the decoder's rows from 0; "for line N" from the record reader, which counts from 1), made
+/// "row R": the input's 0-based data row, where the decoder's line `counted_from` is data row
+/// `base`.
+fn at_input_row(message: &str, base: u64, counted_from: u64) -> String {
+    const LINE: &str = "line ";
+    let found = [" at line ", " for line "]
+        .iter()
+        .find_map(|pattern| message.find(pattern).map(|i| i + pattern.len()));
+    let Some(start) = found else {
+        return format!("{message} (in the rows from row {base})");
+    };
+    let digits = message[start..]
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or(message.len(), |i| start + i);
+    match message[start..digits].parse::<u64>() {
+        Ok(line) => format!(
+            "{}row {}{}",
+            &message[..start - LINE.len()],
+            base + line.saturating_sub(counted_from),
+            &message[digits..]
+        ),
+        Err(_) => format!("{message} (in the rows from row {base})"),
+    }
+}
+
+/// A decoding error of the block starting at data row `base`, as a Strata error.
+fn block_error(e: BlockError, base: u64, path: &Path) -> Error {
+    let before = e.rows_before;
+    match e.error {
+        // A value that does not parse as its column's type (the types come from the first
+        // rows): the file is fine, that value is not.
+        ArrowError::ParseError(message) => Error::data(format!(
+            "cannot read '{}': {}; fix that value, or leave its column out of the features",
+            path.display(),
+            at_input_row(&message, base, before)
+        )),
+        ArrowError::CsvError(message) => Error::read_input(
+            path,
+            format!("CSV error: {}", at_input_row(&message, base, before + 1)),
+        ),
+        e => Error::read_input(path, e),
+    }
+}
+
+/// The batches of a CSV file, decoded block by block on every thread, in file order.
+struct ParallelCsv {
+    blocks: Blocks,
+    decoder: Box<dyn Fn() -> arrow_csv::reader::Decoder + Send + Sync>,
+    /// One decoder per block of a round, kept across rounds.
+    decoders: Vec<BlockDecoder>,
+    /// Positions in the projected batches of the decimal-comma columns to convert.
+    converted: Vec<usize>,
+    path: PathBuf,
+    /// Data rows in the batches decoded so far.
+    rows: u64,
+    ready: std::collections::VecDeque<Result<RecordBatch>>,
+    done: bool,
+}
+
+impl ParallelCsv {
+    /// Decodes `file`, positioned at its start (the header row), in blocks of about
+    /// `block_bytes` with decoders from `decoder`, converting the decimal-comma columns at
+    /// positions `converted`.
+    fn new(
+        file: File,
+        delimiter: u8,
+        block_bytes: usize,
+        decoder: Box<dyn Fn() -> arrow_csv::reader::Decoder + Send + Sync>,
+        converted: Vec<usize>,
+        path: PathBuf,
+    ) -> ParallelCsv {
+        ParallelCsv {
+            blocks: Blocks {
+                file,
+                delimiter,
+                block_bytes,
+                carry: Vec::new(),
+                spare: Vec::new(),
+                header: true,
+                eof: false,
+            },
+            decoder,
+            decoders: Vec::new(),
+            converted,
+            path,
+            rows: 0,
+            ready: Default::default(),
+            done: false,
+        }
+    }
+
+    /// Reads one block per thread, decodes them in parallel and queues their batches in order;
+    /// the first error ends the stream.
+    fn decode_round(&mut self) {
+        let mut round = Vec::new();
+        while round.len() < rayon::current_num_threads() {
+            match self.blocks.next_block() {
+                Ok(Some(block)) => round.push(block),
+                Ok(None) => break,
+                Err(e) => {
+                    self.done = true;
+                    self.ready.push_back(Err(Error::read_input(&self.path, e)));
+                    return;
+                }
+            }
+        }
+        if round.is_empty() {
+            self.done = true;
+            return;
+        }
+        while self.decoders.len() < round.len() {
+            self.decoders.push(BlockDecoder {
+                decoder: (self.decoder)(),
+                rows: 0,
+            });
+        }
+        let decoded: Vec<_> = round
+            .par_iter()
+            .zip(self.decoders.par_iter_mut())
+            .map(|(block, decoder)| decoder.decode(block))
+            .collect();
+        self.blocks.spare.extend(round);
+        let mut batches = Vec::new();
+        let mut failure = None;
+        for result in decoded {
+            match result {
+                Ok(block) => {
+                    for batch in block {
+                        let rows = batch.num_rows() as u64;
+                        batches.push((self.rows, batch));
+                        self.rows += rows;
+                    }
+                }
+                Err(e) => {
+                    failure = Some(block_error(e, self.rows, &self.path));
+                    break;
+                }
+            }
+        }
+        let (converted, path) = (&self.converted, &self.path);
+        let batches: Vec<_> = batches
+            .into_par_iter()
+            .map(|(first_row, batch)| {
+                if converted.is_empty() {
+                    Ok(batch)
+                } else {
+                    convert_decimal_commas(batch, converted, first_row, path)
+                }
+            })
+            .collect();
+        self.ready.extend(batches);
+        if let Some(e) = failure {
+            self.done = true;
+            self.ready.push_back(Err(e));
+        }
+    }
+}
+
+impl Iterator for ParallelCsv {
+    type Item = Result<RecordBatch>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while self.ready.is_empty() && !self.done {
+            self.decode_round();
+        }
+        self.ready.pop_front()
+    }
+}
+
 pub(super) fn open_csv(path: PathBuf, mut file: File) -> Result<Opened> {
     let mut head = Vec::with_capacity(CSV_SNIFF_BYTES);
     (&mut file)
@@ -238,32 +550,24 @@ pub(super) fn open_csv(path: PathBuf, mut file: File) -> Result<Opened> {
                     .filter(|&(_, i)| commas.contains(i) && !text.contains(i))
                     .map(|(j, _)| j)
                     .collect();
-                let reader = arrow_csv::ReaderBuilder::new(Arc::new(Schema::new(fields)))
-                    .with_format(format)
-                    .with_batch_size(BATCH_ROWS)
-                    .with_projection(projection.to_vec())
-                    .build(BufReader::with_capacity(1 << 20, file))
-                    .map_err(|e| Error::read_input(&path, e))?;
-                let mut rows: u64 = 0;
-                let iter = reader.map(move |batch| {
-                    let batch = batch.map_err(|e| match e {
-                        // A value that does not parse as its column's type (the types come
-                        // from the first rows): the file is fine, that value is not.
-                        ArrowError::ParseError(_) => Error::data(format!(
-                            "cannot read '{}': {e}; fix that value, or leave its column out of \
-                             the features",
-                            path.display()
-                        )),
-                        e => Error::read_input(&path, e),
-                    })?;
-                    let first_row = rows;
-                    rows += batch.num_rows() as u64;
-                    if converted.is_empty() {
-                        Ok(batch)
-                    } else {
-                        convert_decimal_commas(batch, &converted, first_row, &path)
-                    }
-                });
+                let schema = Arc::new(Schema::new(fields));
+                let projection = projection.to_vec();
+                let rows = format.clone().with_header(false);
+                let decoder = move || {
+                    arrow_csv::ReaderBuilder::new(schema.clone())
+                        .with_format(rows.clone())
+                        .with_batch_size(BATCH_ROWS)
+                        .with_projection(projection.clone())
+                        .build_decoder()
+                };
+                let iter = ParallelCsv::new(
+                    file,
+                    delimiter,
+                    CSV_BLOCK_BYTES,
+                    Box::new(decoder),
+                    converted,
+                    path,
+                );
                 Ok(Box::new(iter) as Batches)
             },
         ),
@@ -297,5 +601,107 @@ mod tests {
         ] {
             assert_eq!(parse_decimal_comma(text), None, "{text}");
         }
+    }
+
+    /// A CSV file in the temporary folder, removed when dropped.
+    struct TempCsv(PathBuf);
+
+    impl TempCsv {
+        fn new(name: &str, text: &str) -> TempCsv {
+            let path =
+                std::env::temp_dir().join(format!("strata-csv-{name}-{}.csv", std::process::id()));
+            std::fs::write(&path, text).unwrap();
+            TempCsv(path)
+        }
+    }
+
+    impl Drop for TempCsv {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+
+    /// The two text columns of `text` (a header row and records), decoded in blocks of about
+    /// `block_bytes`: the values in order and the number of batches.
+    fn decode_in_blocks(text: &str, block_bytes: usize) -> Result<(Vec<String>, usize)> {
+        let file = TempCsv::new(&format!("blocks-{block_bytes}"), text);
+        let schema = Arc::new(Schema::new(vec![
+            arrow_schema::Field::new("a", DataType::Utf8, true),
+            arrow_schema::Field::new("b", DataType::Utf8, true),
+        ]));
+        let decoder = move || {
+            arrow_csv::ReaderBuilder::new(schema.clone())
+                .with_batch_size(BATCH_ROWS)
+                .build_decoder()
+        };
+        let csv = ParallelCsv::new(
+            File::open(&file.0).unwrap(),
+            b',',
+            block_bytes,
+            Box::new(decoder),
+            Vec::new(),
+            file.0.clone(),
+        );
+        let mut values = Vec::new();
+        let mut batches = 0;
+        for batch in csv {
+            let batch = batch?;
+            batches += 1;
+            for row in 0..batch.num_rows() {
+                for column in batch.columns() {
+                    values.push(column.as_string::<i32>().value(row).to_string());
+                }
+            }
+        }
+        Ok((values, batches))
+    }
+
+    #[test]
+    fn blocks_end_on_record_boundaries() {
+        // Quoted newlines, delimiters and doubled quotes, a quote inside an unquoted field,
+        // CRLF endings, and no newline after the last record.
+        let mut text = String::from("a,\"b\nheader\"\r\n");
+        let mut want = Vec::new();
+        for i in 0..200 {
+            let (a, b) = match i % 4 {
+                0 => (format!("\"line\n{i}\""), format!("line\n{i}")),
+                1 => (format!("\"x,\"\"{i}\"\"\""), format!("x,\"{i}\"")),
+                2 => (format!("5'1{i}\""), format!("5'1{i}\"")),
+                _ => (format!("{i}"), format!("{i}")),
+            };
+            text.push_str(&format!("{a},v{i}\r\n"));
+            want.extend([b, format!("v{i}")]);
+        }
+        text.push_str("last,end");
+        want.extend(["last".to_string(), "end".to_string()]);
+        let (whole, batches) = decode_in_blocks(&text, 1 << 20).unwrap();
+        assert_eq!(whole, want);
+        assert_eq!(batches, 1);
+        // Blocks smaller than one record grow until a record ends in them.
+        for block_bytes in [1, 7, 64, 333] {
+            let (values, batches) = decode_in_blocks(&text, block_bytes).unwrap();
+            assert_eq!(values, want, "blocks of {block_bytes} bytes");
+            assert!(batches > 1, "{block_bytes}: {batches} batches");
+        }
+    }
+
+    #[test]
+    fn errors_name_the_input_row_across_blocks() {
+        // A record with three fields in data row 57, decoded in small blocks.
+        let mut text = String::from("a,b\n");
+        for i in 0..100 {
+            text.push_str(&format!("{i},{i}{}\n", if i == 57 { ",extra" } else { "" }));
+        }
+        let err = decode_in_blocks(&text, 50).unwrap_err().to_string();
+        assert!(err.contains("for row 57, expected 2 got 3"), "{err}");
+        let parse = "Error while parsing value 'x' as type 'Float64' for column 1 at line 3. Row data: '[1, x]'";
+        assert_eq!(
+            at_input_row(parse, 1000, 0),
+            "Error while parsing value 'x' as type 'Float64' for column 1 at row 1003. Row data: '[1, x]'"
+        );
+        assert_eq!(
+            at_input_row("no line here", 7, 0),
+            "no line here (in the rows from row 7)"
+        );
     }
 }
