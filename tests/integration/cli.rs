@@ -237,37 +237,25 @@ fn predict_with_the_saved_model_reproduces_the_fit() {
             "model.json",
         ],
     );
-    let run = strata_ok(
-        &scratch.path,
-        &[
+    let predict = |output: &str, extra: &[&str]| {
+        let mut args = vec![
             "predict",
             "--model",
             "model.json",
             "--input",
             "train.parquet",
-            "--id",
-            "id",
             "--output",
-            "pred.csv",
-        ],
-    );
+            output,
+        ];
+        args.extend_from_slice(extra);
+        strata_ok(&scratch.path, &args)
+    };
+    let run = predict("pred.csv", &["--id", "id"]);
     assert!(run.stdout.contains("segment"));
     let fitted = read_segments_csv(&scratch.join("fit.csv"));
     assert_eq!(fitted, read_segments_csv(&scratch.join("pred.csv")));
     // With --json the report comes on stdout: its sizes count the predicted segments.
-    let run = strata_ok(
-        &scratch.path,
-        &[
-            "predict",
-            "--model",
-            "model.json",
-            "--input",
-            "train.parquet",
-            "--output",
-            "pred2.csv",
-            "--json",
-        ],
-    );
+    let run = predict("pred2.csv", &["--json"]);
     let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     let sizes: Vec<u64> = (0..4u32)
         .map(|s| fitted.iter().filter(|r| r.1 == s).count() as u64)
