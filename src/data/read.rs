@@ -184,7 +184,7 @@ pub fn is_part_file(path: &Path) -> bool {
 /// # Errors
 /// Exit 66 when the folder cannot be listed or holds no part file; 65 when its parts are of
 /// two formats.
-pub fn folder_parts(folder: &Path) -> Result<Vec<PathBuf>> {
+fn folder_parts(folder: &Path) -> Result<Vec<PathBuf>> {
     let entries = std::fs::read_dir(folder).map_err(|e| Error::open_input(folder, &e))?;
     let mut parts = Vec::new();
     for entry in entries {
