@@ -183,10 +183,46 @@ pub fn evaluate(
             seconds: started.elapsed().as_secs_f64(),
         });
     }
+    if let Some((a, b, fall)) = uneven_fall(&results) {
+        log::warn!(
+            "inertia fell by {:.0}% from k = {a} to k = {b}, more than twice the step before: \
+             the fits below k = {b} may have stopped in poor local minima, which bends every \
+             criterion there; compare with more starts per k ({})",
+            100.0 * fall,
+            if settings.params.n_init > 1 {
+                format!("more than --n-init {}", settings.params.n_init)
+            } else {
+                "--n-init 3".to_string()
+            }
+        );
+    }
     if settings.gap_refs > 0 {
         gap_statistic(points, stats, settings, &mut results)?;
     }
     Ok(results)
+}
+
+/// A late, large fall of inertia after small ones: `(a, b, fall)` where going from candidate
+/// `a` to the next candidate `b` cut the inertia by the fraction `fall`, more than twice the
+/// previous step's fall per unit of k, and by at least 5%.
+///
+/// With good fits inertia mostly falls less at each step. A step that falls much more than the
+/// one before it often means the fits below `b` stopped in poor local minima, two true segments
+/// kept in one (k-means++ from one start does that now and then), until the step split them;
+/// every criterion is bent there.
+pub fn uneven_fall(results: &[KResult]) -> Option<(usize, usize, f64)> {
+    let falls: Vec<(usize, usize, f64)> = results
+        .windows(2)
+        .map(|w| {
+            let fall = (w[0].inertia - w[1].inertia) / w[0].inertia;
+            (w[0].k, w[1].k, fall / (w[1].k - w[0].k) as f64)
+        })
+        .collect();
+    falls.windows(2).find_map(|w| {
+        let ((_, _, before), (a, b, per_k)) = (w[0], w[1]);
+        let fall = per_k * (b - a) as f64;
+        (fall >= 0.05 && per_k > 2.0 * before.max(0.0)).then_some((a, b, fall))
+    })
 }
 
 /// Draws reference set `set`: `rows` points uniform in the bounding box of `stats`.
@@ -342,6 +378,8 @@ pub fn recommend(results: &[KResult], criterion: Criterion) -> Recommended {
         Criterion::Silhouette,
         Criterion::Gap,
         Criterion::Elbow,
+        Criterion::CalinskiHarabasz,
+        Criterion::DaviesBouldin,
     ]
     .into_iter()
     .find_map(|c| by(c).map(|k| (c, k)))
@@ -440,6 +478,38 @@ mod tests {
     }
 
     #[test]
+    fn a_late_large_fall_of_inertia_is_flagged() {
+        // Measured: 1M rows of 8 blobs, one start per k; k = 8 to 10 kept two blobs in one.
+        let one_start = [
+            1.371434e7, 1.184493e7, 9.577232e6, 7.959166e6, 6.785596e6, 5.268662e6, 5.220644e6,
+            5.172857e6, 5.124822e6, 3.993331e6, 3.945770e6,
+        ];
+        let three_starts = [
+            1.356474e7, 1.123206e7, 9.577232e6, 7.959166e6, 6.393832e6, 5.091185e6, 4.137161e6,
+            4.088459e6, 4.040900e6, 3.992880e6, 3.944964e6,
+        ];
+        let results = |inertia: &[f64]| -> Vec<KResult> {
+            inertia
+                .iter()
+                .enumerate()
+                .map(|(i, &w)| result(i + 2, w, None))
+                .collect()
+        };
+        let (a, b, fall) = uneven_fall(&results(&one_start)).unwrap();
+        assert_eq!((a, b), (10, 11));
+        assert!((fall - (1.0 - 3.993331 / 5.124822)).abs() < 1e-12);
+        assert_eq!(uneven_fall(&results(&three_starts)), None);
+        // Over a list of k the fall is compared per unit of k: 3 -> 5 falls 30% (15% per k)
+        // after 20% for 2 -> 3, which is no jump.
+        let list = [
+            result(2, 100.0, None),
+            result(3, 80.0, None),
+            result(5, 56.0, None),
+        ];
+        assert_eq!(uneven_fall(&list), None);
+    }
+
+    #[test]
     fn parses_ranges_lists_and_single_values() {
         assert_eq!(parse_k("2..5").unwrap(), vec![2, 3, 4, 5]);
         assert_eq!(parse_k("2..=4").unwrap(), vec![2, 3, 4]);
@@ -496,6 +566,27 @@ mod tests {
             .collect();
         let r = recommend(&none, Criterion::Silhouette);
         assert_eq!((r.k, r.criterion), (3, Criterion::Elbow));
+        // No silhouette, no gap, and ln(inertia) bends the other way (no knee): the validity
+        // indices decide, Calinski–Harabasz first, and the recommendation says so.
+        let mut concave: Vec<KResult> = [(2, 100.0), (3, 95.0), (4, 80.0), (5, 40.0)]
+            .into_iter()
+            .map(|(k, w)| result(k, w, None))
+            .collect();
+        for (r, (ch, db)) in
+            concave
+                .iter_mut()
+                .zip([(1.0, 0.9), (2.0, 0.8), (4.0, 0.5), (3.0, 0.7)])
+        {
+            (r.calinski_harabasz, r.davies_bouldin) = (Some(ch), Some(db));
+        }
+        let r = recommend(&concave, Criterion::Silhouette);
+        assert_eq!(r.elbow, None);
+        assert_eq!((r.k, r.criterion), (4, Criterion::CalinskiHarabasz));
+        for r in &mut concave {
+            r.calinski_harabasz = None;
+        }
+        let r = recommend(&concave, Criterion::Silhouette);
+        assert_eq!((r.k, r.criterion), (4, Criterion::DaviesBouldin));
     }
 
     #[test]

@@ -322,3 +322,70 @@ fn gpu_sweep_matches_the_cpu_sweep() {
         assert_close(&format!("k = {k} silhouette"), gs, cs, 0.0, 1e-5);
     }
 }
+
+#[test]
+fn a_fit_stuck_in_a_poor_local_minimum_is_warned_about() {
+    // Eight overlapping blobs: from one start per k, k = 3 keeps two blobs apart that belong
+    // together and the step to k = 4 falls by 30%; three starts find the better k = 3.
+    let scratch = Scratch::new("sweep-stuck");
+    strata_ok(
+        &scratch.path,
+        &[
+            "generate",
+            "--rows",
+            "5000",
+            "--dims",
+            "4",
+            "--centers",
+            "8",
+            "--std",
+            "3",
+            "--seed",
+            "5",
+            "--output",
+            "blobs.csv",
+        ],
+    );
+    let sweep = |n_init: &str, report: &str| {
+        let run = strata_ok(
+            &scratch.path,
+            &[
+                "sweep",
+                "--input",
+                "blobs.csv",
+                "--id",
+                "id",
+                "--exclude",
+                "true_segment",
+                "--k",
+                "2..10",
+                "--gap-refs",
+                "0",
+                "--silhouette",
+                "none",
+                "--n-init",
+                n_init,
+                "--report",
+                report,
+                "--backend",
+                "cpu",
+            ],
+        );
+        let inertia_at_3 = json(&scratch.join(report))["results"][1]["inertia"]
+            .as_f64()
+            .unwrap();
+        (run.stderr, inertia_at_3)
+    };
+    let (one_start, one) = sweep("1", "one.json");
+    assert!(
+        one_start.contains("inertia fell by 30% from k = 3 to k = 4")
+            && one_start.contains("--n-init 3"),
+        "{one_start}"
+    );
+    let (three_starts, three) = sweep("3", "three.json");
+    assert!(!three_starts.contains("inertia fell"), "{three_starts}");
+    assert!(
+        three < 0.9 * one,
+        "k = 3: {three} from three starts, {one} from one"
+    );
+}
