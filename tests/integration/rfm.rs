@@ -141,6 +141,23 @@ fn rfm_equals_a_pandas_groupby_for_every_date_form() {
         &["--order", "order_id", "--date-format", "%d/%m/%Y"],
     );
     check(&table, &expected["by_order"], "tx_dmy.csv");
+    // Text order ids (kept as hashes) count the same orders as integer ones (kept as is).
+    let text = std::fs::read_to_string(rfm_fixture("tx_iso.csv")).unwrap();
+    let texted: Vec<String> = text
+        .lines()
+        .enumerate()
+        .map(|(i, line)| {
+            let mut fields: Vec<String> = line.split(',').map(String::from).collect();
+            if i > 0 {
+                fields[1] = format!("\"ORD-{}\"", fields[1]);
+            }
+            fields.join(",")
+        })
+        .collect();
+    assert!(texted[0].starts_with("\"customer_id\",\"order_id\""));
+    let path = scratch.write("tx_text_orders.csv", &(texted.join("\n") + "\n"));
+    let table = run(&scratch, path.to_str().unwrap(), &order);
+    check(&table, &expected["by_order"], "text order ids");
     // Dictionary-encoded ids (tx_timestamp.arrow) come out as their values' type.
     let table = run(&scratch, "tx_timestamp.arrow", &order);
     assert_eq!(table.schema().field(0).data_type(), &DataType::LargeUtf8);
