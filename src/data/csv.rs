@@ -271,8 +271,12 @@ impl BlockDecoder {
             if self.decoder.capacity() == 0 {
                 batches.extend(self.decoder.flush().map_err(fail)?);
             } else if rest.is_empty() {
-                // The end of the input completes a last record that lacks its newline.
-                self.decoder.decode(&[]).map_err(fail)?;
+                // Only the file's last block may end without a newline: the end of the input,
+                // an empty decode, completes that record. Other blocks end on a newline and the
+                // decoder reads on from the start of a record.
+                if !block.ends_with(b"\n") {
+                    self.decoder.decode(&[]).map_err(fail)?;
+                }
                 batches.extend(self.decoder.flush().map_err(fail)?);
                 break;
             } else if n == 0 {
