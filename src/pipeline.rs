@@ -265,8 +265,7 @@ fn select_backend(
     points: &Matrix,
     largest_k: usize,
 ) -> Result<Box<dyn Backend + '_>> {
-    let backend = backend::select(choice, points)?;
-    backend.check_clusters(largest_k)?;
+    let backend = backend::select(choice, points, largest_k)?;
     let info = backend.info();
     log::info!(
         "backend: {} ({}, {} thread(s))",
@@ -907,7 +906,7 @@ pub fn run_predict(job: PredictJob) -> Result<PredictReport> {
     timings.prepare = phase.elapsed().as_secs_f64();
 
     let phase = Instant::now();
-    let mut backend = backend::select(job.backend, &data.matrix)?;
+    let mut backend = backend::select(job.backend, &data.matrix, centroids.rows())?;
     let info = backend.info();
     let assignment = backend.assign(&centroids)?;
     drop(backend);

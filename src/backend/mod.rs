@@ -10,7 +10,7 @@ mod cpu_silhouette;
 pub mod gpu;
 
 use crate::data::matrix::Matrix;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// The partial sums of one Lloyd step over some set of points: what each partition of a
 /// distributed run would send to be merged (DESIGN.md §7). This record is a stable interface.
@@ -249,31 +249,43 @@ pub enum BackendChoice {
     Cpu,
 }
 
-/// Builds the backend for `choice` over `points`, saying in the log which it took.
+/// Builds the backend for `choice` over `points`, able to run steps with up to `largest_k`
+/// centroids, saying in the log which it took.
 ///
 /// `auto` takes a hardware GPU when there is one and the CPU backend otherwise: software
-/// adapters (lavapipe/llvmpipe, device type Cpu) are slower than the rayon backend.
+/// adapters (lavapipe/llvmpipe, device type Cpu) are slower than the rayon backend. It also
+/// takes the CPU when the GPU cannot run the job's shape (too many features, or too many
+/// centroids for its partial sums), where `gpu` stops with a usage error.
 ///
 /// # Errors
-/// Exit 69 when `gpu` is asked for and no adapter can be used.
-pub fn select(choice: BackendChoice, points: &Matrix) -> Result<Box<dyn Backend + '_>> {
+/// Exit 69 when `gpu` is asked for and no adapter can be used; a usage error when `gpu` is
+/// asked for a shape it cannot run.
+pub fn select(
+    choice: BackendChoice,
+    points: &Matrix,
+    largest_k: usize,
+) -> Result<Box<dyn Backend + '_>> {
+    let on_gpu = |hardware_only: bool| {
+        let ctx = gpu::GpuContext::new(hardware_only)?;
+        let backend = gpu::GpuBackend::new(ctx, points)?;
+        backend.check_clusters(largest_k)?;
+        Ok::<_, Error>(backend)
+    };
     match choice {
         BackendChoice::Cpu => Ok(Box::new(cpu::CpuBackend::new(points))),
         BackendChoice::Gpu => {
-            let ctx = gpu::GpuContext::new(false)?;
+            let backend = on_gpu(false)?;
+            let adapter = backend.adapter();
             log::info!(
                 "backend gpu: adapter '{}' ({})",
-                ctx.adapter().name,
-                ctx.adapter().device_type
+                adapter.name,
+                adapter.device_type
             );
-            Ok(Box::new(gpu::GpuBackend::new(ctx, points)?))
+            Ok(Box::new(backend))
         }
-        BackendChoice::Auto => match gpu::GpuContext::new(true).and_then(|ctx| {
-            let name = ctx.adapter().name.clone();
-            gpu::GpuBackend::new(ctx, points).map(|b| (b, name))
-        }) {
-            Ok((backend, name)) => {
-                log::info!("backend auto: using the GPU '{name}'");
+        BackendChoice::Auto => match on_gpu(true) {
+            Ok(backend) => {
+                log::info!("backend auto: using the GPU '{}'", backend.adapter().name);
                 Ok(Box::new(backend))
             }
             Err(reason) => {

@@ -263,7 +263,8 @@ fn gap_statistic(
         let set = u32::try_from(b).map_err(|_| Error::usage("--gap-refs is too large"))?;
         let reference = reference_set(stats, rows, settings.params.seed, set);
         let reference_stats = column_stats(&reference);
-        let mut reference_backend = backend::select(settings.reference_backend, &reference)?;
+        let mut reference_backend =
+            backend::select(settings.reference_backend, &reference, largest)?;
         let seed = SeededRng::new(settings.params.seed, Stream::GapReference { set }).next_u64();
         let mut per_k = Vec::with_capacity(settings.ks.len());
         for &k in &settings.ks {

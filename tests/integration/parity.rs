@@ -827,3 +827,44 @@ fn a_narrow_grid_from_the_environment_gives_the_same_fit() {
     let read = |name: &str| std::fs::read_to_string(scratch.join(name)).unwrap();
     assert_eq!(read("wide.csv"), read("narrow.csv"));
 }
+
+/// A shape the GPU backend cannot run stops `--backend gpu` before any work, naming the limit:
+/// with grids of 2 workgroups per dimension, k = 64 centroids of 16 features need 5 blocks of
+/// partial-sum slots (64 × 17 = 1,088 slots, 256 per block).
+#[test]
+fn a_shape_beyond_the_grid_stops_a_gpu_fit_with_a_usage_error() {
+    if gpu().is_none() {
+        return;
+    }
+    let scratch = crate::util::Scratch::new("shape-beyond-grid");
+    crate::util::strata_ok(
+        &scratch.path,
+        &[
+            "generate", "--rows", "500", "--dims", "16", "--seed", "2", "--output", "g.arrow",
+        ],
+    );
+    let args = [
+        "fit",
+        "--input",
+        "g.arrow",
+        "--id",
+        "id",
+        "--exclude",
+        "true_segment",
+        "--k",
+        "64",
+        "--backend",
+        "gpu",
+        "--output",
+        "o.arrow",
+    ];
+    let run = crate::util::strata_env(&scratch.path, &args, &[("STRATA_GPU_GROUPS_PER_DIM", "2")]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("k × (features + 1) = 1088 is too large for the GPU backend's partial sums"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(scratch.files(), ["g.arrow"]);
+}

@@ -255,6 +255,11 @@ impl GpuBackend {
         )
     }
 
+    /// The adapter this backend runs on.
+    pub fn adapter(&self) -> &AdapterSummary {
+        self.ctx.adapter()
+    }
+
     /// Like `new`, with at most `chunk_rows` rows per chunk.
     ///
     /// # Errors
