@@ -23,7 +23,7 @@ use crate::output::report::{
     TruthInfo,
 };
 use crate::output::segments::SegmentRows;
-use crate::output::write::{commit_all, preflight_outputs, write_json, write_text};
+use crate::output::write::{commit_all, preflight_outputs, resolved, write_json, write_text};
 use crate::segment::profile::{LabelWords, SegmentProfile, profiles, render_table};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -291,22 +291,87 @@ pub const DEFAULT_GAP_REFS: usize = 10;
 /// Most points per reference set unless `--gap-rows` says otherwise.
 pub const DEFAULT_GAP_ROWS: usize = 100_000;
 
-/// Reads initial centroids from a file (raw units) and maps them to the normalized space.
+/// Reads initial centroids from a file (raw units) and maps them to the normalized space: a
+/// table of k rows with the feature columns by name, or (`.json`) a Strata model, whose raw
+/// centroids warm-start the fit so that segment i continues the model's segment i.
 fn read_init_file(
     path: &Path,
     features: &[String],
     transform: &Transform,
     k: usize,
 ) -> Result<Matrix> {
+    let mut centroids = if is_model_file(path) {
+        model_centroids(path, features, k)?
+    } else {
+        read_init_table(path, features, k)?
+    };
+    transform
+        .apply(&mut centroids, features, |i| i as u64)
+        .map_err(|e| Error::data(format!("init file: {e}")))?;
+    Ok(centroids)
+}
+
+/// An init path naming a model file rather than a table.
+fn is_model_file(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+}
+
+/// A model's raw centroids, `features` in this fit's order.
+fn model_centroids(path: &Path, features: &[String], k: usize) -> Result<Matrix> {
+    let model = Model::load(path)?;
+    if model.k != k {
+        return Err(Error::data(format!(
+            "init model '{}' holds {} segments but --k is {k}; give --k {} to continue its \
+             segments, or use --init kmeans++ for a new segmentation",
+            path.display(),
+            model.k,
+            model.k
+        )));
+    }
+    let missing: Vec<&str> = features
+        .iter()
+        .filter(|f| !model.features.contains(f))
+        .map(String::as_str)
+        .collect();
+    if !missing.is_empty() {
+        return Err(Error::data(format!(
+            "init model '{}' has no centroid values for feature(s) {}; it was fitted on {}",
+            path.display(),
+            missing.join(", "),
+            model.features.join(", ")
+        )));
+    }
+    let columns: Vec<usize> = features
+        .iter()
+        .filter_map(|f| model.features.iter().position(|m| m == f))
+        .collect();
+    let mut centroids = Matrix::with_capacity(k, features.len());
+    let mut row = Vec::with_capacity(features.len());
+    for raw in &model.centroids_raw {
+        row.clear();
+        row.extend(columns.iter().map(|&j| raw[j] as f32));
+        if row.iter().any(|v| !v.is_finite()) {
+            return Err(Error::data(format!(
+                "init model '{}' has a raw centroid value beyond the 32-bit float range",
+                path.display()
+            )));
+        }
+        centroids.push_row(&row);
+    }
+    Ok(centroids)
+}
+
+/// Initial centroids from a table of k rows, in raw units.
+fn read_init_table(path: &Path, features: &[String], k: usize) -> Result<Matrix> {
     let columns = ColumnRequest {
         features: Some(features.to_vec()),
         ..Default::default()
     };
-    let mut data =
-        read_dataset(Source::File(path.to_path_buf()), &columns).map_err(|e| match e {
-            Error::Data(m) => Error::Data(format!("init file: {m}")),
-            other => other,
-        })?;
+    let data = read_dataset(Source::File(path.to_path_buf()), &columns).map_err(|e| match e {
+        Error::Data(m) => Error::Data(format!("init file: {m}")),
+        other => other,
+    })?;
     let bad: u64 = data.scans.iter().map(|s| s.missing + s.infinite).sum();
     if bad > 0 {
         return Err(Error::data(format!(
@@ -321,9 +386,6 @@ fn read_init_file(
             data.matrix.rows()
         )));
     }
-    transform
-        .apply(&mut data.matrix, features, |i| i as u64)
-        .map_err(|e| Error::data(format!("init file: {e}")))?;
     Ok(data.matrix)
 }
 
@@ -335,6 +397,14 @@ pub fn run_fit(job: FitJob) -> Result<FitOutcome> {
     let started = Instant::now();
     let mut timings = Timings::default();
     let mut inputs = input_paths(&job.source, Some(&job.init));
+    // A model rolled forward (`--init model.json --model model.json`) may replace itself: it
+    // is read in full before anything is written, and replaced only when the run succeeds.
+    if let (InitSpec::File(init), Some(model)) = (&job.init, &job.outputs.model)
+        && is_model_file(init)
+        && resolved(init) == resolved(model)
+    {
+        inputs.retain(|p| *p != init.as_path());
+    }
     inputs.extend(job.label_words.source());
     preflight_outputs(&inputs, &job.outputs.paths())?;
 

@@ -125,7 +125,8 @@ pub struct InputArgs {
 /// Seeding, iteration and scoring flags shared by the commands that fit.
 #[derive(Debug, Clone, Args)]
 pub struct KMeansArgs {
-    /// kmeans++, random, or (fit only) a file of k rows with the feature columns in raw units.
+    /// kmeans++, random, or (fit only) a file of k rows with the feature columns in raw units,
+    /// or an earlier fit's model (.json): a warm start whose segment i continues the model's.
     #[arg(long, value_name = "kmeans++|random|PATH", default_value = "kmeans++")]
     pub init: String,
     /// Restarts, keeping the lowest inertia (default 1; 10 with --init random).

@@ -80,6 +80,8 @@ impl Model {
             || model.k == 0
             || model.centroids.len() != model.k
             || model.centroids.iter().any(|c| c.len() != d)
+            || model.centroids_raw.len() != model.k
+            || model.centroids_raw.iter().any(|c| c.len() != d)
         {
             return Err(Error::data(format!(
                 "model '{}' is damaged: it should hold {} centroids of {d} features",

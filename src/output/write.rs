@@ -109,7 +109,7 @@ impl Drop for StagedFile {
 /// `path` made absolute with symbolic links resolved, so that two spellings of one file
 /// (`a.csv`, `./a.csv`, a link to it) compare equal. A file that does not exist yet is its
 /// resolved folder joined with its name; a path whose folder cannot be resolved is kept as given.
-fn resolved(path: &Path) -> PathBuf {
+pub fn resolved(path: &Path) -> PathBuf {
     if let Ok(full) = std::fs::canonicalize(path) {
         return full;
     }

@@ -309,3 +309,170 @@ fn a_labels_file_names_other_features() {
     assert!(run.stderr.contains("labels file"), "{}", run.stderr);
     assert!(!scratch.join("t.csv").exists());
 }
+
+/// A nightly run warm-started from last night's model (`--init model.json`) starts from the
+/// model's raw centroids, exactly as from a table of them, so segment i continues last night's
+/// segment i; the features are matched by name; a model of another k or without one of the
+/// features is refused.
+#[test]
+fn a_model_warm_starts_the_next_fit_and_keeps_its_segment_numbers() {
+    let scratch = Scratch::new("warm-start");
+    let generate = |rows: &str, output: &str| {
+        strata_ok(
+            &scratch.path,
+            &[
+                "generate",
+                "--rows",
+                rows,
+                "--dims",
+                "3",
+                "--centers",
+                "4",
+                "--std",
+                "2.5",
+                "--seed",
+                "1",
+                "--output",
+                output,
+            ],
+        );
+    };
+    // Tonight's table is last night's with 20% new customers after it.
+    generate("3000", "night1.arrow");
+    generate("3600", "night2.arrow");
+    let fit = |input: &str, extra: &[&str], output: &str| {
+        let args = [
+            &[
+                "fit",
+                "--input",
+                input,
+                "--id",
+                "id",
+                "--exclude",
+                "true_segment",
+                "--k",
+                "4",
+            ][..],
+            extra,
+            &["--silhouette", "none", "--output", output],
+        ]
+        .concat();
+        strata(&scratch.path, &args)
+    };
+    let night1 = fit("night1.arrow", &["--model", "m1.json"], "s1.csv");
+    assert_eq!(night1.code, 0, "{}", night1.stderr);
+
+    // The same start from a table of the model's raw centroids.
+    let model = json(&scratch.join("m1.json"));
+    let mut table = String::from("f0,f1,f2\n");
+    for row in model["centroids_raw"].as_array().unwrap() {
+        let values: Vec<String> = row
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| format!("{}", v.as_f64().unwrap()))
+            .collect();
+        table.push_str(&(values.join(",") + "\n"));
+    }
+    scratch.write("c1.csv", &table);
+    let warm = fit("night2.arrow", &["--init", "m1.json"], "s2.csv");
+    assert_eq!(warm.code, 0, "{}", warm.stderr);
+    let from_table = fit("night2.arrow", &["--init", "c1.csv"], "s2-table.csv");
+    assert_eq!(from_table.code, 0, "{}", from_table.stderr);
+    let read = |name: &str| std::fs::read_to_string(scratch.join(name)).unwrap();
+    assert_eq!(read("s2.csv"), read("s2-table.csv"));
+
+    // Last night's customers keep their segment numbers.
+    let segments = |name: &str| -> Vec<u32> {
+        crate::util::read_segments_csv(&scratch.join(name))
+            .into_iter()
+            .map(|r| r.1)
+            .collect()
+    };
+    let (s1, s2) = (segments("s1.csv"), segments("s2.csv"));
+    let kept = s1.iter().zip(&s2).filter(|(a, b)| a == b).count();
+    assert!(kept >= 2970, "{kept} of 3,000 customers kept their segment");
+
+    // Warm-started on last night's own table, the fit takes up where the model stopped (it
+    // stopped on --tol, so one more step may move a row); features are matched by name, not
+    // position, so the same table read in another column order reaches the same segments.
+    let again = fit("night1.arrow", &["--init", "m1.json"], "s1-again.csv");
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    let again = segments("s1-again.csv");
+    let moved = s1.iter().zip(&again).filter(|(a, b)| a != b).count();
+    assert!(moved <= 3, "{moved} rows moved on last night's own table");
+    let reordered = fit(
+        "night1.arrow",
+        &["--features", "f2,f0,f1", "--init", "m1.json"],
+        "s1-reordered.csv",
+    );
+    assert_eq!(reordered.code, 0, "{}", reordered.stderr);
+    assert!(
+        segments("s1-reordered.csv") == again,
+        "column order changed the segments"
+    );
+
+    // Rolled forward in place: the model replaces itself with what a new path would get; a
+    // report over it is still refused.
+    std::fs::copy(scratch.join("m1.json"), scratch.join("current.json")).unwrap();
+    let roll = |model: &str| {
+        fit(
+            "night2.arrow",
+            &["--init", "current.json", "--model", model],
+            "r.csv",
+        )
+    };
+    assert_eq!(roll("next.json").code, 0);
+    let rolled = roll("./current.json");
+    assert_eq!(rolled.code, 0, "{}", rolled.stderr);
+    assert_eq!(read("current.json"), read("next.json"));
+    assert_ne!(read("current.json"), read("m1.json"));
+    let over = fit(
+        "night2.arrow",
+        &["--init", "m1.json", "--report", "m1.json"],
+        "x.csv",
+    );
+    assert_eq!(over.code, 2, "{}", over.stderr);
+
+    let other_k = strata(
+        &scratch.path,
+        &[
+            "fit",
+            "--input",
+            "night2.arrow",
+            "--id",
+            "id",
+            "--exclude",
+            "true_segment",
+            "--k",
+            "5",
+            "--init",
+            "m1.json",
+            "--output",
+            "x.csv",
+        ],
+    );
+    assert_eq!(other_k.code, 65, "{}", other_k.stderr);
+    assert!(
+        other_k
+            .stderr
+            .contains("init model 'm1.json' holds 4 segments but --k is 5"),
+        "{}",
+        other_k.stderr
+    );
+    let other_features = fit(
+        "night2.arrow",
+        &["--features", "f0,f1,true_segment", "--init", "m1.json"],
+        "x.csv",
+    );
+    assert_eq!(other_features.code, 65, "{}", other_features.stderr);
+    assert!(
+        other_features.stderr.contains(
+            "init model 'm1.json' has no centroid values for feature(s) true_segment; it was \
+             fitted on f0, f1, f2"
+        ),
+        "{}",
+        other_features.stderr
+    );
+    assert!(!scratch.join("x.csv").exists());
+}
