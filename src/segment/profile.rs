@@ -27,7 +27,9 @@ use std::path::{Path, PathBuf};
 pub struct FeatureProfile {
     pub mean: f64,
     pub median: f64,
-    /// Segment mean ÷ population mean × 100; `None` when the population mean is 0.
+    /// Segment mean ÷ population mean × 100; `None` when the population mean is 0 or some value
+    /// of the feature is negative (the ratio then says nothing: a segment above the mean can
+    /// get a negative index).
     pub index: Option<f64>,
 }
 
@@ -175,10 +177,19 @@ fn label(
         .join(" · ")
 }
 
+/// One feature over all rows, in raw units.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Population {
+    mean: f64,
+    /// Some value is below zero: a ratio to the mean means nothing then.
+    negative: bool,
+}
+
 /// Rows per task when a feature column is grouped by segment.
 const GROUP_ROWS: usize = 1 << 16;
 
-/// Per segment and feature: (mean, median) in raw units, and the population means.
+/// Per segment and feature: (mean, median) in raw units; per feature the population mean and
+/// whether any raw value is below zero.
 ///
 /// One feature at a time is grouped by segment into the only large buffer (one column): each
 /// segment's values in row order. Blocks of rows are grouped in parallel, each into its own
@@ -191,7 +202,7 @@ fn feature_summaries(
     labels: &[u32],
     sizes: &[u64],
     transform: &Transform,
-) -> (Vec<Vec<(f64, f64)>>, Vec<f64>) {
+) -> (Vec<Vec<(f64, f64)>>, Vec<Population>) {
     let k = sizes.len();
     let d = points.cols();
     let n = points.rows();
@@ -201,7 +212,7 @@ fn feature_summaries(
         .map(|block| segment_sizes(block, k))
         .collect();
     let mut per_segment = vec![vec![(0.0, 0.0); d]; k];
-    let mut population = vec![0.0; d];
+    let mut population = Vec::with_capacity(d);
     let mut grouped = vec![0f32; n];
     for j in 0..d {
         let raw = transform.inverter(features, j);
@@ -237,26 +248,35 @@ fn feature_summaries(
             parts.push(part);
             rest = tail;
         }
-        // Each segment's sum of raw values, and its median where it has rows.
-        let summaries: Vec<(f64, Option<f64>)> = parts
+        // Each segment's sum of raw values, its median where it has rows, and its smallest
+        // value (the transform keeps the order of values, so the smallest stays smallest).
+        let summaries: Vec<(f64, Option<f64>, f32)> = parts
             .into_par_iter()
             .map(|slice| {
                 let sum: f64 = slice.iter().map(|&v| raw(v)).sum();
+                let least = slice.iter().copied().fold(f32::INFINITY, f32::min);
                 if slice.is_empty() {
-                    return (sum, None);
+                    return (sum, None, least);
                 }
                 let middle = (slice.len() - 1) / 2;
                 let (_, &mut median, _) = slice.select_nth_unstable_by(middle, f32::total_cmp);
-                (sum, Some(raw(median)))
+                (sum, Some(raw(median)), least)
             })
             .collect();
-        for (c, &(sum, median)) in summaries.iter().enumerate() {
+        for (c, &(sum, median, _)) in summaries.iter().enumerate() {
             if let Some(median) = median {
                 per_segment[c][j] = (sum / sizes[c] as f64, median);
             }
         }
-        let total: f64 = summaries.iter().map(|&(sum, _)| sum).sum();
-        population[j] = total / n.max(1) as f64;
+        let total: f64 = summaries.iter().map(|&(sum, ..)| sum).sum();
+        let least = summaries.iter().map(|s| s.2).fold(f32::INFINITY, f32::min);
+        let mean = total / n.max(1) as f64;
+        population.push(Population {
+            mean,
+            // A raw 0 comes back from the normalized f32 as a rounding error of the mean's
+            // size times 1e-7, either side of zero: that is no negative value.
+            negative: least.is_finite() && raw(least) < -1e-5 * mean.abs(),
+        });
     }
     (per_segment, population)
 }
@@ -295,7 +315,7 @@ pub fn profiles(
                     .map(|(&(mean, median), &all)| FeatureProfile {
                         mean,
                         median,
-                        index: (all != 0.0).then(|| mean / all * 100.0),
+                        index: (all.mean > 0.0 && !all.negative).then(|| mean / all.mean * 100.0),
                     })
                     .collect()
             },
@@ -478,6 +498,50 @@ mod tests {
     }
 
     #[test]
+    fn an_index_is_given_only_for_features_without_negative_values() {
+        // `spend` is ≥ 0 with a raw 0, which comes back from log1p and the z-score as a
+        // rounding error below zero; `change` has one negative value and a positive mean: a
+        // ratio to it means nothing.
+        let features = vec!["spend".to_string(), "change".to_string()];
+        let spend = [0.0f32, 70.0, 10.0, 150.0, 31.0];
+        let change = [-2.0f32, 7.0, 1.0, 15.0, 3.0];
+        let rows: Vec<f32> = spend
+            .iter()
+            .zip(&change)
+            .flat_map(|(&s, &c)| [s, c])
+            .collect();
+        let labels = [0u32, 1, 0, 1, 0];
+        let mut points = Matrix::from_vec(rows, 2);
+        let log1p = vec!["spend".to_string()];
+        let (transform, _) =
+            Transform::fit_apply(&mut points, &features, &log1p, Normalize::Zscore, |i| {
+                i as u64
+            })
+            .unwrap();
+        let zero = transform.inverter(&features, 0)(points.row(0)[0]);
+        assert!(zero < 0.0 && zero > -1e-6, "{zero}");
+        let stats = column_stats(&points);
+        let centroids = Matrix::from_vec(vec![-1.0, -1.0, 1.0, 1.0], 2);
+        let raw_centroids = vec![vec![13.3, 0.7], vec![110.0, 11.0]];
+        let p = profiles(
+            &features,
+            &points,
+            &labels,
+            &[3, 2],
+            &centroids,
+            &raw_centroids,
+            &stats,
+            &transform,
+            &LabelWords::default(),
+        );
+        let spend = p[1].features[0].index.expect("spend has no negative value");
+        assert!((spend - 110.0 / 52.2 * 100.0).abs() < 1e-3, "{spend}");
+        assert_eq!(p[0].features[1].index, None);
+        assert_eq!(p[1].features[1].index, None);
+        assert!((p[1].features[1].mean - 11.0).abs() < 1e-4);
+    }
+
+    #[test]
     fn summaries_over_many_blocks_equal_a_segment_by_segment_oracle_for_any_thread_count() {
         // Several blocks of rows (the last one short), five segments of which one is empty,
         // three features of which one is under log1p.
@@ -535,7 +599,7 @@ mod tests {
                 let want = (sum / values.len() as f64, median);
                 assert_eq!(segment[j], want, "segment {c} feature {j}");
             }
-            assert_eq!(population[j], total / n as f64, "feature {j}");
+            assert_eq!(population[j].mean, total / n as f64, "feature {j}");
         }
         let one_thread = rayon::ThreadPoolBuilder::new()
             .num_threads(1)
