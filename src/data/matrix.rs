@@ -3,6 +3,8 @@
 //! Everything downstream (backends, metrics, writers) borrows it. It is also the shape used for
 //! small k×d blocks such as centroids, so one type carries "rows of d floats" everywhere.
 
+use rayon::prelude::*;
+
 /// A dense row-major matrix of `f32`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Matrix {
@@ -73,10 +75,19 @@ impl Matrix {
         &mut self.values
     }
 
-    /// Appends `rows` rows of NaN and returns them for filling.
+    /// Appends `rows` rows of NaN and returns them for filling. The NaNs are written by
+    /// every thread, so that the first touch of fresh memory (the kernel's page faults and
+    /// zeroing) is shared too.
     pub fn extend_rows(&mut self, rows: usize) -> &mut [f32] {
         let start = self.values.len();
-        self.values.resize(start + rows * self.cols, f32::NAN);
+        let added = rows * self.cols;
+        self.values.reserve(added);
+        self.values.spare_capacity_mut()[..added]
+            .par_chunks_mut(1 << 16)
+            .for_each(|part| part.fill(std::mem::MaybeUninit::new(f32::NAN)));
+        // SAFETY: the `added` values after the length were initialized just above, and the
+        // reserve made room for them.
+        unsafe { self.values.set_len(start + added) };
         &mut self.values[start..]
     }
 

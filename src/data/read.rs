@@ -14,6 +14,7 @@ use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Schema, SchemaRef};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use rayon::prelude::*;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufReader, Seek};
@@ -412,6 +413,15 @@ pub struct ColumnScan {
 }
 
 impl ColumnScan {
+    /// Adds the scan of the rows that follow.
+    fn merge(&mut self, later: ColumnScan) {
+        self.missing += later.missing;
+        self.first_missing = self.first_missing.or(later.first_missing);
+        self.infinite += later.infinite;
+        self.first_infinite = self.first_infinite.or(later.first_infinite);
+        self.sum += later.sum;
+    }
+
     /// Number of present values, given the row count.
     pub fn present(&self, rows: u64) -> u64 {
         rows - self.missing - self.infinite
@@ -624,9 +634,42 @@ pub fn read_dataset(source: Source, request: &ColumnRequest) -> Result<Dataset> 
         let batch = batch?;
         let column = |index: usize| batch_column(&batch, &schema, index);
         let n = batch.num_rows();
+        let floats = feature_idx
+            .par_iter()
+            .map(|&index| as_floats(column(index)?))
+            .collect::<Result<Vec<ArrayRef>>>()?;
         let block = matrix.extend_rows(n);
-        for (j, &index) in feature_idx.iter().enumerate() {
-            scatter_feature(column(index)?, j, cols, block, &mut scans[j], rows)?;
+        // Blocks of rows in parallel, each writing every feature of its rows (its part of the
+        // matrix stays in cache); their scans are merged in row order. The blocks are fixed
+        // in size, so the sums do not depend on the thread count.
+        let parts = block
+            .par_chunks_mut(SCATTER_ROWS * cols)
+            .enumerate()
+            .map(|(b, part)| {
+                let start = b * SCATTER_ROWS;
+                let len = part.len() / cols;
+                floats
+                    .iter()
+                    .enumerate()
+                    .map(|(j, array)| {
+                        let mut scan = ColumnScan::default();
+                        scatter_feature(
+                            &array.slice(start, len),
+                            j,
+                            cols,
+                            part,
+                            &mut scan,
+                            rows + start as u64,
+                        );
+                        scan
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect::<Vec<_>>();
+        for part in parts {
+            for (scan, more) in scans.iter_mut().zip(part) {
+                scan.merge(more);
+            }
         }
         if let (Some(builder), Some(index)) = (ids.as_mut(), id_idx) {
             builder.append(column(index)?, rows)?;
@@ -663,7 +706,23 @@ pub fn batch_column<'b>(
         .ok_or_else(|| Error::Internal(format!("column '{name}' missing from a projected batch")))
 }
 
-/// Writes one feature column of a batch into column `col` of a row-major block.
+/// Rows per task when a batch's features are written into the matrix.
+const SCATTER_ROWS: usize = 8192;
+
+/// A feature column as Float32 or Float64 (other numbers cast to Float64).
+///
+/// # Errors
+/// Exit 65 when the column cannot be read as numbers.
+fn as_floats(array: &ArrayRef) -> Result<ArrayRef> {
+    match array.data_type() {
+        DataType::Float32 | DataType::Float64 => Ok(array.clone()),
+        _ => arrow_cast::cast(array, &DataType::Float64)
+            .map_err(|e| Error::data(format!("cannot read a feature as a number: {e}"))),
+    }
+}
+
+/// Writes one Float32 or Float64 feature column of a block of rows into column `col` of
+/// its row-major part of the matrix, counting its missing and infinite values in `scan`.
 fn scatter_feature(
     array: &ArrayRef,
     col: usize,
@@ -671,7 +730,7 @@ fn scatter_feature(
     block: &mut [f32],
     scan: &mut ColumnScan,
     row_base: u64,
-) -> Result<()> {
+) {
     let mut put = |i: usize, value: Option<f64>| {
         let slot = &mut block[i * cols + col];
         match value {
@@ -691,27 +750,15 @@ fn scatter_feature(
             }
         }
     };
-    match array.data_type() {
-        DataType::Float32 => {
-            let values = array.as_primitive::<Float32Type>();
-            for (i, v) in values.iter().enumerate() {
-                put(i, v.map(f64::from));
-            }
+    if let Some(values) = array.as_primitive_opt::<Float32Type>() {
+        for (i, v) in values.iter().enumerate() {
+            put(i, v.map(f64::from));
         }
-        DataType::Float64 => {
-            for (i, v) in array.as_primitive::<Float64Type>().iter().enumerate() {
-                put(i, v);
-            }
-        }
-        _ => {
-            let cast = arrow_cast::cast(array, &DataType::Float64)
-                .map_err(|e| Error::data(format!("cannot read a feature as a number: {e}")))?;
-            for (i, v) in cast.as_primitive::<Float64Type>().iter().enumerate() {
-                put(i, v);
-            }
+    } else {
+        for (i, v) in array.as_primitive::<Float64Type>().iter().enumerate() {
+            put(i, v);
         }
     }
-    Ok(())
 }
 
 /// Dense codes (0, 1, …, by first appearance) for the values of a truth column.
@@ -731,5 +778,104 @@ impl TruthCodes {
             self.codes.push(*self.seen.entry(key).or_insert(next));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::{Float32Array, Float64Array, Int32Array};
+    use arrow_schema::Field;
+
+    /// Two batches of 20,000 and 7,000 rows, so that the blocks of rows written side by side
+    /// (8,192 rows) cross both: every value lands in its place, and each column's counts, first
+    /// bad rows and sum equal a row-by-row scan.
+    #[test]
+    fn features_written_in_blocks_equal_a_row_by_row_scan() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("a", DataType::Float64, true),
+            Field::new("b", DataType::Float32, true),
+            Field::new("c", DataType::Int32, true),
+        ]));
+        let value = |row: usize, col: usize| -> Option<f64> {
+            match (col, row) {
+                (0, 9_000 | 25_000) => Some(f64::NAN),
+                (0, 12_345) => Some(f64::INFINITY),
+                (0, 21_000) => Some(1e39),
+                (1, 8_191 | 8_192) => None,
+                (2, 26_999) => None,
+                _ => Some(((row * 7 + col * 13) % 1_000) as f64 / 8.0 - 40.0),
+            }
+        };
+        let batch = |rows: std::ops::Range<usize>| {
+            let a: Float64Array = rows.clone().map(|r| value(r, 0)).collect();
+            let b: Float32Array = rows
+                .clone()
+                .map(|r| value(r, 1).map(|v| v as f32))
+                .collect();
+            let c: Int32Array = rows
+                .map(|r| value(r, 2).map(|v| (v * 8.0) as i32))
+                .collect();
+            RecordBatch::try_new(schema.clone(), vec![Arc::new(a), Arc::new(b), Arc::new(c)])
+                .unwrap()
+        };
+        let source = Source::Memory {
+            name: "blocks".into(),
+            schema: schema.clone(),
+            batches: vec![batch(0..20_000), batch(20_000..27_000)],
+        };
+        let data = read_dataset(source, &ColumnRequest::default()).unwrap();
+        assert_eq!(data.matrix.rows(), 27_000);
+        for col in 0..3 {
+            let mut want = ColumnScan::default();
+            for row in 0..27_000 {
+                let v = value(row, col).map(|v| if col == 2 { (v * 8.0).trunc() } else { v });
+                let v = if col == 1 {
+                    v.map(|v| f64::from(v as f32))
+                } else {
+                    v
+                };
+                let got = data.matrix.row(row)[col];
+                match v {
+                    Some(v) if v.is_finite() && (v as f32).is_finite() => {
+                        want.sum += v;
+                        assert_eq!(got, v as f32, "row {row} column {col}");
+                    }
+                    Some(v) if !v.is_nan() => {
+                        want.infinite += 1;
+                        want.first_infinite.get_or_insert((row as u64, v));
+                        assert!(got.is_nan());
+                    }
+                    _ => {
+                        want.missing += 1;
+                        want.first_missing.get_or_insert(row as u64);
+                        assert!(got.is_nan());
+                    }
+                }
+            }
+            let scan = &data.scans[col];
+            assert_eq!(
+                (
+                    scan.missing,
+                    scan.first_missing,
+                    scan.infinite,
+                    scan.first_infinite
+                ),
+                (
+                    want.missing,
+                    want.first_missing,
+                    want.infinite,
+                    want.first_infinite
+                ),
+                "column {col}"
+            );
+            assert!(
+                (scan.sum - want.sum).abs() <= 1e-9 * want.sum.abs().max(1.0),
+                "column {col}"
+            );
+        }
+        assert_eq!(data.scans[0].first_missing, Some(9_000));
+        assert_eq!(data.scans[0].first_infinite, Some((12_345, f64::INFINITY)));
+        assert_eq!(data.scans[1].first_missing, Some(8_191));
     }
 }
