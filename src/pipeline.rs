@@ -301,7 +301,7 @@ fn read_init_file(
     k: usize,
 ) -> Result<Matrix> {
     let mut centroids = if is_model_file(path) {
-        model_centroids(path, features, k)?
+        model_centroids(path, features, &transform.log1p_mask(features), k)?
     } else {
         read_init_table(path, features, k)?
     };
@@ -317,8 +317,10 @@ fn is_model_file(path: &Path) -> bool {
         .is_some_and(|e| e.eq_ignore_ascii_case("json"))
 }
 
-/// A model's raw centroids, `features` in this fit's order.
-fn model_centroids(path: &Path, features: &[String], k: usize) -> Result<Matrix> {
+/// A model's raw centroids, `features` in this fit's order. Under `log1p`, a value a rounding
+/// error below zero (as models written before raw log1p values were clamped at 0 can hold,
+/// for a segment whose every value was 0) is read as 0.
+fn model_centroids(path: &Path, features: &[String], log1p: &[bool], k: usize) -> Result<Matrix> {
     let model = Model::load(path)?;
     if model.k != k {
         return Err(Error::data(format!(
@@ -350,7 +352,14 @@ fn model_centroids(path: &Path, features: &[String], k: usize) -> Result<Matrix>
     let mut row = Vec::with_capacity(features.len());
     for raw in &model.centroids_raw {
         row.clear();
-        row.extend(columns.iter().map(|&j| raw[j] as f32));
+        row.extend(columns.iter().zip(log1p).map(|(&j, &log)| {
+            let v = raw[j];
+            if log && v < 0.0 && v > -1e-3 {
+                0.0
+            } else {
+                v as f32
+            }
+        }));
         if row.iter().any(|v| !v.is_finite()) {
             return Err(Error::data(format!(
                 "init model '{}' has a raw centroid value beyond the 32-bit float range",

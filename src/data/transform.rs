@@ -198,7 +198,7 @@ impl Normalize {
 
 impl Transform {
     /// Whether feature `j` of `features` takes log1p.
-    fn log1p_mask(&self, features: &[String]) -> Vec<bool> {
+    pub fn log1p_mask(&self, features: &[String]) -> Vec<bool> {
         features.iter().map(|f| self.log1p.contains(f)).collect()
     }
 
@@ -341,7 +341,7 @@ impl Transform {
             .enumerate()
             .map(|(j, &v)| {
                 let v = f64::from(v) * self.scale[j] + self.center[j];
-                if mask[j] { v.exp_m1() } else { v }
+                if mask[j] { raw_of_log1p(v) } else { v }
             })
             .collect()
     }
@@ -352,7 +352,7 @@ impl Transform {
         let (scale, center) = (self.scale[j], self.center[j]);
         move |v| {
             let v = f64::from(v) * scale + center;
-            if log1p { v.exp_m1() } else { v }
+            if log1p { raw_of_log1p(v) } else { v }
         }
     }
 
@@ -376,6 +376,14 @@ impl Transform {
         }
         Ok(())
     }
+}
+
+/// The raw value of a log1p feature: ln(1 + x) inverted. The inputs of a log1p column are
+/// ≥ 0, and so are its means; a 0 comes back from the f32 normalized value as a rounding error
+/// either side of zero, which is clamped to 0 (a warm start from such a centroid was refused
+/// as negative).
+fn raw_of_log1p(v: f64) -> f64 {
+    v.exp_m1().max(0.0)
 }
 
 #[cfg(test)]

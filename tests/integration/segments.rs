@@ -476,3 +476,61 @@ fn a_model_warm_starts_the_next_fit_and_keeps_its_segment_numbers() {
     );
     assert!(!scratch.join("x.csv").exists());
 }
+
+/// A segment whose every value of a log1p feature is 0 has a raw centroid of 0 there, not a
+/// rounding error below it, so last night's model warm-starts tonight's fit (it was refused
+/// as a negative log1p value).
+#[test]
+fn a_log1p_feature_at_zero_keeps_its_centroid_at_zero_for_the_warm_start() {
+    let scratch = Scratch::new("log1p-zero");
+    let mut csv = String::from("id,a,b\n");
+    for i in 0..3000u64 {
+        if i < 1000 {
+            csv.push_str(&format!(
+                "{i},0,{}\n",
+                10.0 + ((i * 37) % 100) as f64 / 100.0
+            ));
+        } else {
+            let a = ((i * 7907) % 997) as f64 / 3.0 + 0.5;
+            csv.push_str(&format!("{i},{a},{}\n", ((i * 53) % 100) as f64 / 100.0));
+        }
+    }
+    scratch.write("zero.csv", &csv);
+    let fit = |extra: &[&str]| {
+        let args = [
+            &[
+                "fit", "--input", "zero.csv", "--id", "id", "--k", "3", "--log1p", "a",
+            ][..],
+            &["--silhouette", "none"],
+            extra,
+        ]
+        .concat();
+        strata(&scratch.path, &args)
+    };
+    let first = fit(&["--model", "m.json"]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let model = json(&scratch.join("m.json"));
+    let zero_segment: Vec<f64> = model["centroids_raw"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c[0].as_f64().unwrap())
+        .filter(|&a| a.abs() < 1e-3)
+        .collect();
+    assert_eq!(zero_segment, [0.0], "{}", model["centroids_raw"]);
+    let warm = fit(&["--init", "m.json", "--output", "s.csv"]);
+    assert_eq!(warm.code, 0, "{}", warm.stderr);
+
+    // A model written before the clamp holds the rounding error: it warm-starts the same fit.
+    let mut old = model.clone();
+    for centroid in old["centroids_raw"].as_array_mut().unwrap() {
+        if centroid[0].as_f64().unwrap() == 0.0 {
+            centroid[0] = serde_json::json!(-2.3256183819178903e-8);
+        }
+    }
+    scratch.write("old.json", &old.to_string());
+    let from_old = fit(&["--init", "old.json", "--output", "s-old.csv"]);
+    assert_eq!(from_old.code, 0, "{}", from_old.stderr);
+    let read = |name: &str| std::fs::read_to_string(scratch.join(name)).unwrap();
+    assert_eq!(read("s-old.csv"), read("s.csv"));
+}
