@@ -13,7 +13,10 @@ use arrow_array::types::{Float32Type, Float64Type};
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Schema, SchemaRef};
 use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
+    ParquetRecordBatchReaderBuilder,
+};
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::fs::File;
@@ -318,24 +321,99 @@ fn open_folder(folder: PathBuf) -> Result<Opened> {
 }
 
 fn open_parquet(path: PathBuf, file: File) -> Result<Opened> {
-    let builder =
-        ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| Error::read_input(&path, e))?;
-    let schema = builder.schema().clone();
-    let rows = usize::try_from(builder.metadata().file_metadata().num_rows()).ok();
+    let metadata = ArrowReaderMetadata::load(&file, ArrowReaderOptions::default())
+        .map_err(|e| Error::read_input(&path, e))?;
+    let schema = metadata.schema().clone();
+    let rows = usize::try_from(metadata.metadata().file_metadata().num_rows()).ok();
     Ok(Opened {
         schema,
         rows_hint: rows,
         open: Box::new(move |projection: &[usize], _: &[usize], _: &[usize]| {
-            let mask = ProjectionMask::roots(builder.parquet_schema(), projection.iter().copied());
-            let reader = builder
-                .with_projection(mask)
-                .with_batch_size(BATCH_ROWS)
-                .build()
-                .map_err(|e| Error::read_input(&path, e))?;
-            let iter = reader.map(move |batch| batch.map_err(|e| Error::read_input(&path, e)));
-            Ok(Box::new(iter) as Batches)
+            let reader = |file: File, columns: &[usize]| {
+                let builder =
+                    ParquetRecordBatchReaderBuilder::new_with_metadata(file, metadata.clone());
+                let mask = ProjectionMask::roots(builder.parquet_schema(), columns.iter().copied());
+                builder
+                    .with_projection(mask)
+                    .with_batch_size(BATCH_ROWS)
+                    .build()
+                    .map_err(|e| Error::read_input(&path, e))
+            };
+            if projection.len() < 2 || rayon::current_num_threads() < 2 {
+                let path = path.clone();
+                let iter = reader(file, projection)?
+                    .map(move |batch| batch.map_err(|e| Error::read_input(&path, e)));
+                return Ok(Box::new(iter) as Batches);
+            }
+            // One reader per column, each on its own handle of the file (a cloned handle
+            // would share the position the readers seek), decoded side by side.
+            let mut columns: Vec<usize> = projection.to_vec();
+            columns.sort_unstable();
+            columns.dedup();
+            let readers = columns
+                .iter()
+                .map(|&c| {
+                    let file = File::open(&path).map_err(|e| Error::open_input(&path, &e))?;
+                    reader(file, &[c])
+                })
+                .collect::<Result<Vec<_>>>()?;
+            Ok(Box::new(ColumnReaders {
+                path: path.clone(),
+                readers,
+                done: false,
+            }) as Batches)
         }),
     })
+}
+
+/// A Parquet file read one column per reader, the readers decoding side by side; their
+/// batches line up (the same batch size over the same row groups) and are joined in file
+/// order of the columns, as one reader over them all would give.
+struct ColumnReaders {
+    path: PathBuf,
+    readers: Vec<ParquetRecordBatchReader>,
+    done: bool,
+}
+
+impl Iterator for ColumnReaders {
+    type Item = Result<RecordBatch>;
+
+    fn next(&mut self) -> Option<Result<RecordBatch>> {
+        if self.done {
+            return None;
+        }
+        let parts: Vec<Option<std::result::Result<RecordBatch, arrow_schema::ArrowError>>> =
+            self.readers.par_iter_mut().map(Iterator::next).collect();
+        let joined = (|| {
+            if parts.iter().all(Option::is_none) {
+                return Ok(None);
+            }
+            let mut fields = Vec::with_capacity(parts.len());
+            let mut arrays = Vec::with_capacity(parts.len());
+            for part in parts {
+                let batch = part
+                    .ok_or_else(|| Error::Internal("a column ended before the others".into()))?
+                    .map_err(|e| Error::read_input(&self.path, e))?;
+                fields.push(batch.schema().field(0).clone());
+                arrays.push(batch.column(0).clone());
+            }
+            let schema = Arc::new(Schema::new(fields));
+            RecordBatch::try_new(schema, arrays)
+                .map(Some)
+                .map_err(|e| Error::Internal(format!("joining a Parquet file's columns: {e}")))
+        })();
+        match joined {
+            Ok(Some(batch)) => Some(Ok(batch)),
+            Ok(None) => {
+                self.done = true;
+                None
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
+        }
+    }
 }
 
 fn open_ipc(path: PathBuf, mut file: File) -> Result<Opened> {
@@ -786,6 +864,90 @@ mod tests {
     use super::*;
     use arrow_array::{Float32Array, Float64Array, Int32Array};
     use arrow_schema::Field;
+
+    /// A Parquet file of several row groups (not multiples of the batch size) read with one
+    /// reader per column, side by side, gives what one reader over all columns gives: the
+    /// same matrix, ids, scans and batch boundaries.
+    #[test]
+    fn a_parquet_file_read_column_by_column_equals_one_reader() {
+        use arrow_array::StringArray;
+        let rows = 150_001usize;
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Utf8, false),
+            Field::new("x", DataType::Float64, true),
+            Field::new("y", DataType::Int32, false),
+            Field::new("z", DataType::Float32, false),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(StringArray::from_iter_values(
+                    (0..rows).map(|i| format!("C{i}")),
+                )),
+                Arc::new(
+                    (0..rows)
+                        .map(|i| (i % 977 != 5).then_some((i % 1_013) as f64 * 0.25))
+                        .collect::<Float64Array>(),
+                ),
+                Arc::new(Int32Array::from_iter_values(
+                    (0..rows).map(|i| (i % 89) as i32),
+                )),
+                Arc::new(Float32Array::from_iter_values((0..rows).map(|i| i as f32))),
+            ],
+        )
+        .unwrap();
+        let dir = std::env::temp_dir().join(format!("strata-columns-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("t.parquet");
+        let props = parquet::file::properties::WriterProperties::builder()
+            .set_max_row_group_row_count(Some(40_000))
+            .build();
+        let mut writer =
+            parquet::arrow::ArrowWriter::try_new(File::create(&path).unwrap(), schema, Some(props))
+                .unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+
+        let request = ColumnRequest {
+            id: Some("id".into()),
+            ..Default::default()
+        };
+        let read = |threads: usize| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| read_dataset(Source::File(path.clone()), &request).unwrap())
+        };
+        let (one, many) = (read(1), read(3));
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(one.matrix.rows(), rows);
+        // Bit for bit (missing values are NaN, which equals nothing).
+        let bits = |d: &Dataset| {
+            d.matrix
+                .as_slice()
+                .iter()
+                .map(|v| v.to_bits())
+                .collect::<Vec<_>>()
+        };
+        assert!(bits(&one) == bits(&many), "the matrices differ");
+        let last = 150_000usize;
+        let want = [
+            (last % 1_013) as f32 * 0.25,
+            (last % 89) as f32,
+            last as f32,
+        ];
+        assert_eq!(many.matrix.row(last), want);
+        let ids = |d: &Dataset| d.ids.as_ref().unwrap().slice(0, rows).unwrap();
+        assert_eq!(&ids(&one), &ids(&many));
+        for (a, b) in one.scans.iter().zip(&many.scans) {
+            assert_eq!(
+                (a.missing, a.first_missing, a.sum),
+                (b.missing, b.first_missing, b.sum)
+            );
+        }
+        assert_eq!(many.scans[0].first_missing, Some(5));
+    }
 
     /// Two batches of 20,000 and 7,000 rows, so that the blocks of rows written side by side
     /// (8,192 rows) cross both: every value lands in its place, and each column's counts, first
