@@ -628,6 +628,10 @@ pub fn run_fit(job: FitJob) -> Result<FitOutcome> {
             k: params.k,
             seed: job.seed,
             init: params.init.name().to_string(),
+            init_file: match &job.init {
+                InitSpec::File(path) => Some(path.display().to_string()),
+                _ => None,
+            },
             n_init: job.n_init,
             max_iter: job.max_iter,
             tol: job.tol,

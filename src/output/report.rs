@@ -26,6 +26,10 @@ pub struct ParamsInfo {
     pub k: usize,
     pub seed: u64,
     pub init: String,
+    /// The init file (a table of centroids, or an earlier fit's model) when `init` is "file",
+    /// as given on the command line: which model a nightly run continued.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub init_file: Option<String>,
     pub n_init: usize,
     pub max_iter: usize,
     pub tol: f64,

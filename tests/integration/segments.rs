@@ -375,8 +375,17 @@ fn a_model_warm_starts_the_next_fit_and_keeps_its_segment_numbers() {
         table.push_str(&(values.join(",") + "\n"));
     }
     scratch.write("c1.csv", &table);
-    let warm = fit("night2.arrow", &["--init", "m1.json"], "s2.csv");
+    let warm = fit(
+        "night2.arrow",
+        &["--init", "m1.json", "--report", "r2.json"],
+        "s2.csv",
+    );
     assert_eq!(warm.code, 0, "{}", warm.stderr);
+    let params = &json(&scratch.join("r2.json"))["params"];
+    assert_eq!(
+        (&params["init"], &params["init_file"]),
+        (&"file".into(), &"m1.json".into())
+    );
     let from_table = fit("night2.arrow", &["--init", "c1.csv"], "s2-table.csv");
     assert_eq!(from_table.code, 0, "{}", from_table.stderr);
     let read = |name: &str| std::fs::read_to_string(scratch.join(name)).unwrap();
