@@ -482,6 +482,9 @@ pub(super) fn open_csv(path: PathBuf, mut file: File) -> Result<Opened> {
     }
     // A decimal comma is only possible when the comma does not split the columns.
     let mut commas = Vec::new();
+    // Said when the rows are read, not when a folder's parts are only opened to compare
+    // their columns.
+    let mut found = None;
     if delimiter != b',' {
         file.rewind().map_err(|e| Error::open_input(&path, &e))?;
         commas = decimal_comma_columns(&mut file, &format, &schema);
@@ -489,7 +492,7 @@ pub(super) fn open_csv(path: PathBuf, mut file: File) -> Result<Opened> {
             .iter()
             .map(|&i| schema.field(i).name().as_str())
             .collect();
-        log::info!(
+        found = Some(format!(
             "{}: columns split by {:?}{}",
             path.display(),
             char::from(delimiter),
@@ -498,7 +501,7 @@ pub(super) fn open_csv(path: PathBuf, mut file: File) -> Result<Opened> {
             } else {
                 format!("; decimal commas in {}", names.join(", "))
             }
-        );
+        ));
         schema = Schema::new(
             schema
                 .fields()
@@ -523,6 +526,9 @@ pub(super) fn open_csv(path: PathBuf, mut file: File) -> Result<Opened> {
         rows_hint: None,
         open: Box::new(
             move |projection: &[usize], numeric: &[usize], text: &[usize]| {
+                if let Some(found) = &found {
+                    log::info!("{found}");
+                }
                 // Features are read as Float64 whatever the first rows looked like, so an
                 // integer-looking column with a later "2.5" still parses; columns not read are
                 // text, and so are decimal-comma columns until each batch converts them.

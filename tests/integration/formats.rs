@@ -147,6 +147,28 @@ fn a_folder_of_parts_is_one_table() {
     let rows: Vec<&[f32]> = (0..3).map(|i| data.matrix.row(i)).collect();
     assert_eq!(rows, [[2.0], [3.0], [0.5]]);
     assert_eq!(data.ids.as_ref().unwrap().display(2), "3");
+
+    // Semicolon parts with decimal commas: read as numbers, and the log says so once per part
+    // (it said it twice: once when the parts' columns were compared, once when read).
+    let folder = scratch.join("semi");
+    std::fs::create_dir(&folder).unwrap();
+    std::fs::write(folder.join("a.csv"), "id;x\n1;2,5\n2;3,0\n").unwrap();
+    std::fs::write(folder.join("b.csv"), "id;x\n3;0,5\n").unwrap();
+    let run = strata_ok(
+        &scratch.path,
+        &[
+            "fit", "--input", "semi", "--id", "id", "--k", "2", "--output", "semi.csv",
+        ],
+    );
+    assert_eq!(
+        run.stderr.matches("columns split by ';'").count(),
+        2,
+        "{}",
+        run.stderr
+    );
+    let data = read_dataset(Source::File(folder), &request).unwrap();
+    let rows: Vec<&[f32]> = (0..3).map(|i| data.matrix.row(i)).collect();
+    assert_eq!(rows, [[2.5], [3.0], [0.5]]);
 }
 
 #[test]
