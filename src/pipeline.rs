@@ -331,10 +331,16 @@ fn model_centroids(path: &Path, features: &[String], log1p: &[bool], k: usize) -
             model.k
         )));
     }
+    // Each feature's column in the model, by name.
+    let columns: Vec<Option<usize>> = features
+        .iter()
+        .map(|f| model.features.iter().position(|m| m == f))
+        .collect();
     let missing: Vec<&str> = features
         .iter()
-        .filter(|f| !model.features.contains(f))
-        .map(String::as_str)
+        .zip(&columns)
+        .filter(|(_, c)| c.is_none())
+        .map(|(f, _)| f.as_str())
         .collect();
     if !missing.is_empty() {
         return Err(Error::data(format!(
@@ -344,10 +350,7 @@ fn model_centroids(path: &Path, features: &[String], log1p: &[bool], k: usize) -
             model.features.join(", ")
         )));
     }
-    let columns: Vec<usize> = features
-        .iter()
-        .filter_map(|f| model.features.iter().position(|m| m == f))
-        .collect();
+    let columns: Vec<usize> = columns.into_iter().flatten().collect();
     let mut centroids = Matrix::with_capacity(k, features.len());
     let mut row = Vec::with_capacity(features.len());
     for raw in &model.centroids_raw {

@@ -384,37 +384,35 @@ impl Iterator for ColumnReaders {
         if self.done {
             return None;
         }
-        let parts: Vec<Option<std::result::Result<RecordBatch, arrow_schema::ArrowError>>> =
-            self.readers.par_iter_mut().map(Iterator::next).collect();
-        let joined = (|| {
-            if parts.iter().all(Option::is_none) {
-                return Ok(None);
-            }
-            let mut fields = Vec::with_capacity(parts.len());
-            let mut arrays = Vec::with_capacity(parts.len());
-            for part in parts {
-                let batch = part
-                    .ok_or_else(|| Error::Internal("a reader ended before the others".into()))?
-                    .map_err(|e| Error::read_input(&self.path, e))?;
-                fields.extend(batch.schema().fields().iter().cloned());
-                arrays.extend(batch.columns().iter().cloned());
-            }
-            let schema = Arc::new(Schema::new(fields));
-            RecordBatch::try_new(schema, arrays)
-                .map(Some)
-                .map_err(|e| Error::Internal(format!("joining a Parquet file's columns: {e}")))
-        })();
-        match joined {
-            Ok(Some(batch)) => Some(Ok(batch)),
-            Ok(None) => {
-                self.done = true;
-                None
-            }
-            Err(e) => {
-                self.done = true;
-                Some(Err(e))
-            }
+        let parts = self.readers.par_iter_mut().map(Iterator::next).collect();
+        let joined = self.join(parts);
+        // The end, or an error: nothing more comes.
+        self.done = !matches!(joined, Ok(Some(_)));
+        joined.transpose()
+    }
+}
+
+impl ColumnReaders {
+    /// One batch from each reader's next ones, or `None` when all have ended.
+    fn join(
+        &self,
+        parts: Vec<Option<std::result::Result<RecordBatch, arrow_schema::ArrowError>>>,
+    ) -> Result<Option<RecordBatch>> {
+        if parts.iter().all(Option::is_none) {
+            return Ok(None);
         }
+        let mut fields = Vec::with_capacity(parts.len());
+        let mut arrays = Vec::with_capacity(parts.len());
+        for part in parts {
+            let batch = part
+                .ok_or_else(|| Error::Internal("a reader ended before the others".into()))?
+                .map_err(|e| Error::read_input(&self.path, e))?;
+            fields.extend(batch.schema().fields().iter().cloned());
+            arrays.extend(batch.columns().iter().cloned());
+        }
+        RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)
+            .map(Some)
+            .map_err(|e| Error::Internal(format!("joining a Parquet file's columns: {e}")))
     }
 }
 
@@ -732,16 +730,13 @@ pub fn read_dataset(source: Source, request: &ColumnRequest) -> Result<Dataset> 
                     .iter()
                     .enumerate()
                     .map(|(j, array)| {
-                        let mut scan = ColumnScan::default();
                         scatter_feature(
                             &array.slice(start, len),
                             j,
                             cols,
                             part,
-                            &mut scan,
                             rows + start as u64,
-                        );
-                        scan
+                        )
                     })
                     .collect::<Vec<_>>()
             })
@@ -802,15 +797,15 @@ fn as_floats(array: &ArrayRef) -> Result<ArrayRef> {
 }
 
 /// Writes one Float32 or Float64 feature column of a block of rows into column `col` of
-/// its row-major part of the matrix, counting its missing and infinite values in `scan`.
+/// its row-major part of the matrix; returns the block's scan of the column.
 fn scatter_feature(
     array: &ArrayRef,
     col: usize,
     cols: usize,
     block: &mut [f32],
-    scan: &mut ColumnScan,
     row_base: u64,
-) {
+) -> ColumnScan {
+    let mut scan = ColumnScan::default();
     let mut put = |i: usize, value: Option<f64>| {
         let slot = &mut block[i * cols + col];
         match value {
@@ -839,6 +834,7 @@ fn scatter_feature(
             put(i, v);
         }
     }
+    scan
 }
 
 /// Dense codes (0, 1, …, by first appearance) for the values of a truth column.
