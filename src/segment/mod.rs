@@ -1,4 +1,5 @@
 //! From clusters to segments people can use: profiles and labels.
 
+pub mod keys;
 pub mod profile;
 pub mod rfm;

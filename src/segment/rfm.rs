@@ -19,6 +19,7 @@
 //! before the log began) has no purchase to measure and is left out of the table; the summary
 //! counts such customers.
 
+use super::keys::{Numbering, TextList};
 use crate::data::read::{Opened, Source, batch_column, find_column};
 use crate::error::{Error, Result};
 use arrow_array::cast::AsArray;
@@ -30,54 +31,8 @@ use arrow_array::{
     Array, ArrayRef, Date32Array, Float64Array, Int64Array, RecordBatch, StringArray, UInt64Array,
 };
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, DefaultHasher, Hash, Hasher};
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
-
-/// The hasher of the aggregation's maps (customer ids, order keys): the add-multiply-rotate of
-/// rustc's FxHash. It does not resist crafted collisions, which a batch job over its own log
-/// does not need; std's SipHash was a quarter of `rfm`'s time. Map keys are still compared,
-/// so a collision costs time, never a wrong answer.
-#[derive(Default, Clone, Copy)]
-struct FastHasher(u64);
-
-impl FastHasher {
-    fn add(&mut self, word: u64) {
-        self.0 = self
-            .0
-            .wrapping_add(word)
-            .wrapping_mul(0xf135_7aea_2e62_a9c5);
-    }
-}
-
-impl Hasher for FastHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut words = bytes.chunks_exact(8);
-        for word in &mut words {
-            self.add(u64::from_le_bytes(word.try_into().expect("8 bytes")));
-        }
-        let rest = words.remainder();
-        if !rest.is_empty() {
-            let mut word = [0u8; 8];
-            word[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(word));
-        }
-    }
-
-    fn write_u64(&mut self, value: u64) {
-        self.add(value);
-    }
-
-    fn write_i64(&mut self, value: i64) {
-        self.add(value as u64);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0.rotate_left(26)
-    }
-}
-
-type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
 
 /// What to do with a row that cannot be used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -268,23 +223,21 @@ fn day_column(array: &ArrayRef, format: Option<&str>) -> Result<Vec<Option<i32>>
 /// Customer ids as hashable keys, keeping the input type for the output.
 enum Keys {
     /// Integer ids (any width, read as i64); the input type.
-    Int(FastMap<i64, usize>, Vec<i64>, DataType),
-    /// Text ids.
-    Text(FastMap<Box<str>, usize>, Vec<Box<str>>, DataType),
+    Int(Numbering<Vec<i64>>, DataType),
+    /// Text ids, stored once.
+    Text(Numbering<TextList>, DataType),
 }
 
 impl Keys {
     fn new(data_type: &DataType) -> Result<Keys> {
         let data_type = crate::data::ids::decoded_type(data_type);
         match data_type {
-            t if t.is_integer() => Ok(Keys::Int(FastMap::default(), Vec::new(), t.clone())),
-            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => Ok(Keys::Text(
-                FastMap::default(),
-                Vec::new(),
-                data_type.clone(),
-            )),
+            t if t.is_integer() => Ok(Keys::Int(Numbering::default(), t.clone())),
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
+                Ok(Keys::Text(Numbering::default(), data_type.clone()))
+            }
             // No values seen (an empty CSV, or every id missing): every row will be rejected.
-            DataType::Null => Ok(Keys::Text(FastMap::default(), Vec::new(), DataType::Utf8)),
+            DataType::Null => Ok(Keys::Text(Numbering::default(), DataType::Utf8)),
             other => Err(Error::data(format!(
                 "the customer column has type {other}; it must hold integers or text"
             ))),
@@ -294,64 +247,43 @@ impl Keys {
     /// Per row of `array`, the customer's slot (new customers are appended); `None` for null.
     fn slots(&mut self, array: &ArrayRef) -> Result<Vec<Option<usize>>> {
         match self {
-            Keys::Int(map, order, _) => {
+            Keys::Int(keys, _) => {
                 let cast = arrow_cast::cast(array, &DataType::Int64).map_err(|e| {
                     Error::data(format!("customer ids do not fit a 64-bit integer: {e}"))
                 })?;
-                Ok(cast
-                    .as_primitive::<Int64Type>()
+                cast.as_primitive::<Int64Type>()
                     .iter()
-                    .map(|v| {
-                        v.map(|v| {
-                            *map.entry(v).or_insert_with(|| {
-                                order.push(v);
-                                order.len() - 1
-                            })
-                        })
-                    })
-                    .collect())
+                    .map(|v| v.map(|v| keys.number(&v)).transpose())
+                    .collect()
             }
-            Keys::Text(map, order, _) => {
+            Keys::Text(keys, _) => {
                 let cast = arrow_cast::cast(array, &DataType::Utf8)
                     .map_err(|e| Error::data(format!("customer ids: {e}")))?;
-                Ok(cast
-                    .as_string::<i32>()
+                cast.as_string::<i32>()
                     .iter()
-                    .map(|v| {
-                        v.map(|v| {
-                            if let Some(&slot) = map.get(v) {
-                                slot
-                            } else {
-                                let key: Box<str> = v.into();
-                                order.push(key.clone());
-                                map.insert(key, order.len() - 1);
-                                order.len() - 1
-                            }
-                        })
-                    })
-                    .collect())
+                    .map(|v| v.map(|v| keys.number(v)).transpose())
+                    .collect()
             }
         }
     }
 
     fn len(&self) -> usize {
         match self {
-            Keys::Int(_, order, _) => order.len(),
-            Keys::Text(_, order, _) => order.len(),
+            Keys::Int(keys, _) => keys.len(),
+            Keys::Text(keys, _) => keys.len(),
         }
     }
 
     fn into_array(self) -> Result<(ArrayRef, DataType)> {
-        let (array, data_type): (ArrayRef, DataType) = match self {
-            Keys::Int(_, order, t) => (Arc::new(Int64Array::from(order)), t),
-            Keys::Text(_, order, t) => (
-                Arc::new(StringArray::from_iter_values(order.iter().map(|s| &**s))),
-                t,
-            ),
-        };
-        let array = arrow_cast::cast(&array, &data_type)
-            .map_err(|e| Error::Internal(format!("customer ids back to {data_type}: {e}")))?;
-        Ok((array, data_type))
+        match self {
+            Keys::Int(keys, t) => {
+                let array: ArrayRef = Arc::new(Int64Array::from(keys.into_keys()));
+                let array = arrow_cast::cast(&array, &t)
+                    .map_err(|e| Error::Internal(format!("customer ids back to {t}: {e}")))?;
+                Ok((array, t))
+            }
+            Keys::Text(keys, t) => keys.into_keys().into_array(&t),
+        }
     }
 }
 
@@ -694,8 +626,13 @@ pub fn aggregate(source: Source, spec: &RfmSpec) -> Result<RfmOutcome> {
         .unzip();
     let refunds_only = (seen - records.len()) as u64;
     let (ids, id_type) = keys.into_array()?;
-    let ids = arrow_select::take::take(&ids, &UInt64Array::from(kept), None)
-        .map_err(|e| Error::Internal(format!("customer ids: {e}")))?;
+    // Usually every customer is kept: then the ids are the column as it is, not a copy.
+    let ids = if kept.len() == ids.len() {
+        ids
+    } else {
+        arrow_select::take::take(&ids, &UInt64Array::from(kept), None)
+            .map_err(|e| Error::Internal(format!("customer ids: {e}")))?
+    };
     if records.is_empty() {
         return Err(Error::data(format!(
             "the transaction log has no purchases: all {transactions} usable transaction(s) \
