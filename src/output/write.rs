@@ -14,11 +14,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 static NEXT_TEMP: AtomicU64 = AtomicU64::new(0);
 
 /// A file written under a temporary name beside its destination; removed on drop unless
-/// committed.
+/// committed, and (on Unix) when the process is stopped by SIGINT, SIGTERM or SIGHUP.
 pub struct StagedFile {
     target: PathBuf,
     temp: PathBuf,
     committed: bool,
+    /// Its place among the files removed on a signal.
+    tracked: Option<usize>,
 }
 
 fn cannot_create(target: &Path, err: &std::io::Error) -> Error {
@@ -62,11 +64,13 @@ impl StagedFile {
             .create_new(true)
             .open(&temp)
             .map_err(|e| cannot_create(target, &e))?;
+        let tracked = on_signal::track(&temp);
         Ok((
             StagedFile {
                 target: target.to_path_buf(),
                 temp,
                 committed: false,
+                tracked,
             },
             file,
         ))
@@ -103,7 +107,118 @@ impl Drop for StagedFile {
         if !self.committed {
             let _ = std::fs::remove_file(&self.temp);
         }
+        if let Some(slot) = self.tracked {
+            on_signal::untrack(slot);
+        }
     }
+}
+
+/// Temporary outputs removed when the process is stopped by SIGINT (Ctrl-C), SIGTERM (a
+/// scheduler's timeout) or SIGHUP, so that a stopped run leaves nothing behind either: a
+/// handler unlinks every tracked file, then lets the signal end the process as it would have
+/// (the shell sees 128 + the signal). SIGKILL cannot be caught. Not on Windows, where a stopped
+/// run may leave a hidden `.NAME.strata-….tmp` beside its output.
+#[cfg(unix)]
+mod on_signal {
+    use std::ffi::{CString, c_char, c_int};
+    use std::os::unix::ffi::OsStrExt;
+    use std::path::Path;
+    use std::ptr::null_mut;
+    use std::sync::Once;
+    use std::sync::atomic::{AtomicPtr, Ordering};
+
+    // From the C library; each is async-signal-safe (POSIX), as a handler needs.
+    unsafe extern "C" {
+        fn signal(signum: c_int, handler: usize) -> usize;
+        fn unlink(path: *const c_char) -> c_int;
+        fn raise(signum: c_int) -> c_int;
+        fn write(fd: c_int, buf: *const u8, count: usize) -> isize;
+    }
+
+    /// SIGHUP, SIGINT, SIGTERM: the same numbers on Linux, macOS and the BSDs.
+    const SIGNALS: [c_int; 3] = [1, 2, 15];
+    const SIG_DFL: usize = 0;
+    const SIG_IGN: usize = 1;
+    /// More temporary files than a run has open at once (a fit has three).
+    const SLOTS: usize = 64;
+
+    /// The tracked paths, each owned by whoever swaps it out of its slot: `untrack`, which
+    /// frees it, or the handler, which unlinks it and never returns to free anything.
+    static PENDING: [AtomicPtr<c_char>; SLOTS] = [const { AtomicPtr::new(null_mut()) }; SLOTS];
+
+    extern "C" fn on_signal(signum: c_int) {
+        let mut removed = false;
+        for slot in &PENDING {
+            let path = slot.swap(null_mut(), Ordering::SeqCst);
+            if !path.is_null() {
+                // SAFETY: a NUL-terminated path from `CString::into_raw`, now owned here.
+                unsafe { unlink(path) };
+                removed = true;
+            }
+        }
+        let message: &[u8] = b"strata: stopped by a signal; temporary output files removed\n";
+        // SAFETY: plain calls with valid arguments; restoring the default action and raising
+        // the signal again ends the process as the signal would have.
+        unsafe {
+            if removed {
+                write(2, message.as_ptr(), message.len());
+            }
+            signal(signum, SIG_DFL);
+            raise(signum);
+        }
+    }
+
+    fn install() {
+        static INSTALLED: Once = Once::new();
+        INSTALLED.call_once(|| {
+            for signum in SIGNALS {
+                // SAFETY: the handler only makes async-signal-safe calls and atomic swaps.
+                // A signal the process was started ignoring (SIGHUP under nohup, SIGINT in a
+                // shell's background job) stays ignored.
+                unsafe {
+                    if signal(signum, on_signal as extern "C" fn(c_int) as usize) == SIG_IGN {
+                        signal(signum, SIG_IGN);
+                    }
+                }
+            }
+        });
+    }
+
+    /// Tracks `path` for removal on a signal; its slot, or `None` when every slot is taken.
+    pub fn track(path: &Path) -> Option<usize> {
+        install();
+        let path = CString::new(path.as_os_str().as_bytes()).ok()?.into_raw();
+        for (i, slot) in PENDING.iter().enumerate() {
+            if slot
+                .compare_exchange(null_mut(), path, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+            {
+                return Some(i);
+            }
+        }
+        log::debug!("more than {SLOTS} temporary outputs open; one is not removed on a signal");
+        // SAFETY: from `into_raw` above and never shared.
+        drop(unsafe { CString::from_raw(path) });
+        None
+    }
+
+    /// Stops tracking `slot` (the file was renamed into place or removed).
+    pub fn untrack(slot: usize) {
+        let path = PENDING[slot].swap(null_mut(), Ordering::SeqCst);
+        if !path.is_null() {
+            // SAFETY: from `into_raw` in `track`, swapped out here, so no handler holds it.
+            drop(unsafe { CString::from_raw(path) });
+        }
+    }
+}
+
+#[cfg(not(unix))]
+mod on_signal {
+    pub fn track(_: &std::path::Path) -> Option<usize> {
+        None
+    }
+
+    pub fn untrack(_: usize) {}
 }
 
 /// `path` made absolute with symbolic links resolved, so that two spellings of one file

@@ -827,3 +827,61 @@ fn an_output_may_not_replace_an_input_or_another_output() {
         );
     }
 }
+
+/// A run stopped by SIGTERM (a scheduler's timeout) while it writes its output removes the
+/// temporary file and ends by that signal. `generate` writes a file far larger than it gets
+/// to: the signal comes once the temporary file holds data. (SIGINT and SIGHUP take the same
+/// path; a test runner may have started the test ignoring them.)
+#[cfg(unix)]
+#[test]
+fn a_run_stopped_by_a_signal_leaves_no_file_behind() {
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    let scratch = Scratch::new("signal");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(["generate", "--rows", "200000000", "--dims", "16"])
+        .args(["--output", "big.parquet"])
+        .current_dir(&scratch.path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Until the temporary file holds data (`preflight`'s empty one does not count).
+    let started = Instant::now();
+    let writing = loop {
+        let temp = std::fs::read_dir(&scratch.path).unwrap().find_map(|e| {
+            let e = e.unwrap();
+            let name = e.file_name().to_string_lossy().into_owned();
+            (name.ends_with(".tmp") && e.metadata().unwrap().len() > 0).then_some(name)
+        });
+        if temp.is_some() || started.elapsed() > Duration::from_secs(60) {
+            break temp;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let kill = Command::new("sh")
+        .args(["-c", &format!("kill -TERM {}", child.id())])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let stopped = child.try_wait().unwrap().is_some();
+    if !stopped {
+        child.kill().unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(writing.is_some(), "no temporary file seen\n{stderr}");
+    assert!(stopped, "still running 30 s after SIGTERM\n{stderr}");
+    assert_eq!(out.status.signal(), Some(15), "{stderr}");
+    assert!(
+        stderr.contains("stopped by a signal; temporary output files removed"),
+        "{stderr}"
+    );
+    assert!(scratch.files().is_empty(), "left {:?}", scratch.files());
+}
