@@ -28,6 +28,7 @@ use crate::kmeans::{self, params::KMeansParams};
 use crate::metrics::indices::validity_indices;
 use crate::metrics::silhouette::{self, SilhouetteMode};
 use crate::rng::{SeededRng, Stream};
+use rayon::prelude::*;
 use serde::Serialize;
 use std::time::Instant;
 
@@ -257,9 +258,8 @@ fn gap_statistic(
     }
     let started = Instant::now();
     let scale = (n as f64 / rows as f64).ln();
-    // log_w[b][i]: ln W of reference set b at the i-th candidate k.
-    let mut log_w = Vec::with_capacity(settings.gap_refs);
-    for b in 0..settings.gap_refs {
+    // ln W of reference set b at each candidate k.
+    let reference_log_w = |b: usize| -> Result<Vec<f64>> {
         let set = u32::try_from(b).map_err(|_| Error::usage("--gap-refs is too large"))?;
         let reference = reference_set(stats, rows, settings.params.seed, set);
         let reference_stats = column_stats(&reference);
@@ -281,8 +281,22 @@ fn gap_statistic(
             )?;
             per_k.push(fit.inertia.max(f64::MIN_POSITIVE).ln() + scale);
         }
-        log_w.push(per_k);
-    }
+        Ok(per_k)
+    };
+    // log_w[b][i]: ln W of reference set b at the i-th candidate k. On the CPU the sets are
+    // fitted side by side: one set's 100,000 points give each thread too little to do per
+    // iteration. Each fit is the same whatever thread runs it, so the result is too. On the
+    // GPU they go one after another: each already fills the device.
+    let log_w: Vec<Vec<f64>> = if settings.reference_backend == BackendChoice::Cpu {
+        (0..settings.gap_refs)
+            .into_par_iter()
+            .map(reference_log_w)
+            .collect::<Result<_>>()?
+    } else {
+        (0..settings.gap_refs)
+            .map(reference_log_w)
+            .collect::<Result<_>>()?
+    };
     let refs = settings.gap_refs as f64;
     for (i, result) in results.iter_mut().enumerate() {
         let mean = log_w.iter().map(|w| w[i]).sum::<f64>() / refs;

@@ -124,6 +124,30 @@ fn sweep_recommends_the_number_of_blobs_by_every_criterion() {
     assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
     assert!(svg.contains("Recommended: k = 4 (by silhouette)"));
     assert!(svg.contains("Gap statistic"));
+
+    // The reference sets are fitted side by side: the numbers do not depend on the threads.
+    for threads in ["1", "3"] {
+        let report = format!("sweep-{threads}.json");
+        strata_ok(
+            &scratch.path,
+            &sweep_args(&[
+                "--backend",
+                "cpu",
+                "--gap-refs",
+                "5",
+                "--threads",
+                threads,
+                "--report",
+                &report,
+            ]),
+        );
+        let again = json(&scratch.join(&report));
+        for (a, b) in results.iter().zip(again["results"].as_array().unwrap()) {
+            for key in ["inertia", "silhouette", "gap", "gap_se"] {
+                assert_eq!(a[key], b[key], "k = {}, --threads {threads}: {key}", a["k"]);
+            }
+        }
+    }
 }
 
 #[test]
