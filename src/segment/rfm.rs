@@ -19,7 +19,7 @@
 //! before the log began) has no purchase to measure and is left out of the table; the summary
 //! counts such customers.
 
-use super::keys::{Numbering, TextList};
+use super::keys::{Numbering, TextList, prefetch};
 use crate::data::read::{Opened, Source, batch_column, find_column};
 use crate::error::{Error, Result};
 use arrow_array::cast::AsArray;
@@ -251,18 +251,18 @@ impl Keys {
                 let cast = arrow_cast::cast(array, &DataType::Int64).map_err(|e| {
                     Error::data(format!("customer ids do not fit a 64-bit integer: {e}"))
                 })?;
-                cast.as_primitive::<Int64Type>()
-                    .iter()
-                    .map(|v| v.map(|v| keys.number(&v)).transpose())
-                    .collect()
+                let ids = cast.as_primitive::<Int64Type>();
+                keys.number_column(
+                    ids.values()
+                        .iter()
+                        .enumerate()
+                        .map(|(i, v)| ids.is_valid(i).then_some(v)),
+                )
             }
             Keys::Text(keys, _) => {
                 let cast = arrow_cast::cast(array, &DataType::Utf8)
                     .map_err(|e| Error::data(format!("customer ids: {e}")))?;
-                cast.as_string::<i32>()
-                    .iter()
-                    .map(|v| v.map(|v| keys.number(v)).transpose())
-                    .collect()
+                keys.number_column(cast.as_string::<i32>())
             }
         }
     }
@@ -336,7 +336,17 @@ impl Running {
 #[derive(Debug, Clone, Default)]
 struct Orders(Vec<u64>);
 
+/// How many rows ahead the aggregation asks for a customer's record.
+const RECORD_AHEAD: usize = 16;
+
 impl Orders {
+    /// Asks the cache for the last key (which the next push compares with).
+    fn prefetch_end(&self) {
+        if let Some(last) = self.0.last() {
+            prefetch(last);
+        }
+    }
+
     fn push(&mut self, key: u64) {
         if self.0.last() == Some(&key) {
             return;
@@ -526,6 +536,16 @@ pub fn aggregate(source: Source, spec: &RfmSpec) -> Result<RfmOutcome> {
         let amounts: &Float64Array = amounts.as_primitive::<Float64Type>();
         let orders = order_idx.map(|i| OrderKeys::new(column(i)?)).transpose()?;
         for i in 0..n {
+            // In a log ordered by time, each row's record is somewhere else in memory: ask for
+            // it ahead, then for the end of its order keys (where the row's key goes).
+            if let Some(&Some(ahead)) = slots.get(i + RECORD_AHEAD) {
+                prefetch(records.as_ptr().wrapping_add(ahead));
+            }
+            if let Some(&Some(ahead)) = slots.get(i + RECORD_AHEAD / 2)
+                && let Some(record) = &records[ahead]
+            {
+                record.orders.prefetch_end();
+            }
             let amount = amounts.is_valid(i).then(|| amounts.value(i));
             let order = orders.as_ref().map(|o| o.key(i));
             let reason = match (slots[i], days[i], amount, order) {
