@@ -209,9 +209,10 @@ impl TextList {
 const AHEAD: usize = 16;
 
 /// Distinct keys numbered 0, 1, 2, … in the order they are first seen, each stored once (in
-/// `L`), found through an open-addressing table of key numbers probed linearly: 8 bytes a key
-/// beside the keys, where a hash map beside a list of its keys held every key twice (for an
-/// 11-character text id, in two allocations: about 90 bytes a key against 27).
+/// `L`), found through an open-addressing table of key numbers probed linearly: 8 to 16 bytes
+/// a key beside the keys (4-byte slots, kept between a quarter and half full), where a hash map
+/// beside a list of its keys held every key twice (measured with 11-character text ids, in two
+/// allocations: about 112 bytes a customer more).
 #[derive(Debug)]
 pub struct Numbering<L> {
     keys: L,
