@@ -174,9 +174,18 @@ impl TextList {
     /// # Errors
     /// Exit 70 if Arrow refuses the column (it checks the text and the offsets).
     pub fn into_array(self, data_type: &DataType) -> Result<(ArrayRef, DataType)> {
+        self.into_array_within(data_type, i32::MAX as usize)
+    }
+
+    /// [`TextList::into_array`] with Utf8 holding at most `utf8_bytes` of text.
+    fn into_array_within(
+        self,
+        data_type: &DataType,
+        utf8_bytes: usize,
+    ) -> Result<(ArrayRef, DataType)> {
         let TextList { bytes, offsets } = self;
         let failed = |e: arrow_schema::ArrowError| Error::Internal(format!("customer ids: {e}"));
-        if *data_type == DataType::Utf8 && i32::try_from(bytes.len()).is_ok() {
+        if *data_type == DataType::Utf8 && bytes.len() <= utf8_bytes.min(i32::MAX as usize) {
             let offsets: ScalarBuffer<i32> = offsets.into_iter().map(|o| o as i32).collect();
             let array =
                 StringArray::try_new(OffsetBuffer::new(offsets), Buffer::from_vec(bytes), None)
@@ -506,6 +515,20 @@ mod tests {
             let (array, got) = numbering.into_keys().into_array(&data_type).unwrap();
             assert_eq!(got, data_type);
             assert_eq!(array.data_type(), &data_type);
+            let back = arrow_cast::cast(&array, &DataType::Utf8).unwrap();
+            let back: Vec<&str> = back.as_string::<i32>().iter().map(Option::unwrap).collect();
+            assert_eq!(back, texts);
+        }
+        // Utf8 text longer than 32-bit offsets reach comes out as LargeUtf8 (here with the
+        // limit lowered from 2 GiB to the 24 bytes the keys hold, and to one byte less).
+        let bytes: usize = texts.iter().map(|t| t.len()).sum();
+        for (limit, want) in [(bytes, DataType::Utf8), (bytes - 1, DataType::LargeUtf8)] {
+            let mut list = TextList::default();
+            for t in texts {
+                list.push(t);
+            }
+            let (array, got) = list.into_array_within(&DataType::Utf8, limit).unwrap();
+            assert_eq!((&got, array.data_type()), (&want, &want));
             let back = arrow_cast::cast(&array, &DataType::Utf8).unwrap();
             let back: Vec<&str> = back.as_string::<i32>().iter().map(Option::unwrap).collect();
             assert_eq!(back, texts);
