@@ -240,6 +240,16 @@ impl IdColumn {
     /// Finds repeated ids and, under `first`/`last`, which rows to drop. The example is the
     /// first id that repeats, with its first two rows.
     pub fn duplicates(&self, policy: DuplicatePolicy) -> Duplicates {
+        // Ids in increasing order (an export sorted by customer) cannot repeat: one pass in
+        // memory order settles it.
+        let increasing = (1..self.len()).into_par_iter().all(|i| match &self.values {
+            Values::Int(v) => v[i - 1] < v[i],
+            Values::UInt(v) => v[i - 1] < v[i],
+            Values::Str(a) => a.value(i - 1) < a.value(i),
+        });
+        if increasing {
+            return Duplicates::default();
+        }
         self.duplicates_by(policy, |i| match &self.values {
             Values::Int(v) => (mix(v[i] as u64) >> 32) as u32,
             Values::UInt(v) => (mix(v[i]) >> 32) as u32,
@@ -446,6 +456,21 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn increasing_ids_have_no_duplicates_and_one_step_back_is_found() {
+        let mut values: Vec<i32> = (0..1000).map(|i| 3 * i - 500).collect();
+        let ids = build(Arc::new(Int32Array::from(values.clone())));
+        assert_eq!(ids.duplicates(DuplicatePolicy::Error).rows, 0);
+        values[700] = values[699];
+        let ids = build(Arc::new(Int32Array::from(values)));
+        let found = ids.duplicates(DuplicatePolicy::Error);
+        assert_eq!((found.rows, found.ids), (1, 1));
+        assert_eq!(found.example, Some(("1597".to_string(), 699, 700)));
+        let text: Vec<String> = (0..1000).map(|i| format!("c{i:04}")).collect();
+        let ids = build(Arc::new(StringArray::from(text)));
+        assert_eq!(ids.duplicates(DuplicatePolicy::First).rows, 0);
     }
 
     #[test]
