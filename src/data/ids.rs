@@ -12,6 +12,7 @@ use arrow_array::types::{Int64Type, UInt64Type};
 use arrow_array::{Array, ArrayRef, Int64Array, LargeStringArray, UInt64Array};
 use arrow_schema::DataType;
 use rayon::prelude::*;
+use std::cmp::Ordering;
 use std::sync::Arc;
 
 enum Values {
@@ -242,18 +243,16 @@ impl IdColumn {
     pub fn duplicates(&self, policy: DuplicatePolicy) -> Duplicates {
         // Ids in increasing order (an export sorted by customer) cannot repeat: one pass in
         // memory order settles it.
-        let increasing = (1..self.len()).into_par_iter().all(|i| match &self.values {
-            Values::Int(v) => v[i - 1] < v[i],
-            Values::UInt(v) => v[i - 1] < v[i],
-            Values::Str(a) => a.value(i - 1) < a.value(i),
-        });
+        let increasing = (1..self.len())
+            .into_par_iter()
+            .all(|i| self.compare(i - 1, i) == Ordering::Less);
         if increasing {
             return Duplicates::default();
         }
         self.duplicates_by(policy, |i| match &self.values {
-            Values::Int(v) => (mix(v[i] as u64) >> 32) as u32,
-            Values::UInt(v) => (mix(v[i]) >> 32) as u32,
-            Values::Str(a) => (text_hash(a.value(i).as_bytes()) >> 32) as u32,
+            Values::Int(v) => (hash_int(v[i] as u64) >> 32) as u32,
+            Values::UInt(v) => (hash_int(v[i]) >> 32) as u32,
+            Values::Str(a) => (hash_text(a.value(i).as_bytes()) >> 32) as u32,
         })
     }
 
@@ -277,19 +276,7 @@ impl IdColumn {
             .map(|i| (u64::from(hash(i)) << 32) | i as u64)
             .collect();
         keyed.par_sort_unstable();
-        let same = |x: u32, y: u32| match &self.values {
-            Values::Int(v) => v[x as usize] == v[y as usize],
-            Values::UInt(v) => v[x as usize] == v[y as usize],
-            Values::Str(a) => a.value(x as usize) == a.value(y as usize),
-        };
-        let order = |x: u32, y: u32| {
-            match &self.values {
-                Values::Int(v) => v[x as usize].cmp(&v[y as usize]),
-                Values::UInt(v) => v[x as usize].cmp(&v[y as usize]),
-                Values::Str(a) => a.value(x as usize).cmp(a.value(y as usize)),
-            }
-            .then(x.cmp(&y))
-        };
+        let same = |x: u32, y: u32| self.compare(x as usize, y as usize) == Ordering::Equal;
         let mut found = Duplicates::default();
         let mut run: Vec<u32> = Vec::new();
         let mut start = 0;
@@ -302,7 +289,9 @@ impl IdColumn {
                 run.clear();
                 run.extend(keyed[start..end].iter().map(|&k| k as u32));
                 if !run.iter().all(|&row| same(row, run[0])) {
-                    run.sort_unstable_by(|&x, &y| order(x, y));
+                    run.sort_unstable_by(|&x, &y| {
+                        self.compare(x as usize, y as usize).then(x.cmp(&y))
+                    });
                 }
                 let mut first = 0;
                 while first < run.len() {
@@ -319,6 +308,15 @@ impl IdColumn {
             start = end;
         }
         found
+    }
+
+    /// Id `x` against id `y`.
+    fn compare(&self, x: usize, y: usize) -> Ordering {
+        match &self.values {
+            Values::Int(v) => v[x].cmp(&v[y]),
+            Values::UInt(v) => v[x].cmp(&v[y]),
+            Values::Str(a) => a.value(x).cmp(a.value(y)),
+        }
     }
 
     /// Counts one repeated id's rows (in row order) and marks the ones `policy` drops.
@@ -345,21 +343,24 @@ impl IdColumn {
     }
 }
 
-/// SplitMix64's finalizer: every input bit moves every output bit.
-fn mix(mut x: u64) -> u64 {
+/// A 64-bit hash of an integer id: SplitMix64's finalizer, so every input bit moves every
+/// output bit (high bits included, which hash tables and sorts take). Not made to resist
+/// crafted collisions, which a batch job over its own data does not need: equal hashes are
+/// always followed by comparing the ids, so a collision costs time, never a wrong answer.
+pub fn hash_int(mut x: u64) -> u64 {
     x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     x ^ (x >> 31)
 }
 
-/// A 64-bit hash of text: its length, then each 8-byte word (the last padded with zeros)
-/// mixed in.
-fn text_hash(bytes: &[u8]) -> u64 {
-    let mut h = mix(bytes.len() as u64);
+/// A 64-bit hash of a text id: its length, then each 8-byte word (the last padded with
+/// zeros) mixed in with [`hash_int`].
+pub fn hash_text(bytes: &[u8]) -> u64 {
+    let mut h = hash_int(bytes.len() as u64);
     for word in bytes.chunks(8) {
         let mut padded = [0u8; 8];
         padded[..word.len()].copy_from_slice(word);
-        h = mix(h ^ u64::from_le_bytes(padded));
+        h = hash_int(h ^ u64::from_le_bytes(padded));
     }
     h
 }

@@ -1,55 +1,12 @@
 //! The customer ids of a transaction log, numbered in the order they first appear and each
-//! stored once.
+//! stored once. They are hashed as the id column's duplicate check hashes ids.
 
+use crate::data::ids::{hash_int, hash_text};
 use crate::error::{Error, Result};
 use arrow_array::{ArrayRef, LargeStringArray, StringArray};
 use arrow_buffer::{Buffer, OffsetBuffer, ScalarBuffer};
 use arrow_schema::DataType;
-use std::hash::Hasher;
 use std::sync::Arc;
-
-/// The hasher of the customer ids: the add-multiply-rotate of rustc's FxHash. It does not
-/// resist crafted collisions, which a batch job over its own log does not need; std's SipHash
-/// was a quarter of `rfm`'s time. Keys are still compared, so a collision costs time, never a
-/// wrong answer.
-#[derive(Default, Clone, Copy)]
-struct FastHasher(u64);
-
-impl FastHasher {
-    fn add(&mut self, word: u64) {
-        self.0 = self
-            .0
-            .wrapping_add(word)
-            .wrapping_mul(0xf135_7aea_2e62_a9c5);
-    }
-}
-
-impl Hasher for FastHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut words = bytes.chunks_exact(8);
-        for word in &mut words {
-            self.add(u64::from_le_bytes(word.try_into().expect("8 bytes")));
-        }
-        let rest = words.remainder();
-        if !rest.is_empty() {
-            let mut word = [0u8; 8];
-            word[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(word));
-        }
-    }
-
-    fn write_u64(&mut self, value: u64) {
-        self.add(value);
-    }
-
-    fn write_i64(&mut self, value: i64) {
-        self.add(value as u64);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0.rotate_left(26)
-    }
-}
 
 /// Keys kept in the order they were numbered: what [`Numbering`] stores and hashes.
 pub trait KeyList: Default {
@@ -99,9 +56,7 @@ impl KeyList for Vec<i64> {
     }
 
     fn hash(key: &i64) -> u64 {
-        let mut h = FastHasher::default();
-        h.write_i64(*key);
-        h.finish()
+        hash_int(*key as u64)
     }
 
     fn prefetch(&self, number: usize, stage: u8) {
@@ -148,10 +103,7 @@ impl KeyList for TextList {
     }
 
     fn hash(key: &str) -> u64 {
-        let mut h = FastHasher::default();
-        h.write(key.as_bytes());
-        h.write_u64(key.len() as u64);
-        h.finish()
+        hash_text(key.as_bytes())
     }
 
     fn prefetch(&self, number: usize, stage: u8) {
@@ -254,11 +206,9 @@ impl<L: KeyList> Numbering<L> {
         self.keys
     }
 
-    /// The table slot a hash starts probing at: its product with 2⁶⁴/φ, top bits, so that
-    /// every bit of the hash moves the slot.
+    /// The table slot a hash starts probing at: its top bits (every bit of a key moves them).
     fn home(hash: u64, table_len: usize) -> usize {
-        let bits = table_len.trailing_zeros();
-        (hash.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - bits)) as usize
+        (hash >> (64 - table_len.trailing_zeros())) as usize
     }
 
     /// The number of `key`, a new key taking the next number.
