@@ -485,7 +485,13 @@ fn count_pass(
         .zip(labels.par_chunks(block))
         .map(|(rows, block_labels)| {
             let mut t = Tally::new(k * g, g);
-            tally_block(&mut t, rows, block_labels, d, cols.clone(), low, high);
+            let pass = PassBounds {
+                d,
+                cols: cols.clone(),
+                low,
+                high,
+            };
+            tally_block(&mut t, rows, block_labels, &pass);
             for (jj, raw) in curved {
                 for (row, &label) in rows.chunks_exact(d).zip(block_labels) {
                     t.curved[label as usize * g + jj] += raw(row[cols.start + jj]);
@@ -530,49 +536,40 @@ fn count_pass(
     total
 }
 
-/// Adds one block's rows to `t` (all but the curved sums). AVX2 where the CPU has it, with the
-/// same arithmetic.
-fn tally_block(
-    t: &mut Tally<u32>,
-    rows: &[f32],
-    labels: &[u32],
+/// What each block of a pass is tallied against: the features `cols` of rows of `d`, and
+/// per slot the order keys of the bounds.
+struct PassBounds<'a> {
     d: usize,
     cols: std::ops::Range<usize>,
-    low: &[i32],
-    high: &[i32],
-) {
+    low: &'a [i32],
+    high: &'a [i32],
+}
+
+/// Adds one block's rows to `t` (all but the curved sums). AVX2 where the CPU has it, with the
+/// same arithmetic.
+fn tally_block(t: &mut Tally<u32>, rows: &[f32], labels: &[u32], pass: &PassBounds) {
     #[cfg(target_arch = "x86_64")]
     if crate::backend::avx2_fma() {
         // SAFETY: the CPU was just found to support AVX2 and FMA.
-        return unsafe { tally_block_avx2(t, rows, labels, d, cols, low, high) };
+        return unsafe { tally_block_avx2(t, rows, labels, pass) };
     }
-    tally_rows(t, rows, labels, d, cols, low, high);
+    tally_rows(t, rows, labels, pass);
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn tally_block_avx2(
-    t: &mut Tally<u32>,
-    rows: &[f32],
-    labels: &[u32],
-    d: usize,
-    cols: std::ops::Range<usize>,
-    low: &[i32],
-    high: &[i32],
-) {
-    tally_rows(t, rows, labels, d, cols, low, high);
+fn tally_block_avx2(t: &mut Tally<u32>, rows: &[f32], labels: &[u32], pass: &PassBounds) {
+    tally_rows(t, rows, labels, pass);
 }
 
 #[inline(always)]
-fn tally_rows(
-    t: &mut Tally<u32>,
-    rows: &[f32],
-    labels: &[u32],
-    d: usize,
-    cols: std::ops::Range<usize>,
-    low: &[i32],
-    high: &[i32],
-) {
+fn tally_rows(t: &mut Tally<u32>, rows: &[f32], labels: &[u32], pass: &PassBounds) {
+    let PassBounds {
+        d,
+        ref cols,
+        low,
+        high,
+    } = *pass;
     let g = cols.len();
     assert!(g <= 64, "at most 64 features per pass");
     let least = &mut t.least[..g];
