@@ -302,8 +302,118 @@ pub fn output_format(path: &Path) -> Format {
 /// A writer of record batches in one of the supported formats.
 enum TableWriter {
     Arrow(arrow_ipc::writer::FileWriter<BufWriter<File>>),
-    Parquet(parquet::arrow::ArrowWriter<BufWriter<File>>),
+    Parquet(ParquetGroups),
     Csv(arrow_csv::Writer<BufWriter<File>>),
+}
+
+/// Parquet written a few row groups at a time, each encoded on its own thread and appended in
+/// order: the same bytes as `ArrowWriter` writes alone (same properties, same row groups of
+/// `max_row_group_row_count` rows), in a fraction of the time on several cores.
+struct ParquetGroups {
+    file: parquet::file::writer::SerializedFileWriter<BufWriter<File>>,
+    factory: parquet::arrow::arrow_writer::ArrowRowGroupWriterFactory,
+    schema: SchemaRef,
+    rows_per_group: usize,
+    /// Complete row groups not yet encoded, then the one being filled.
+    groups: Vec<Vec<RecordBatch>>,
+    filling: usize,
+}
+
+type ParquetResult<T> = std::result::Result<T, parquet::errors::ParquetError>;
+
+impl ParquetGroups {
+    fn new(
+        file: BufWriter<File>,
+        schema: &SchemaRef,
+        props: parquet::file::properties::WriterProperties,
+    ) -> ParquetResult<Self> {
+        let rows_per_group = props.max_row_group_row_count().unwrap_or(usize::MAX).max(1);
+        let writer = parquet::arrow::ArrowWriter::try_new(file, schema.clone(), Some(props))?;
+        let (file, factory) = writer.into_serialized_writer()?;
+        Ok(Self {
+            file,
+            factory,
+            schema: schema.clone(),
+            rows_per_group,
+            groups: vec![Vec::new()],
+            filling: 0,
+        })
+    }
+
+    /// Row groups encoded side by side: one per worker thread.
+    fn batch_of_groups() -> usize {
+        rayon::current_num_threads().max(2)
+    }
+
+    fn write(&mut self, batch: &RecordBatch) -> ParquetResult<()> {
+        let mut at = 0;
+        while at < batch.num_rows() {
+            let take = (self.rows_per_group - self.filling).min(batch.num_rows() - at);
+            self.groups
+                .last_mut()
+                .expect("a group is always being filled")
+                .push(batch.slice(at, take));
+            (at, self.filling) = (at + take, self.filling + take);
+            if self.filling == self.rows_per_group {
+                self.groups.push(Vec::new());
+                self.filling = 0;
+                if self.groups.len() > Self::batch_of_groups() {
+                    self.flush(false)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Encodes the complete row groups (and, when `all`, the one being filled) in parallel and
+    /// appends them to the file in order.
+    fn flush(&mut self, all: bool) -> ParquetResult<()> {
+        use rayon::prelude::*;
+        let keep = if all {
+            Vec::new()
+        } else {
+            self.groups.pop().unwrap_or_default()
+        };
+        let groups: Vec<_> = std::mem::take(&mut self.groups)
+            .into_iter()
+            .filter(|group| !group.is_empty())
+            .collect();
+        let first = self.file.flushed_row_groups().len();
+        let (factory, schema) = (&self.factory, &self.schema);
+        let encoded: Vec<_> = groups
+            .into_par_iter()
+            .enumerate()
+            .map(|(i, group)| {
+                let mut writers = factory.create_column_writers(first + i)?;
+                for batch in &group {
+                    let mut next = writers.iter_mut();
+                    for (field, column) in schema.fields().iter().zip(batch.columns()) {
+                        for leaf in parquet::arrow::arrow_writer::compute_leaves(field, column)? {
+                            next.next().expect("one writer per leaf").write(&leaf)?;
+                        }
+                    }
+                }
+                writers
+                    .into_iter()
+                    .map(|w| w.close())
+                    .collect::<ParquetResult<Vec<_>>>()
+            })
+            .collect::<ParquetResult<_>>()?;
+        for chunks in encoded {
+            let mut group = self.file.next_row_group()?;
+            for chunk in chunks {
+                chunk.append_to_row_group(&mut group)?;
+            }
+            group.close()?;
+        }
+        self.groups = vec![keep];
+        Ok(())
+    }
+
+    fn finish(mut self) -> ParquetResult<BufWriter<File>> {
+        self.flush(true)?;
+        self.file.into_inner()
+    }
 }
 
 impl TableWriter {
@@ -326,10 +436,8 @@ impl TableWriter {
                         );
                     }
                 }
-                let props = props.build();
                 TableWriter::Parquet(
-                    parquet::arrow::ArrowWriter::try_new(file, schema.clone(), Some(props))
-                        .map_err(|e| e.to_string())?,
+                    ParquetGroups::new(file, schema, props.build()).map_err(|e| e.to_string())?,
                 )
             }
             Format::Csv => TableWriter::Csv(
@@ -354,7 +462,7 @@ impl TableWriter {
                 w.finish().map_err(|e| e.to_string())?;
                 w.into_inner().map_err(|e| e.to_string())?
             }
-            TableWriter::Parquet(w) => w.into_inner().map_err(|e| e.to_string())?,
+            TableWriter::Parquet(w) => w.finish().map_err(|e| e.to_string())?,
             TableWriter::Csv(w) => w.into_inner(),
         };
         file.flush().map_err(|e| e.to_string())?;
@@ -419,4 +527,106 @@ pub fn write_json(target: &Path, value: &impl serde::Serialize) -> Result<Staged
     out.write_all(b"\n").map_err(|e| write_failed(target, e))?;
     out.flush().map_err(|e| write_failed(target, e))?;
     Ok(staged)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::{ArrayRef, Float32Array, Int64Array, StringArray, UInt32Array};
+    use arrow_schema::{DataType, Field, Schema};
+    use parquet::file::properties::WriterProperties;
+    use std::sync::Arc;
+
+    fn temp_path(name: &str) -> PathBuf {
+        std::env::temp_dir().join(format!("strata-write-{}-{name}", std::process::id()))
+    }
+
+    /// The bytes of a Parquet file of `batches`, written by `ParquetGroups` on `threads`
+    /// threads, or by `ArrowWriter` alone.
+    fn parquet_bytes(
+        schema: &SchemaRef,
+        batches: &[RecordBatch],
+        threads: Option<usize>,
+    ) -> Vec<u8> {
+        let props = || {
+            WriterProperties::builder()
+                .set_compression(parquet::basic::Compression::SNAPPY)
+                .set_max_row_group_row_count(Some(1000))
+                .build()
+        };
+        let path = temp_path(&format!("{threads:?}.parquet"));
+        let file = BufWriter::new(File::create(&path).unwrap());
+        match threads {
+            Some(threads) => rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| {
+                    let mut w = ParquetGroups::new(file, schema, props()).unwrap();
+                    for batch in batches {
+                        w.write(batch).unwrap();
+                    }
+                    w.finish().unwrap().flush().unwrap();
+                }),
+            None => {
+                let mut w =
+                    parquet::arrow::ArrowWriter::try_new(file, schema.clone(), Some(props()))
+                        .unwrap();
+                for batch in batches {
+                    w.write(batch).unwrap();
+                }
+                w.into_inner().unwrap().flush().unwrap();
+            }
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        bytes
+    }
+
+    #[test]
+    fn parquet_row_groups_encoded_side_by_side_are_the_bytes_of_one_writer() {
+        let schema: SchemaRef = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, false),
+            Field::new("name", DataType::Utf8, true),
+            Field::new("segment", DataType::UInt32, false),
+            Field::new("distance", DataType::Float32, false),
+        ]));
+        // 10,500 rows in batches of 777: row groups of 1,000 cut across batches, a short last
+        // group, text with nulls.
+        let batches: Vec<RecordBatch> = (0..10_500i64)
+            .step_by(777)
+            .map(|start| {
+                let rows = start..(start + 777).min(10_500);
+                let columns: Vec<ArrayRef> = vec![
+                    Arc::new(Int64Array::from_iter_values(rows.clone().map(|i| i * 7919))),
+                    Arc::new(StringArray::from_iter(
+                        rows.clone()
+                            .map(|i| (i % 5 != 0).then(|| format!("customer-{}", i % 1234))),
+                    )),
+                    Arc::new(UInt32Array::from_iter_values(
+                        rows.clone().map(|i| (i % 6) as u32),
+                    )),
+                    Arc::new(Float32Array::from_iter_values(
+                        rows.map(|i| (i as f32 * 0.37).sin()),
+                    )),
+                ];
+                RecordBatch::try_new(schema.clone(), columns).unwrap()
+            })
+            .collect();
+        let alone = parquet_bytes(&schema, &batches, None);
+        for threads in [1, 2, 3] {
+            assert!(
+                parquet_bytes(&schema, &batches, Some(threads)) == alone,
+                "{threads} thread(s)"
+            );
+        }
+        assert!(parquet_bytes(&schema, &[], Some(2)) == parquet_bytes(&schema, &[], None));
+        let path = temp_path("read-back.parquet");
+        std::fs::write(&path, &alone).unwrap();
+        let reader = parquet::file::reader::SerializedFileReader::new(File::open(&path).unwrap());
+        let meta = parquet::file::reader::FileReader::metadata(&reader.unwrap()).clone();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(meta.num_row_groups(), 11);
+        assert_eq!(meta.file_metadata().num_rows(), 10_500);
+    }
 }
