@@ -346,6 +346,13 @@ impl ParquetGroups {
     }
 
     fn write(&mut self, batch: &RecordBatch) -> ParquetResult<()> {
+        // What `ArrowWriter::write` checks first: the leaves below are matched to the writers
+        // by position.
+        if batch.schema().fields() != self.schema.fields() {
+            return Err(parquet::errors::ParquetError::ArrowError(
+                "record batch schema does not match writer schema".to_string(),
+            ));
+        }
         let mut at = 0;
         while at < batch.num_rows() {
             let take = (self.rows_per_group - self.filling).min(batch.num_rows() - at);
@@ -621,6 +628,12 @@ mod tests {
             );
         }
         assert!(parquet_bytes(&schema, &[], Some(2)) == parquet_bytes(&schema, &[], None));
+        let path = temp_path("mismatch.parquet");
+        let file = BufWriter::new(File::create(&path).unwrap());
+        let mut w = ParquetGroups::new(file, &schema, WriterProperties::default()).unwrap();
+        let other = batches[0].project(&[0, 2, 1, 3]).unwrap();
+        assert!(w.write(&other).is_err(), "columns in another order");
+        std::fs::remove_file(&path).unwrap();
         let path = temp_path("read-back.parquet");
         std::fs::write(&path, &alone).unwrap();
         let reader = parquet::file::reader::SerializedFileReader::new(File::open(&path).unwrap());

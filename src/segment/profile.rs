@@ -287,9 +287,9 @@ type Summaries = (Vec<Vec<(f64, f64)>>, Vec<Population>);
 /// cent), and sums the values; the median is selected among the kept values by its rank. Should
 /// a median fall outside its bounds, that segment's feature is gathered in full and the median
 /// selected there, so the result is exact whatever the sample. Features go several to a pass
-/// (all 16 of 16 for k up to 40), so the matrix is read d / (features per pass) times instead of
-/// d times. Sums are kept per block of rows and added in block order, so they do not depend on
-/// the thread count.
+/// (16 features in one pass up to k = 46 from 8.4 million rows on, see `Sampling::plan`), so the
+/// matrix is read once per pass instead of once per feature. Sums are kept per block of rows
+/// and added in block order, so they do not depend on the thread count.
 fn feature_summaries(
     features: &[String],
     points: &Matrix,
