@@ -752,6 +752,7 @@ pub fn render_table(features: &[String], profiles: &[SegmentProfile]) -> String 
 mod tests {
     use super::*;
     use crate::data::transform::{Normalize, column_stats};
+    use crate::kmeans::segment_sizes;
 
     #[test]
     fn rfm_words_follow_marketing_usage_in_feature_order() {
@@ -940,14 +941,6 @@ mod tests {
         }
     }
 
-    fn sizes_of(labels: &[u32], k: usize) -> Vec<u64> {
-        let mut sizes = vec![0u64; k];
-        for &label in labels {
-            sizes[label as usize] += 1;
-        }
-        sizes
-    }
-
     #[test]
     fn order_keys_sort_as_total_cmp_and_map_back() {
         let mut values = vec![
@@ -1007,7 +1000,7 @@ mod tests {
                 i as u64
             })
             .unwrap();
-        let sizes = sizes_of(&labels, k);
+        let sizes = segment_sizes(&labels, k);
         assert_eq!(sizes[3], 0);
         assert!(
             n > Sampling::plan(n, k, d).rows,
@@ -1092,7 +1085,7 @@ mod tests {
         let (transform, _) =
             Transform::fit_apply(&mut points, &features, &[], Normalize::None, |i| i as u64)
                 .unwrap();
-        let sizes = sizes_of(&labels, k);
+        let sizes = segment_sizes(&labels, k);
         let want = oracle(&features, &points, &labels, &sizes, &transform);
         let sampled = |rows, sigmas, per_pass| Sampling {
             rows,
