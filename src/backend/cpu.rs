@@ -81,25 +81,61 @@ fn seed_partition(
         let len = closest.len();
         let distances = &mut buffer[..t * len];
         kernel(rows, centres, distances);
-        for (i, c) in closest.iter_mut().enumerate() {
-            match lead {
-                Lead::None => {}
-                Lead::Replace => *c = distances[i],
-                Lead::Min => {
-                    if distances[i] < *c {
-                        *c = distances[i];
+        let (lead_distances, trials) = distances.split_at(first * len);
+        match lead {
+            Lead::None => {}
+            Lead::Replace => closest.copy_from_slice(lead_distances),
+            Lead::Min => {
+                for (c, &x) in closest.iter_mut().zip(lead_distances) {
+                    if x < *c {
+                        *c = x;
                     }
                 }
             }
-            if first == t {
-                potential += f64::from(*c);
-            }
-            for (s, sum) in sums.iter_mut().enumerate() {
-                *sum += f64::from(distances[(first + s) * len + i].min(*c));
+        }
+        if first == t {
+            potential = closest.iter().fold(potential, |sum, &c| sum + f64::from(c));
+        }
+        for (group, sums) in trials
+            .chunks(TRIAL_SUMS * len)
+            .zip(sums.chunks_mut(TRIAL_SUMS))
+        {
+            match sums.len() {
+                1 => add_trials::<1>(group, closest, sums),
+                2 => add_trials::<2>(group, closest, sums),
+                3 => add_trials::<3>(group, closest, sums),
+                4 => add_trials::<4>(group, closest, sums),
+                5 => add_trials::<5>(group, closest, sums),
+                6 => add_trials::<6>(group, closest, sums),
+                7 => add_trials::<7>(group, closest, sums),
+                _ => add_trials::<8>(group, closest, sums),
             }
         }
     }
     (potential, sums)
+}
+
+/// Trial sums kept in registers at once by [`add_trials`].
+const TRIAL_SUMS: usize = 8;
+
+/// Adds min(distance, closest) of each row, in row order, to each of `G` trial sums; `trials`
+/// holds the G candidates' distances candidate by candidate (`trials[s·len + i]`). The sums stay
+/// in registers across the rows, and the G dependency chains run side by side; the additions
+/// are the ones of a plain loop, in the same order. Distances are never NaN (finite inputs), so
+/// the comparison is `f32::min`.
+#[inline]
+fn add_trials<const G: usize>(trials: &[f32], closest: &[f32], sums: &mut [f64]) {
+    let len = closest.len();
+    assert!(trials.len() == G * len && sums.len() == G);
+    let rows: [&[f32]; G] = std::array::from_fn(|s| &trials[s * len..(s + 1) * len]);
+    let mut acc: [f64; G] = std::array::from_fn(|s| sums[s]);
+    for (i, &c) in closest.iter().enumerate() {
+        for s in 0..G {
+            let x = rows[s][i];
+            acc[s] += f64::from(if x < c { x } else { c });
+        }
+    }
+    sums.copy_from_slice(&acc);
 }
 
 /// Rows per vector of the search (one 256-bit vector of f32).
@@ -1038,6 +1074,59 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_seeding_partition_sums_like_a_plain_loop_over_the_rows_bit_for_bit() {
+        // 2,500 rows: two full chunks of SEED_CHUNK and a short one. Trial counts on both
+        // sides of the TRIAL_SUMS kept in registers at once (9 and 11 take two groups).
+        let (n, d) = (2_500, 3);
+        let rows = spread(n * d, 7919, 1013, 0.017, 8.0);
+        let start = spread(n, 31, 997, 0.5, 0.0);
+        for trials in [1, 3, 8, 9, 11] {
+            for lead in [Lead::None, Lead::Replace, Lead::Min] {
+                let t = trials + usize::from(lead != Lead::None);
+                let centres = Matrix::from_vec(spread(t * d, 104_729, 977, 0.013, 6.0), d);
+                let mut closest = start.clone();
+                let (potential, sums) =
+                    seed_partition(pick_seed_distances(), &rows, &centres, lead, &mut closest);
+                // The reference: row by row, the lead first, then each trial's running sum.
+                let mut expected = start.clone();
+                let mut expected_sums = vec![0.0f64; trials];
+                let mut distances = vec![0f32; n * t];
+                seed_distances_rows(&rows, &centres, &mut distances);
+                for (i, c) in expected.iter_mut().enumerate() {
+                    match lead {
+                        Lead::None => {}
+                        Lead::Replace => *c = distances[i],
+                        Lead::Min => *c = c.min(distances[i]),
+                    }
+                    let first = t - trials;
+                    for (s, sum) in expected_sums.iter_mut().enumerate() {
+                        *sum += f64::from(distances[(first + s) * n + i].min(*c));
+                    }
+                }
+                let case = format!("{trials} trial(s), lead {}", t - trials);
+                assert_eq!(closest, expected, "{case}");
+                let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&sums), bits(&expected_sums), "{case}");
+                // With trials in the pass, the potential after the lead is not summed.
+                assert_eq!(potential, 0.0, "{case}");
+            }
+        }
+        // A lead with no trials returns the potential after it, summed row by row.
+        let centre = Matrix::from_vec(vec![0.5, -1.0, 2.0], d);
+        let mut closest = start.clone();
+        let (potential, sums) = seed_partition(
+            pick_seed_distances(),
+            &rows,
+            &centre,
+            Lead::Min,
+            &mut closest,
+        );
+        assert!(sums.is_empty());
+        let plain: f64 = closest.iter().map(|&c| f64::from(c)).sum();
+        assert_eq!(potential.to_bits(), plain.to_bits());
     }
 
     #[test]
