@@ -350,16 +350,31 @@ fn nearest_rows(search: &Search, rows: &[f32], labels: &mut [u32]) {
     }
 }
 
+/// Groups of rows ahead of the one being copied whose cache lines [`fill_panel_avx2`] asks
+/// for. Left to the hardware prefetcher, the transpose's short loads from sixteen lines at a
+/// time waited on memory: asking for the lines a few groups early took about a third off the
+/// seeding passes and up to a third off the search at small k (2, 4 and 8 groups measured
+/// alike).
+const PREFETCH_GROUPS: usize = 4;
+
 /// Copies a full group of rows into `panel` with 8 × 8 transposes in registers (the
 /// features past the last multiple of 8 one at a time). Each vector is loaded as two halves,
 /// four features of row r and of row r + 4, so the transpose needs no lane-crossing shuffle.
+/// First asks for the cache lines of the group [`PREFETCH_GROUPS`] ahead, when `rows` has it.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 fn fill_panel_avx2(rows: &[f32], d: usize, first: usize, panel: &mut [PanelFeature]) {
     use std::arch::x86_64::{
-        _mm_loadu_ps, _mm256_castps128_ps256, _mm256_insertf128_ps, _mm256_shuffle_ps,
-        _mm256_store_ps, _mm256_unpackhi_ps, _mm256_unpacklo_ps,
+        _MM_HINT_T0, _mm_loadu_ps, _mm_prefetch, _mm256_castps128_ps256, _mm256_insertf128_ps,
+        _mm256_shuffle_ps, _mm256_store_ps, _mm256_unpackhi_ps, _mm256_unpacklo_ps,
     };
+    let ahead = (first + PREFETCH_GROUPS * GROUP) * d;
+    if let Some(later) = rows.get(ahead..ahead + GROUP * d) {
+        // Sixteen floats to a 64-byte line.
+        for line in later.chunks(16) {
+            _mm_prefetch::<_MM_HINT_T0>(line.as_ptr().cast());
+        }
+    }
     let rows = &rows[first * d..(first + GROUP) * d];
     assert!(panel.len() == d);
     let wide = d / 8 * 8;
@@ -1117,13 +1132,8 @@ mod tests {
         // A lead with no trials returns the potential after it, summed row by row.
         let centre = Matrix::from_vec(vec![0.5, -1.0, 2.0], d);
         let mut closest = start.clone();
-        let (potential, sums) = seed_partition(
-            pick_seed_distances(),
-            &rows,
-            &centre,
-            Lead::Min,
-            &mut closest,
-        );
+        let (potential, sums) =
+            seed_partition(pick_seed_distances(), &rows, &centre, Lead::Min, &mut closest);
         assert!(sums.is_empty());
         let plain: f64 = closest.iter().map(|&c| f64::from(c)).sum();
         assert_eq!(potential.to_bits(), plain.to_bits());
