@@ -1132,8 +1132,13 @@ mod tests {
         // A lead with no trials returns the potential after it, summed row by row.
         let centre = Matrix::from_vec(vec![0.5, -1.0, 2.0], d);
         let mut closest = start.clone();
-        let (potential, sums) =
-            seed_partition(pick_seed_distances(), &rows, &centre, Lead::Min, &mut closest);
+        let (potential, sums) = seed_partition(
+            pick_seed_distances(),
+            &rows,
+            &centre,
+            Lead::Min,
+            &mut closest,
+        );
         assert!(sums.is_empty());
         let plain: f64 = closest.iter().map(|&c| f64::from(c)).sum();
         assert_eq!(potential.to_bits(), plain.to_bits());
