@@ -3,6 +3,7 @@
 mod csv;
 pub mod ids;
 pub mod matrix;
+pub mod memory;
 pub mod read;
 pub mod transform;
 pub mod validate;

@@ -687,6 +687,9 @@ pub fn read_dataset(source: Source, request: &ColumnRequest) -> Result<Dataset> 
     projection.dedup();
 
     let cols = features.len();
+    if let Some(rows) = opened.rows_hint() {
+        super::memory::warn_if_short(rows as u64, cols);
+    }
     let mut matrix = Matrix::with_capacity(opened.rows_hint().unwrap_or(0), cols);
     let mut scans = vec![ColumnScan::default(); cols];
     // A CSV id column with no values at all (a header and no rows, or every id empty) is
