@@ -460,6 +460,24 @@ impl Iterator for ParallelCsv {
     }
 }
 
+/// Rows of a CSV file of `len` bytes, estimated from its first bytes `head`: the bytes after
+/// the header row over the mean length of the complete rows in `head`. None when `head` holds
+/// no complete row after the header. Only a hint (room to reserve, memory to expect): quoted
+/// line breaks and rows of uneven length move it.
+fn estimate_rows(head: &[u8], len: u64) -> Option<usize> {
+    let header_end = head.iter().position(|&b| b == b'\n')? + 1;
+    let last_end = head.iter().rposition(|&b| b == b'\n')? + 1;
+    let rows = head[header_end..last_end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count();
+    if rows == 0 {
+        return None;
+    }
+    let per_row = (last_end - header_end) as f64 / rows as f64;
+    Some((len.saturating_sub(header_end as u64) as f64 / per_row).round() as usize)
+}
+
 pub(super) fn open_csv(path: PathBuf, mut file: File) -> Result<Opened> {
     let mut head = Vec::with_capacity(CSV_SNIFF_BYTES);
     (&mut file)
@@ -523,7 +541,10 @@ pub(super) fn open_csv(path: PathBuf, mut file: File) -> Result<Opened> {
     let inferred = schema.clone();
     Ok(Opened {
         schema,
-        rows_hint: None,
+        rows_hint: file
+            .metadata()
+            .ok()
+            .and_then(|meta| estimate_rows(&head, meta.len())),
         open: Box::new(
             move |projection: &[usize], numeric: &[usize], text: &[usize]| {
                 if let Some(found) = &found {
@@ -598,6 +619,25 @@ mod tests {
         assert_eq!(sniff_delimiter(b"\"x;y;z\",a\n"), b',');
         assert_eq!(sniff_delimiter(b"id,a;b\n"), b',');
         assert_eq!(sniff_delimiter(b"spend\n1\n"), b',');
+    }
+
+    #[test]
+    fn the_row_count_is_estimated_from_the_rows_in_the_head() {
+        // Header of 9 bytes, rows of 9: a 9 + 9 × 1,000-byte file holds 1,000 rows.
+        let head = b"id,spend\n1,2.5000\n2,3.2500\n3,9.";
+        assert_eq!(estimate_rows(head, 9_009), Some(1_000));
+        // Rows of 6 and 10 bytes average 8; CRLF rows count their CR.
+        assert_eq!(
+            estimate_rows(b"id,spend\n1,2.5\n2,3.25000\n", 8_009),
+            Some(1_000)
+        );
+        assert_eq!(estimate_rows(b"a\r\n1\r\n22\r\n", 3 + 3_500), Some(1_000));
+        // The whole file in the head.
+        assert_eq!(estimate_rows(b"a\n1\n2\n3\n", 8), Some(3));
+        // No complete row after the header, or no header line at all.
+        assert_eq!(estimate_rows(b"id,spend\n1,2.5", 1 << 30), None);
+        assert_eq!(estimate_rows(b"id,spend", 8), None);
+        assert_eq!(estimate_rows(b"", 0), None);
     }
 
     #[test]

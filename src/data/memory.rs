@@ -3,9 +3,10 @@
 //! A fit holds the whole feature matrix in memory. When the input is larger than the memory
 //! left to the process, Linux does not refuse the allocation: it stops the process part way
 //! through the read (the OOM killer), with no message of Strata's and exit status 137. So before
-//! the read, when the row count is known (Parquet and IPC footers), the peak is estimated and
-//! compared with what the system and the process's control group (a container's limit) can
-//! still give; a shortfall is logged as a warning that names both figures.
+//! the read, when the row count is known or can be estimated (Parquet footers; a CSV file's size
+//! over the length of its first rows), the peak is estimated and compared with what the system
+//! and the process's control group (a container's limit) can still give; a shortfall is logged
+//! as a warning that names both figures.
 //!
 //! Page cache counts as available: the kernel drops it under pressure, and a file just read (or
 //! being read) fills it. So the warning only fires when the run cannot fit even then.
@@ -164,9 +165,9 @@ pub fn shortfall(rows: u64, features: usize, available: Available) -> Option<Str
     }
     let gb = |b: u64| b as f64 / 1e9;
     Some(format!(
-        "{rows} rows × {features} features need about {:.1} GB of memory, and {} has about {:.1} \
-         GB left: the system may stop this run part way (exit status 137, no message); use a \
-         machine with more memory, or fewer rows or features",
+        "about {rows} rows × {features} features need about {:.1} GB of memory, and {} has \
+         about {:.1} GB left: the system may stop this run part way (exit status 137, no \
+         message); use a machine with more memory, or fewer rows or features",
         gb(need),
         if available.cgroup {
             "this process's memory limit (its container or control group)"
@@ -178,7 +179,7 @@ pub fn shortfall(rows: u64, features: usize, available: Available) -> Option<Str
 }
 
 /// Logs a warning when `rows` × `features` will not fit in the memory left (a debug line with
-/// both figures otherwise).
+/// both figures otherwise). `rows` may be an estimate (a CSV input's).
 pub fn warn_if_short(rows: u64, features: usize) {
     let Some(available) = available() else {
         return;
@@ -327,7 +328,7 @@ mod tests {
         let room = |bytes, cgroup| Available { bytes, cgroup };
         assert_eq!(shortfall(100_000_000, 16, room(need, false)), None);
         let message = shortfall(100_000_000, 16, room(need - 1, true)).unwrap();
-        assert!(message.contains("100000000 rows × 16 features need about 8.5 GB"));
+        assert!(message.contains("about 100000000 rows × 16 features need about 8.5 GB"));
         assert!(message.contains("memory limit (its container"));
         assert!(message.contains("about 8.5 GB left"));
         let message = shortfall(100_000_000, 16, room(4_000_000_000, false)).unwrap();
