@@ -212,6 +212,16 @@ mod tests {
         root
     }
 
+    fn room(bytes: u64, cgroup: bool) -> Available {
+        Available { bytes, cgroup }
+    }
+
+    /// `MemAvailable` of [`MEMINFO`].
+    const MACHINE: Available = Available {
+        bytes: 20_000_000 * 1024,
+        cgroup: false,
+    };
+
     const MEMINFO: &str = "MemTotal:       24684096 kB\nMemFree:         1000000 kB\n\
                            MemAvailable:   20000000 kB\nBuffers:            1234 kB\n";
 
@@ -235,13 +245,7 @@ mod tests {
                 ("sys/fs/cgroup/jobs/nightly/memory.current", "5000\n"),
             ],
         );
-        assert_eq!(
-            available_under(&root),
-            Some(Available {
-                bytes: 20_000_000 * 1024,
-                cgroup: false
-            })
-        );
+        assert_eq!(available_under(&root), Some(MACHINE));
         std::fs::remove_dir_all(root).unwrap();
     }
 
@@ -264,11 +268,7 @@ mod tests {
                 ("sys/fs/cgroup/jobs/memory.current", "9500000000\n"),
             ],
         );
-        let group = Available {
-            bytes: 500_000_000,
-            cgroup: true,
-        };
-        assert_eq!(available_under(&root), Some(group));
+        assert_eq!(available_under(&root), Some(room(500_000_000, true)));
         // Without the parent's limit, the job's own: 8 − (6 − 5) = 7 GB.
         std::fs::write(root.join("sys/fs/cgroup/jobs/memory.max"), "max\n").unwrap();
         assert_eq!(available_under(&root).unwrap().bytes, 7_000_000_000);
@@ -291,26 +291,14 @@ mod tests {
                 ),
             ],
         );
-        assert_eq!(
-            available_under(&root),
-            Some(Available {
-                bytes: 2_000_000_000,
-                cgroup: true
-            })
-        );
+        assert_eq!(available_under(&root), Some(room(2_000_000_000, true)));
         // "No limit" in v1 is a huge number: the machine bounds.
         std::fs::write(
             root.join("sys/fs/cgroup/memory/memory.limit_in_bytes"),
             "9223372036854771712\n",
         )
         .unwrap();
-        assert_eq!(
-            available_under(&root),
-            Some(Available {
-                bytes: 20_000_000 * 1024,
-                cgroup: false
-            })
-        );
+        assert_eq!(available_under(&root), Some(MACHINE));
         std::fs::remove_dir_all(root).unwrap();
     }
 
@@ -325,7 +313,6 @@ mod tests {
     #[test]
     fn the_warning_fires_only_past_the_room_and_names_both_figures() {
         let need = peak_bytes(100_000_000, 16);
-        let room = |bytes, cgroup| Available { bytes, cgroup };
         assert_eq!(shortfall(100_000_000, 16, room(need, false)), None);
         let message = shortfall(100_000_000, 16, room(need - 1, true)).unwrap();
         assert!(message.contains("about 100000000 rows × 16 features need about 8.5 GB"));
