@@ -288,6 +288,8 @@ pub fn select(
                 log::info!("backend auto: using the GPU '{}'", backend.adapter().name);
                 Ok(Box::new(backend))
             }
+            // A --gpu that names no adapter is a mistake to report, not a reason to fall back.
+            Err(usage @ Error::Usage(_)) => Err(usage),
             Err(reason) => {
                 log::info!("backend auto: {reason}; using the CPU backend");
                 Ok(Box::new(cpu::CpuBackend::new(points)))

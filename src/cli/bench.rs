@@ -55,6 +55,8 @@ pub struct BenchArgs {
     /// Seed of the data, the start and the seeding.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    #[command(flatten)]
+    pub gpu: super::GpuArg,
     /// CPU worker threads (default: one per core).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
@@ -72,6 +74,7 @@ pub struct BenchArgs {
 /// Usage errors for empty shapes; 69 without an adapter for `gpu`; data errors of `--input`.
 pub fn run(args: BenchArgs) -> Result<()> {
     super::set_threads(args.threads)?;
+    args.gpu.apply(args.backends.contains(&BenchBackend::Gpu))?;
     if let Some(path) = &args.report {
         StagedFile::preflight(path)?;
     }

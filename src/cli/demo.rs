@@ -31,6 +31,8 @@ pub struct DemoArgs {
     /// auto, gpu or cpu.
     #[arg(long, value_enum, default_value = "auto")]
     pub backend: BackendChoice,
+    #[command(flatten)]
+    pub gpu: super::GpuArg,
     /// CPU worker threads (default: one per core).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
@@ -94,6 +96,7 @@ pub fn job(args: &DemoArgs) -> FitJob {
 /// Any error of the job.
 pub fn run(args: DemoArgs) -> Result<()> {
     super::set_threads(args.threads)?;
+    args.gpu.apply(args.backend != BackendChoice::Cpu)?;
     let outcome = run_fit(job(&args))?;
     let r = &outcome.report;
     outln!(

@@ -117,6 +117,8 @@ pub struct InputArgs {
     /// auto: a real GPU if present, else the CPU; gpu: any adapter; cpu: rayon.
     #[arg(long, value_enum, default_value = "auto")]
     pub backend: BackendChoice,
+    #[command(flatten)]
+    pub gpu: super::GpuArg,
     /// CPU worker threads (default: one per core). Results do not depend on it.
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
@@ -250,6 +252,9 @@ impl InputArgs {
 /// Any error of the job.
 pub fn run(args: FitArgs) -> Result<()> {
     super::set_threads(args.input.threads)?;
+    args.input
+        .gpu
+        .apply(args.input.backend != BackendChoice::Cpu)?;
     let (init, n_init) = args.kmeans.init_and_restarts();
     let k = parse_k(&args.k)?;
     args.input.check_duplicates()?;

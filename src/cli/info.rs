@@ -1,6 +1,6 @@
 //! `strata info`: the adapters wgpu finds, their limits, and what `--backend auto` would pick.
 
-use crate::backend::gpu::{AdapterSummary, list_adapters};
+use crate::backend::gpu::{AdapterSummary, list_adapters, select};
 use crate::error::Result;
 use clap::Args;
 
@@ -10,6 +10,8 @@ pub struct InfoArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub gpu: super::GpuArg,
 }
 
 /// What `auto` picks given the adapters (best first): the first hardware adapter that can run
@@ -27,6 +29,17 @@ pub fn auto_pick(adapters: &[AdapterSummary]) -> String {
     }
 }
 
+/// What `auto` picks when `--gpu` or `STRATA_GPU` names adapter `index`.
+fn auto_pick_named(adapter: &AdapterSummary) -> String {
+    if adapter.software {
+        format!("cpu ('{}' is a software adapter)", adapter.name)
+    } else if adapter.unusable.is_some() {
+        format!("cpu ('{}' cannot run the kernels)", adapter.name)
+    } else {
+        format!("gpu ({})", adapter.name)
+    }
+}
+
 fn mib(bytes: u64) -> String {
     format!("{:.0} MiB", bytes as f64 / (1 << 20) as f64)
 }
@@ -36,13 +49,33 @@ fn mib(bytes: u64) -> String {
 /// # Errors
 /// Only if JSON serialization fails.
 pub fn run(args: InfoArgs) -> Result<()> {
+    args.gpu.apply(false)?;
     let adapters = list_adapters();
-    let auto = auto_pick(&adapters);
+    // The adapter --gpu or STRATA_GPU names, as the GPU backend would resolve it.
+    let named = select::requested()
+        .filter(|_| !adapters.is_empty())
+        .map(|(selector, label)| {
+            let listed: Vec<(String, String)> = adapters
+                .iter()
+                .map(|a| (a.name.clone(), a.pci_bus_id.clone()))
+                .collect();
+            (label, select::pick(&selector, &listed))
+        });
+    let auto = match &named {
+        Some((_, Ok(index))) => auto_pick_named(&adapters[*index]),
+        Some((_, Err(_))) => "none: a run would stop on the error above".to_string(),
+        None => auto_pick(&adapters),
+    };
     if args.json {
         let value = serde_json::json!({
             "strata_version": env!("CARGO_PKG_VERSION"),
             "cpu_threads": rayon::current_num_threads(),
             "adapters": adapters,
+            "gpu": named.as_ref().map(|(choice, result)| serde_json::json!({
+                "choice": choice,
+                "adapter": result.as_ref().ok(),
+                "error": result.as_ref().err(),
+            })),
             "auto": auto,
         });
         super::print_json(&value)?;
@@ -59,10 +92,15 @@ pub fn run(args: InfoArgs) -> Result<()> {
     for (i, a) in adapters.iter().enumerate() {
         outln!("adapter {i}: {}", a.name);
         outln!(
-            "  type {}{}, backend {}, driver {} {}",
+            "  type {}{}, backend {}, {}driver {} {}",
             a.device_type,
             if a.software { " (software)" } else { "" },
             a.backend,
+            if a.pci_bus_id.is_empty() {
+                String::new()
+            } else {
+                format!("PCI {}, ", a.pci_bus_id)
+            },
             a.driver,
             a.driver_info
         );
@@ -79,6 +117,11 @@ pub fn run(args: InfoArgs) -> Result<()> {
         if let Some(reason) = &a.unusable {
             outln!("  cannot run Strata's kernels: {reason}");
         }
+    }
+    match &named {
+        Some((choice, Ok(index))) => outln!("{choice} names adapter {index}"),
+        Some((choice, Err(why))) => outln!("{choice}: {why}"),
+        None => {}
     }
     outln!("--backend auto picks: {auto}");
     Ok(())

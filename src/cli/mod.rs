@@ -121,6 +121,40 @@ pub fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// `--gpu`: which adapter the GPU backend opens on a machine with several.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct GpuArg {
+    /// The GPU to use where there are several: its index in `strata info`, its PCI bus id (as
+    /// nvidia-smi prints it) or a part of its name (default: the STRATA_GPU variable, else the
+    /// best adapter). Vulkan ignores CUDA_VISIBLE_DEVICES
+    #[arg(long, value_name = "N|BUS-ID|NAME")]
+    pub gpu: Option<String>,
+}
+
+impl GpuArg {
+    /// Makes the choice for the rest of the process. When the run may use the GPU
+    /// (`uses_gpu`), a choice that names no adapter stops it here, before the input is read.
+    ///
+    /// # Errors
+    /// Exit 2 when `--gpu` or `STRATA_GPU` names no adapter, or several.
+    pub fn apply(&self, uses_gpu: bool) -> Result<()> {
+        use crate::backend::gpu::{list_adapters, select};
+        select::choose(self.gpu.as_deref());
+        if let (true, Some((selector, label))) = (uses_gpu, select::requested()) {
+            let listed: Vec<(String, String)> = list_adapters()
+                .into_iter()
+                .map(|a| (a.name, a.pci_bus_id))
+                .collect();
+            // With no adapter at all, the backend says so itself (exit 69, or auto's CPU).
+            if !listed.is_empty() {
+                select::pick(&selector, &listed)
+                    .map_err(|why| crate::error::Error::usage(format!("{label}: {why}")))?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Sets the size of rayon's global pool (`--threads`); 0 or absent keeps one per core.
 ///
 /// # Errors

@@ -34,6 +34,8 @@ pub struct PredictArgs {
     /// auto, gpu or cpu.
     #[arg(long, value_enum, default_value = "auto")]
     pub backend: BackendChoice,
+    #[command(flatten)]
+    pub gpu: super::GpuArg,
     /// CPU worker threads (default: one per core).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
@@ -51,6 +53,7 @@ pub struct PredictArgs {
 /// Any error of the job.
 pub fn run(args: PredictArgs) -> Result<()> {
     super::set_threads(args.threads)?;
+    args.gpu.apply(args.backend != BackendChoice::Cpu)?;
     let report = run_predict(PredictJob {
         model: args.model,
         source: Source::File(args.input),

@@ -56,6 +56,9 @@ pub struct SweepArgs {
 /// Any error of the job.
 pub fn run(args: SweepArgs) -> Result<()> {
     super::set_threads(args.input.threads)?;
+    args.input
+        .gpu
+        .apply(args.input.backend != crate::backend::BackendChoice::Cpu)?;
     let (init, n_init) = args.kmeans.init_and_restarts();
     args.input.check_duplicates()?;
     let job = SweepJob {

@@ -456,6 +456,79 @@ fn gpu_without_an_adapter_exits_69_and_auto_falls_back_to_the_cpu() {
     );
 }
 
+/// `--gpu` (or `STRATA_GPU`) names the adapter by index or by a part of its name; one that
+/// names none stops the run before the input is read (exit 2, the adapters listed), whatever the
+/// backend that might have used it, except `--backend cpu`, which opens no adapter.
+#[test]
+fn a_gpu_choice_names_one_adapter_or_stops_before_the_read() {
+    if crate::parity::gpu().is_none() {
+        return;
+    }
+    let first = strata::backend::gpu::list_adapters().remove(0).name;
+    let scratch = Scratch::new("gpu-choice");
+    scratch.write("in.csv", GOOD);
+    let args = [
+        "fit",
+        "--input",
+        "in.csv",
+        "--features",
+        "a,b",
+        "--k",
+        "2",
+        "--output",
+        "o.arrow",
+        "--report",
+        "r.json",
+    ];
+    let word = first.split_whitespace().next().unwrap().to_uppercase();
+    for choice in ["0", word.as_str()] {
+        let run = strata_ok(
+            &scratch.path,
+            &[&args[..], &["--backend", "gpu", "--gpu", choice]].concat(),
+        );
+        let report = crate::util::json(&scratch.join("r.json"));
+        let adapter = report["backend"]["adapter"].as_str().unwrap();
+        assert!(adapter.starts_with(&format!("{first} (")), "{}", run.stderr);
+    }
+    std::fs::remove_file(scratch.join("o.arrow")).unwrap();
+    std::fs::remove_file(scratch.join("r.json")).unwrap();
+    let listed = format!("there is no adapter 99; the adapters are 0: {first}");
+    for (backend, flag, env) in [
+        ("gpu", Some("99"), None),
+        ("auto", Some("99"), None),
+        ("auto", None, Some(("STRATA_GPU", "99"))),
+    ] {
+        let mut argv = [&args[..], &["--backend", backend]].concat();
+        argv.extend(flag.map(|f| ["--gpu", f]).into_iter().flatten());
+        let run = strata_env(&scratch.path, &argv, env.as_slice());
+        assert_eq!(run.code, 2, "{backend} {flag:?} {env:?}: {}", run.stderr);
+        let named = if flag.is_some() {
+            "--gpu 99"
+        } else {
+            "STRATA_GPU=99"
+        };
+        assert!(
+            run.stderr.contains(&format!("{named}: {listed}")),
+            "{}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains("read 4 row(s)"), "{}", run.stderr);
+        assert_eq!(scratch.files(), ["in.csv"]);
+    }
+    // The CPU backend opens no adapter, so the choice does not matter to it.
+    strata_ok(
+        &scratch.path,
+        &[&args[..], &["--backend", "cpu", "--gpu", "99"]].concat(),
+    );
+    // With no adapter at all, the choice does not hide that (exit 69).
+    let run = strata_env(
+        &scratch.path,
+        &[&args[..], &["--backend", "gpu", "--gpu", "0"]].concat(),
+        &NO_DRIVER,
+    );
+    assert_eq!(run.code, 69, "{}", run.stderr);
+}
+
 #[test]
 fn a_text_column_left_out_of_the_default_features_is_named() {
     // One stray word makes 'a' a text column: the fit runs on 'b' alone, and says so.

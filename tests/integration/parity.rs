@@ -673,6 +673,7 @@ fn demo_segments_agree() {
             k: 5,
             seed: 0,
             backend,
+            gpu: Default::default(),
             threads: None,
             output: None,
             model: None,

@@ -65,6 +65,8 @@ pub struct AdapterSummary {
     pub device_type: String,
     /// Vulkan, Metal, Dx12, …
     pub backend: String,
+    /// PCI bus id (`0000:3b:00.0`), where the driver reports one; empty otherwise.
+    pub pci_bus_id: String,
     /// Driver name.
     pub driver: String,
     /// Driver version details.
@@ -109,6 +111,7 @@ fn summary(adapter: &wgpu::Adapter) -> AdapterSummary {
         name: info.name.clone(),
         device_type: format!("{:?}", info.device_type),
         backend: format!("{:?}", info.backend),
+        pci_bus_id: info.device_pci_bus_id.clone(),
         driver: info.driver.clone(),
         driver_info: info.driver_info.clone(),
         software: info.device_type == wgpu::DeviceType::Cpu,
@@ -158,13 +161,38 @@ pub struct GpuContext {
 }
 
 impl GpuContext {
-    /// Opens the best adapter (`hardware_only`: never a software one) with its own limits.
+    /// Opens the best adapter (`hardware_only`: never a software one) with its own limits, or
+    /// the one `--gpu` or `STRATA_GPU` names.
     ///
     /// # Errors
-    /// Exit 69 when no suitable adapter exists or the device cannot be created.
+    /// Exit 69 when no suitable adapter exists or the device cannot be created; exit 2 when
+    /// `--gpu` or `STRATA_GPU` names no adapter, or several, among those found.
     pub fn new(hardware_only: bool) -> Result<Arc<GpuContext>> {
         let found = adapters();
         let names: Vec<String> = found.iter().map(|a| a.get_info().name).collect();
+        if let (Some((selector, label)), false) = (super::select::requested(), found.is_empty()) {
+            let listed: Vec<(String, String)> = found
+                .iter()
+                .map(|a| (a.get_info().name, a.get_info().device_pci_bus_id))
+                .collect();
+            let index = super::select::pick(&selector, &listed)
+                .map_err(|why| Error::usage(format!("{label}: {why}")))?;
+            let adapter = found.into_iter().nth(index).expect("a listed adapter");
+            let name = adapter.get_info().name;
+            if hardware_only && adapter.get_info().device_type == wgpu::DeviceType::Cpu {
+                return Err(Error::NoAdapter(format!(
+                    "{label} names '{name}', a software adapter"
+                )));
+            }
+            if let Some(short) = shortfall(&adapter.limits()) {
+                return Err(Error::NoAdapter(format!(
+                    "'{name}' ({label}) cannot run Strata's kernels: it has {short}; use \
+                     --backend cpu"
+                )));
+            }
+            log::debug!("GPU: {label} names adapter {index}, '{name}'");
+            return Self::open(adapter);
+        }
         let mut candidates: Vec<wgpu::Adapter> = found
             .into_iter()
             .filter(|a| !hardware_only || a.get_info().device_type != wgpu::DeviceType::Cpu)

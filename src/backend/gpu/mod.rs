@@ -16,6 +16,7 @@
 
 pub mod context;
 pub mod profile;
+pub mod select;
 
 pub use context::{AdapterSummary, GpuContext, list_adapters};
 pub use profile::{IdleTime, KernelTime, PhaseGpuTimes};
