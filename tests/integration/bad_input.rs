@@ -410,23 +410,26 @@ const NO_DRIVER: [(&str, &str); 2] = [
     ("VK_ICD_FILENAMES", "/nonexistent/icd.json"),
 ];
 
+/// `fit` of [`GOOD`] with a report, for the backend and adapter tests to add their flags to.
+const GPU_FIT: [&str; 11] = [
+    "fit",
+    "--input",
+    "in.csv",
+    "--features",
+    "a,b",
+    "--k",
+    "2",
+    "--output",
+    "o.arrow",
+    "--report",
+    "r.json",
+];
+
 #[test]
 fn gpu_without_an_adapter_exits_69_and_auto_falls_back_to_the_cpu() {
     let scratch = Scratch::new("no-adapter");
     scratch.write("in.csv", GOOD);
-    let args = [
-        "fit",
-        "--input",
-        "in.csv",
-        "--features",
-        "a,b",
-        "--k",
-        "2",
-        "--output",
-        "o.arrow",
-        "--report",
-        "r.json",
-    ];
+    let args = GPU_FIT;
     let run = strata_env(
         &scratch.path,
         &[&args[..], &["--backend", "gpu"]].concat(),
@@ -467,19 +470,7 @@ fn a_gpu_choice_names_one_adapter_or_stops_before_the_read() {
     let first = strata::backend::gpu::list_adapters().remove(0).name;
     let scratch = Scratch::new("gpu-choice");
     scratch.write("in.csv", GOOD);
-    let args = [
-        "fit",
-        "--input",
-        "in.csv",
-        "--features",
-        "a,b",
-        "--k",
-        "2",
-        "--output",
-        "o.arrow",
-        "--report",
-        "r.json",
-    ];
+    let args = GPU_FIT;
     let word = first.split_whitespace().next().unwrap().to_uppercase();
     for choice in ["0", word.as_str()] {
         let run = strata_ok(
