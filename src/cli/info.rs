@@ -29,7 +29,7 @@ pub fn auto_pick(adapters: &[AdapterSummary]) -> String {
     }
 }
 
-/// What `auto` picks when `--gpu` or `STRATA_GPU` names adapter `index`.
+/// What `auto` picks when `--gpu` or `STRATA_GPU` names `adapter`.
 fn auto_pick_named(adapter: &AdapterSummary) -> String {
     if adapter.software {
         format!("cpu ('{}' is a software adapter)", adapter.name)
@@ -52,15 +52,11 @@ pub fn run(args: InfoArgs) -> Result<()> {
     args.gpu.apply(false)?;
     let adapters = list_adapters();
     // The adapter --gpu or STRATA_GPU names, as the GPU backend would resolve it.
-    let named = select::requested()
-        .filter(|_| !adapters.is_empty())
-        .map(|(selector, label)| {
-            let listed: Vec<(String, String)> = adapters
-                .iter()
-                .map(|a| (a.name.clone(), a.pci_bus_id.clone()))
-                .collect();
-            (label, select::pick(&selector, &listed))
-        });
+    let listed: Vec<(String, String)> = adapters
+        .iter()
+        .map(|a| (a.name.clone(), a.pci_bus_id.clone()))
+        .collect();
+    let named = select::named(&listed);
     let auto = match &named {
         Some((_, Ok(index))) => auto_pick_named(&adapters[*index]),
         Some((_, Err(_))) => "none: a run would stop on the error above".to_string(),
@@ -120,7 +116,7 @@ pub fn run(args: InfoArgs) -> Result<()> {
     }
     match &named {
         Some((choice, Ok(index))) => outln!("{choice} names adapter {index}"),
-        Some((choice, Err(why))) => outln!("{choice}: {why}"),
+        Some((_, Err(why))) => outln!("{why}"),
         None => {}
     }
     outln!("--backend auto picks: {auto}");

@@ -140,15 +140,13 @@ impl GpuArg {
     pub fn apply(&self, uses_gpu: bool) -> Result<()> {
         use crate::backend::gpu::{list_adapters, select};
         select::choose(self.gpu.as_deref());
-        if let (true, Some((selector, label))) = (uses_gpu, select::requested()) {
+        if uses_gpu && select::requested().is_some() {
             let listed: Vec<(String, String)> = list_adapters()
                 .into_iter()
                 .map(|a| (a.name, a.pci_bus_id))
                 .collect();
-            // With no adapter at all, the backend says so itself (exit 69, or auto's CPU).
-            if !listed.is_empty() {
-                select::pick(&selector, &listed)
-                    .map_err(|why| crate::error::Error::usage(format!("{label}: {why}")))?;
+            if let Some((_, Err(why))) = select::named(&listed) {
+                return Err(crate::error::Error::usage(why));
             }
         }
         Ok(())

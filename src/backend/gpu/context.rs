@@ -169,14 +169,12 @@ impl GpuContext {
     /// `--gpu` or `STRATA_GPU` names no adapter, or several, among those found.
     pub fn new(hardware_only: bool) -> Result<Arc<GpuContext>> {
         let found = adapters();
-        let names: Vec<String> = found.iter().map(|a| a.get_info().name).collect();
-        if let (Some((selector, label)), false) = (super::select::requested(), found.is_empty()) {
-            let listed: Vec<(String, String)> = found
-                .iter()
-                .map(|a| (a.get_info().name, a.get_info().device_pci_bus_id))
-                .collect();
-            let index = super::select::pick(&selector, &listed)
-                .map_err(|why| Error::usage(format!("{label}: {why}")))?;
+        let listed: Vec<(String, String)> = found
+            .iter()
+            .map(|a| (a.get_info().name, a.get_info().device_pci_bus_id))
+            .collect();
+        if let Some((label, index)) = super::select::named(&listed) {
+            let index = index.map_err(Error::usage)?;
             let adapter = found.into_iter().nth(index).expect("a listed adapter");
             let name = adapter.get_info().name;
             if hardware_only && adapter.get_info().device_type == wgpu::DeviceType::Cpu {
@@ -198,6 +196,7 @@ impl GpuContext {
             .filter(|a| !hardware_only || a.get_info().device_type != wgpu::DeviceType::Cpu)
             .collect();
         if candidates.is_empty() {
+            let names: Vec<&str> = listed.iter().map(|(name, _)| name.as_str()).collect();
             return Err(Error::NoAdapter(if names.is_empty() {
                 "no GPU adapter found (is a Vulkan, Metal or DX12 driver installed?); use \
                  --backend cpu"

@@ -36,6 +36,19 @@ pub fn requested() -> Option<(String, String)> {
         })
 }
 
+/// The adapter `--gpu` or `STRATA_GPU` names among `adapters` (name and PCI bus id, in `strata
+/// info`'s order): `None` when neither is set, or when there are no adapters (the backend then
+/// says so itself); else how to name the choice (`--gpu 1`) and the adapter's index, or the
+/// message for the user.
+pub fn named(adapters: &[(String, String)]) -> Option<(String, Result<usize, String>)> {
+    if adapters.is_empty() {
+        return None;
+    }
+    let (selector, label) = requested()?;
+    let index = pick(&selector, adapters).map_err(|why| format!("{label}: {why}"));
+    Some((label, index))
+}
+
 /// A PCI address: domain, bus, device, function.
 type PciAddress = (u32, u32, u32, u32);
 
