@@ -50,6 +50,7 @@ fn mib(bytes: u64) -> String {
 /// Only if JSON serialization fails.
 pub fn run(args: InfoArgs) -> Result<()> {
     args.gpu.apply(false)?;
+    let memory = crate::data::memory::available();
     let adapters = list_adapters();
     // The adapter --gpu or STRATA_GPU names, as the GPU backend would resolve it.
     let listed: Vec<(String, String)> = adapters
@@ -66,6 +67,10 @@ pub fn run(args: InfoArgs) -> Result<()> {
         let value = serde_json::json!({
             "strata_version": env!("CARGO_PKG_VERSION"),
             "cpu_threads": rayon::current_num_threads(),
+            "memory_available": memory.map(|m| serde_json::json!({
+                "bytes": m.bytes,
+                "limited_by": if m.cgroup { "cgroup" } else { "machine" },
+            })),
             "adapters": adapters,
             "gpu": named.as_ref().map(|(choice, result)| serde_json::json!({
                 "choice": choice,
@@ -82,6 +87,19 @@ pub fn run(args: InfoArgs) -> Result<()> {
         env!("CARGO_PKG_VERSION"),
         rayon::current_num_threads()
     );
+    if let Some(m) = memory {
+        outln!(
+            "memory available: {:.1} GB ({}), enough for a fit of about {:.0} million rows × 16 \
+             features",
+            m.bytes as f64 / 1e9,
+            if m.cgroup {
+                "the limit of this process's container or control group"
+            } else {
+                "this machine"
+            },
+            crate::data::memory::rows_within(m.bytes, 16) as f64 / 1e6
+        );
+    }
     if adapters.is_empty() {
         outln!("no GPU adapters found (no Vulkan, Metal or DX12 driver)");
     }

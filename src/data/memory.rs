@@ -27,6 +27,12 @@ pub fn peak_bytes(rows: u64, features: usize) -> u64 {
         .saturating_add(FIXED)
 }
 
+/// The most rows of `features` features whose run fits in `bytes`: the inverse of
+/// [`peak_bytes`].
+pub fn rows_within(bytes: u64, features: usize) -> u64 {
+    bytes.saturating_sub(FIXED) / (4 * features as u64 + ROW_OVERHEAD)
+}
+
 /// Memory the process can still be given, and what limits it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Available {
@@ -231,6 +237,11 @@ mod tests {
         assert_eq!(peak_bytes(100_000_000, 16), 8_400_000_000 + (64 << 20));
         assert_eq!(peak_bytes(0, 16), 64 << 20);
         assert_eq!(peak_bytes(u64::MAX, 16), u64::MAX);
+        // The inverse: the largest row count whose peak fits.
+        let budget = peak_bytes(1_000_000, 16);
+        assert_eq!(rows_within(budget, 16), 1_000_000);
+        assert_eq!(rows_within(budget - 1, 16), 999_999);
+        assert_eq!(rows_within(1 << 20, 16), 0);
     }
 
     #[test]

@@ -542,6 +542,29 @@ fn no_display_probe_noise_without_xdg_runtime_dir() {
     );
 }
 
+/// `strata info` says how much memory a run can still be given, and from what (on Linux, where
+/// /proc/meminfo is always there), in its text and its JSON.
+#[cfg(target_os = "linux")]
+#[test]
+fn info_gives_the_memory_left_to_a_run() {
+    let scratch = Scratch::new("info-memory");
+    let text = strata_ok(&scratch.path, &["info"]).stdout;
+    assert!(
+        text.lines()
+            .nth(1)
+            .is_some_and(|l| l.starts_with("memory available: ") && l.contains("million rows")),
+        "{text}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&strata_ok(&scratch.path, &["info", "--json"]).stdout).unwrap();
+    let memory = &json["memory_available"];
+    assert!(memory["bytes"].as_u64().is_some_and(|b| b > 0), "{json}");
+    assert!(
+        ["machine", "cgroup"].contains(&memory["limited_by"].as_str().unwrap()),
+        "{json}"
+    );
+}
+
 /// A reader that stops early (`strata fit … | head -1`) closes the pipe. The run still ends as
 /// it would have, with its files written, exit 0 and no panic; that holds for stdout and for
 /// stderr (the logs). Before, the first write to the closed pipe panicked (exit 101).
