@@ -45,6 +45,14 @@ impl Matrix {
         }
     }
 
+    /// Reserves room for `rows` more rows if the allocator grants it; false (and nothing
+    /// reserved) when it does not, or when the count overflows. For row counts that are only
+    /// expected (a file's claim, an estimate): the matrix grows as rows arrive either way.
+    pub fn try_reserve_rows(&mut self, rows: usize) -> bool {
+        rows.checked_mul(self.cols)
+            .is_some_and(|values| self.values.try_reserve(values).is_ok())
+    }
+
     /// Number of rows.
     pub fn rows(&self) -> usize {
         self.values.len() / self.cols
@@ -138,5 +146,18 @@ mod tests {
         m.retain_rows(|i| i != 1);
         assert_eq!(m.as_slice(), &[0., 1., 2., 6., 7., 8., 9., 10., 11.]);
         assert_eq!(m.rows(), 3);
+    }
+
+    #[test]
+    fn room_for_rows_is_reserved_only_when_it_can_be_had() {
+        let mut m = Matrix::with_capacity(0, 4);
+        assert!(m.try_reserve_rows(1_000));
+        assert!(m.values.capacity() >= 4_000);
+        // A count whose values overflow usize, and one no allocator grants (2^61 × 4 floats
+        // is 2^65 bytes): refused, nothing changes, and rows still arrive.
+        assert!(!m.try_reserve_rows(usize::MAX / 2));
+        assert!(!m.try_reserve_rows(1 << 61));
+        m.extend_rows(2).fill(1.0);
+        assert_eq!(m.rows(), 2);
     }
 }

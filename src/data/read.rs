@@ -730,10 +730,15 @@ pub fn read_dataset(source: Source, request: &ColumnRequest) -> Result<Dataset> 
     projection.dedup();
 
     let cols = features.len();
+    let mut matrix = Matrix::with_capacity(0, cols);
     if let Some(rows) = opened.rows_hint() {
         super::memory::warn_if_short(rows as u64, cols);
+        // Room for the rows expected, when it can be had: a CSV estimate may be well off, and a
+        // damaged footer may claim any count; the matrix grows as rows arrive either way.
+        if !matrix.try_reserve_rows(rows) {
+            log::debug!("no room reserved for {rows} rows; the matrix grows as they arrive");
+        }
     }
-    let mut matrix = Matrix::with_capacity(opened.rows_hint().unwrap_or(0), cols);
     let mut scans = vec![ColumnScan::default(); cols];
     // A CSV id column with no values at all (a header and no rows, or every id empty) is
     // inferred as Null: it is read as text, so that the row count or the null ids are what the
