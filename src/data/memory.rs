@@ -3,10 +3,10 @@
 //! A fit holds the whole feature matrix in memory. When the input is larger than the memory
 //! left to the process, Linux does not refuse the allocation: it stops the process part way
 //! through the read (the OOM killer), with no message of Strata's and exit status 137. So before
-//! the read, when the row count is known or can be estimated (Parquet footers; a CSV file's size
-//! over the length of its first rows), the peak is estimated and compared with what the system
-//! and the process's control group (a container's limit) can still give; a shortfall is logged
-//! as a warning that names both figures.
+//! the read, when the row count is known or can be estimated (Parquet footers, Arrow IPC batch
+//! headers; a CSV file's size over the length of its first rows), the peak is estimated and
+//! compared with what the system and the process's control group (a container's limit) can
+//! still give; a shortfall is logged as a warning that names both figures.
 //!
 //! Page cache counts as available: the kernel drops it under pressure, and a file just read (or
 //! being read) fills it. So the warning only fires when the run cannot fit even then.
@@ -36,6 +36,7 @@ pub fn rows_within(bytes: u64, features: usize) -> u64 {
 /// Memory the process can still be given, and what limits it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Available {
+    /// Bytes the process can still be given.
     pub bytes: u64,
     /// True when a control group's limit (a container's) is the tighter bound, false when it is
     /// the machine's memory.
@@ -90,8 +91,10 @@ fn cgroup_available(root: &Path) -> Option<u64> {
     let groups = std::fs::read_to_string(root.join("proc/self/cgroup")).ok()?;
     let mut least: Option<u64> = None;
     for line in groups.lines() {
-        let mut fields = line.splitn(3, ':');
-        let (_, controllers, path) = (fields.next()?, fields.next()?, fields.next()?);
+        let mut fields = line.splitn(3, ':').skip(1);
+        let (Some(controllers), Some(path)) = (fields.next(), fields.next()) else {
+            continue;
+        };
         let version = if controllers.is_empty() {
             Version::Two
         } else if controllers.split(',').any(|c| c == "memory") {
@@ -163,7 +166,7 @@ impl Version {
     }
 }
 
-/// The warning for a run of `need` bytes with `available` left, if it does not fit.
+/// The warning for a run over `rows` × `features` with `available` left, if it does not fit.
 pub fn shortfall(rows: u64, features: usize, available: Available) -> Option<String> {
     let need = peak_bytes(rows, features);
     if need <= available.bytes {
@@ -293,7 +296,11 @@ mod tests {
             "v1",
             &[
                 ("proc/meminfo", MEMINFO),
-                ("proc/self/cgroup", "5:cpu:/\n4:memory:/docker/abc\n0::/\n"),
+                // A line that is not one (skipped) before the memory controller's.
+                (
+                    "proc/self/cgroup",
+                    "5:cpu:/\ngarbage\n4:memory:/docker/abc\n0::/\n",
+                ),
                 ("sys/fs/cgroup/memory/memory.limit_in_bytes", "4000000000\n"),
                 ("sys/fs/cgroup/memory/memory.usage_in_bytes", "3000000000\n"),
                 (
