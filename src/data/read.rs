@@ -97,8 +97,8 @@ pub(super) type OpenBatches = Box<dyn FnOnce(&[usize], &[usize], &[usize]) -> Re
 /// An opened input: its schema is known, its rows are not read yet.
 pub struct Opened {
     pub(super) schema: SchemaRef,
-    /// Rows, when known before reading (exact for Parquet and batches in memory, estimated for
-    /// CSV); only sizes reservations and the memory check.
+    /// Rows, when known before reading (exact for Parquet, Arrow IPC files and batches in
+    /// memory, estimated for CSV); only sizes reservations and the memory check.
     pub(super) rows_hint: Option<usize>,
     pub(super) open: OpenBatches,
 }

@@ -352,7 +352,8 @@ fn feature_summaries_with(
             let mut total = 0.0;
             for c in 0..k {
                 let slot = c * g + jj;
-                total += raw_sum(slot, sizes[c]);
+                let sum = raw_sum(slot, sizes[c]);
+                total += sum;
                 if sizes[c] == 0 {
                     continue;
                 }
@@ -360,7 +361,7 @@ fn feature_summaries_with(
                     log::debug!("profile: median of segment {c}, feature {j} outside its bounds");
                     exact_median(points, labels, c as u32, j)
                 });
-                per_segment[c][j] = (raw_sum(slot, sizes[c]) / sizes[c] as f64, raw(median));
+                per_segment[c][j] = (sum / sizes[c] as f64, raw(median));
             }
             let least = tally.least[jj];
             let mean = total / n.max(1) as f64;
