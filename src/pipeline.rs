@@ -183,12 +183,18 @@ fn load(
         started.elapsed().as_secs_f64()
     );
     let mut cleaning = Cleaning::default();
-    validate::reject_infinite(&data)?;
+    validate::reject_infinite(&data.features, &data.scans)?;
     validate::handle_missing(&mut data, missing, fill, &mut cleaning)?;
+    validate::log_missing(&data.features, &data.scans, missing, &cleaning);
     if let Some(policy) = duplicates {
         validate::handle_duplicates(&mut data, policy, &mut cleaning)?;
     }
-    validate::require_rows(&data, &cleaning)?;
+    validate::require_rows(
+        &data.name,
+        data.input_rows,
+        data.matrix.rows() as u64,
+        &cleaning,
+    )?;
     Ok((data, cleaning))
 }
 

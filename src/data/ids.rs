@@ -147,30 +147,60 @@ impl IdColumnBuilder {
         Ok(())
     }
 
+    /// The column's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The type the ids are written back as (a dictionary's value type).
+    pub fn data_type(&self) -> &DataType {
+        &self.data_type
+    }
+
+    /// Whether any id appended so far was null.
+    pub fn has_nulls(&self) -> bool {
+        self.nulls > 0
+    }
+
+    /// Fails when any id appended so far was null.
+    ///
+    /// # Errors
+    /// Exit 65 with the count and the first row: every row must be identifiable.
+    pub fn check_nulls(&self) -> Result<()> {
+        match self.first_null {
+            Some(row) => Err(Error::data(format!(
+                "id column '{}' has {} null value(s), the first at row {row}; every row needs an \
+                 id (or leave out --id to number rows instead)",
+                self.name, self.nulls
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// The ids appended since the last take, as a column; the null count carries on, for
+    /// [`IdColumnBuilder::check_nulls`] over the whole input (a null reads as 0 or "" here).
+    pub fn take(&mut self) -> IdColumn {
+        let values = if let Some(builder) = self.strings.as_mut() {
+            Values::Str(builder.finish())
+        } else if is_signed(&self.data_type) {
+            Values::Int(std::mem::take(&mut self.ints))
+        } else {
+            Values::UInt(std::mem::take(&mut self.uints))
+        };
+        IdColumn {
+            name: self.name.clone(),
+            data_type: self.data_type.clone(),
+            values,
+        }
+    }
+
     /// Finishes the column.
     ///
     /// # Errors
     /// If any id was null: every row must be identifiable.
     pub fn finish(mut self) -> Result<IdColumn> {
-        if let Some(row) = self.first_null {
-            return Err(Error::data(format!(
-                "id column '{}' has {} null value(s), the first at row {row}; every row needs an \
-                 id (or leave out --id to number rows instead)",
-                self.name, self.nulls
-            )));
-        }
-        let values = if let Some(mut builder) = self.strings.take() {
-            Values::Str(builder.finish())
-        } else if is_signed(&self.data_type) {
-            Values::Int(self.ints)
-        } else {
-            Values::UInt(self.uints)
-        };
-        Ok(IdColumn {
-            name: self.name,
-            data_type: self.data_type,
-            values,
-        })
+        self.check_nulls()?;
+        Ok(self.take())
     }
 }
 

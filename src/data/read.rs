@@ -535,7 +535,7 @@ pub struct ColumnScan {
 
 impl ColumnScan {
     /// Adds the scan of the rows that follow.
-    fn merge(&mut self, later: ColumnScan) {
+    pub fn merge(&mut self, later: ColumnScan) {
         self.missing += later.missing;
         self.first_missing = self.first_missing.or(later.first_missing);
         self.infinite += later.infinite;
@@ -715,55 +715,182 @@ fn resolve(
 /// Exit 66 for a missing file; exit 65 for unknown or non-numeric columns, null ids and
 /// unreadable files.
 pub fn read_dataset(source: Source, request: &ColumnRequest) -> Result<Dataset> {
-    let name = source.name();
-    let opened = Opened::open(source)?;
-    let schema = opened.schema().clone();
-    let (feature_idx, id_idx, truth_idx) = resolve(&schema, request)?;
-    let features: Vec<String> = feature_idx
-        .iter()
-        .map(|&i| schema.field(i).name().clone())
-        .collect();
-    let mut projection = feature_idx.clone();
-    projection.extend(id_idx);
-    projection.extend(truth_idx);
-    projection.sort_unstable();
-    projection.dedup();
-
-    let cols = features.len();
-    let mut matrix = Matrix::with_capacity(0, cols);
-    if let Some(rows) = opened.rows_hint() {
-        super::memory::warn_if_short(rows as u64, cols);
-        // Room for the rows expected, when it can be had: a CSV estimate may be well off, and a
-        // damaged footer may claim any count; the matrix grows as rows arrive either way.
-        if !matrix.try_reserve_rows(rows) {
-            log::debug!("no room reserved for {rows} rows; the matrix grows as they arrive");
-        }
+    let mut reader = DatasetReader::open(source, request)?;
+    if let Some(rows) = reader.rows_hint() {
+        super::memory::warn_if_short(rows as u64, reader.features().len());
     }
-    let mut scans = vec![ColumnScan::default(); cols];
-    // A CSV id column with no values at all (a header and no rows, or every id empty) is
-    // inferred as Null: it is read as text, so that the row count or the null ids are what the
-    // error names, not the type.
-    let untyped_id: Vec<usize> = id_idx
-        .filter(|&i| schema.field(i).data_type() == &DataType::Null)
-        .into_iter()
-        .collect();
-    let mut ids = id_idx
-        .map(|i| {
-            let data_type = match schema.field(i).data_type() {
-                DataType::Null => &DataType::Utf8,
-                other => other,
-            };
-            IdColumnBuilder::new(schema.field(i).name(), data_type)
-        })
-        .transpose()?;
-    let mut truth = truth_idx.map(|_| TruthCodes::default());
-    let mut rows: u64 = 0;
+    let data = reader.next_block(usize::MAX)?;
+    reader.check_ids()?;
+    Ok(data)
+}
 
-    for batch in opened.batches_with_text(&projection, &feature_idx, &untyped_id)? {
-        let batch = batch?;
-        let column = |index: usize| batch_column(&batch, &schema, index);
+/// The requested columns of an input, read block by block: each block is a [`Dataset`] of the
+/// rows that follow the previous one, numbered (in its scans and errors) by input row. One
+/// block of every row is [`read_dataset`]; `predict` reads blocks of a bounded size, so that it
+/// never holds the whole input.
+pub struct DatasetReader {
+    name: String,
+    schema: SchemaRef,
+    features: Vec<String>,
+    feature_idx: Vec<usize>,
+    id_idx: Option<usize>,
+    truth_idx: Option<usize>,
+    batches: Batches,
+    ids: Option<IdColumnBuilder>,
+    truth: Option<TruthCodes>,
+    rows_hint: Option<usize>,
+    /// Rows read so far.
+    rows: u64,
+}
+
+impl DatasetReader {
+    /// Opens `source` and resolves the requested columns; reads no rows yet.
+    ///
+    /// # Errors
+    /// As [`read_dataset`].
+    pub fn open(source: Source, request: &ColumnRequest) -> Result<DatasetReader> {
+        let name = source.name();
+        let opened = Opened::open(source)?;
+        let schema = opened.schema().clone();
+        let rows_hint = opened.rows_hint();
+        let (feature_idx, id_idx, truth_idx) = resolve(&schema, request)?;
+        let features: Vec<String> = feature_idx
+            .iter()
+            .map(|&i| schema.field(i).name().clone())
+            .collect();
+        let mut projection = feature_idx.clone();
+        projection.extend(id_idx);
+        projection.extend(truth_idx);
+        projection.sort_unstable();
+        projection.dedup();
+        // A CSV id column with no values at all (a header and no rows, or every id empty) is
+        // inferred as Null: it is read as text, so that the row count or the null ids are what
+        // the error names, not the type.
+        let untyped_id: Vec<usize> = id_idx
+            .filter(|&i| schema.field(i).data_type() == &DataType::Null)
+            .into_iter()
+            .collect();
+        let ids = id_idx
+            .map(|i| {
+                let data_type = match schema.field(i).data_type() {
+                    DataType::Null => &DataType::Utf8,
+                    other => other,
+                };
+                IdColumnBuilder::new(schema.field(i).name(), data_type)
+            })
+            .transpose()?;
+        let batches = opened.batches_with_text(&projection, &feature_idx, &untyped_id)?;
+        Ok(DatasetReader {
+            name,
+            schema,
+            features,
+            feature_idx,
+            id_idx,
+            truth_idx,
+            batches,
+            ids,
+            truth: truth_idx.map(|_| TruthCodes::default()),
+            rows_hint,
+            rows: 0,
+        })
+    }
+
+    /// The input's name, for messages and reports.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The feature names, in matrix column order.
+    pub fn features(&self) -> &[String] {
+        &self.features
+    }
+
+    /// The input's row count when its format states it up front (see [`Opened::rows_hint`]).
+    pub fn rows_hint(&self) -> Option<usize> {
+        self.rows_hint
+    }
+
+    /// Rows read so far.
+    pub fn rows_read(&self) -> u64 {
+        self.rows
+    }
+
+    /// The id column's name and the type its values are written back as, when one was named.
+    pub fn id_field(&self) -> Option<(&str, &DataType)> {
+        self.ids.as_ref().map(|b| (b.name(), b.data_type()))
+    }
+
+    /// Whether a null id was read so far (the error itself is [`DatasetReader::check_ids`]).
+    pub fn has_null_ids(&self) -> bool {
+        self.ids.as_ref().is_some_and(IdColumnBuilder::has_nulls)
+    }
+
+    /// Fails when any id read so far was null, with the count and the first row.
+    ///
+    /// # Errors
+    /// Exit 65 naming the id column.
+    pub fn check_ids(&self) -> Result<()> {
+        self.ids
+            .as_ref()
+            .map_or(Ok(()), IdColumnBuilder::check_nulls)
+    }
+
+    /// Reads whole record batches until the block holds at least `rows` rows or the input
+    /// ends; an empty block means the input has ended. Null ids are counted, not an error,
+    /// until [`DatasetReader::check_ids`].
+    ///
+    /// # Errors
+    /// Exit 65 for an unreadable batch or a feature that cannot be read as numbers.
+    pub fn next_block(&mut self, rows: usize) -> Result<Dataset> {
+        let cols = self.features.len();
+        let first_row = self.rows;
+        let mut matrix = Matrix::with_capacity(0, cols);
+        let expected = self
+            .rows_hint
+            .map(|hint| hint.saturating_sub(first_row as usize).min(rows));
+        if let Some(expected) = expected.filter(|&e| e > 0) {
+            // Room for the rows expected, when it can be had: a CSV estimate may be well off,
+            // and a damaged footer may claim any count; the matrix grows as rows arrive either
+            // way.
+            if !matrix.try_reserve_rows(expected) {
+                log::debug!(
+                    "no room reserved for {expected} rows; the matrix grows as they arrive"
+                );
+            }
+        }
+        let mut scans = vec![ColumnScan::default(); cols];
+        while matrix.rows() < rows {
+            let Some(batch) = self.batches.next() else {
+                break;
+            };
+            let batch = batch?;
+            self.append(&batch, &mut matrix, &mut scans)?;
+        }
+        let ids = self.ids.as_mut().map(IdColumnBuilder::take);
+        Ok(Dataset {
+            name: self.name.clone(),
+            features: self.features.clone(),
+            input_rows: self.rows - first_row,
+            matrix,
+            ids,
+            truth: self.truth.as_mut().map(|t| std::mem::take(&mut t.codes)),
+            scans,
+            source_rows: None,
+        })
+    }
+
+    /// Appends one batch: its features to `matrix` (scanned into `scans`), its ids and labels.
+    fn append(
+        &mut self,
+        batch: &RecordBatch,
+        matrix: &mut Matrix,
+        scans: &mut [ColumnScan],
+    ) -> Result<()> {
+        let (schema, cols, rows) = (&self.schema, self.features.len(), self.rows);
+        let column = |index: usize| batch_column(batch, schema, index);
         let n = batch.num_rows();
-        let floats = feature_idx
+        let floats = self
+            .feature_idx
             .par_iter()
             .map(|&index| as_floats(column(index)?))
             .collect::<Result<Vec<ArrayRef>>>()?;
@@ -797,24 +924,15 @@ pub fn read_dataset(source: Source, request: &ColumnRequest) -> Result<Dataset> 
                 scan.merge(more);
             }
         }
-        if let (Some(builder), Some(index)) = (ids.as_mut(), id_idx) {
+        if let (Some(builder), Some(index)) = (self.ids.as_mut(), self.id_idx) {
             builder.append(column(index)?, rows)?;
         }
-        if let (Some(codes), Some(index)) = (truth.as_mut(), truth_idx) {
+        if let (Some(codes), Some(index)) = (self.truth.as_mut(), self.truth_idx) {
             codes.append(column(index)?)?;
         }
-        rows += n as u64;
+        self.rows += n as u64;
+        Ok(())
     }
-    Ok(Dataset {
-        name,
-        features,
-        matrix,
-        ids: ids.map(IdColumnBuilder::finish).transpose()?,
-        truth: truth.map(|t| t.codes),
-        scans,
-        input_rows: rows,
-        source_rows: None,
-    })
 }
 
 /// The column of a projected batch that is column `index` of the input's `schema`.

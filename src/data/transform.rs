@@ -23,6 +23,23 @@ pub enum Normalize {
     None,
 }
 
+/// The values below zero in one log1p column: how many, and the first with its input row.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Negatives {
+    /// Values below zero.
+    pub count: u64,
+    /// The first of them: (input row, value).
+    pub first: Option<(u64, f32)>,
+}
+
+impl Negatives {
+    /// Adds the findings of the rows that follow.
+    pub fn merge(&mut self, later: Negatives) {
+        self.count += later.count;
+        self.first = self.first.or(later.first);
+    }
+}
+
 /// A fitted transform, as saved in the model (DESIGN.md §4).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Transform {
@@ -278,6 +295,57 @@ impl Transform {
         Ok(())
     }
 
+    /// Applies a fitted transform in place to rows whose log1p columns were found free of
+    /// negative values ([`Transform::log1p_negatives`]); the caller decides what to do when not.
+    pub fn apply_checked(&self, matrix: &mut Matrix, features: &[String]) {
+        self.take_log1p(matrix, &self.log1p_mask(features));
+        self.apply_linear(matrix);
+    }
+
+    /// Per feature, the values below zero of the log1p columns, which log1p cannot take (none
+    /// for the other columns). `source_row` maps a matrix row to its input row.
+    pub fn log1p_negatives(
+        &self,
+        matrix: &Matrix,
+        features: &[String],
+        source_row: impl Fn(usize) -> u64,
+    ) -> Vec<Negatives> {
+        let cols = matrix.cols();
+        self.log1p_mask(features)
+            .into_iter()
+            .enumerate()
+            .map(|(j, log1p)| {
+                if !log1p {
+                    return Negatives::default();
+                }
+                let column = || matrix.as_slice().chunks(cols).map(move |row| row[j]);
+                let count = column().filter(|&v| v < 0.0).count() as u64;
+                let first = (count > 0)
+                    .then(|| column().enumerate().find(|(_, v)| *v < 0.0))
+                    .flatten()
+                    .map(|(i, v)| (source_row(i), v));
+                Negatives { count, first }
+            })
+            .collect()
+    }
+
+    /// Fails on the first feature with negative values under log1p.
+    ///
+    /// # Errors
+    /// Exit 65 naming the column, the count, the first row and its value.
+    pub fn check_log1p(features: &[String], negatives: &[Negatives]) -> Result<()> {
+        for (name, found) in features.iter().zip(negatives) {
+            if let Some((row, value)) = found.first {
+                return Err(Error::data(format!(
+                    "--log1p column '{name}' has {} negative value(s), the first at row {row} \
+                     ({value}); log1p needs values ≥ 0: leave '{name}' out of --log1p or fix the data",
+                    found.count
+                )));
+            }
+        }
+        Ok(())
+    }
+
     fn apply_log1p(
         &self,
         matrix: &mut Matrix,
@@ -288,33 +356,30 @@ impl Transform {
         if !mask.contains(&true) {
             return Ok(());
         }
-        let cols = matrix.cols();
-        for (j, name) in features.iter().enumerate().filter(|(j, _)| mask[*j]) {
-            let column = || matrix.as_slice().chunks(cols).map(move |row| row[j]);
-            let negative = column().filter(|&v| v < 0.0).count();
-            if negative > 0 {
-                let (first, value) = column()
-                    .enumerate()
-                    .find(|(_, v)| *v < 0.0)
-                    .expect("a negative value was counted");
-                return Err(Error::data(format!(
-                    "--log1p column '{name}' has {negative} negative value(s), the first at row {} \
-                     ({value}); log1p needs values ≥ 0: leave '{name}' out of --log1p or fix the data",
-                    source_row(first)
-                )));
-            }
+        Self::check_log1p(
+            features,
+            &self.log1p_negatives(matrix, features, source_row),
+        )?;
+        self.take_log1p(matrix, &mask);
+        Ok(())
+    }
+
+    /// ln(1 + x) of the columns in `mask`, in place.
+    fn take_log1p(&self, matrix: &mut Matrix, mask: &[bool]) {
+        if !mask.contains(&true) {
+            return;
         }
+        let cols = matrix.cols();
         matrix
             .as_mut_slice()
             .par_chunks_mut(cols * 1024)
             .for_each(|block| {
                 for row in block.chunks_mut(cols) {
-                    for (v, _) in row.iter_mut().zip(&mask).filter(|(_, m)| **m) {
+                    for (v, _) in row.iter_mut().zip(mask).filter(|(_, m)| **m) {
                         *v = f64::from(*v).ln_1p() as f32;
                     }
                 }
             });
-        Ok(())
     }
 
     fn apply_linear(&self, matrix: &mut Matrix) {

@@ -6,7 +6,7 @@
 
 use super::ids::DuplicatePolicy;
 use super::matrix::Matrix;
-use super::read::Dataset;
+use super::read::{ColumnScan, Dataset};
 use crate::error::{Error, Result};
 use std::collections::HashSet;
 
@@ -44,12 +44,13 @@ impl Cleaning {
     }
 }
 
-/// Fails on any ±Inf (or a value beyond the f32 range) in a feature.
+/// Fails on any ±Inf (or a value beyond the f32 range) in a feature, from the scans of the
+/// features read.
 ///
 /// # Errors
 /// Exit 65 naming the column, the count, the first row and its value.
-pub fn reject_infinite(data: &Dataset) -> Result<()> {
-    for (name, scan) in data.features.iter().zip(&data.scans) {
+pub fn reject_infinite(features: &[String], scans: &[ColumnScan]) -> Result<()> {
+    for (name, scan) in features.iter().zip(scans) {
         if let Some((row, value)) = scan.first_infinite {
             return Err(Error::data(format!(
                 "feature '{name}' has {} infinite or out-of-range value(s), the first at row {row} \
@@ -62,8 +63,66 @@ pub fn reject_infinite(data: &Dataset) -> Result<()> {
     Ok(())
 }
 
-/// Applies `policy` to missing feature values. `fill` supplies fill values from a saved model
-/// (predict); without it they are computed from this data.
+/// Fails on any missing value, as `--missing error` does, from the scans of the features read.
+///
+/// # Errors
+/// Exit 65 naming each column with its count and first row.
+pub fn reject_missing(features: &[String], scans: &[ColumnScan]) -> Result<()> {
+    let columns: Vec<String> = features
+        .iter()
+        .zip(scans)
+        .filter(|(_, s)| s.missing > 0)
+        .map(|(name, s)| {
+            format!(
+                "'{name}': {} (first at row {})",
+                s.missing,
+                s.first_missing.unwrap_or(0)
+            )
+        })
+        .collect();
+    if columns.is_empty() {
+        return Ok(());
+    }
+    Err(Error::data(format!(
+        "missing values (null or NaN) in {}; choose --missing drop, mean or median to handle \
+         them",
+        columns.join(", ")
+    )))
+}
+
+/// Says in the log what `policy` did with the missing values the scans counted.
+pub fn log_missing(
+    features: &[String],
+    scans: &[ColumnScan],
+    policy: MissingPolicy,
+    cleaning: &Cleaning,
+) {
+    match policy {
+        MissingPolicy::Error => {}
+        MissingPolicy::Drop => {
+            if scans.iter().any(|s| s.missing > 0) {
+                log::warn!(
+                    "dropping {} row(s) with missing values (--missing drop)",
+                    cleaning.dropped_missing
+                );
+            }
+        }
+        MissingPolicy::Mean | MissingPolicy::Median => {
+            for (name, scan) in features.iter().zip(scans) {
+                if scan.missing > 0 {
+                    log::warn!(
+                        "filled {} missing value(s) of '{name}' with its {policy:?}",
+                        scan.missing
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Applies `policy` to missing feature values (saying nothing: [`log_missing`] does). `fill`
+/// supplies fill values from a saved model (predict); without it they are computed from this
+/// data.
 ///
 /// # Errors
 /// Exit 65 under `error` when any value is missing, naming each column with its count.
@@ -78,26 +137,7 @@ pub fn handle_missing(
         return Ok(());
     }
     match policy {
-        MissingPolicy::Error => {
-            let columns: Vec<String> = data
-                .features
-                .iter()
-                .zip(&data.scans)
-                .filter(|(_, s)| s.missing > 0)
-                .map(|(name, s)| {
-                    format!(
-                        "'{name}': {} (first at row {})",
-                        s.missing,
-                        s.first_missing.unwrap_or(0)
-                    )
-                })
-                .collect();
-            Err(Error::data(format!(
-                "missing values (null or NaN) in {}; choose --missing drop, mean or median to \
-                 handle them",
-                columns.join(", ")
-            )))
-        }
+        MissingPolicy::Error => reject_missing(&data.features, &data.scans),
         MissingPolicy::Drop => {
             let cols = data.matrix.cols();
             let keep: Vec<bool> = data
@@ -107,7 +147,6 @@ pub fn handle_missing(
                 .map(|row| row.iter().all(|v| !v.is_nan()))
                 .collect();
             let dropped = keep.iter().filter(|&&k| !k).count() as u64;
-            log::warn!("dropping {dropped} row(s) with missing values (--missing drop)");
             drop_rows(data, &keep);
             cleaning.dropped_missing = dropped;
             Ok(())
@@ -126,14 +165,6 @@ pub fn handle_missing(
                     if v.is_nan() {
                         *v = f as f32;
                     }
-                }
-            }
-            for (name, scan) in data.features.iter().zip(&data.scans) {
-                if scan.missing > 0 {
-                    log::warn!(
-                        "filled {} missing value(s) of '{name}' with its {policy:?}",
-                        scan.missing
-                    );
                 }
             }
             cleaning.filled = total;
@@ -245,21 +276,21 @@ pub fn drop_rows(data: &mut Dataset, keep: &[bool]) {
     data.source_rows = Some(rows);
 }
 
-/// Fails when no rows are left to cluster.
+/// Fails when no rows are left to cluster: `kept` of the `input_rows` rows of input `name`.
 ///
 /// # Errors
 /// Exit 65, saying whether the input was empty or everything was dropped.
-pub fn require_rows(data: &Dataset, cleaning: &Cleaning) -> Result<()> {
-    if data.matrix.rows() > 0 {
+pub fn require_rows(name: &str, input_rows: u64, kept: u64, cleaning: &Cleaning) -> Result<()> {
+    if kept > 0 {
         return Ok(());
     }
-    if data.input_rows == 0 {
-        return Err(Error::data(format!("input '{}' has no rows", data.name)));
+    if input_rows == 0 {
+        return Err(Error::data(format!("input '{name}' has no rows")));
     }
     Err(Error::data(format!(
-        "all {} input rows were dropped ({} for missing values, {} as duplicates); nothing is \
-         left to cluster",
-        data.input_rows, cleaning.dropped_missing, cleaning.dropped_duplicates
+        "all {input_rows} input rows were dropped ({} for missing values, {} as duplicates); \
+         nothing is left to cluster",
+        cleaning.dropped_missing, cleaning.dropped_duplicates
     )))
 }
 
