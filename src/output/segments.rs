@@ -2,7 +2,7 @@
 //! `silhouette` when per-point silhouettes were computed, one row per kept input row, in input
 //! order.
 
-use super::write::{StagedFile, write_table, write_table_as};
+use super::write::{StagedFile, TableSink, output_format, write_table, write_table_as};
 use crate::data::ids::IdColumn;
 use crate::data::read::Format;
 use crate::error::{Error, Result};
@@ -12,6 +12,24 @@ use std::path::Path;
 use std::sync::Arc;
 
 const ROWS_PER_BATCH: usize = 65_536;
+
+/// The key column: the id column's name and type, or `row`.
+fn key_field(id: Option<(&str, &DataType)>) -> Field {
+    match id {
+        Some((name, data_type)) => Field::new(name, data_type.clone(), false),
+        None => Field::new("row", DataType::UInt64, false),
+    }
+}
+
+fn segments_schema(key: Field, silhouette: bool) -> SchemaRef {
+    let mut fields = vec![key];
+    fields.push(Field::new("segment", DataType::UInt32, false));
+    fields.push(Field::new("distance", DataType::Float32, false));
+    if silhouette {
+        fields.push(Field::new("silhouette", DataType::Float32, false));
+    }
+    Arc::new(Schema::new(fields))
+}
 
 /// What goes into a segments file.
 pub struct SegmentRows<'a> {
@@ -29,20 +47,16 @@ pub struct SegmentRows<'a> {
 
 impl SegmentRows<'_> {
     fn schema(&self) -> SchemaRef {
-        let mut fields = vec![self.key_field()];
-        fields.push(Field::new("segment", DataType::UInt32, false));
-        fields.push(Field::new("distance", DataType::Float32, false));
-        if self.silhouette.is_some() {
-            fields.push(Field::new("silhouette", DataType::Float32, false));
-        }
-        Arc::new(Schema::new(fields))
+        segments_schema(self.key_field(), self.silhouette.is_some())
     }
 
     fn key_field(&self) -> Field {
-        match self.ids {
-            Some(ids) => Field::new(ids.name(), ids.data_type().clone(), false),
-            None => Field::new("row", DataType::UInt64, false),
-        }
+        key_field(self.ids.map(|ids| (ids.name(), ids.data_type())))
+    }
+
+    /// Number of rows.
+    fn rows(&self) -> usize {
+        self.labels.len()
     }
 
     fn key(&self, start: usize, len: usize) -> Result<ArrayRef> {
@@ -113,5 +127,84 @@ impl SegmentRows<'_> {
                 .map_err(|e| Error::Internal(format!("export batch: {e}")))
         });
         write_table_as(Format::Csv, target, &schema, batches)
+    }
+}
+
+/// A segments file written block by block, as `predict` assigns its input: the rows of each
+/// block follow those of the one before, and are cut into the record batches that
+/// [`SegmentRows::write`] cuts all of them into, so the file is the same whatever the blocks.
+pub struct SegmentSink {
+    schema: SchemaRef,
+    sink: TableSink,
+    /// The rows of the batch being filled, in pieces.
+    pending: Vec<RecordBatch>,
+    pending_rows: usize,
+}
+
+impl SegmentSink {
+    /// Starts a segments file (no silhouette column) for `target`, keyed by the id column
+    /// `id` (name and type) or by `row`.
+    ///
+    /// # Errors
+    /// Exit 73 or 74 as for any output.
+    pub fn create(target: &Path, id: Option<(&str, &DataType)>) -> Result<SegmentSink> {
+        let schema = segments_schema(key_field(id), false);
+        let sink = TableSink::create_as(output_format(target), target, &schema)?;
+        Ok(SegmentSink {
+            schema,
+            sink,
+            pending: Vec::new(),
+            pending_rows: 0,
+        })
+    }
+
+    /// Appends the next rows. Their key is their id or, with no id column, their
+    /// `source_rows`: a block after the first has to give them.
+    ///
+    /// # Errors
+    /// Exit 74 when writing fails; an internal error for rows of another shape.
+    pub fn push(&mut self, rows: &SegmentRows) -> Result<()> {
+        if rows.silhouette.is_some() || rows.schema() != self.schema {
+            return Err(Error::Internal(
+                "segment rows of another schema than the file's".into(),
+            ));
+        }
+        let n = rows.rows();
+        let mut at = 0;
+        while at < n {
+            let take = (ROWS_PER_BATCH - self.pending_rows).min(n - at);
+            let batch = rows.batch(&self.schema, at, take)?;
+            at += take;
+            if self.pending.is_empty() && take == ROWS_PER_BATCH {
+                self.sink.write(&batch)?;
+                continue;
+            }
+            self.pending.push(batch);
+            self.pending_rows += take;
+            if self.pending_rows == ROWS_PER_BATCH {
+                self.write_pending()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn write_pending(&mut self) -> Result<()> {
+        let batch = arrow_select::concat::concat_batches(&self.schema, &self.pending)
+            .map_err(|e| Error::Internal(format!("segments batch: {e}")))?;
+        self.sink.write(&batch)?;
+        self.pending.clear();
+        self.pending_rows = 0;
+        Ok(())
+    }
+
+    /// Writes the last rows and ends the file.
+    ///
+    /// # Errors
+    /// Exit 74 when writing fails.
+    pub fn finish(mut self) -> Result<StagedFile> {
+        if !self.pending.is_empty() {
+            self.write_pending()?;
+        }
+        self.sink.finish()
     }
 }

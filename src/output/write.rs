@@ -501,13 +501,56 @@ pub fn write_table_as(
     schema: &SchemaRef,
     batches: impl IntoIterator<Item = Result<RecordBatch>>,
 ) -> Result<StagedFile> {
-    let (staged, file) = StagedFile::create(target)?;
-    let mut writer = TableWriter::new(format, file, schema).map_err(|e| write_failed(target, e))?;
+    let mut sink = TableSink::create_as(format, target, schema)?;
     for batch in batches {
-        writer.write(&batch?).map_err(|e| write_failed(target, e))?;
+        sink.write(&batch?)?;
     }
-    writer.finish().map_err(|e| write_failed(target, e))?;
-    Ok(staged)
+    sink.finish()
+}
+
+/// A table written batch by batch to a staged file, for writers that produce their rows as they
+/// go; [`write_table`] over batches at hand.
+pub struct TableSink {
+    target: PathBuf,
+    staged: StagedFile,
+    writer: TableWriter,
+}
+
+impl TableSink {
+    /// Starts a table of `schema` for `target`, in `format` whatever the extension.
+    ///
+    /// # Errors
+    /// Exit 73 when the file cannot be created, 74 when its header cannot be written.
+    pub fn create_as(format: Format, target: &Path, schema: &SchemaRef) -> Result<TableSink> {
+        let (staged, file) = StagedFile::create(target)?;
+        let writer = TableWriter::new(format, file, schema).map_err(|e| write_failed(target, e))?;
+        Ok(TableSink {
+            target: target.to_path_buf(),
+            staged,
+            writer,
+        })
+    }
+
+    /// Appends `batch` (of the table's schema).
+    ///
+    /// # Errors
+    /// Exit 74 when writing fails.
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        self.writer
+            .write(batch)
+            .map_err(|e| write_failed(&self.target, e))
+    }
+
+    /// Ends the table (footer, flush, sync); the file is committed with the run's other outputs.
+    ///
+    /// # Errors
+    /// Exit 74 when writing fails.
+    pub fn finish(self) -> Result<StagedFile> {
+        self.writer
+            .finish()
+            .map_err(|e| write_failed(&self.target, e))?;
+        Ok(self.staged)
+    }
 }
 
 /// Writes `text` to a staged file for `target` (CSV tables, SVG charts).
