@@ -265,14 +265,38 @@ pub fn select(
     points: &Matrix,
     largest_k: usize,
 ) -> Result<Box<dyn Backend + '_>> {
+    Ok(
+        match choose(choice, points, largest_k, gpu::GpuBackend::new)? {
+            Chosen::Cpu(backend) => Box::new(backend),
+            Chosen::Gpu(backend) => Box::new(backend),
+        },
+    )
+}
+
+/// The backend `select` chose, by kind.
+enum Chosen<'a> {
+    Cpu(cpu::CpuBackend<'a>),
+    Gpu(gpu::GpuBackend),
+}
+
+/// How a GPU backend is built over the points once the device is open.
+type GpuBuild = fn(std::sync::Arc<gpu::GpuContext>, &Matrix) -> Result<gpu::GpuBackend>;
+
+/// `select`'s choice, logged; a GPU backend is built with `build`.
+fn choose(
+    choice: BackendChoice,
+    points: &Matrix,
+    largest_k: usize,
+    build: GpuBuild,
+) -> Result<Chosen<'_>> {
     let on_gpu = |hardware_only: bool| {
         let ctx = gpu::GpuContext::new(hardware_only)?;
-        let backend = gpu::GpuBackend::new(ctx, points)?;
+        let backend = build(ctx, points)?;
         backend.check_clusters(largest_k)?;
         Ok::<_, Error>(backend)
     };
     match choice {
-        BackendChoice::Cpu => Ok(Box::new(cpu::CpuBackend::new(points))),
+        BackendChoice::Cpu => Ok(Chosen::Cpu(cpu::CpuBackend::new(points))),
         BackendChoice::Gpu => {
             let backend = on_gpu(false)?;
             let adapter = backend.adapter();
@@ -281,19 +305,77 @@ pub fn select(
                 adapter.name,
                 adapter.device_type
             );
-            Ok(Box::new(backend))
+            Ok(Chosen::Gpu(backend))
         }
         BackendChoice::Auto => match on_gpu(true) {
             Ok(backend) => {
                 log::info!("backend auto: using the GPU '{}'", backend.adapter().name);
-                Ok(Box::new(backend))
+                Ok(Chosen::Gpu(backend))
             }
             // A --gpu that names no adapter is a mistake to report, not a reason to fall back.
             Err(usage @ Error::Usage(_)) => Err(usage),
             Err(reason) => {
                 log::info!("backend auto: {reason}; using the CPU backend");
-                Ok(Box::new(cpu::CpuBackend::new(points)))
+                Ok(Chosen::Cpu(cpu::CpuBackend::new(points)))
             }
         },
+    }
+}
+
+/// Nearest centroids for points that arrive block by block (`predict` streams its input): the
+/// backend is chosen, as [`select`] chooses it, on the first block, and every later block runs
+/// on the same one (on a GPU, the same device context; each block is uploaded, assigned and
+/// freed in turn). Each point's assignment depends on that point alone, so the blocks give what
+/// one pass over all the points gives.
+pub struct BlockAssigner {
+    choice: BackendChoice,
+    largest_k: usize,
+    /// What was chosen, after the first block; the device context when it is a GPU.
+    chosen: Option<(BackendInfo, Option<std::sync::Arc<gpu::GpuContext>>)>,
+}
+
+impl BlockAssigner {
+    /// An assigner for `choice` and up to `largest_k` centroids; nothing is chosen yet.
+    pub fn new(choice: BackendChoice, largest_k: usize) -> Self {
+        Self {
+            choice,
+            largest_k,
+            chosen: None,
+        }
+    }
+
+    /// The backend chosen, once a block was assigned.
+    pub fn info(&self) -> Option<BackendInfo> {
+        self.chosen.as_ref().map(|(info, _)| info.clone())
+    }
+
+    /// The nearest of `centroids` to every point of `points`, and the exact squared distance.
+    ///
+    /// # Errors
+    /// As [`select`] on the first block; a device failure.
+    pub fn assign(&mut self, points: &Matrix, centroids: &Matrix) -> Result<Assignment> {
+        match &self.chosen {
+            None => {
+                let (info, ctx, assignment) = match choose(
+                    self.choice,
+                    points,
+                    self.largest_k,
+                    gpu::GpuBackend::for_block,
+                )? {
+                    Chosen::Cpu(mut backend) => (backend.info(), None, backend.assign(centroids)?),
+                    Chosen::Gpu(mut backend) => (
+                        backend.info(),
+                        Some(backend.context()),
+                        backend.assign(centroids)?,
+                    ),
+                };
+                self.chosen = Some((info, ctx));
+                Ok(assignment)
+            }
+            Some((_, None)) => cpu::CpuBackend::new(points).assign(centroids),
+            Some((_, Some(ctx))) => {
+                gpu::GpuBackend::for_block(ctx.clone(), points)?.assign(centroids)
+            }
+        }
     }
 }

@@ -285,6 +285,36 @@ impl GpuBackend {
         chunk_rows: Option<usize>,
         groups_per_dim: Option<u32>,
     ) -> Result<Self> {
+        Self::build(ctx, points, chunk_rows, groups_per_dim, log::Level::Info)
+    }
+
+    /// Like `new`, for one block of points of a run that assigns its input block by block on
+    /// the same device (`predict`): the upload is logged at debug level, not once per block.
+    ///
+    /// # Errors
+    /// As for `new`.
+    pub fn for_block(ctx: Arc<GpuContext>, points: &Matrix) -> Result<Self> {
+        Self::build(
+            ctx,
+            points,
+            positive_from_env(CHUNK_ROWS_ENV),
+            positive_from_env(GROUPS_PER_DIM_ENV),
+            log::Level::Debug,
+        )
+    }
+
+    /// The device context, to build further backends on it.
+    pub fn context(&self) -> Arc<GpuContext> {
+        self.ctx.clone()
+    }
+
+    fn build(
+        ctx: Arc<GpuContext>,
+        points: &Matrix,
+        chunk_rows: Option<usize>,
+        groups_per_dim: Option<u32>,
+        upload_log: log::Level,
+    ) -> Result<Self> {
         let (rows, dims) = (points.rows(), points.cols());
         if dims > MAX_DIMS {
             return Err(Error::usage(format!(
@@ -344,7 +374,8 @@ impl GpuBackend {
                 .map_err(|e| Error::DeviceLost(format!("uploading chunk {i} failed: {e}")))?;
             chunks.push(built);
         }
-        log::info!(
+        log::log!(
+            upload_log,
             "GPU: {} row(s) × {dims} resident on '{}' in {} chunk(s) of up to {chunk} rows",
             rows,
             ctx.adapter().name,
