@@ -5,11 +5,15 @@
 //! assignment → metrics → profiles → write. Outputs are checked for writability before any work
 //! and committed together at the end, so a failed run leaves no file behind.
 
+mod predict;
+
+pub use predict::{BLOCK_ROWS_ENV, PredictJob, PredictReport, run_predict};
+
 use crate::backend::{self, Backend, BackendChoice};
 use crate::data::ids::DuplicatePolicy;
 use crate::data::matrix::Matrix;
 use crate::data::read::{ColumnRequest, Dataset, Source, read_dataset};
-use crate::data::transform::{Normalize, Transform, check_spans, column_ranges};
+use crate::data::transform::{Normalize, Transform};
 use crate::data::validate::{self, Cleaning, MissingPolicy};
 use crate::error::{Error, Result};
 use crate::kmeans::model::{FORMAT_VERSION, Fill, Model};
@@ -907,140 +911,4 @@ pub fn run_sweep(job: SweepJob) -> Result<(SweepReport, String)> {
     report.timings_s.total = started.elapsed().as_secs_f64();
     let table = sweep::render_table(&report.results, &report.recommended);
     Ok((report, table))
-}
-
-/// A predict job: assign new rows with a saved model.
-pub struct PredictJob {
-    /// The model file.
-    pub model: PathBuf,
-    /// The rows to assign.
-    pub source: Source,
-    /// Id column of the new rows.
-    pub id: Option<String>,
-    /// Missing-value policy (mean/median use the model's fill values).
-    pub missing: MissingPolicy,
-    /// Backend.
-    pub backend: BackendChoice,
-    /// Segments file.
-    pub output: PathBuf,
-    /// Optional report.
-    pub report: Option<PathBuf>,
-}
-
-/// What `predict` reports.
-#[derive(Debug, serde::Serialize)]
-pub struct PredictReport {
-    pub strata_version: String,
-    pub command: String,
-    pub model: String,
-    pub input: InputInfo,
-    pub backend: crate::backend::BackendInfo,
-    pub inertia: f64,
-    /// Rows per segment.
-    pub sizes: Vec<u64>,
-    pub timings_s: Timings,
-}
-
-/// Runs a predict job.
-///
-/// # Errors
-/// Any error of the data path; exit 65 when the input lacks a model feature or the model is
-/// damaged.
-pub fn run_predict(job: PredictJob) -> Result<PredictReport> {
-    let started = Instant::now();
-    let mut timings = Timings::default();
-    let outputs = Outputs {
-        segments: Some(job.output.clone()),
-        model: None,
-        report: job.report.clone(),
-        export_csv: None,
-    };
-    let mut inputs = input_paths(&job.source, None);
-    inputs.push(&job.model);
-    preflight_outputs(&inputs, &outputs.paths())?;
-    let model = Model::load(&job.model)?;
-    let fill = match job.missing {
-        MissingPolicy::Mean | MissingPolicy::Median => match &model.fill {
-            Some(fill) if fill.policy == job.missing => Some(fill.values.clone()),
-            _ => {
-                return Err(Error::usage(format!(
-                    "--missing {:?} needs the fill values of a model fitted with --missing {:?}; this \
-                     model has {}: use --missing error or drop, or refit",
-                    job.missing,
-                    job.missing,
-                    model.fill.as_ref().map_or("none".to_string(), |f| format!("{:?} values", f.policy))
-                ).to_lowercase()));
-            }
-        },
-        _ => None,
-    };
-    let columns = ColumnRequest {
-        id: job.id.clone(),
-        features: Some(model.features.clone()),
-        ..Default::default()
-    };
-    let (mut data, cleaning) = load(job.source, &columns, job.missing, fill.as_deref(), None)?;
-    timings.read = started.elapsed().as_secs_f64();
-    let phase = Instant::now();
-    model.transform.apply(
-        &mut data.matrix,
-        &model.features,
-        source_row_fn(&data.source_rows),
-    )?;
-    let centroids = model.centroid_matrix();
-    // New rows far outside the training data can overflow the distances as well.
-    let ranges = column_ranges(&data.matrix)
-        .into_iter()
-        .zip(column_ranges(&centroids))
-        .map(|(rows, centre)| (rows.0.min(centre.0), rows.1.max(centre.1)))
-        .collect::<Vec<_>>();
-    check_spans(&model.features, ranges, model.transform.normalize)?;
-    timings.prepare = phase.elapsed().as_secs_f64();
-
-    let phase = Instant::now();
-    let mut backend = backend::select(job.backend, &data.matrix, centroids.rows())?;
-    let info = backend.info();
-    let assignment = backend.assign(&centroids)?;
-    drop(backend);
-    timings.lloyd = phase.elapsed().as_secs_f64();
-    let inertia = assignment.sq_distances.iter().map(|&d| f64::from(d)).sum();
-
-    let phase = Instant::now();
-    let rows = SegmentRows {
-        ids: data.ids.as_ref(),
-        source_rows: data.source_rows.as_deref(),
-        labels: &assignment.labels,
-        sq_distances: &assignment.sq_distances,
-        silhouette: None,
-    };
-    let mut staged = vec![rows.write(&job.output)?];
-    timings.write = phase.elapsed().as_secs_f64();
-    timings.total = started.elapsed().as_secs_f64();
-    let report = PredictReport {
-        strata_version: env!("CARGO_PKG_VERSION").to_string(),
-        command: "predict".to_string(),
-        model: job.model.display().to_string(),
-        input: InputInfo {
-            path: data.name.clone(),
-            rows: data.input_rows,
-            rows_dropped: cleaning.rows_dropped(),
-            features: data.features.clone(),
-            id_column: job.id.clone(),
-        },
-        backend: info,
-        inertia,
-        sizes: segment_sizes(&assignment.labels, model.k),
-        timings_s: timings,
-    };
-    if let Some(path) = &job.report {
-        staged.push(write_json(path, &report)?);
-    }
-    commit_all(staged)?;
-    log::info!(
-        "assigned {} row(s) to {} segment(s); wrote {}",
-        data.matrix.rows(),
-        model.k,
-        job.output.display()
-    );
-    Ok(report)
 }

@@ -7,6 +7,7 @@ mod bench;
 mod cli;
 mod formats;
 mod parity;
+mod predict;
 mod reference;
 mod rfm;
 mod scores;
