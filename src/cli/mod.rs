@@ -54,7 +54,8 @@ pub struct Cli {
 pub enum Command {
     /// Cluster an input file: segments, model and report.
     Fit(fit::FitArgs),
-    /// Assign new rows to the segments of a saved model.
+    /// Assign new rows to the segments of a saved model, streamed (memory does not grow with the
+    /// input).
     Predict(predict::PredictArgs),
     /// Turn a transaction log into one row per customer: recency, frequency, monetary.
     Rfm(rfm::RfmArgs),

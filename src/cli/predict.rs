@@ -11,8 +11,10 @@ use std::path::PathBuf;
 /// Flags of `strata predict`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Example:\n  strata predict --model model.json --input new_customers.parquet \
---id customer_id --output new_segments.parquet"
+    after_help = "The input is read, checked, transformed, assigned and written one block of \
+rows at a time (about 64 MiB of features); every check still covers the whole input, and a \
+failed run leaves no file.\n\nExample:\n  strata predict --model model.json --input \
+new_customers.parquet --id customer_id --output new_segments.parquet"
 )]
 pub struct PredictArgs {
     /// A model written by `strata fit --model`.

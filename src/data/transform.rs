@@ -297,7 +297,7 @@ impl Transform {
 
     /// Applies a fitted transform in place to rows whose log1p columns were found free of
     /// negative values ([`Transform::log1p_negatives`]); the caller decides what to do when not.
-    pub fn apply_checked(&self, matrix: &mut Matrix, features: &[String]) {
+    pub fn apply_after_check(&self, matrix: &mut Matrix, features: &[String]) {
         self.take_log1p(matrix, &self.log1p_mask(features));
         self.apply_linear(matrix);
     }

@@ -138,7 +138,7 @@ impl Findings {
         }
         model
             .transform
-            .apply_checked(&mut block.matrix, &block.features);
+            .apply_after_check(&mut block.matrix, &block.features);
         for (total, more) in self.ranges.iter_mut().zip(column_ranges(&block.matrix)) {
             *total = (total.0.min(more.0), total.1.max(more.1));
         }
