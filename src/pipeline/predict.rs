@@ -2,8 +2,8 @@
 //!
 //! The input is read, cleaned, transformed, assigned and written one block of rows at a time
 //! (about 64 MiB of features), so a nightly scoring run of any size holds one block, not the
-//! whole input. Every check `fit` makes on its whole input is still made on the whole input,
-//! with the same counts and first rows in its message: each block adds what it finds to
+//! whole input. Every check is still made on the whole input, with the counts and first rows
+//! a whole read gives in its message: each block adds what it finds to
 //! [`Findings`], a block that fails a check is not assigned (nor any after it; the rest are
 //! read only to complete the counts), and the checks run at the end, in the order a whole
 //! read makes them. A failed run leaves no file behind, as always.
