@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The GPU figures of BENCHMARKS.md ("On an NVIDIA GPU") in one go, on a machine with a card:
 #
-#   benches/gpu_suite.sh STRATA OUT [info] [lloyd] [peers] [silhouette] [cliff]
+#   benches/gpu_suite.sh STRATA OUT [info] [lloyd] [peers] [silhouette] [predict] [cliff]
 #
 # STRATA is a release binary, OUT a folder for the log and the JSON reports; with no section
-# named, all but `cliff` run. `cliff` probes why 9M × 16 × 64 and more ran several times slower
+# named, all but `predict` and `cliff` run. `cliff` probes why 9M × 16 × 64 and more ran several times slower
 # per row than 8M (BENCHMARKS.md): the card's clocks through the runs, rows against bytes, and
 # another process's memory in use, and (when the `gpu_memory` bench binary is found: $GPU_MEMORY, else
 # beside STRATA) the read rate of a plain kernel as device memory is allocated 64 MiB at a time.
@@ -98,6 +98,28 @@ for section in $sections; do
         step 300 silhouette-1m "$strata" fit --input "$data/s1m.parquet" --id id \
             --exclude true_segment --k 8 --backend gpu --silhouette exact \
             --output "$data/s1m-segments.parquet" --report "$out/s1m.json"
+        ;;
+    predict)
+        # The streamed predict: one block of rows at a time uploaded, assigned and freed on the
+        # card, against the CPU backend; the two segments files should agree but for near-ties
+        # (labels) and rounding (distances).
+        step 120 gen-p10m "$strata" -q generate --rows 10000000 --dims 16 --centers 64 --std 4 \
+            --seed 5 --output "$data/p10m.parquet"
+        step 300 fit-p10m "$strata" fit --input "$data/p10m.parquet" --id id \
+            --exclude true_segment --k 64 --backend gpu --silhouette none \
+            --output "$data/p10m-fit.parquet" --model "$data/p10m-model.json"
+        for backend in gpu cpu; do
+            step 300 "predict-p10m-$backend" "$strata" predict --model "$data/p10m-model.json" \
+                --input "$data/p10m.parquet" --id id --backend "$backend" \
+                --output "$data/p10m-$backend.parquet" --report "$out/predict-$backend.json"
+        done
+        step 60 predict-agreement python3 -c "
+import sys, numpy as np, pyarrow.parquet as pq
+g, c = (pq.read_table(p, columns=['segment', 'distance']) for p in sys.argv[1:])
+labels = (g['segment'].to_numpy() != c['segment'].to_numpy()).sum()
+dg, dc = g['distance'].to_numpy(), c['distance'].to_numpy()
+print(f'{labels} label(s) differ; distances within {np.max(np.abs(dg - dc) / np.maximum(dc, 1e-9)):.2e} relative')
+" "$data/p10m-gpu.parquet" "$data/p10m-cpu.parquet"
         ;;
     cliff)
         nvidia-smi --query-gpu=timestamp,pstate,clocks.sm,clocks.mem,power.draw,temperature.gpu,utilization.gpu \
