@@ -53,6 +53,11 @@ impl Matrix {
             .is_some_and(|values| self.values.try_reserve(values).is_ok())
     }
 
+    /// Removes every row, keeping the room they took for the rows that follow.
+    pub fn clear(&mut self) {
+        self.values.clear();
+    }
+
     /// Number of rows.
     pub fn rows(&self) -> usize {
         self.values.len() / self.cols

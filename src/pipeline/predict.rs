@@ -283,6 +283,7 @@ pub fn run_predict(job: PredictJob) -> Result<PredictReport> {
             silhouette: None,
         })?;
         phases.write += phase.elapsed();
+        reader.recycle(block.matrix);
     }
     reader.check_ids()?;
     log::info!(
