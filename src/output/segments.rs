@@ -164,7 +164,7 @@ impl SegmentSink {
     /// # Errors
     /// Exit 74 when writing fails; an internal error for rows of another shape.
     pub fn push(&mut self, rows: &SegmentRows) -> Result<()> {
-        if rows.silhouette.is_some() || rows.schema() != self.schema {
+        if rows.schema() != self.schema {
             return Err(Error::Internal(
                 "segment rows of another schema than the file's".into(),
             ));

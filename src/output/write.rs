@@ -511,7 +511,6 @@ pub fn write_table_as(
 /// A table written batch by batch to a staged file, for writers that produce their rows as they
 /// go; [`write_table`] over batches at hand.
 pub struct TableSink {
-    target: PathBuf,
     staged: StagedFile,
     writer: TableWriter,
 }
@@ -524,11 +523,7 @@ impl TableSink {
     pub fn create_as(format: Format, target: &Path, schema: &SchemaRef) -> Result<TableSink> {
         let (staged, file) = StagedFile::create(target)?;
         let writer = TableWriter::new(format, file, schema).map_err(|e| write_failed(target, e))?;
-        Ok(TableSink {
-            target: target.to_path_buf(),
-            staged,
-            writer,
-        })
+        Ok(TableSink { staged, writer })
     }
 
     /// Appends `batch` (of the table's schema).
@@ -538,7 +533,7 @@ impl TableSink {
     pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
         self.writer
             .write(batch)
-            .map_err(|e| write_failed(&self.target, e))
+            .map_err(|e| write_failed(self.staged.target(), e))
     }
 
     /// Ends the table (footer, flush, sync); the file is committed with the run's other outputs.
@@ -548,7 +543,7 @@ impl TableSink {
     pub fn finish(self) -> Result<StagedFile> {
         self.writer
             .finish()
-            .map_err(|e| write_failed(&self.target, e))?;
+            .map_err(|e| write_failed(self.staged.target(), e))?;
         Ok(self.staged)
     }
 }
