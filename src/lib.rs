@@ -22,3 +22,14 @@ pub mod segment;
 pub mod synth;
 
 pub use error::{Error, Result};
+
+/// The number environment variable `name` holds, when it is set to a positive one (the knobs
+/// that tests and benchmarks turn: chunk and block sizes, grid widths).
+pub(crate) fn positive_from_env<T: std::str::FromStr + Default + PartialOrd>(
+    name: &str,
+) -> Option<T> {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|v| *v > T::default())
+}

@@ -193,15 +193,6 @@ impl IdColumnBuilder {
             values,
         }
     }
-
-    /// Finishes the column.
-    ///
-    /// # Errors
-    /// If any id was null: every row must be identifiable.
-    pub fn finish(mut self) -> Result<IdColumn> {
-        self.check_nulls()?;
-        Ok(self.take())
-    }
 }
 
 impl IdColumn {
@@ -411,7 +402,8 @@ mod tests {
     fn build(array: ArrayRef) -> IdColumn {
         let mut builder = IdColumnBuilder::new("id", array.data_type()).unwrap();
         builder.append(&array, 0).unwrap();
-        builder.finish().unwrap()
+        builder.check_nulls().unwrap();
+        builder.take()
     }
 
     #[test]
@@ -517,7 +509,15 @@ mod tests {
         let array: ArrayRef = Arc::new(Int32Array::from(vec![Some(1), None]));
         let mut builder = IdColumnBuilder::new("id", array.data_type()).unwrap();
         builder.append(&array, 10).unwrap();
-        let err = builder.finish().err().unwrap().to_string();
+        let err = builder.check_nulls().err().unwrap().to_string();
         assert!(err.contains("first at row 11"), "{err}");
+        // Taking a block's ids keeps the count for the whole input.
+        assert_eq!(builder.take().len(), 2);
+        builder.append(&array, 12).unwrap();
+        let err = builder.check_nulls().err().unwrap().to_string();
+        assert!(
+            err.contains("2 null value(s), the first at row 11"),
+            "{err}"
+        );
     }
 }

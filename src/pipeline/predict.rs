@@ -63,10 +63,7 @@ const BLOCK_BYTES: usize = 64 << 20;
 /// Rows per block for `dims` features: `BLOCK_BYTES` of them, at least one record batch of
 /// 65,536 rows and at most 1,048,576 rows; or what `STRATA_PREDICT_BLOCK_ROWS` says.
 fn block_rows(dims: usize) -> usize {
-    std::env::var(BLOCK_ROWS_ENV)
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-        .filter(|&rows| rows > 0)
+    crate::positive_from_env(BLOCK_ROWS_ENV)
         .unwrap_or_else(|| (BLOCK_BYTES / (4 * dims.max(1))).clamp(1 << 16, 1 << 20))
 }
 

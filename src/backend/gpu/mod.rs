@@ -24,6 +24,7 @@ pub use profile::{IdleTime, KernelTime, PhaseGpuTimes};
 use super::{Assignment, Backend, BackendInfo, BackendKind, StepPartials, point_reaching};
 use crate::data::matrix::Matrix;
 use crate::error::{Error, Result};
+use crate::positive_from_env;
 use context::{Kernel, PerPoint, SORT_SMALL_K, Span};
 use std::sync::Arc;
 use wgpu::BufferUsages as Usage;
@@ -232,14 +233,6 @@ fn kernel_grid(kernel: &Kernel, rows: usize, max_per_dim: u32) -> (u32, u32) {
 /// that grids take their second dimension on smaller data (to test it, or to time it).
 pub const GROUPS_PER_DIM_ENV: &str = "STRATA_GPU_GROUPS_PER_DIM";
 
-/// The number environment variable `name` holds, when it is set to a positive one.
-fn positive_from_env<T: std::str::FromStr + Default + PartialOrd>(name: &str) -> Option<T> {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .filter(|v| *v > T::default())
-}
-
 impl GpuBackend {
     /// Uploads `points` to the context's device, in chunks sized by the device limits (or by
     /// `STRATA_GPU_CHUNK_ROWS`), with grids as wide as the device allows (or as
@@ -248,11 +241,22 @@ impl GpuBackend {
     /// # Errors
     /// A usage error beyond `MAX_DIMS` features; exit 69 when the device runs out of memory.
     pub fn new(ctx: Arc<GpuContext>, points: &Matrix) -> Result<Self> {
-        Self::with_layout(
+        Self::laid_out_by_env(ctx, points, log::Level::Info)
+    }
+
+    /// The layout `STRATA_GPU_CHUNK_ROWS` and `STRATA_GPU_GROUPS_PER_DIM` ask for, the upload
+    /// logged at `upload_log`.
+    fn laid_out_by_env(
+        ctx: Arc<GpuContext>,
+        points: &Matrix,
+        upload_log: log::Level,
+    ) -> Result<Self> {
+        Self::build(
             ctx,
             points,
             positive_from_env(CHUNK_ROWS_ENV),
             positive_from_env(GROUPS_PER_DIM_ENV),
+            upload_log,
         )
     }
 
@@ -294,13 +298,7 @@ impl GpuBackend {
     /// # Errors
     /// As for `new`.
     pub fn for_block(ctx: Arc<GpuContext>, points: &Matrix) -> Result<Self> {
-        Self::build(
-            ctx,
-            points,
-            positive_from_env(CHUNK_ROWS_ENV),
-            positive_from_env(GROUPS_PER_DIM_ENV),
-            log::Level::Debug,
-        )
+        Self::laid_out_by_env(ctx, points, log::Level::Debug)
     }
 
     /// The device context, to build further backends on it.
