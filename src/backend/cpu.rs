@@ -10,7 +10,7 @@
 //! Partial sums are f64 per fixed partition, merged in partition order, so results do not depend
 //! on the thread count.
 
-use super::{Assignment, Backend, BackendInfo, BackendKind, StepPartials};
+use super::{Assignment, Backend, BackendInfo, BackendKind, Simd, StepPartials};
 use crate::data::matrix::Matrix;
 use crate::error::Result;
 use crate::parallel::{PARTITION_ROWS, fold_partitions_mut};
@@ -145,13 +145,18 @@ const GROUP: usize = 2 * LANES;
 /// Most centroids per search pass (two vectors of rows by six centroids is twelve accumulators,
 /// as many as the sixteen AVX registers hold beside the rows and one centroid value).
 const CENTRES: usize = 6;
+/// Most centroids per pass of the AVX-512 search: two vectors of sixteen rows by twelve
+/// centroids is 24 accumulators of the 32 registers, beside the rows and the running minima.
+const CENTRES_512: usize = 12;
 
-/// Centroids laid out for the search: split into passes of at most [`CENTRES`] consecutive
-/// centroids, as even as can be (k = 32 is 6, 6, 5, 5, 5, 5: a pass of one or two would wait
-/// on the multiply-add latency), scaled by −2 and stored feature by feature inside a pass (the
-/// pass of `size` centroids from `start` holds `w[j·size + c]` at `start·d`), so that a pass
-/// reads its centroids' feature j from consecutive floats; with their squared norms. Scaling by
-/// −2 is exact, so x·(−2c) rounds as (−2x)·c.
+/// Centroids laid out for the search: split into passes of at most `width` consecutive
+/// centroids (the kernel's), as even as can be (k = 32 at width 6 is 6, 6, 5, 5, 5, 5: a pass
+/// of one or two would wait on the multiply-add latency), scaled by −2 and stored feature by
+/// feature inside a pass (the pass of `size` centroids from `start` holds `w[j·size + c]` at
+/// `start·d`), so that a pass reads its centroids' feature j from consecutive floats; with their
+/// squared norms. Scaling by −2 is exact, so x·(−2c) rounds as (−2x)·c. How the centroids are
+/// cut into passes does not change any row's result: each centroid's value is the same sum in
+/// the same order, and the running minimum takes them in increasing index.
 struct Search {
     d: usize,
     passes: Vec<(usize, usize)>,
@@ -159,6 +164,13 @@ struct Search {
     norms: Vec<f32>,
     kernel: NearestFn,
     accumulate: AccumulateFn,
+}
+
+/// A search kernel and the most centroids one of its passes takes.
+#[derive(Clone, Copy)]
+struct NearestKernel {
+    run: NearestFn,
+    width: usize,
 }
 
 type NearestFn = fn(&Search, &[f32], &mut [u32]);
@@ -281,8 +293,12 @@ fn accumulate_avx2<const D: usize>(
 
 impl Search {
     fn new(centroids: &Matrix) -> Self {
+        Self::with_kernel(centroids, nearest_kernel(Simd::chosen()))
+    }
+
+    fn with_kernel(centroids: &Matrix, kernel: NearestKernel) -> Self {
         let (k, d) = (centroids.rows(), centroids.cols());
-        let count = k.div_ceil(CENTRES);
+        let count = k.div_ceil(kernel.width);
         let mut passes = Vec::with_capacity(count);
         let mut weights = vec![0.0; k * d];
         let mut start = 0;
@@ -305,7 +321,7 @@ impl Search {
             passes,
             weights,
             norms,
-            kernel: pick_nearest(),
+            kernel: kernel.run,
             accumulate: pick_accumulate(d),
         }
     }
@@ -511,6 +527,122 @@ fn nearest_avx2(search: &Search, rows: &[f32], labels: &mut [u32]) {
     }
 }
 
+/// Fills the two panels of a 32-row group of the AVX-512 search (rows `first..first + count`
+/// of `rows`): rows 0–15 into `low`, 16–31 into `high`. A short group repeats its last row.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn fill_panel_pair(
+    rows: &[f32],
+    d: usize,
+    first: usize,
+    count: usize,
+    low: &mut [PanelFeature],
+    high: &mut [PanelFeature],
+) {
+    if count == 2 * GROUP {
+        fill_panel_avx2(rows, d, first, low);
+        fill_panel_avx2(rows, d, first + GROUP, high);
+        return;
+    }
+    fill_panel(rows, d, first, count.min(GROUP), low);
+    if count > GROUP {
+        fill_panel(rows, d, first + GROUP, count - GROUP, high);
+    } else {
+        high.copy_from_slice(low);
+    }
+}
+
+/// `C` centroids from `start` on against the 32 rows of `low` and `high` (one 512-bit vector
+/// of sixteen rows per feature each): the same sums as [`search_centres`], lane by lane, in
+/// registers, then folded into the running minimum in increasing centroid order.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[inline]
+#[allow(clippy::needless_range_loop)] // acc[r][c] reads better indexed by rows and centroid
+fn search_centres_512<const C: usize>(
+    search: &Search,
+    low: &[PanelFeature],
+    high: &[PanelFeature],
+    start: usize,
+    best: &mut [std::arch::x86_64::__m512; 2],
+    best_index: &mut [std::arch::x86_64::__m512i; 2],
+) {
+    use std::arch::x86_64::{
+        __m512, _CMP_LT_OQ, _mm512_cmp_ps_mask, _mm512_fmadd_ps, _mm512_load_ps,
+        _mm512_mask_mov_epi32, _mm512_min_ps, _mm512_set1_epi32, _mm512_set1_ps,
+    };
+    let d = search.d;
+    let weights = &search.weights[start * d..(start + C) * d];
+    let mut acc: [[__m512; C]; 2] = [[_mm512_set1_ps(0.0); C]; 2];
+    for c in 0..C {
+        let norm = _mm512_set1_ps(search.norms[start + c]);
+        acc[0][c] = norm;
+        acc[1][c] = norm;
+    }
+    for ((a, b), w) in low.iter().zip(high).zip(weights.chunks_exact(C)) {
+        // SAFETY: a feature row is GROUP = 16 floats, 64-byte aligned: one aligned vector.
+        let (xa, xb) = unsafe { (_mm512_load_ps(a.0.as_ptr()), _mm512_load_ps(b.0.as_ptr())) };
+        for c in 0..C {
+            let wc = _mm512_set1_ps(w[c]);
+            acc[0][c] = _mm512_fmadd_ps(xa, wc, acc[0][c]);
+            acc[1][c] = _mm512_fmadd_ps(xb, wc, acc[1][c]);
+        }
+    }
+    for c in 0..C {
+        let index = _mm512_set1_epi32((start + c) as i32);
+        for r in 0..2 {
+            let better = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(acc[r][c], best[r]);
+            best[r] = _mm512_min_ps(acc[r][c], best[r]);
+            best_index[r] = _mm512_mask_mov_epi32(best_index[r], better, index);
+        }
+    }
+}
+
+/// [`nearest_avx2`] with 512-bit vectors: 32 rows per group (two panels of sixteen, one vector
+/// each per feature) and passes of up to [`CENTRES_512`] centroids, so each pass keeps twice
+/// the rows and twice the centroids in registers. Every row's value for every centroid is the
+/// same fused sum in the same order as the AVX2 kernel's, and the same running minimum, so the
+/// labels are the same, near-ties included.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+fn nearest_avx512(search: &Search, rows: &[f32], labels: &mut [u32]) {
+    use std::arch::x86_64::{_mm512_set1_epi32, _mm512_set1_ps, _mm512_storeu_si512};
+    let d = search.d;
+    let n = labels.len();
+    let mut panels = vec![PanelFeature([0.0; GROUP]); 2 * d];
+    for first in (0..n).step_by(2 * GROUP) {
+        let count = (2 * GROUP).min(n - first);
+        let (low, high) = panels.split_at_mut(d);
+        fill_panel_pair(rows, d, first, count, low, high);
+        let (low, high) = (&*low, &*high);
+        let mut best = [_mm512_set1_ps(f32::INFINITY); 2];
+        let mut best_index = [_mm512_set1_epi32(0); 2];
+        for &(start, size) in &search.passes {
+            let (b, i) = (&mut best, &mut best_index);
+            match size {
+                12 => search_centres_512::<12>(search, low, high, start, b, i),
+                11 => search_centres_512::<11>(search, low, high, start, b, i),
+                10 => search_centres_512::<10>(search, low, high, start, b, i),
+                9 => search_centres_512::<9>(search, low, high, start, b, i),
+                8 => search_centres_512::<8>(search, low, high, start, b, i),
+                7 => search_centres_512::<7>(search, low, high, start, b, i),
+                6 => search_centres_512::<6>(search, low, high, start, b, i),
+                5 => search_centres_512::<5>(search, low, high, start, b, i),
+                4 => search_centres_512::<4>(search, low, high, start, b, i),
+                3 => search_centres_512::<3>(search, low, high, start, b, i),
+                2 => search_centres_512::<2>(search, low, high, start, b, i),
+                _ => search_centres_512::<1>(search, low, high, start, b, i),
+            }
+        }
+        let mut chosen = [0u32; 2 * GROUP];
+        for (r, index) in best_index.iter().enumerate() {
+            // SAFETY: writes sixteen u32 into chosen[r·16..r·16 + 16].
+            unsafe { _mm512_storeu_si512(chosen.as_mut_ptr().add(r * GROUP).cast(), *index) };
+        }
+        labels[first..first + count].copy_from_slice(&chosen[..count]);
+    }
+}
+
 /// The accumulation for d features, with AVX2 where present (compiled for each d up to 16,
 /// the usual sizes of customer features, and once for any d): the same arithmetic in the same
 /// order.
@@ -539,6 +671,8 @@ fn pick_accumulate(d: usize) -> AccumulateFn {
 
 /// Most centres per seeding pass: two vectors of rows each, eight accumulators.
 const SEED_CENTRES: usize = 4;
+/// Most centres per pass of the AVX-512 seeding kernel: sixteen accumulators of 32 registers.
+const SEED_CENTRES_512: usize = 8;
 
 type SeedDistancesFn = fn(&[f32], &Matrix, &mut [f32]);
 
@@ -635,28 +769,140 @@ fn seed_pass<const C: usize>(
     }
 }
 
-/// The widest seeding kernel this CPU runs.
-fn pick_seed_distances() -> SeedDistancesFn {
+/// [`seed_distances_avx2`] with 512-bit vectors: 32 rows at a time (two panels of sixteen, one
+/// vector each per feature), up to [`SEED_CENTRES_512`] centres per pass. The same operations
+/// on each lane in the same order, so the same bits.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+fn seed_distances_avx512(rows: &[f32], centres: &Matrix, out: &mut [f32]) {
+    let (d, t) = (centres.cols(), centres.rows());
+    let n = rows.len() / d;
+    assert!(out.len() == n * t);
+    let mut panels = vec![PanelFeature([0.0; GROUP]); 2 * d];
+    for first in (0..n).step_by(2 * GROUP) {
+        let count = (2 * GROUP).min(n - first);
+        let (low, high) = panels.split_at_mut(d);
+        fill_panel_pair(rows, d, first, count, low, high);
+        let (low, high) = (&*low, &*high);
+        for start in (0..t).step_by(SEED_CENTRES_512) {
+            let rows = first..first + count;
+            match SEED_CENTRES_512.min(t - start) {
+                8 => seed_pass_512::<8>(low, high, centres, start, rows, out),
+                7 => seed_pass_512::<7>(low, high, centres, start, rows, out),
+                6 => seed_pass_512::<6>(low, high, centres, start, rows, out),
+                5 => seed_pass_512::<5>(low, high, centres, start, rows, out),
+                4 => seed_pass_512::<4>(low, high, centres, start, rows, out),
+                3 => seed_pass_512::<3>(low, high, centres, start, rows, out),
+                2 => seed_pass_512::<2>(low, high, centres, start, rows, out),
+                _ => seed_pass_512::<1>(low, high, centres, start, rows, out),
+            }
+        }
+    }
+}
+
+/// Centres `start..start + C` against the 32 rows of `low` and `high` (`rows` of the
+/// partition): writes their squared distances to `out` (`out[c·n + i]`), as [`seed_pass`].
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[inline]
+#[allow(clippy::needless_range_loop)] // acc[r][c] reads better indexed by rows and centre
+fn seed_pass_512<const C: usize>(
+    low: &[PanelFeature],
+    high: &[PanelFeature],
+    centres: &Matrix,
+    start: usize,
+    rows: std::ops::Range<usize>,
+    out: &mut [f32],
+) {
+    use std::arch::x86_64::{
+        __m512, _mm512_add_ps, _mm512_load_ps, _mm512_mul_ps, _mm512_set1_ps, _mm512_setzero_ps,
+        _mm512_storeu_ps, _mm512_sub_ps,
+    };
+    let d = centres.cols();
+    let n = out.len() / centres.rows();
+    let values = &centres.as_slice()[start * d..(start + C) * d];
+    let mut acc: [[__m512; C]; 2] = [[_mm512_setzero_ps(); C]; 2];
+    for (j, (a, b)) in low.iter().zip(high).enumerate() {
+        // SAFETY: a feature row is GROUP = 16 floats, 64-byte aligned: one aligned vector.
+        let (xa, xb) = unsafe { (_mm512_load_ps(a.0.as_ptr()), _mm512_load_ps(b.0.as_ptr())) };
+        for c in 0..C {
+            let w = _mm512_set1_ps(values[c * d + j]);
+            let (da, db) = (_mm512_sub_ps(xa, w), _mm512_sub_ps(xb, w));
+            acc[0][c] = _mm512_add_ps(acc[0][c], _mm512_mul_ps(da, da));
+            acc[1][c] = _mm512_add_ps(acc[1][c], _mm512_mul_ps(db, db));
+        }
+    }
+    for c in 0..C {
+        let mut lanes = [0f32; 2 * GROUP];
+        // SAFETY: two stores of sixteen floats into the 32 of `lanes`.
+        unsafe {
+            _mm512_storeu_ps(lanes.as_mut_ptr(), acc[0][c]);
+            _mm512_storeu_ps(lanes.as_mut_ptr().add(GROUP), acc[1][c]);
+        }
+        let at = (start + c) * n + rows.start;
+        out[at..at + rows.len()].copy_from_slice(&lanes[..rows.len()]);
+    }
+}
+
+/// The seeding kernel for `level`, which the CPU must run (a level at most [`Simd::chosen`]).
+fn seed_kernel(level: Simd) -> SeedDistancesFn {
+    assert!(
+        level <= Simd::detected(),
+        "{} is not run by this CPU",
+        level.name()
+    );
     #[cfg(target_arch = "x86_64")]
-    if super::avx2_fma() {
-        return |rows, centres, out| {
-            // SAFETY: the CPU was just found to support AVX2 and FMA.
-            unsafe { seed_distances_avx2(rows, centres, out) }
-        };
+    match level {
+        Simd::Avx512 => {
+            return |rows, centres, out| {
+                // SAFETY: the CPU was found to support AVX-512 (foundation), AVX2 and FMA.
+                unsafe { seed_distances_avx512(rows, centres, out) }
+            };
+        }
+        Simd::Avx2 => {
+            return |rows, centres, out| {
+                // SAFETY: the CPU was found to support AVX2 and FMA.
+                unsafe { seed_distances_avx2(rows, centres, out) }
+            };
+        }
+        Simd::Portable => {}
     }
     seed_distances_rows
 }
 
-/// The widest search kernel this CPU runs: AVX2 + FMA where present, else the baseline.
-fn pick_nearest() -> NearestFn {
+/// The search kernel for `level`, which the CPU must run (a level at most [`Simd::chosen`]).
+fn nearest_kernel(level: Simd) -> NearestKernel {
+    assert!(
+        level <= Simd::detected(),
+        "{} is not run by this CPU",
+        level.name()
+    );
     #[cfg(target_arch = "x86_64")]
-    if super::avx2_fma() {
-        return |search, rows, labels| {
-            // SAFETY: the CPU was just found to support AVX2 and FMA.
-            unsafe { nearest_avx2(search, rows, labels) }
-        };
+    match level {
+        Simd::Avx512 => {
+            return NearestKernel {
+                run: |search, rows, labels| {
+                    // SAFETY: the CPU was found to support AVX-512 (foundation), AVX2 and FMA.
+                    unsafe { nearest_avx512(search, rows, labels) }
+                },
+                width: CENTRES_512,
+            };
+        }
+        Simd::Avx2 => {
+            return NearestKernel {
+                run: |search, rows, labels| {
+                    // SAFETY: the CPU was found to support AVX2 and FMA.
+                    unsafe { nearest_avx2(search, rows, labels) }
+                },
+                width: CENTRES,
+            };
+        }
+        Simd::Portable => {}
     }
-    nearest_rows
+    NearestKernel {
+        run: nearest_rows,
+        width: CENTRES,
+    }
 }
 
 /// ‖x − c‖², accumulated in f32 over eight independent lanes (so it vectorizes), then summed
@@ -695,7 +941,7 @@ impl<'a> CpuBackend<'a> {
             labels: vec![u32::MAX; points.rows()],
             closest: Vec::new(),
             part_potential: Vec::new(),
-            seed_distances: pick_seed_distances(),
+            seed_distances: seed_kernel(Simd::chosen()),
             seeding: Deferred::default(),
         }
     }
@@ -756,7 +1002,11 @@ impl Backend for CpuBackend<'_> {
     fn info(&self) -> BackendInfo {
         BackendInfo {
             kind: BackendKind::Cpu,
-            adapter: format!("rayon CPU backend on {}", std::env::consts::ARCH),
+            adapter: format!(
+                "rayon CPU backend on {} ({})",
+                std::env::consts::ARCH,
+                Simd::chosen().name()
+            ),
             threads: rayon::current_num_threads(),
         }
     }
@@ -976,45 +1226,122 @@ mod tests {
         }
     }
 
+    /// Every level of the kernels this CPU runs, the portable one first.
+    fn levels() -> Vec<Simd> {
+        let levels: Vec<Simd> = [Simd::Portable, Simd::Avx2, Simd::Avx512]
+            .into_iter()
+            .filter(|&level| level <= Simd::detected())
+            .collect();
+        if levels.last() != Some(&Simd::Avx512) {
+            println!("note: this CPU runs no AVX-512; its kernels are not tested here");
+        }
+        levels
+    }
+
     #[test]
-    fn the_dispatched_search_agrees_with_the_portable_one_and_keeps_the_lowest_index_on_ties() {
-        // k from one pass to many (passes of up to six centroids, made even), rows not a
-        // multiple of the group of sixteen, d with and without a part past a multiple of 8,
-        // exact ties (duplicate centroids).
-        for (n, d, k) in [
-            (97, 16, 1),
-            (50, 5, 7),
-            (61, 16, 9),
-            (40, 3, 16),
-            (77, 16, 17),
-            (31, 2, 33),
-            (45, 11, 13),
-            (64, 24, 64),
-        ] {
-            let points = Matrix::from_vec(spread(n * d, 7919, 1013, 0.01, 5.0), d);
-            let mut values: Vec<f32> = spread(k * d, 104_729, 977, 0.01, 5.0);
-            if k > 2 {
-                // Centroid k − 1 repeats centroid 1: never chosen over it.
-                let copy = values[d..2 * d].to_vec();
-                values[(k - 1) * d..].copy_from_slice(&copy);
-            }
-            let centroids = Matrix::from_vec(values, d);
-            let search = Search::new(&centroids);
-            let (mut fast, mut portable) = (vec![0u32; n], vec![0u32; n]);
-            search.nearest(points.as_slice(), &mut fast);
-            nearest_rows(&search, points.as_slice(), &mut portable);
-            assert_eq!(fast, portable, "n={n} d={d} k={k}");
-            for (i, &label) in fast.iter().enumerate() {
-                assert_eq!(
-                    label,
-                    brute(points.row(i), &centroids),
-                    "n={n} d={d} k={k} row {i}"
-                );
+    fn every_search_kernel_agrees_with_the_portable_one_and_keeps_the_lowest_index_on_ties() {
+        // k from one pass to many (passes of up to six or twelve centroids, made even), rows
+        // not a multiple of the groups of 16 and 32, d with and without a part past a multiple
+        // of 8, exact ties (duplicate centroids).
+        for level in levels() {
+            for (n, d, k) in [
+                (97, 16, 1),
+                (50, 5, 7),
+                (61, 16, 9),
+                (40, 3, 16),
+                (77, 16, 17),
+                (31, 2, 33),
+                (45, 11, 13),
+                (64, 24, 64),
+                (100, 17, 25),
+                (33, 64, 12),
+                (1, 4, 3),
+            ] {
+                let points = Matrix::from_vec(spread(n * d, 7919, 1013, 0.01, 5.0), d);
+                let mut values: Vec<f32> = spread(k * d, 104_729, 977, 0.01, 5.0);
                 if k > 2 {
-                    assert_ne!(label as usize, k - 1, "a tie goes to the lower index");
+                    // Centroid k − 1 repeats centroid 1: never chosen over it.
+                    let copy = values[d..2 * d].to_vec();
+                    values[(k - 1) * d..].copy_from_slice(&copy);
+                }
+                let centroids = Matrix::from_vec(values, d);
+                let search = Search::with_kernel(&centroids, nearest_kernel(level));
+                let (mut fast, mut portable) = (vec![0u32; n], vec![0u32; n]);
+                search.nearest(points.as_slice(), &mut fast);
+                nearest_rows(&search, points.as_slice(), &mut portable);
+                let case = format!("{} n={n} d={d} k={k}", level.name());
+                assert_eq!(fast, portable, "{case}");
+                for (i, &label) in fast.iter().enumerate() {
+                    assert_eq!(label, brute(points.row(i), &centroids), "{case} row {i}");
+                    if k > 2 {
+                        assert_ne!(label as usize, k - 1, "a tie goes to the lower index");
+                    }
                 }
             }
         }
+    }
+
+    /// The search's result for one row, one centroid at a time: ‖c‖² (as `Search` sums it),
+    /// then x_j·(−2c_j) added per feature in order, with one rounding (`fused`, as the AVX2 and
+    /// AVX-512 kernels do) or two, and the first centroid with the smallest value.
+    fn nearest_one_by_one(x: &[f32], centroids: &Matrix, fused: bool) -> u32 {
+        let mut best = (f32::INFINITY, 0);
+        for c in 0..centroids.rows() {
+            let centre = centroids.row(c);
+            let mut value: f32 = centre.iter().map(|v| v * v).sum();
+            for (a, w) in x.iter().zip(centre) {
+                value = if fused {
+                    a.mul_add(-2.0 * w, value)
+                } else {
+                    value + a * (-2.0 * w)
+                };
+            }
+            if value < best.0 {
+                best = (value, c as u32);
+            }
+        }
+        best.1
+    }
+
+    #[test]
+    fn the_fused_search_kernels_resolve_near_ties_alike_whatever_their_width() {
+        // Points and centroids on a grid of tenths (not exact in binary), so many rows are at
+        // the same distance from two centroids in exact arithmetic and the rounding decides.
+        // Every fused kernel (AVX2 and AVX-512, whose passes and groups of rows differ) must
+        // give what one fused sum per centroid gives, row by row.
+        let fused: Vec<Simd> = levels().into_iter().filter(|&l| l >= Simd::Avx2).collect();
+        let mut decided_by_rounding = 0;
+        for (n, d, k) in [
+            (2001, 3, 24),
+            (3003, 5, 12),
+            (999, 17, 13),
+            (640, 64, 30),
+            (1500, 16, 64),
+            (777, 2, 7),
+        ] {
+            let mut rng = crate::rng::SeededRng::new(n as u64, crate::rng::Stream::Demo);
+            let mut grid = |len: usize| -> Vec<f32> {
+                (0..len)
+                    .map(|_| (rng.below(7) as f32 - 3.0) * 0.1)
+                    .collect()
+            };
+            let centroids = Matrix::from_vec(grid(k * d), d);
+            let points = Matrix::from_vec(grid(n * d), d);
+            let expected: Vec<u32> = (0..n)
+                .map(|i| nearest_one_by_one(points.row(i), &centroids, true))
+                .collect();
+            decided_by_rounding += (0..n)
+                .filter(|&i| nearest_one_by_one(points.row(i), &centroids, false) != expected[i])
+                .count();
+            for &level in &fused {
+                let search = Search::with_kernel(&centroids, nearest_kernel(level));
+                let mut labels = vec![0u32; n];
+                search.nearest(points.as_slice(), &mut labels);
+                assert_eq!(labels, expected, "{} n={n} d={d} k={k}", level.name());
+            }
+        }
+        // Rounding twice changes some rows' labels: the cases reach near-ties (107 rows).
+        assert!(decided_by_rounding > 0, "no near-tie in the cases");
     }
 
     #[test]
@@ -1061,31 +1388,36 @@ mod tests {
     }
 
     #[test]
-    fn the_dispatched_seeding_distances_equal_the_feature_by_feature_sum_bit_for_bit() {
-        // Rows not a multiple of the group of 16, d with and without a part past a multiple
-        // of 8, and 1 to 9 centres (passes of 4, 3, 2 and 1).
-        for (n, d, t) in [
-            (40, 16, 5),
-            (17, 3, 1),
-            (70, 11, 9),
-            (16, 8, 4),
-            (5, 20, 7),
-            (33, 1, 2),
-        ] {
-            let points: Vec<f32> = spread(n * d, 7919, 1013, 0.017, 8.0);
-            let centres = Matrix::from_vec(spread(t * d, 104_729, 977, 0.013, 6.0), d);
-            let (mut fast, mut portable) = (vec![0f32; n * t], vec![0f32; n * t]);
-            pick_seed_distances()(&points, &centres, &mut fast);
-            seed_distances_rows(&points, &centres, &mut portable);
-            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-            assert_eq!(bits(&fast), bits(&portable), "n={n} d={d} t={t}");
-            for c in 0..t {
-                for (i, x) in points.chunks_exact(d).enumerate() {
-                    let mut sum = 0.0f32;
-                    for (a, b) in x.iter().zip(centres.row(c)) {
-                        sum += (a - b) * (a - b);
+    fn every_seeding_kernel_equals_the_feature_by_feature_sum_bit_for_bit() {
+        // Rows not a multiple of the groups of 16 and 32, d with and without a part past a
+        // multiple of 8, and 1 to 17 centres (passes of 8 to 1 and of 4 to 1).
+        for level in levels() {
+            for (n, d, t) in [
+                (40, 16, 5),
+                (17, 3, 1),
+                (70, 11, 9),
+                (16, 8, 4),
+                (5, 20, 7),
+                (33, 1, 2),
+                (64, 16, 17),
+                (95, 5, 12),
+            ] {
+                let points: Vec<f32> = spread(n * d, 7919, 1013, 0.017, 8.0);
+                let centres = Matrix::from_vec(spread(t * d, 104_729, 977, 0.013, 6.0), d);
+                let (mut fast, mut portable) = (vec![0f32; n * t], vec![0f32; n * t]);
+                seed_kernel(level)(&points, &centres, &mut fast);
+                seed_distances_rows(&points, &centres, &mut portable);
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                let case = format!("{} n={n} d={d} t={t}", level.name());
+                assert_eq!(bits(&fast), bits(&portable), "{case}");
+                for c in 0..t {
+                    for (i, x) in points.chunks_exact(d).enumerate() {
+                        let mut sum = 0.0f32;
+                        for (a, b) in x.iter().zip(centres.row(c)) {
+                            sum += (a - b) * (a - b);
+                        }
+                        assert_eq!(fast[c * n + i], sum, "{case} row {i} centre {c}");
                     }
-                    assert_eq!(fast[c * n + i], sum, "n={n} d={d} t={t} row {i} centre {c}");
                 }
             }
         }
@@ -1103,8 +1435,13 @@ mod tests {
                 let t = trials + usize::from(lead != Lead::None);
                 let centres = Matrix::from_vec(spread(t * d, 104_729, 977, 0.013, 6.0), d);
                 let mut closest = start.clone();
-                let (potential, sums) =
-                    seed_partition(pick_seed_distances(), &rows, &centres, lead, &mut closest);
+                let (potential, sums) = seed_partition(
+                    seed_kernel(Simd::chosen()),
+                    &rows,
+                    &centres,
+                    lead,
+                    &mut closest,
+                );
                 // The reference: row by row, the lead first, then each trial's running sum.
                 let mut expected = start.clone();
                 let mut expected_sums = vec![0.0f64; trials];
@@ -1133,7 +1470,7 @@ mod tests {
         let centre = Matrix::from_vec(vec![0.5, -1.0, 2.0], d);
         let mut closest = start.clone();
         let (potential, sums) = seed_partition(
-            pick_seed_distances(),
+            seed_kernel(Simd::chosen()),
             &rows,
             &centre,
             Lead::Min,

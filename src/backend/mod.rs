@@ -179,11 +179,66 @@ pub trait Backend {
     fn exact_silhouette_limit(&self) -> usize;
 }
 
-/// Whether this CPU runs the AVX2 + FMA forms of the CPU kernels (each kernel also has a
-/// portable form, chosen otherwise).
+/// The vector instructions the CPU kernels use: the widest the CPU runs, lowered by
+/// `STRATA_CPU_SIMD` (`avx2` or `portable`; other values are ignored). Every form of a kernel
+/// gives the same results, except that the portable forms round a multiply-add twice and can
+/// move a near-tie.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Simd {
+    /// Plain Rust, vectorized as the compiler sees fit for the baseline target.
+    Portable,
+    /// AVX2 and FMA: 256-bit vectors.
+    Avx2,
+    /// AVX-512 (foundation): 512-bit vectors for the assignment's search.
+    Avx512,
+}
+
+impl Simd {
+    /// Its name, as `STRATA_CPU_SIMD` takes it and the backend's description shows it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Portable => "portable",
+            Self::Avx2 => "avx2",
+            Self::Avx512 => "avx512",
+        }
+    }
+
+    /// The widest level this CPU runs (the portable one off x86-64).
+    pub fn detected() -> Self {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let avx2 =
+                std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma");
+            if avx2 && std::is_x86_feature_detected!("avx512f") {
+                return Self::Avx512;
+            }
+            if avx2 {
+                return Self::Avx2;
+            }
+        }
+        Self::Portable
+    }
+
+    /// The level the kernels use: [`Simd::detected`], capped by `STRATA_CPU_SIMD`. Read once.
+    pub fn chosen() -> Self {
+        static CHOSEN: std::sync::OnceLock<Simd> = std::sync::OnceLock::new();
+        *CHOSEN.get_or_init(|| {
+            let detected = Self::detected();
+            let cap = std::env::var("STRATA_CPU_SIMD").ok().and_then(|v| {
+                [Self::Portable, Self::Avx2, Self::Avx512]
+                    .into_iter()
+                    .find(|level| level.name() == v.trim().to_ascii_lowercase())
+            });
+            cap.map_or(detected, |cap| cap.min(detected))
+        })
+    }
+}
+
+/// Whether the CPU kernels use their AVX2 + FMA forms (each kernel also has a portable form,
+/// chosen otherwise).
 #[cfg(target_arch = "x86_64")]
 pub(crate) fn avx2_fma() -> bool {
-    std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
+    Simd::chosen() >= Simd::Avx2
 }
 
 /// The partition where the running sum of partition potentials reaches `target`, with the sum

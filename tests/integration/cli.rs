@@ -1,7 +1,9 @@
 //! End-to-end runs of the binary as a user runs it: determinism, predict, generate, demo,
 //! the report's contract keys.
 
-use crate::util::{Scratch, assert_close, json, read_arrow, read_segments_csv, strata, strata_ok};
+use crate::util::{
+    Scratch, assert_close, json, read_arrow, read_segments_csv, strata, strata_env, strata_ok,
+};
 use arrow_array::cast::AsArray;
 use arrow_array::types::UInt32Type;
 
@@ -62,6 +64,69 @@ fn same_seed_gives_byte_identical_outputs_whatever_the_thread_count() {
     assert_eq!(bytes("seg1.arrow"), bytes("seg2.arrow"));
     assert_eq!(bytes("seg1.arrow"), bytes("seg3.arrow"));
     assert_eq!(bytes("model1.json"), bytes("model3.json"));
+}
+
+#[test]
+fn the_cpu_kernels_of_every_width_write_the_same_files() {
+    // k = 40: passes of 12 or fewer centroids on AVX-512, 6 or fewer on AVX2; 3,001 rows: a
+    // short last group of either. The portable kernels round the search's multiply-adds twice
+    // and may move a near-tie, so they are held to the same inertia only.
+    use strata::backend::Simd;
+    let scratch = Scratch::new("simd");
+    generate(&scratch, "blobs.parquet", "3001", "16", "40", "4");
+    let levels: Vec<Simd> = [Simd::Portable, Simd::Avx2, Simd::Avx512]
+        .into_iter()
+        .filter(|&level| level <= Simd::detected())
+        .collect();
+    if Simd::detected() != Simd::Avx512 {
+        println!("note: this CPU runs no AVX-512; only the narrower kernels are compared");
+    }
+    for level in &levels {
+        let name = level.name();
+        let run = strata_env(
+            &scratch.path,
+            &[
+                "fit",
+                "--input",
+                "blobs.parquet",
+                "--id",
+                "id",
+                "--exclude",
+                "true_segment",
+                "--k",
+                "40",
+                "--backend",
+                "cpu",
+                "--output",
+                &format!("{name}.arrow"),
+                "--model",
+                &format!("{name}.json"),
+                "--report",
+                &format!("{name}-report.json"),
+            ],
+            &[("STRATA_CPU_SIMD", name)],
+        );
+        assert_eq!(run.code, 0, "{name}: {}", run.stderr);
+        let report = json(&scratch.join(&format!("{name}-report.json")));
+        let adapter = report["backend"]["adapter"].as_str().unwrap();
+        assert!(adapter.ends_with(&format!("({name})")), "{name}: {adapter}");
+    }
+    let bytes = |name: &str| std::fs::read(scratch.join(name)).unwrap();
+    let widest = levels.last().unwrap().name();
+    assert_eq!(bytes("avx2.arrow"), bytes(&format!("{widest}.arrow")));
+    assert_eq!(bytes("avx2.json"), bytes(&format!("{widest}.json")));
+    let inertia = |name: &str| {
+        json(&scratch.join(&format!("{name}-report.json")))["inertia"]
+            .as_f64()
+            .unwrap()
+    };
+    assert_close(
+        "portable inertia",
+        inertia("portable"),
+        inertia(widest),
+        1e-6,
+        0.0,
+    );
 }
 
 #[test]
