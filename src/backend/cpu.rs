@@ -5,7 +5,8 @@
 //! passes of up to six centroids (stored × −2, feature-major per pass): per feature, two loads
 //! of the rows and one broadcast per centroid feed twelve multiply-adds held in registers, then
 //! each row keeps its running minimum and index lane by lane, with no horizontal reduction. It is
-//! compiled for the baseline and for AVX2 + FMA and the widest the CPU runs is chosen at start.
+//! compiled for the baseline, for AVX2 + FMA and for AVX-512 (32 rows, passes of up to twelve
+//! centroids), and the widest the CPU runs is chosen at start (`Simd::chosen`).
 //! The search uses ‖c‖² − 2x·c; the chosen distance is then computed exactly as ‖x − c‖².
 //! Partial sums are f64 per fixed partition, merged in partition order, so results do not depend
 //! on the thread count.
