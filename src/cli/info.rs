@@ -67,6 +67,7 @@ pub fn run(args: InfoArgs) -> Result<()> {
         let value = serde_json::json!({
             "strata_version": env!("CARGO_PKG_VERSION"),
             "cpu_threads": rayon::current_num_threads(),
+            "cpu_simd": crate::backend::Simd::chosen().name(),
             "memory_available": memory.map(|m| serde_json::json!({
                 "bytes": m.bytes,
                 "limited_by": if m.cgroup { "cgroup" } else { "machine" },
@@ -83,9 +84,10 @@ pub fn run(args: InfoArgs) -> Result<()> {
         return Ok(());
     }
     outln!(
-        "strata {}; CPU backend: {} thread(s)",
+        "strata {}; CPU backend: {} thread(s), {} kernels",
         env!("CARGO_PKG_VERSION"),
-        rayon::current_num_threads()
+        rayon::current_num_threads(),
+        crate::backend::Simd::chosen().name()
     );
     if let Some(m) = memory {
         outln!(

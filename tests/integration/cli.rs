@@ -110,6 +110,13 @@ fn the_cpu_kernels_of_every_width_write_the_same_files() {
         let report = json(&scratch.join(&format!("{name}-report.json")));
         let adapter = report["backend"]["adapter"].as_str().unwrap();
         assert!(adapter.ends_with(&format!("({name})")), "{name}: {adapter}");
+        let info = strata_env(
+            &scratch.path,
+            &["info", "--json"],
+            &[("STRATA_CPU_SIMD", name)],
+        );
+        let info: serde_json::Value = serde_json::from_str(&info.stdout).unwrap();
+        assert_eq!(info["cpu_simd"], name);
     }
     let bytes = |name: &str| std::fs::read(scratch.join(name)).unwrap();
     let widest = levels.last().unwrap().name();
