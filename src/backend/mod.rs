@@ -224,12 +224,22 @@ impl Simd {
         static CHOSEN: std::sync::OnceLock<Simd> = std::sync::OnceLock::new();
         *CHOSEN.get_or_init(|| {
             let detected = Self::detected();
-            let cap = std::env::var("STRATA_CPU_SIMD").ok().and_then(|v| {
-                [Self::Portable, Self::Avx2, Self::Avx512]
-                    .into_iter()
-                    .find(|level| level.name() == v.trim().to_ascii_lowercase())
-            });
-            cap.map_or(detected, |cap| cap.min(detected))
+            let Ok(value) = std::env::var("STRATA_CPU_SIMD") else {
+                return detected;
+            };
+            let wanted = value.trim().to_ascii_lowercase();
+            let levels = [Self::Portable, Self::Avx2, Self::Avx512];
+            match levels.into_iter().find(|level| level.name() == wanted) {
+                Some(cap) => cap.min(detected),
+                None => {
+                    log::warn!(
+                        "STRATA_CPU_SIMD={value} is not avx512, avx2 or portable; ignored (the CPU \
+                         kernels use {})",
+                        detected.name()
+                    );
+                    detected
+                }
+            }
         })
     }
 }

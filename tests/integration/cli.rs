@@ -134,6 +134,20 @@ fn the_cpu_kernels_of_every_width_write_the_same_files() {
         1e-6,
         0.0,
     );
+    // A value it does not know is said and ignored.
+    let run = strata_env(
+        &scratch.path,
+        &["info", "--json"],
+        &[("STRATA_CPU_SIMD", "avx-512")],
+    );
+    assert!(
+        run.stderr
+            .contains("STRATA_CPU_SIMD=avx-512 is not avx512, avx2 or portable; ignored"),
+        "{}",
+        run.stderr
+    );
+    let info: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(info["cpu_simd"], widest);
 }
 
 #[test]
