@@ -180,9 +180,9 @@ pub trait Backend {
 }
 
 /// The vector instructions the CPU kernels use: the widest the CPU runs, lowered by
-/// `STRATA_CPU_SIMD` (`avx2` or `portable`; other values are ignored). Every form of a kernel
-/// gives the same results, except that the portable forms round a multiply-add twice and can
-/// move a near-tie.
+/// `STRATA_CPU_SIMD` (`avx2` or `portable`; another value is warned about and ignored). Every
+/// form of a kernel gives the same results, except that the portable forms round a multiply-add
+/// twice and can move a near-tie.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Simd {
     /// Plain Rust, vectorized as the compiler sees fit for the baseline target.
