@@ -120,8 +120,10 @@ fn the_cpu_kernels_of_every_width_write_the_same_files() {
     }
     let bytes = |name: &str| std::fs::read(scratch.join(name)).unwrap();
     let widest = levels.last().unwrap().name();
-    assert_eq!(bytes("avx2.arrow"), bytes(&format!("{widest}.arrow")));
-    assert_eq!(bytes("avx2.json"), bytes(&format!("{widest}.json")));
+    if levels.contains(&Simd::Avx2) {
+        assert_eq!(bytes("avx2.arrow"), bytes(&format!("{widest}.arrow")));
+        assert_eq!(bytes("avx2.json"), bytes(&format!("{widest}.json")));
+    }
     let inertia = |name: &str| {
         json(&scratch.join(&format!("{name}-report.json")))["inertia"]
             .as_f64()
