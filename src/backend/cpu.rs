@@ -1148,10 +1148,7 @@ mod tests {
 
     /// Every level of the kernels this CPU runs, the portable one first.
     fn levels() -> Vec<Simd> {
-        let levels: Vec<Simd> = [Simd::Portable, Simd::Avx2, Simd::Avx512]
-            .into_iter()
-            .filter(|&level| level <= Simd::detected())
-            .collect();
+        let levels = Simd::runnable();
         if levels.last() != Some(&Simd::Avx512) {
             println!("note: this CPU runs no AVX-512; its kernels are not tested here");
         }

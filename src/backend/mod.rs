@@ -194,6 +194,15 @@ pub enum Simd {
 }
 
 impl Simd {
+    /// Every level, narrowest first.
+    pub const ALL: [Simd; 3] = [Simd::Portable, Simd::Avx2, Simd::Avx512];
+
+    /// Every level this CPU runs, narrowest first.
+    pub fn runnable() -> Vec<Simd> {
+        let widest = Self::detected();
+        Self::ALL.into_iter().filter(|&l| l <= widest).collect()
+    }
+
     /// Its name, as `STRATA_CPU_SIMD` takes it and the backend's description shows it.
     pub fn name(self) -> &'static str {
         match self {
@@ -228,8 +237,7 @@ impl Simd {
                 return detected;
             };
             let wanted = value.trim().to_ascii_lowercase();
-            let levels = [Self::Portable, Self::Avx2, Self::Avx512];
-            match levels.into_iter().find(|level| level.name() == wanted) {
+            match Self::ALL.into_iter().find(|level| level.name() == wanted) {
                 Some(cap) => cap.min(detected),
                 None => {
                     log::warn!(
