@@ -2,7 +2,8 @@
 //! the report's contract keys.
 
 use crate::util::{
-    Scratch, assert_close, json, read_arrow, read_segments_csv, strata, strata_env, strata_ok,
+    Scratch, assert_close, fit_blobs, json, read_arrow, read_segments_csv, strata, strata_env,
+    strata_ok,
 };
 use arrow_array::cast::AsArray;
 use arrow_array::types::UInt32Type;
@@ -35,29 +36,28 @@ fn same_seed_gives_byte_identical_outputs_whatever_the_thread_count() {
     let scratch = Scratch::new("threads");
     generate(&scratch, "blobs.parquet", "40000", "8", "6", "2");
     for threads in ["1", "2", "3"] {
+        let (output, model) = (
+            format!("seg{threads}.arrow"),
+            format!("model{threads}.json"),
+        );
         strata_ok(
             &scratch.path,
-            &[
-                "fit",
-                "--input",
+            &fit_blobs(
                 "blobs.parquet",
-                "--id",
-                "id",
-                "--exclude",
-                "true_segment",
-                "--k",
                 "6",
-                "--n-init",
-                "2",
-                "--backend",
-                "cpu",
-                "--threads",
-                threads,
-                "--output",
-                &format!("seg{threads}.arrow"),
-                "--model",
-                &format!("model{threads}.json"),
-            ],
+                &[
+                    "--n-init",
+                    "2",
+                    "--backend",
+                    "cpu",
+                    "--threads",
+                    threads,
+                    "--output",
+                    &output,
+                    "--model",
+                    &model,
+                ],
+            ),
         );
     }
     let bytes = |name: &str| std::fs::read(scratch.join(name)).unwrap();
@@ -74,40 +74,34 @@ fn the_cpu_kernels_of_every_width_write_the_same_files() {
     use strata::backend::Simd;
     let scratch = Scratch::new("simd");
     generate(&scratch, "blobs.parquet", "3001", "16", "40", "4");
-    let levels: Vec<Simd> = [Simd::Portable, Simd::Avx2, Simd::Avx512]
-        .into_iter()
-        .filter(|&level| level <= Simd::detected())
-        .collect();
+    let levels = Simd::runnable();
     if Simd::detected() != Simd::Avx512 {
         println!("note: this CPU runs no AVX-512; only the narrower kernels are compared");
     }
     for level in &levels {
         let name = level.name();
+        let (output, model) = (format!("{name}.arrow"), format!("{name}.json"));
+        let report = format!("{name}-report.json");
         let run = strata_env(
             &scratch.path,
-            &[
-                "fit",
-                "--input",
+            &fit_blobs(
                 "blobs.parquet",
-                "--id",
-                "id",
-                "--exclude",
-                "true_segment",
-                "--k",
                 "40",
-                "--backend",
-                "cpu",
-                "--output",
-                &format!("{name}.arrow"),
-                "--model",
-                &format!("{name}.json"),
-                "--report",
-                &format!("{name}-report.json"),
-            ],
+                &[
+                    "--backend",
+                    "cpu",
+                    "--output",
+                    &output,
+                    "--model",
+                    &model,
+                    "--report",
+                    &report,
+                ],
+            ),
             &[("STRATA_CPU_SIMD", name)],
         );
         assert_eq!(run.code, 0, "{name}: {}", run.stderr);
-        let report = json(&scratch.join(&format!("{name}-report.json")));
+        let report = json(&scratch.join(&report));
         let adapter = report["backend"]["adapter"].as_str().unwrap();
         assert!(adapter.ends_with(&format!("({name})")), "{name}: {adapter}");
         let info = strata_env(

@@ -3,7 +3,7 @@
 //! GPU sweep agrees with the CPU sweep.
 
 use crate::parity::gpu;
-use crate::util::{Scratch, assert_close, json, strata, strata_ok};
+use crate::util::{Scratch, assert_close, fit_blobs, json, strata, strata_ok};
 
 /// Four well-separated blobs in 3 dimensions (standard deviation 0.6, centres in [-10, 10]³).
 fn blobs(scratch: &Scratch) {
@@ -171,23 +171,11 @@ fn each_k_of_a_sweep_is_the_fit_of_that_k_and_fit_can_choose_k() {
         let k = r["k"].to_string();
         strata_ok(
             &scratch.path,
-            &[
-                "fit",
-                "--input",
+            &fit_blobs(
                 "blobs.parquet",
-                "--id",
-                "id",
-                "--exclude",
-                "true_segment",
-                "--k",
                 &k,
-                "--seed",
-                "3",
-                "--backend",
-                "cpu",
-                "--report",
-                "fit.json",
-            ],
+                &["--seed", "3", "--backend", "cpu", "--report", "fit.json"],
+            ),
         );
         let fit = json(&scratch.join("fit.json"));
         assert_eq!(fit["inertia"], r["inertia"], "k = {k}");

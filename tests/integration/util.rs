@@ -84,6 +84,24 @@ pub fn strata_ok(dir: &Path, args: &[&str]) -> Run {
     run
 }
 
+/// `strata fit` on a file of `strata generate` blobs (its `id` column as the id, its
+/// `true_segment` column left out of the features) with `k` segments, then `more` flags.
+pub fn fit_blobs<'a>(input: &'a str, k: &'a str, more: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "fit",
+        "--input",
+        input,
+        "--id",
+        "id",
+        "--exclude",
+        "true_segment",
+        "--k",
+        k,
+    ];
+    args.extend_from_slice(more);
+    args
+}
+
 /// The fixtures folder.
 pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
