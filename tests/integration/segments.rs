@@ -1,7 +1,7 @@
 //! From a transaction log to named segments: generate --transactions → rfm → fit with
 //! profiles, labels and the marketing export; minimum segment size; label words.
 
-use crate::util::{Scratch, json, read_arrow, strata, strata_ok};
+use crate::util::{Scratch, fit_blobs, json, read_arrow, strata, strata_ok};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Int64Type, UInt32Type};
 use std::collections::HashMap;
@@ -342,18 +342,7 @@ fn a_model_warm_starts_the_next_fit_and_keeps_its_segment_numbers() {
     generate("3600", "night2.arrow");
     let fit = |input: &str, extra: &[&str], output: &str| {
         let args = [
-            &[
-                "fit",
-                "--input",
-                input,
-                "--id",
-                "id",
-                "--exclude",
-                "true_segment",
-                "--k",
-                "4",
-            ][..],
-            extra,
+            &fit_blobs(input, "4", extra)[..],
             &["--silhouette", "none", "--output", output],
         ]
         .concat();
