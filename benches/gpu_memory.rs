@@ -1,4 +1,4 @@
-//! How fast a kernel streams one device buffer while more and more device memory is allocated.
+//! How fast a kernel streams device memory as more and more of it is allocated and read.
 //!
 //! ```text
 //! cargo bench --bench gpu_memory -- [MAX_MIB] [REPS]
@@ -6,14 +6,21 @@
 //!
 //! It allocates storage buffers of 64 MiB one after another (as a growing fit allocates its
 //! points, labels and distances), up to MAX_MIB in all (default 2048). After each allocation it
-//! times a kernel that reads every vec4 of the first buffer, then of the newest one: REPS
-//! dispatches (default 50) in one submission, wall clock from submit to completion. It prints the
-//! read rate of both.
+//! times a kernel that reads every vec4 of a buffer, REPS passes (default 50) in one submission,
+//! wall clock from submit to completion, and prints the read rate of four patterns:
+//! - the first buffer alone, and the newest alone;
+//! - every buffer allocated so far, in allocation order on every pass ("sweep"), as a Lloyd
+//!   iteration reads all of its points;
+//! - every buffer, in allocation order on even passes and in reverse on odd ones ("zigzag").
 //!
 //! This separates the causes of a slowdown past some amount of resident data:
-//! - if only the newest buffers read slowly, the later allocations landed in slower memory;
-//! - if the first buffer slows as well, what matters is the total mapped (address translation);
-//! - if neither slows, the memory is not the cause, and the kernels are.
+//! - if only the newest buffer reads slowly, the later allocations landed in slower memory;
+//! - if the first buffer slows as well, what matters is the total allocated;
+//! - if the single buffers keep their rate and only the sweep slows once the data passes some
+//!   size, what matters is the amount read per pass: address translation (or a cache) that
+//!   holds less than one pass, so a pass in the same order finds none of it left. The zigzag then
+//!   stays faster, because each pass starts where the previous one ended;
+//! - if nothing slows, the memory is not the cause, and the kernels are.
 //!
 //! It uses the best adapter wgpu finds, with that adapter's own limits, as Strata does, and it
 //! prints a note and stops when there is none.
@@ -85,9 +92,8 @@ fn main() {
     let usage =
         wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC;
 
-    // Runs `reps` read passes over `buffer` in one submission; GB/s read.
-    let stream = |buffer: &wgpu::Buffer, reps: u32| -> f64 {
-        let bind = device.create_bind_group(&wgpu::BindGroupDescriptor {
+    let bind = |buffer: &wgpu::Buffer| {
+        device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: None,
             layout: &pipeline.get_bind_group_layout(0),
             entries: &[
@@ -100,31 +106,40 @@ fn main() {
                     resource: sink.as_entire_binding(),
                 },
             ],
-        });
+        })
+    };
+    // Runs `reps` passes in one submission, pass `r` reading the buffers of `binds` that
+    // `order(r)` lists, one after another; GB/s read.
+    let stream = |binds: &[wgpu::BindGroup], order: &dyn Fn(u32) -> Vec<usize>, reps: u32| {
         let mut encoder = device.create_command_encoder(&Default::default());
-        for _ in 0..reps {
-            let mut pass = encoder.begin_compute_pass(&Default::default());
-            pass.set_pipeline(&pipeline);
-            pass.set_bind_group(0, &bind, &[]);
-            pass.dispatch_workgroups(groups, 1, 1);
+        let mut read = 0;
+        for r in 0..reps {
+            for i in order(r) {
+                let mut pass = encoder.begin_compute_pass(&Default::default());
+                pass.set_pipeline(&pipeline);
+                pass.set_bind_group(0, &binds[i], &[]);
+                pass.dispatch_workgroups(groups, 1, 1);
+                read += bytes;
+            }
         }
         let start = Instant::now();
         queue.submit([encoder.finish()]);
         device
             .poll(wgpu::PollType::wait_indefinitely())
             .expect("the device completes the reads");
-        (bytes * u64::from(reps)) as f64 / start.elapsed().as_secs_f64() / 1e9
+        read as f64 / start.elapsed().as_secs_f64() / 1e9
     };
 
     println!(
-        "gpu_memory: '{}' ({:?}, {}), {BUFFER_MIB} MiB buffers up to {max_mib} MiB, {reps} reads each",
+        "gpu_memory: '{}' ({:?}, {}), {BUFFER_MIB} MiB buffers up to {max_mib} MiB, {reps} passes each",
         info.name, info.backend, info.driver
     );
     println!(
-        "{:>13} {:>18} {:>19}",
-        "allocated MiB", "first buffer GB/s", "newest buffer GB/s"
+        "{:>13} {:>11} {:>12} {:>11} {:>12}",
+        "allocated MiB", "first GB/s", "newest GB/s", "sweep GB/s", "zigzag GB/s"
     );
     let mut buffers: Vec<wgpu::Buffer> = Vec::new();
+    let mut binds: Vec<wgpu::BindGroup> = Vec::new();
     while (buffers.len() as u64 + 1) * BUFFER_MIB <= max_mib {
         let buffer = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("resident"),
@@ -132,13 +147,27 @@ fn main() {
             usage,
             mapped_at_creation: false,
         });
-        // The first use zero-fills the buffer: keep that out of the timing.
-        stream(&buffer, 1);
+        binds.push(bind(&buffer));
         buffers.push(buffer);
-        let first = stream(&buffers[0], reps);
-        let newest = stream(buffers.last().expect("just pushed"), reps);
+        let n = binds.len();
+        // The first use zero-fills the buffer: keep that out of the timing.
+        stream(&binds, &|_| vec![n - 1], 1);
+        let first = stream(&binds, &|_| vec![0], reps);
+        let newest = stream(&binds, &|_| vec![n - 1], reps);
+        let sweep = stream(&binds, &|_| (0..n).collect(), reps);
+        let zigzag = stream(
+            &binds,
+            &|r| {
+                if r % 2 == 0 {
+                    (0..n).collect()
+                } else {
+                    (0..n).rev().collect()
+                }
+            },
+            reps,
+        );
         println!(
-            "{:>13} {first:>18.1} {newest:>19.1}",
+            "{:>13} {first:>11.1} {newest:>12.1} {sweep:>11.1} {zigzag:>12.1}",
             buffers.len() as u64 * BUFFER_MIB
         );
     }
