@@ -10,7 +10,8 @@
 //
 // Bindings (group 0):
 //   0 params    uniform  rows in this chunk, features d, rows per range, slots = k·(d + 1),
-//                        clusters k, and a 0 the compiler cannot see
+//                        clusters k, a 0 the compiler cannot see, and whether the workgroups
+//                        take the ranges last first (see `range_of`)
 //   1 points    storage  this chunk's points, row-major f32 (rows × d)
 //   2 order     storage  rows u32: each range's row indices grouped by cluster (sort_by_cluster)
 //   3 bounds    storage  2·(k + 1) u32 per range: the first k + 1 are the clusters' start offsets
@@ -24,6 +25,8 @@ struct Params {
     clusters: u32,
     /// Always 0; see `unseen`.
     zero: u32,
+    /// 1: the first workgroups dispatched take the last ranges.
+    reverse: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -32,9 +35,22 @@ struct Params {
 @group(0) @binding(3) var<storage, read> bounds: array<u32>;
 @group(0) @binding(4) var<storage, read_write> partials: array<f32>;
 
+/// The range that workgroups (wid.x, ·) sum: one per workgroup along x, in order, or last first
+/// with `params.reverse`. Workgroups are dispatched roughly in order, so a pass that runs the
+/// other way from the previous pass over the same points starts on the rows that pass read
+/// last, which may still be cached, their addresses still translated. Each range's sums are
+/// stored in its own place, so the direction changes no value.
+fn range_of(wid: vec3<u32>) -> u32 {
+    if (params.reverse != 0u) {
+        let ranges = (params.rows + params.range_rows - 1u) / params.range_rows;
+        return ranges - 1u - wid.x;
+    }
+    return wid.x;
+}
+
 @compute @workgroup_size(256)
 fn accumulate(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
-    let range = wid.x;
+    let range = range_of(wid);
     let slot = wid.y * 256u + lid;
     if (slot >= params.slots) {
         return;

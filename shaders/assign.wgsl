@@ -21,7 +21,8 @@
 // Bindings (group 0):
 //   0 params     uniform  rows in this chunk, features d, clusters k, workgroups along x,
 //                         whether to write the distances (only the final assignment reads them),
-//                         slots = k·(d + 1) and a 0 the compiler cannot see (`assign_accumulate`)
+//                         slots = k·(d + 1), a 0 the compiler cannot see (`assign_accumulate`),
+//                         and whether the workgroups take their rows last first (`reverse`)
 //   1 points     storage  this chunk's points, row-major f32 (rows × d)
 //   2 centroids  storage  k × d f32, row-major
 //   3 norms      storage  k f32: ‖c‖² of each centroid
@@ -40,6 +41,8 @@ struct Params {
     slots: u32,
     /// Always 0; see `unseen`.
     zero: u32,
+    /// 1: the first workgroups dispatched take the last rows (see `rows_block`).
+    reverse: u32,
 }
 
 const WG: u32 = 256u;
@@ -97,9 +100,23 @@ fn finish(lid: u32, wg: u32, own_distance: f32, own_changed: f32) {
     }
 }
 
+/// The block of `per_group` rows that the workgroup at `wid` takes: the blocks in the order the
+/// grid is dispatched, or, with `params.reverse`, last first, so that a pass can start where the
+/// previous pass over the same points ended and find that part still cached and its addresses
+/// still translated. Results are stored by block, so the direction changes no value. Spare
+/// workgroups of a two-dimensional grid (past the last block) keep their own number.
+fn rows_block(wid: vec3<u32>, per_group: u32) -> u32 {
+    let wg = wid.x + wid.y * params.wg_x;
+    let blocks = (params.rows + per_group - 1u) / per_group;
+    if (params.reverse != 0u && wg < blocks) {
+        return blocks - 1u - wg;
+    }
+    return wg;
+}
+
 @compute @workgroup_size(256)
 fn assign(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
-    let wg = wid.x + wid.y * params.wg_x;
+    let wg = rows_block(wid, WG);
     let row = wg * WG + lid;
     let in_range = row < params.rows;
     let k = params.k;
@@ -202,7 +219,7 @@ fn centroid_vec(c: u32, v: u32) -> vec4<f32> {
 
 @compute @workgroup_size(256)
 fn assign_registers(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
-    assign_block(lid, wid.x + wid.y * params.wg_x);
+    assign_block(lid, rows_block(wid, WG * RB));
 }
 
 /// `assign_registers` for workgroup `wg`: records its rows' labels and its stats, and returns
@@ -287,7 +304,7 @@ var<workgroup> masks: array<atomic<u32>, MASK_K * WORDS>;
 
 @compute @workgroup_size(256)
 fn assign_accumulate(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
-    let wg = wid.x + wid.y * params.wg_x;
+    let wg = rows_block(wid, WG * RB);
     for (var w = lid; w < MASK_K * WORDS; w += WG) {
         atomicStore(&masks[w], 0u);
     }

@@ -14,7 +14,8 @@
 //   comparison with the whole batch.
 //
 // Bindings (group 0):
-//   0 params  uniform  rows in this chunk, features d, rows per range, slots, clusters k
+//   0 params  uniform  rows in this chunk, features d, rows per range, slots, clusters k, and
+//                      whether the workgroups take the ranges last first (see `range_of`)
 //   1 labels  storage  rows u32, as written by assign (each < k)
 //   2 bounds  storage  2·(k + 1) u32 per range, written: k + 1 start offsets within the range
 //                      (cluster c is order[range start + bounds[c] .. range start + bounds[c + 1]]),
@@ -27,6 +28,9 @@ struct Params {
     range_rows: u32,
     slots: u32,
     clusters: u32,
+    zero: u32,
+    /// 1: the first workgroups dispatched take the last ranges.
+    reverse: u32,
 }
 
 const WG: u32 = 256u;
@@ -39,12 +43,24 @@ const WG: u32 = 256u;
 var<workgroup> batch: array<u32, WG>;
 var<workgroup> block_sums: array<u32, WG>;
 
+/// The range that workgroup `wid` sorts: one per workgroup along x, in order, or last first with
+/// `params.reverse` (a pass that starts where the assignment's ended, as accumulate.wgsl's
+/// `range_of` explains).
+fn range_of(wid: vec3<u32>) -> u32 {
+    if (params.reverse != 0u) {
+        let ranges = (params.rows + params.range_rows - 1u) / params.range_rows;
+        return ranges - 1u - wid.x;
+    }
+    return wid.x;
+}
+
 @compute @workgroup_size(256)
 fn sort_by_cluster(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
     let k = params.clusters;
-    let start = wid.x * params.range_rows;
+    let range = range_of(wid);
+    let start = range * params.range_rows;
     let end = min(start + params.range_rows, params.rows);
-    let starts = wid.x * 2u * (k + 1u);
+    let starts = range * 2u * (k + 1u);
     let cursors = starts + k + 1u;
     // Each invocation owns a block of the k + 1 counters.
     let per = (k + WG) / WG;
@@ -131,9 +147,10 @@ var<workgroup> masks: array<atomic<u32>, SMALL_K * WORDS>;
 @compute @workgroup_size(256)
 fn sort_by_cluster_small(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
     let k = params.clusters;
-    let start = wid.x * params.range_rows;
+    let range = range_of(wid);
+    let start = range * params.range_rows;
     let end = min(start + params.range_rows, params.rows);
-    let starts = wid.x * 2u * (k + 1u);
+    let starts = range * 2u * (k + 1u);
     for (var c = lid; c <= k; c += WG) {
         atomicStore(&cursor[c], 0u);
     }

@@ -621,6 +621,54 @@ fn parity_d7_several_ranges() {
     parity("d7", &blob_matrix(40_000, 7, 9, 8), 9, None, None);
 }
 
+/// Passes that alternate direction (`STRATA_GPU_ALTERNATE=1`) change only the order in which the
+/// device takes blocks of rows, ranges and chunks: four Lloyd steps and the final assignment are
+/// bit for bit those of passes in row order, in both forms of the step and with both sorts (k = 5
+/// and k = 300), on chunks of four, four and two 16,384-row ranges (the last one short), and on
+/// a two-dimensional grid whose last row has spare workgroups (49 assignment workgroups per full
+/// chunk at four rows per invocation, on grids of 8 × 7).
+#[test]
+fn alternating_passes_change_no_value() {
+    let points = blob_matrix(120_003, 4, 6, 14);
+    type Layout = fn(&Matrix) -> Option<GpuBackend>;
+    let forward: Layout = |points| {
+        Some(GpuBackend::with_layout(gpu()?, points, Some(50_000), Some(SMALL_GRID)).unwrap())
+    };
+    let fused: Layout = |points| {
+        Some(
+            GpuBackend::with_layout(gpu()?, points, Some(50_000), Some(SMALL_GRID))
+                .and_then(GpuBackend::with_fused_step)
+                .unwrap(),
+        )
+    };
+    for (form, make) in [("three passes", forward), ("one pass", fused)] {
+        for k in [5, 300] {
+            let (Some(mut plain), Some(alternating)) = (make(&points), make(&points)) else {
+                return;
+            };
+            let mut alternating = alternating.with_alternating_passes();
+            let mut centroids = Matrix::from_vec(points.as_slice()[..k * 4].to_vec(), 4);
+            for step in 0..4 {
+                let want = plain.step(&centroids).unwrap();
+                let got = alternating.step(&centroids).unwrap();
+                assert_eq!(got, want, "{form}, k = {k}, step {step}");
+                let means: Vec<f32> = (0..k * 4)
+                    .map(|i| {
+                        let count = want.counts[i / 4].max(1) as f64;
+                        (want.sums[i] / count) as f32
+                    })
+                    .collect();
+                centroids = Matrix::from_vec(means, 4);
+            }
+            assert_eq!(
+                alternating.assign(&centroids).unwrap(),
+                plain.assign(&centroids).unwrap(),
+                "{form}, k = {k}: final assignment"
+            );
+        }
+    }
+}
+
 /// k-means++ sampling on both backends from the same distances: the GPU finds the block from
 /// its workgroups' sums and reads only that block back; the CPU scans its partitions. Uniform
 /// targets over 30,000 points in 7 chunks pick the same points.

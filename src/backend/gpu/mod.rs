@@ -11,6 +11,8 @@
 //! A Lloyd step's partial sums come from a sort of each 16,384-row range by cluster and a sum per
 //! (cluster, feature) slot; `STRATA_GPU_FUSED_STEP=1` makes them in the assignment's own pass
 //! instead (`assign_accumulate`, per workgroup of 256·RB rows), where the shape allows.
+//! `STRATA_GPU_ALTERNATE=1` turns the passes that follow one another over the points in opposite
+//! directions (`Directions`), which changes no result.
 //! Per-point kernels use a second dispatch dimension beyond 65,535 workgroups. The chunk size can
 //! be forced small (`STRATA_GPU_CHUNK_ROWS`) so tests cover several chunks on small data.
 
@@ -41,6 +43,9 @@ pub const CHUNK_ROWS_ENV: &str = "STRATA_GPU_CHUNK_ROWS";
 /// where the shape allows, instead of three kernels (assignment, sort by cluster, partial sums).
 /// Off by default until measured on a card: on lavapipe the one pass is 4% slower.
 pub const FUSED_STEP_ENV: &str = "STRATA_GPU_FUSED_STEP";
+/// Environment variable that, set to 1, has each pass of a Lloyd step over the points start
+/// where the previous one ended (see `Directions`). Off by default until measured on a card.
+pub const ALTERNATE_ENV: &str = "STRATA_GPU_ALTERNATE";
 /// Most clusters `assign_accumulate` takes (`MASK_K` in assign.wgsl).
 const STEP_MAX_K: usize = 256;
 /// Most (cluster, vec4 of features) pairs k·⌈d/4⌉ `assign_accumulate` takes: 256 invocations ×
@@ -61,7 +66,8 @@ struct AssignParams {
     /// Always 0: the shaders' compensated sums pass values through it so that the compiler
     /// cannot simplify the compensation away (WGSL allows reassociation).
     zero: u32,
-    pad: u32,
+    /// 1: the workgroups take their blocks of rows last first (`rows_block`, assign.wgsl).
+    reverse: u32,
 }
 
 #[repr(C)]
@@ -74,7 +80,9 @@ struct AccumulateParams {
     clusters: u32,
     /// Always 0 (see `AssignParams::zero`).
     zero: u32,
-    pad: [u32; 2],
+    /// 1: the workgroups take the ranges last first (`range_of`, sort.wgsl and accumulate.wgsl).
+    reverse: u32,
+    pad: u32,
 }
 
 #[repr(C)]
@@ -199,6 +207,11 @@ pub struct GpuBackend {
     /// `assign_accumulate` for this data's features, when asked for (`STRATA_GPU_FUSED_STEP=1`
     /// or `with_fused_step`) and the adapter and the features allow it: a Lloyd step in one pass.
     fused: Option<Arc<Kernel>>,
+    /// Passes over the points alternate direction (`STRATA_GPU_ALTERNATE=1` or
+    /// `with_alternating_passes`; see `Directions`).
+    alternate: bool,
+    /// Lloyd steps run so far, for the alternating directions.
+    steps: u64,
     rows: usize,
     dims: usize,
     chunks: Vec<Chunk>,
@@ -227,6 +240,45 @@ fn kernel_grid(kernel: &Kernel, rows: usize, max_per_dim: u32) -> (u32, u32) {
         rows.div_ceil(kernel.rows_per_invocation as usize),
         max_per_dim,
     )
+}
+
+/// Which way a Lloyd step's passes take the rows. Workgroups are dispatched roughly in order, so
+/// a pass over the points in the same order as the previous one begins on the rows read longest
+/// ago: once the points outgrow what the device's caches and address translation hold, every
+/// pass finds none of its rows there. Run the other way, a pass begins on the rows the previous
+/// one read last. Every result is stored by block or range and finished in a fixed order, so
+/// the directions change no value, only what the device still holds when a pass begins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Directions {
+    /// The assignment (or the one-pass step) takes its blocks last first.
+    assign_reversed: bool,
+    /// The sort by cluster and the partial sums take their ranges last first.
+    sums_reversed: bool,
+    /// The chunks are taken last first.
+    chunks_reversed: bool,
+}
+
+impl Directions {
+    /// Every pass in row order, chunks in order: the default.
+    const FORWARD: Directions = Directions {
+        assign_reversed: false,
+        sums_reversed: false,
+        chunks_reversed: false,
+    };
+
+    /// The directions of Lloyd step number `step` (from 0) when passes alternate. In three
+    /// passes (assignment, sort, sums) each chunk is assigned forwards and sorted and summed
+    /// backwards, so the sums begin on the rows the assignment read last and end on the first
+    /// rows, where the next step's assignment begins; the chunks alternate, so the next step
+    /// begins with the chunk this one ended on. In one pass (`fused`) that pass alternates.
+    fn alternating(fused: bool, step: u64) -> Directions {
+        let odd = step % 2 == 1;
+        Directions {
+            assign_reversed: fused && odd,
+            sums_reversed: !fused,
+            chunks_reversed: odd,
+        }
+    }
 }
 
 /// Environment variable capping the workgroups per dispatch dimension below the device's, so
@@ -383,6 +435,8 @@ impl GpuBackend {
             ctx,
             assign,
             fused,
+            alternate: std::env::var(ALTERNATE_ENV).is_ok_and(|v| v == "1"),
+            steps: 0,
             rows,
             dims,
             chunks,
@@ -569,7 +623,7 @@ impl GpuBackend {
     /// either (`sums`) its workgroup stats and folded partial sums, or its labels and distances.
     /// The partial sums come from `assign_accumulate` in the same pass as the assignment where
     /// it applies (see `fused_step`), else from sorting each range by cluster and summing it.
-    /// Values come back as raw 32-bit words.
+    /// Values come back as raw 32-bit words, in chunk order whatever order the chunks ran in.
     fn run_assign(&mut self, centroids: &Matrix, sums: bool) -> Result<Vec<[Vec<u32>; 2]>> {
         self.upload_centroids(centroids)?;
         let (k, d) = (centroids.rows(), self.dims);
@@ -579,8 +633,18 @@ impl GpuBackend {
         let fused = self.fused_step(k).filter(|_| sums);
         let ctx = self.ctx.clone();
         let max_per_dim = self.max_groups;
-        let mut results = Vec::with_capacity(self.chunks.len());
-        for i in 0..self.chunks.len() {
+        let ways = if sums && self.alternate {
+            self.steps += 1;
+            Directions::alternating(fused.is_some(), self.steps - 1)
+        } else {
+            Directions::FORWARD
+        };
+        let mut order: Vec<usize> = (0..self.chunks.len()).collect();
+        if ways.chunks_reversed {
+            order.reverse();
+        }
+        let mut results = vec![[Vec::new(), Vec::new()]; self.chunks.len()];
+        for i in order {
             // The assignment's own grid, with no more workgroups (and stats) than the chunk's.
             let assign_grid = kernel_grid(&self.assign, self.chunks[i].rows, max_per_dim);
             let rows = self.chunks[i].rows;
@@ -600,7 +664,7 @@ impl GpuBackend {
                     write_distances: u32::from(!sums),
                     slots: slots as u32,
                     zero: 0,
-                    pad: 0,
+                    reverse: u32::from(ways.assign_reversed),
                 };
                 ctx.queue()
                     .write_buffer(&chunk.params[0], 0, bytemuck::bytes_of(&assign));
@@ -631,7 +695,8 @@ impl GpuBackend {
                     slots: slots as u32,
                     clusters: k as u32,
                     zero: 0,
-                    pad: [0; 2],
+                    reverse: u32::from(ways.sums_reversed),
+                    pad: 0,
                 };
                 ctx.queue()
                     .write_buffer(&chunk.params[1], 0, bytemuck::bytes_of(&params));
@@ -721,7 +786,7 @@ impl GpuBackend {
             };
             let second = read.pop().unwrap_or_default();
             let first = read.pop().unwrap_or_default();
-            results.push([first, second]);
+            results[i] = [first, second];
         }
         Ok(results)
     }
@@ -755,6 +820,13 @@ impl GpuBackend {
     pub fn with_fused_step(mut self) -> Result<Self> {
         self.fused = Self::step_kernel(&self.ctx, &self.assign, self.dims)?;
         Ok(self)
+    }
+
+    /// Has each Lloyd step's passes over the points start where the previous pass ended, as
+    /// `STRATA_GPU_ALTERNATE=1` does (see `Directions`).
+    pub fn with_alternating_passes(mut self) -> Self {
+        self.alternate = true;
+        self
     }
 
     /// Runs `seed_update` with `centre` on every chunk and refreshes the running sums of the
@@ -1105,7 +1177,7 @@ impl Backend for GpuBackend {
 
 #[cfg(test)]
 mod tests {
-    use super::fold_shape;
+    use super::{Directions, fold_shape};
 
     #[test]
     fn fold_groups_cover_every_range_once() {
@@ -1122,6 +1194,43 @@ mod tests {
         for ranges in 1..2000 {
             let (per_group, groups) = fold_shape(ranges);
             assert!(per_group * groups >= ranges && per_group * (groups - 1) < ranges);
+        }
+    }
+
+    /// With alternating passes every pass over a chunk's points begins at the end of the chunk
+    /// where the previous pass over them ended, and every step begins with the chunk the previous
+    /// step ended with; in both forms of the step, over several steps and chunks.
+    #[test]
+    fn alternating_passes_begin_where_the_last_ones_ended() {
+        let chunks = 3;
+        for fused in [false, true] {
+            // Per chunk, whether the last pass over its points ended on its last row.
+            let mut ended: Vec<Option<bool>> = vec![None; chunks];
+            let mut last_chunk = None;
+            for step in 0..6 {
+                let ways = Directions::alternating(fused, step);
+                let mut order: Vec<usize> = (0..chunks).collect();
+                if ways.chunks_reversed {
+                    order.reverse();
+                }
+                if let Some(last) = last_chunk {
+                    assert_eq!(order[0], last, "fused {fused}, step {step}: first chunk");
+                }
+                for &c in &order {
+                    // The assignment reads the points; in three passes, so do the sums.
+                    let mut passes = vec![ways.assign_reversed];
+                    if !fused {
+                        passes.push(ways.sums_reversed);
+                    }
+                    for reversed in passes {
+                        if let Some(end) = ended[c] {
+                            assert_eq!(reversed, end, "fused {fused}, step {step}, chunk {c}");
+                        }
+                        ended[c] = Some(!reversed);
+                    }
+                }
+                last_chunk = order.last().copied();
+            }
         }
     }
 }
