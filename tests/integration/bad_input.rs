@@ -1,7 +1,7 @@
 //! Bad input: every case exits with its contract code, names what was wrong, and leaves no
 //! output file behind (not even a temporary one).
 
-use crate::util::{Scratch, strata, strata_env, strata_ok};
+use crate::util::{Scratch, strata, strata_env, strata_fails, strata_ok};
 
 const GOOD: &str = "id,a,b,name\n1,1.0,2.0,x\n2,2.0,1.0,y\n3,8.0,9.0,z\n4,9.0,8.0,w\n";
 
@@ -24,15 +24,7 @@ fn expect_failure(name: &str, csv: &str, extra: &[&str], code: i32, words: &[&st
         args.extend(["--input", "in.csv"]);
     }
     args.extend_from_slice(extra);
-    let run = strata(&scratch.path, &args);
-    assert_eq!(run.code, code, "{name}: exit code; stderr:\n{}", run.stderr);
-    for word in words {
-        assert!(
-            run.stderr.contains(word),
-            "{name}: message lacks '{word}':\n{}",
-            run.stderr
-        );
-    }
+    strata_fails(&scratch.path, &args, code, words);
     assert_eq!(
         scratch.files(),
         before,
@@ -247,7 +239,7 @@ fn garbage_parquet_file() {
         "bad.parquet",
         "this is not parquet at all, just text pretending",
     );
-    let run = strata(
+    strata_fails(
         &scratch.path,
         &[
             "fit",
@@ -258,12 +250,8 @@ fn garbage_parquet_file() {
             "--output",
             "o.arrow",
         ],
-    );
-    assert_eq!(run.code, 65, "{}", run.stderr);
-    assert!(
-        run.stderr.contains("cannot read 'bad.parquet'"),
-        "{}",
-        run.stderr
+        65,
+        &["cannot read 'bad.parquet'"],
     );
     assert!(!scratch.join("o.arrow").exists());
 }
@@ -280,12 +268,12 @@ fn truncated_files_in_every_binary_format() {
         );
         let bytes = std::fs::read(scratch.join(name)).unwrap();
         std::fs::write(scratch.join(name), &bytes[..bytes.len() * 2 / 3]).unwrap();
-        let run = strata(
+        strata_fails(
             &scratch.path,
             &["fit", "--input", name, "--k", "2", "--output", "o.arrow"],
+            65,
+            &["truncated"],
         );
-        assert_eq!(run.code, 65, "{name}: {}", run.stderr);
-        assert!(run.stderr.contains("truncated"), "{name}: {}", run.stderr);
         assert!(!scratch.join("o.arrow").exists());
     }
 }
@@ -305,7 +293,7 @@ fn init_file_with_the_wrong_shape() {
     let scratch = Scratch::new("init-shape");
     scratch.write("in.csv", GOOD);
     scratch.write("init.csv", scratch_csv);
-    let run = strata(
+    strata_fails(
         &scratch.path,
         &[
             "fit",
@@ -320,15 +308,11 @@ fn init_file_with_the_wrong_shape() {
             "--output",
             "o.arrow",
         ],
-    );
-    assert_eq!(run.code, 65, "{}", run.stderr);
-    assert!(
-        run.stderr.contains("has 2 row(s) but --k is 3"),
-        "{}",
-        run.stderr
+        65,
+        &["has 2 row(s) but --k is 3"],
     );
     scratch.write("init2.csv", "a\n1.0\n5.0\n");
-    let run = strata(
+    strata_fails(
         &scratch.path,
         &[
             "fit",
@@ -343,12 +327,8 @@ fn init_file_with_the_wrong_shape() {
             "--output",
             "o.arrow",
         ],
-    );
-    assert_eq!(run.code, 65, "{}", run.stderr);
-    assert!(
-        run.stderr.contains("init file") && run.stderr.contains("'b' is not in the input"),
-        "{}",
-        run.stderr
+        65,
+        &["init file", "'b' is not in the input"],
     );
     let run = strata(
         &scratch.path,
@@ -374,7 +354,7 @@ fn init_file_with_the_wrong_shape() {
 fn output_folder_that_does_not_exist() {
     let scratch = Scratch::new("no-folder");
     scratch.write("in.csv", GOOD);
-    let run = strata(
+    strata_fails(
         &scratch.path,
         &[
             "fit",
@@ -389,13 +369,8 @@ fn output_folder_that_does_not_exist() {
             "--output",
             "missing/seg.arrow",
         ],
-    );
-    assert_eq!(run.code, 73, "{}", run.stderr);
-    assert!(
-        run.stderr
-            .contains("cannot create output 'missing/seg.arrow'"),
-        "{}",
-        run.stderr
+        73,
+        &["cannot create output 'missing/seg.arrow'"],
     );
     assert_eq!(
         scratch.files(),
@@ -596,14 +571,14 @@ fn spans_beyond_f32_distances() {
     );
     scratch.write("new.csv", "a,b\n2,2\n1e20,2\n");
     let before = scratch.files();
-    let run = strata(
+    let run = strata_fails(
         &scratch.path,
         &[
             "predict", "--model", "m.json", "--input", "new.csv", "--output", "p.csv",
         ],
+        65,
+        &["feature 'a' spans"],
     );
-    assert_eq!(run.code, 65, "{}", run.stderr);
-    assert!(run.stderr.contains("feature 'a' spans"), "{}", run.stderr);
     assert!(run.stderr.contains("(zscore)"), "{}", run.stderr);
     assert_eq!(scratch.files(), before, "predict left a file");
 }
@@ -670,50 +645,34 @@ fn a_folder_input_needs_parts_that_agree() {
     let scratch = Scratch::new("folder-parts");
     let folder = scratch.join("parts");
     std::fs::create_dir(&folder).unwrap();
-    let fit = |output: &str| {
-        strata(
-            &scratch.path,
-            &["fit", "--input", "parts", "--k", "2", "--output", output],
-        )
-    };
-    let check = |run: crate::util::Run, code: i32, words: &[&str]| {
-        assert_eq!(run.code, code, "stderr:\n{}", run.stderr);
-        for word in words {
-            assert!(run.stderr.contains(word), "lacks '{word}':\n{}", run.stderr);
-        }
+    let check = |output: &str, code: i32, words: &[&str]| {
+        let args = ["fit", "--input", "parts", "--k", "2", "--output", output];
+        strata_fails(&scratch.path, &args, code, words);
         assert!(!scratch.join("seg.arrow").exists());
     };
     // Nothing to read: only a marker and a checksum file.
     std::fs::write(folder.join("_SUCCESS"), "").unwrap();
     std::fs::write(folder.join(".p0.csv.crc"), "x").unwrap();
-    check(
-        fit("seg.arrow"),
-        66,
-        &["holds no .parquet, .arrow or .csv file"],
-    );
+    check("seg.arrow", 66, &["holds no .parquet, .arrow or .csv file"]);
     // Parts whose columns differ.
     std::fs::write(folder.join("p0.csv"), "id,a,b\n1,1.0,2.0\n2,5.0,1.0\n").unwrap();
     std::fs::write(folder.join("p1.csv"), "id,a,c\n3,1.0,2.0\n4,5.0,1.0\n").unwrap();
     check(
-        fit("seg.arrow"),
+        "seg.arrow",
         65,
         &["part 'p1.csv'", "[\"id\", \"a\", \"c\"]", "same columns"],
     );
     // A column of numbers in one part and of words in another.
     std::fs::write(folder.join("p1.csv"), "id,a,b\n3,1.0,x\n4,5.0,y\n").unwrap();
     check(
-        fit("seg.arrow"),
+        "seg.arrow",
         65,
         &["column 'b' is Utf8 in part 'p1.csv'", "Float64"],
     );
     // Two formats.
     std::fs::remove_file(folder.join("p1.csv")).unwrap();
     std::fs::write(folder.join("p1.arrow"), "not arrow").unwrap();
-    check(
-        fit("seg.arrow"),
-        65,
-        &["two formats", "'p0.csv' and 'p1.arrow'"],
-    );
+    check("seg.arrow", 65, &["two formats", "'p0.csv' and 'p1.arrow'"]);
     std::fs::remove_file(folder.join("p1.arrow")).unwrap();
     // A segments file written into the folder would be read as a part by the next run.
     let listing = || {
@@ -725,7 +684,7 @@ fn a_folder_input_needs_parts_that_agree() {
         names
     };
     let before = listing();
-    check(fit("parts/seg.parquet"), 2, &["into the input folder"]);
+    check("parts/seg.parquet", 2, &["into the input folder"]);
     assert_eq!(listing(), before);
     // Its model and report may go there: they are not read as parts.
     strata_ok(
@@ -864,13 +823,7 @@ fn an_output_may_not_replace_an_input_or_another_output() {
         cases
     };
     for (args, words) in &cases {
-        let run = strata(&scratch.path, args);
-        assert_eq!(run.code, 2, "{args:?}: exit code; stderr:\n{}", run.stderr);
-        assert!(
-            run.stderr.contains(words),
-            "{args:?}: message:\n{}",
-            run.stderr
-        );
+        strata_fails(&scratch.path, args, 2, &[words]);
         assert_eq!(scratch.files(), before, "{args:?}: no file written");
         assert_eq!(
             std::fs::read_to_string(scratch.join("in.csv")).unwrap(),

@@ -1,7 +1,7 @@
 //! `strata bench`: the report's arithmetic, agreement between backends, and bad flags.
 
 use crate::parity::gpu;
-use crate::util::{Run, Scratch, assert_close, json, strata, strata_env, strata_ok};
+use crate::util::{Run, Scratch, assert_close, json, strata_env, strata_fails, strata_ok};
 
 /// `strata bench` on 3,000 generated rows × 4, k = 6, 5 iterations, with extra environment.
 fn bench_run(scratch: &Scratch, backends: &str, report: &str, env: &[(&str, &str)]) -> Run {
@@ -115,9 +115,7 @@ fn bench_reports_consistent_throughput_and_agreement() {
             "bench", "--rows", "100", "--dims", "2", "--report", "bad.json",
         ];
         args.extend_from_slice(flags);
-        let run = strata(&scratch.path, &args);
-        assert_eq!(run.code, 2, "{flags:?}: {}", run.stderr);
-        assert!(run.stderr.contains(words), "{flags:?}: {}", run.stderr);
+        strata_fails(&scratch.path, &args, 2, &[words]);
         assert!(!scratch.join("bad.json").exists());
     }
 }

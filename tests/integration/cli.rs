@@ -2,8 +2,8 @@
 //! the report's contract keys.
 
 use crate::util::{
-    Scratch, assert_close, fit_blobs, json, read_arrow, read_segments_csv, strata, strata_env,
-    strata_ok,
+    Scratch, assert_close, fit_blobs, json, read_arrow, read_segments_csv, strata_env,
+    strata_fails, strata_ok,
 };
 use arrow_array::cast::AsArray;
 use arrow_array::types::UInt32Type;
@@ -379,7 +379,7 @@ fn predict_needs_the_model_features() {
         ],
     );
     scratch.write("new.csv", "id,f0,f1\n1,0.5,0.5\n");
-    let run = strata(
+    strata_fails(
         &scratch.path,
         &[
             "predict",
@@ -390,12 +390,8 @@ fn predict_needs_the_model_features() {
             "--output",
             "out.csv",
         ],
-    );
-    assert_eq!(run.code, 65, "{}", run.stderr);
-    assert!(
-        run.stderr.contains("'f2' is not in the input"),
-        "{}",
-        run.stderr
+        65,
+        &["'f2' is not in the input"],
     );
     assert!(!scratch.join("out.csv").exists());
 }

@@ -2,7 +2,9 @@
 //! written by make_fixtures.py): five date forms, ties, refunds, one-purchase customers,
 //! multi-line orders, bad rows.
 
-use crate::util::{Scratch, assert_close, fixtures, json, read_arrow, strata, strata_ok};
+use crate::util::{
+    Scratch, assert_close, fixtures, json, read_arrow, strata, strata_fails, strata_ok,
+};
 use arrow_array::RecordBatch;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Date32Type, Float64Type, Int64Type};
@@ -362,19 +364,16 @@ fn rfm_input_errors_name_the_problem() {
     for (flags, code, words) in cases {
         let mut args = vec!["rfm", "--output", "out.parquet"];
         args.extend_from_slice(flags);
-        let run = strata(&scratch.path, &args);
-        assert_eq!(run.code, code, "{flags:?}: {}", run.stderr);
-        assert!(run.stderr.contains(words), "{flags:?}: {}", run.stderr);
+        strata_fails(&scratch.path, &args, code, &[words]);
         assert!(scratch.files().is_empty(), "{flags:?} left a file");
     }
     // A log with a header and no rows.
     scratch.write("empty.csv", "customer_id,date,amount\n");
-    let run = strata(&scratch.path, &rfm_args("empty.csv", "o.csv"));
-    assert_eq!(run.code, 65, "{}", run.stderr);
-    assert!(
-        run.stderr.contains("no usable rows (0 read"),
-        "{}",
-        run.stderr
+    strata_fails(
+        &scratch.path,
+        &rfm_args("empty.csv", "o.csv"),
+        65,
+        &["no usable rows (0 read"],
     );
     std::fs::remove_file(scratch.join("empty.csv")).unwrap();
     // Refunds only: no purchase to measure.
@@ -382,13 +381,11 @@ fn rfm_input_errors_name_the_problem() {
         "refunds.csv",
         "customer_id,date,amount\n1,2024-01-02,-5\n2,2024-01-03,-1.5\n",
     );
-    let run = strata(&scratch.path, &rfm_args("refunds.csv", "o.csv"));
-    assert_eq!(run.code, 65, "{}", run.stderr);
-    assert!(
-        run.stderr
-            .contains("no purchases: all 2 usable transaction(s) have negative amounts"),
-        "{}",
-        run.stderr
+    strata_fails(
+        &scratch.path,
+        &rfm_args("refunds.csv", "o.csv"),
+        65,
+        &["no purchases: all 2 usable transaction(s) have negative amounts"],
     );
     // A refund after --as-of is a transaction after it, though not a purchase.
     scratch.write(
@@ -397,18 +394,15 @@ fn rfm_input_errors_name_the_problem() {
     );
     let mut args = rfm_args("refunds.csv", "o.csv");
     args.extend_from_slice(&["--as-of", "2024-01-05"]);
-    let run = strata(&scratch.path, &args);
-    assert_eq!(run.code, 65, "{}", run.stderr);
-    assert!(
-        run.stderr.contains(
-            "1 customer(s) have transactions after --as-of 2024-01-05 (the log runs to 2024-01-09)"
-        ),
-        "{}",
-        run.stderr
+    strata_fails(
+        &scratch.path,
+        &args,
+        65,
+        &["1 customer(s) have transactions after --as-of 2024-01-05 (the log runs to 2024-01-09)"],
     );
     std::fs::remove_file(scratch.join("refunds.csv")).unwrap();
     // A date column that holds something else: every row is bad.
-    let run = strata(
+    strata_fails(
         &scratch.path,
         &[
             "rfm",
@@ -423,7 +417,7 @@ fn rfm_input_errors_name_the_problem() {
             "--output",
             "o.csv",
         ],
+        65,
+        &["141 bad row(s)"],
     );
-    assert_eq!(run.code, 65, "{}", run.stderr);
-    assert!(run.stderr.contains("141 bad row(s)"), "{}", run.stderr);
 }

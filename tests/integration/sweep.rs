@@ -3,7 +3,7 @@
 //! GPU sweep agrees with the CPU sweep.
 
 use crate::parity::gpu;
-use crate::util::{Scratch, assert_close, fit_blobs, json, strata, strata_ok};
+use crate::util::{Scratch, assert_close, fit_blobs, json, strata, strata_fails, strata_ok};
 
 /// Four well-separated blobs in 3 dimensions (standard deviation 0.6, centres in [-10, 10]³).
 fn blobs(scratch: &Scratch) {
@@ -250,9 +250,7 @@ fn bad_sweeps_exit_with_usage_or_input_errors_and_leave_nothing() {
         ];
         args.extend_from_slice(flags);
         args.extend_from_slice(&outputs);
-        let run = strata(&scratch.path, &args);
-        assert_eq!(run.code, code, "{flags:?}: {}", run.stderr);
-        assert!(run.stderr.contains(words), "{flags:?}: {}", run.stderr);
+        strata_fails(&scratch.path, &args, code, &[words]);
         assert_eq!(scratch.files(), ["blobs.parquet"], "{flags:?} left a file");
     }
     let run = strata(
@@ -278,14 +276,14 @@ fn bad_sweeps_exit_with_usage_or_input_errors_and_leave_nothing() {
     );
     assert_eq!(run.code, 65, "{}", run.stderr);
     assert!(!scratch.join("t.csv").exists());
-    let run = strata(
+    strata_fails(
         &scratch.path,
         &[
             "fit", "--input", "tiny.csv", "--k", "1..2", "--init", "tiny.csv",
         ],
+        2,
+        &["give a single --k"],
     );
-    assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.stderr.contains("give a single --k"), "{}", run.stderr);
 }
 
 #[test]

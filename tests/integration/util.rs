@@ -84,6 +84,24 @@ pub fn strata_ok(dir: &Path, args: &[&str]) -> Run {
     run
 }
 
+/// Runs `strata` and insists that it exits with `code` and that its stderr says each of `says`.
+pub fn strata_fails(dir: &Path, args: &[&str], code: i32, says: &[&str]) -> Run {
+    let run = strata(dir, args);
+    assert_eq!(
+        run.code, code,
+        "strata {args:?} exited {} instead of {code}:\n{}",
+        run.code, run.stderr
+    );
+    for words in says {
+        assert!(
+            run.stderr.contains(words),
+            "strata {args:?}: stderr does not say {words:?}:\n{}",
+            run.stderr
+        );
+    }
+    run
+}
+
 /// `strata fit` on a file of `strata generate` blobs (its `id` column as the id, its
 /// `true_segment` column left out of the features) with `k` segments, then `more` flags.
 pub fn fit_blobs<'a>(input: &'a str, k: &'a str, more: &[&'a str]) -> Vec<&'a str> {
