@@ -1,6 +1,10 @@
 //! Atomic output files: every output is written to a temporary file in its destination folder
 //! and renamed into place only when the whole run has succeeded, so a failed run leaves nothing
-//! behind, not even a partial file.
+//! behind, not even a partial file. Symbolic links are followed: the file a link leads to is
+//! replaced, and the link stays. An output that is not a regular file (a device such as
+//! `/dev/null`, a named pipe, a terminal) or that names one of the process's descriptors
+//! (`/dev/stdout`, `/dev/fd/N`) is a stream, not a file to replace: it is written into directly,
+//! appended to, and what a failed run wrote there stays.
 
 use crate::data::read::Format;
 use crate::error::{Error, Result};
@@ -14,13 +18,78 @@ use std::sync::atomic::{AtomicU64, Ordering};
 static NEXT_TEMP: AtomicU64 = AtomicU64::new(0);
 
 /// A file written under a temporary name beside its destination; removed on drop unless
-/// committed, and (on Unix) when the process is stopped by SIGINT, SIGTERM or SIGHUP.
+/// committed, and (on Unix) when the process is stopped by SIGINT, SIGTERM or SIGHUP. For a
+/// stream destination, only the destination written directly.
 pub struct StagedFile {
+    /// The output as it was given.
     target: PathBuf,
-    temp: PathBuf,
+    /// For a file: the temporary file and the path it is renamed to (`target` with its links
+    /// followed). `None` for a stream.
+    staged: Option<(PathBuf, PathBuf)>,
     committed: bool,
     /// Its place among the files removed on a signal.
     tracked: Option<usize>,
+}
+
+/// Where an output is written.
+#[derive(Debug, PartialEq)]
+enum Destination {
+    /// A regular file, or none yet, at this path (the output with its links followed).
+    File(PathBuf),
+    /// Not a file to replace: a device, a named pipe, a socket, a terminal, or whatever one of
+    /// the process's descriptors holds.
+    Stream,
+}
+
+/// The process's own stdout or stderr when `target` names it (`/dev/stdout`, `/dev/fd/1`,
+/// `/proc/self/fd/1`, and the same for 2), as a second handle on the same open file: writes
+/// through it follow what the run printed there, even in a file that the shell opened with `>`,
+/// where a fresh open of the path would write over it from the start.
+fn own_stream(target: &Path) -> Option<std::io::Result<File>> {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        let handle = match target.to_str()? {
+            "/dev/stdout" | "/dev/fd/1" | "/proc/self/fd/1" => {
+                std::io::stdout().as_fd().try_clone_to_owned()
+            }
+            "/dev/stderr" | "/dev/fd/2" | "/proc/self/fd/2" => {
+                std::io::stderr().as_fd().try_clone_to_owned()
+            }
+            _ => return None,
+        };
+        Some(handle.map(File::from))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = target;
+        None
+    }
+}
+
+/// Links followed from `path` at most this many times (as Linux does).
+const MAX_LINKS: usize = 40;
+
+/// What writing to `target` means (see the module's documentation).
+fn destination(target: &Path) -> Destination {
+    // `/dev/stdout` and `/dev/fd/N` lead through `/proc/self/fd`, whose links name pipes and
+    // terminals (`pipe:[…]`) as well as files: those are the process's own streams.
+    let descriptor = |p: &Path| p.starts_with("/proc") || p.starts_with("/dev/fd");
+    let mut path = target.to_path_buf();
+    for _ in 0..MAX_LINKS {
+        if descriptor(&path) {
+            return Destination::Stream;
+        }
+        match std::fs::read_link(&path) {
+            // A relative link is relative to the link's folder; `join` keeps an absolute one.
+            Ok(next) => path = path.parent().unwrap_or(Path::new("")).join(next),
+            Err(_) => break,
+        }
+    }
+    match std::fs::metadata(target) {
+        Ok(meta) if !meta.is_file() => Destination::Stream,
+        _ => Destination::File(path),
+    }
 }
 
 fn cannot_create(target: &Path, err: &std::io::Error) -> Error {
@@ -35,7 +104,8 @@ fn write_failed(target: &Path, err: impl std::fmt::Display) -> Error {
 }
 
 impl StagedFile {
-    /// Creates the temporary file for `target` and returns it open for writing.
+    /// Creates the temporary file for `target` and returns it open for writing; for a stream
+    /// destination, opens the destination itself for appending.
     ///
     /// # Errors
     /// Exit 73 when the destination folder does not exist or is not writable.
@@ -46,11 +116,28 @@ impl StagedFile {
                 target.display()
             )));
         }
-        let folder = match target.parent() {
+        let place = match destination(target) {
+            Destination::File(place) => place,
+            Destination::Stream => {
+                let file = match own_stream(target) {
+                    Some(stream) => stream,
+                    None => File::options().append(true).open(target),
+                }
+                .map_err(|e| cannot_create(target, &e))?;
+                let staged = StagedFile {
+                    target: target.to_path_buf(),
+                    staged: None,
+                    committed: false,
+                    tracked: None,
+                };
+                return Ok((staged, file));
+            }
+        };
+        let folder = match place.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        let name = target
+        let name = place
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
@@ -68,7 +155,7 @@ impl StagedFile {
         Ok((
             StagedFile {
                 target: target.to_path_buf(),
-                temp,
+                staged: Some((temp, place)),
                 committed: false,
                 tracked,
             },
@@ -76,11 +163,15 @@ impl StagedFile {
         ))
     }
 
-    /// Checks early that `target` can be created, so a long run does not fail at the end.
+    /// Checks early that `target` can be created, so a long run does not fail at the end. A
+    /// stream destination is not opened here (a named pipe would wait for its reader).
     ///
     /// # Errors
     /// Exit 73 as for `create`.
     pub fn preflight(target: &Path) -> Result<()> {
+        if !target.is_dir() && destination(target) == Destination::Stream {
+            return Ok(());
+        }
         let (staged, _) = StagedFile::create(target)?;
         drop(staged);
         Ok(())
@@ -91,12 +182,14 @@ impl StagedFile {
         &self.target
     }
 
-    /// Renames the file into place.
+    /// Renames the file into place (a stream is already written).
     ///
     /// # Errors
     /// Exit 74 when the rename fails.
     pub fn commit(mut self) -> Result<()> {
-        std::fs::rename(&self.temp, &self.target).map_err(|e| write_failed(&self.target, e))?;
+        if let Some((temp, place)) = &self.staged {
+            std::fs::rename(temp, place).map_err(|e| write_failed(&self.target, e))?;
+        }
         self.committed = true;
         Ok(())
     }
@@ -104,8 +197,10 @@ impl StagedFile {
 
 impl Drop for StagedFile {
     fn drop(&mut self) {
-        if !self.committed {
-            let _ = std::fs::remove_file(&self.temp);
+        if !self.committed
+            && let Some((temp, _)) = &self.staged
+        {
+            let _ = std::fs::remove_file(temp);
         }
         if let Some(slot) = self.tracked {
             on_signal::untrack(slot);
@@ -238,7 +333,8 @@ pub fn resolved(path: &Path) -> PathBuf {
     }
 }
 
-/// Checks, before any work is done, that no two outputs are one file, that no output is one
+/// Checks, before any work is done, that no two outputs are one file (they may be one stream),
+/// that no output is one
 /// of the run's inputs (the finished run would replace it) or a part file inside a folder
 /// input, and that every output can be created.
 ///
@@ -269,7 +365,9 @@ pub fn preflight_outputs(inputs: &[&Path], outputs: &[&Path]) -> Result<()> {
                 folder.display()
             )));
         }
-        if seen.contains(&full) {
+        // Several outputs may go to one stream (`/dev/null`, a pipe), one after another.
+        let stream = !output.is_dir() && destination(output) == Destination::Stream;
+        if !stream && seen.contains(&full) {
             return Err(Error::usage(format!(
                 "'{}' is given for two outputs; give each its own path",
                 output.display()
@@ -473,7 +571,11 @@ impl TableWriter {
             TableWriter::Csv(w) => w.into_inner(),
         };
         file.flush().map_err(|e| e.to_string())?;
-        file.get_ref().sync_all().map_err(|e| e.to_string())
+        // Devices and pipes have nothing to sync (and refuse to).
+        if file.get_ref().metadata().is_ok_and(|m| m.is_file()) {
+            file.get_ref().sync_all().map_err(|e| e.to_string())?;
+        }
+        Ok(())
     }
 }
 
@@ -626,6 +728,27 @@ mod tests {
         let bytes = std::fs::read(&path).unwrap();
         std::fs::remove_file(&path).unwrap();
         bytes
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn devices_and_descriptors_are_streams_and_other_paths_files() {
+        for stream in ["/dev/null", "/dev/stdout", "/dev/fd/2", "/proc/self/fd/1"] {
+            assert_eq!(
+                destination(Path::new(stream)),
+                Destination::Stream,
+                "{stream}"
+            );
+        }
+        let missing = temp_path("missing.csv");
+        assert_eq!(destination(&missing), Destination::File(missing.clone()));
+        let real = temp_path("real.csv");
+        std::fs::write(&real, "x").unwrap();
+        let link = temp_path("link.csv");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        assert_eq!(destination(&link), Destination::File(real.clone()));
+        std::fs::remove_file(&link).unwrap();
+        std::fs::remove_file(&real).unwrap();
     }
 
     #[test]

@@ -6,6 +6,8 @@ mod bad_input;
 mod bench;
 mod cli;
 mod formats;
+#[cfg(target_os = "linux")]
+mod outputs;
 mod parity;
 mod predict;
 mod reference;
