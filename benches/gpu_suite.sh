@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # The GPU figures of BENCHMARKS.md ("On an NVIDIA GPU") in one go, on a machine with a card:
 #
-#   benches/gpu_suite.sh STRATA OUT [info] [lloyd] [peers] [silhouette] [predict] [cliff]
+#   benches/gpu_suite.sh STRATA OUT [info] [lloyd] [peers] [silhouette] [predict] [cliff] [alternate]
 #
 # STRATA is a release binary, OUT a folder for the log and the JSON reports; with no section
-# named, all but `predict` and `cliff` run. `cliff` probes why 9M × 16 × 64 and more ran several times slower
-# per row than 8M (BENCHMARKS.md): the card's clocks through the runs, rows against bytes, and
-# another process's memory in use, passes in alternating directions, and (when the `gpu_memory`
-# bench binary is found: $GPU_MEMORY, else beside STRATA) the read rate of a plain kernel as
-# device memory is allocated 64 MiB at a time, one buffer at a time and all of them per pass.
+# named, all but `predict`, `cliff` and `alternate` run. `cliff` probes why 9M × 16 × 64 and more
+# ran several times slower per row than 8M (BENCHMARKS.md): the card's clocks through the runs,
+# rows against bytes, and another process's memory in use, and (when the `gpu_memory` bench
+# binary is found: $GPU_MEMORY, else beside STRATA) the read rate of a plain kernel as device
+# memory is allocated 64 MiB at a time, one buffer at a time and all of them per pass.
+# `alternate` times the Lloyd step with its passes in alternating directions around the cliff.
 # Generated data goes to $STRATA_SUITE_DATA (default /tmp/strata-suite), not OUT.
 # Every step has a time limit, so one that hangs cannot take the rest with it. PyTorch (for the
 # ceilings and the same-card Lloyd step) and pyarrow are needed for `info` and `peers`.
@@ -141,22 +142,6 @@ print(f'{labels} label(s) differ; distances within {np.max(np.abs(dg - dc) / np.
             STRATA_GPU_PROFILE=1 step 120 "rows-$rows" "$strata" -q bench --rows "$rows" \
                 --dims 16 --k 64 --iters 20 --backends gpu
         done
-        # Passes that begin where the previous one over the points ended (STRATA_GPU_ALTERNATE):
-        # if the cliff is a pass outgrowing what the card caches or translates (gpu-memory's
-        # sweep slower than its zigzag), these keep part of it; in three passes and in one,
-        # and in 1M-row chunks, whose order alternates too.
-        for rows in 8000000 9000000 10000000; do
-            STRATA_GPU_ALTERNATE=1 STRATA_GPU_PROFILE=1 step 120 "alternate-$rows" "$strata" -q \
-                bench --rows "$rows" --dims 16 --k 64 --iters 20 --backends gpu
-        done
-        STRATA_GPU_ALTERNATE=1 STRATA_GPU_FUSED_STEP=1 STRATA_GPU_PROFILE=1 step 120 \
-            alternate-one-pass-10m "$strata" -q bench --rows 10000000 --dims 16 --k 64 --iters 20 \
-            --backends gpu
-        for alternate in 0 1; do
-            STRATA_GPU_ALTERNATE=$alternate STRATA_GPU_CHUNK_ROWS=1000000 STRATA_GPU_PROFILE=1 \
-                step 120 "chunks-1m-alternate-$alternate" "$strata" -q bench --rows 10000000 \
-                --dims 16 --k 64 --iters 20 --backends gpu
-        done
         # One point per invocation, as when the cliff was found: 39,063 assignment workgroups
         # at 10M, past 32,768 along x from 8.39M rows. The same on grids of at most 16,384
         # per dimension (2-D): if only this one is fast, the cliff is the width of the grid.
@@ -178,6 +163,27 @@ print(f'{labels} label(s) differ; distances within {np.max(np.abs(dg - dc) / np.
         step 30 performance nvidia-smi -q -d PERFORMANCE,POWER,CLOCK
         kill $holder $smi $smi2 2>/dev/null
         wait 2>/dev/null
+        ;;
+    alternate)
+        # Passes that begin where the previous one over the points ended (STRATA_GPU_ALTERNATE)
+        # against passes in row order, run by run: if the cliff is a pass outgrowing what the
+        # card caches or translates (the `cliff` section's gpu-memory sweep slower than its
+        # zigzag), the alternating runs keep part of it. Three passes, one pass, 1M-row chunks.
+        for rows in 8000000 9000000 10000000; do
+            for alternate in 0 1; do
+                STRATA_GPU_ALTERNATE=$alternate STRATA_GPU_PROFILE=1 step 120 \
+                    "rows-$rows-alternate-$alternate" "$strata" -q bench --rows "$rows" \
+                    --dims 16 --k 64 --iters 20 --backends gpu
+            done
+        done
+        for alternate in 0 1; do
+            STRATA_GPU_ALTERNATE=$alternate STRATA_GPU_FUSED_STEP=1 STRATA_GPU_PROFILE=1 step 120 \
+                "one-pass-10m-alternate-$alternate" "$strata" -q bench --rows 10000000 \
+                --dims 16 --k 64 --iters 20 --backends gpu
+            STRATA_GPU_ALTERNATE=$alternate STRATA_GPU_CHUNK_ROWS=1000000 STRATA_GPU_PROFILE=1 \
+                step 120 "chunks-1m-alternate-$alternate" "$strata" -q bench --rows 10000000 \
+                --dims 16 --k 64 --iters 20 --backends gpu
+        done
         ;;
     *) echo "unknown section $section" | tee -a "$log" ;;
     esac
