@@ -334,9 +334,8 @@ pub fn resolved(path: &Path) -> PathBuf {
 }
 
 /// Checks, before any work is done, that no two outputs are one file (they may be one stream),
-/// that no output is one
-/// of the run's inputs (the finished run would replace it) or a part file inside a folder
-/// input, and that every output can be created.
+/// that no output is one of the run's inputs (the finished run would replace it) or a part file
+/// inside a folder input, and that every output can be created.
 ///
 /// # Errors
 /// A usage error for a shared path, exit 73 for an output that cannot be created.
