@@ -12,7 +12,8 @@
 //
 // Bindings (group 0):
 //   0 params    uniform  rows in this chunk, features d, number of centres given, replace flag,
-//                        workgroups along x
+//                        workgroups along x, and whether the workgroups take their rows last
+//                        first (see `rows_block`)
 //   1 points    storage  this chunk's points, row-major f32 (rows × d)
 //   2 centres   storage  the newest centre (update) or the candidates (trials), row-major f32
 //   3 closest   storage  rows f32: squared distance to the nearest centre chosen so far
@@ -25,6 +26,8 @@ struct Params {
     centres: u32,
     replace: u32,
     wg_x: u32,
+    /// 1: the first workgroups dispatched take the last rows.
+    reverse: u32,
 }
 
 const WG: u32 = 256u;
@@ -49,9 +52,22 @@ fn sq_distance(row: u32, centre: u32) -> f32 {
     return sum;
 }
 
+/// The block of WG rows that the workgroup at `wid` takes: in the order the grid is dispatched,
+/// or last first with `params.reverse` (a pass that begins where the previous pass over the
+/// points ended, as `rows_block` in assign.wgsl explains). Sums are stored by block, so the
+/// direction changes no value. Spare workgroups of a 2-D grid keep their own number.
+fn rows_block(wid: vec3<u32>) -> u32 {
+    let wg = wid.x + wid.y * params.wg_x;
+    let blocks = (params.rows + WG - 1u) / WG;
+    if (params.reverse != 0u && wg < blocks) {
+        return blocks - 1u - wg;
+    }
+    return wg;
+}
+
 @compute @workgroup_size(256)
 fn seed_update(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
-    let wg = wid.x + wid.y * params.wg_x;
+    let wg = rows_block(wid);
     let row = wg * WG + lid;
     var value = 0.0;
     if (row < params.rows) {
@@ -118,7 +134,7 @@ fn sq_distances4(row: u32, t0: u32) -> vec4<f32> {
 // candidate at a time, with a quarter of the barriers.
 @compute @workgroup_size(256)
 fn seed_trials(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
-    let wg = wid.x + wid.y * params.wg_x;
+    let wg = rows_block(wid);
     let row = wg * WG + lid;
     let in_range = row < params.rows;
     var current = 0.0;

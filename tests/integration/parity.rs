@@ -622,11 +622,12 @@ fn parity_d7_several_ranges() {
 }
 
 /// Passes that alternate direction (`STRATA_GPU_ALTERNATE=1`) change only the order in which the
-/// device takes blocks of rows, ranges and chunks: four Lloyd steps and the final assignment are
-/// bit for bit those of passes in row order, in both forms of the step and with both sorts (k = 5
-/// and k = 300), on chunks of four, four and two 16,384-row ranges (the last one short), and on
-/// a two-dimensional grid whose last row has spare workgroups (49 assignment workgroups per full
-/// chunk at four rows per invocation, on grids of 8 × 7).
+/// device takes blocks of rows, ranges and chunks: k-means++ potentials, candidate scores and
+/// samples over three rounds, then four Lloyd steps and the final assignment, are bit for bit
+/// those of passes in row order, in both forms of the step and with both sorts (k = 5 and
+/// k = 300), on chunks of four, four and two 16,384-row ranges (the last one short), and on a
+/// two-dimensional grid whose last row has spare workgroups (49 assignment workgroups per full
+/// chunk at four rows per invocation, on grids of 8 × 7; 196 k-means++ workgroups, 8 × 25).
 #[test]
 fn alternating_passes_change_no_value() {
     let points = blob_matrix(120_003, 4, 6, 14);
@@ -641,6 +642,42 @@ fn alternating_passes_change_no_value() {
                 .unwrap(),
         )
     };
+    let (Some(mut plain), Some(alternating)) = (forward(&points), forward(&points)) else {
+        return;
+    };
+    let mut alternating = alternating.with_alternating_passes();
+    let first = plain.seed_first(points.row(7)).unwrap();
+    assert_eq!(alternating.seed_first(points.row(7)).unwrap(), first);
+    for round in 0..3 {
+        let rows: Vec<usize> = (0..5).map(|i| 1_000 + 23_456 * i + 7 * round).collect();
+        let values: Vec<f32> = rows.iter().flat_map(|&r| points.row(r).to_vec()).collect();
+        let candidates = Matrix::from_vec(values, 4);
+        let scores = plain.seed_trials(&candidates).unwrap();
+        assert_eq!(
+            alternating.seed_trials(&candidates).unwrap(),
+            scores,
+            "round {round}"
+        );
+        let best = rows[round % 5];
+        plain.seed_commit(points.row(best)).unwrap();
+        alternating.seed_commit(points.row(best)).unwrap();
+        let total = scores[round % 5];
+        let targets: Vec<f64> = (1..40).map(|i| total * f64::from(i) / 40.0).collect();
+        assert_eq!(
+            alternating.seed_sample(&targets).unwrap(),
+            plain.seed_sample(&targets).unwrap(),
+            "round {round}: samples"
+        );
+    }
+    // A second seeding (the next restart) begins on an odd pass: its update runs backwards.
+    let again = plain.seed_first(points.row(99_999)).unwrap();
+    assert_eq!(alternating.seed_first(points.row(99_999)).unwrap(), again);
+    let targets: Vec<f64> = (1..40).map(|i| again * f64::from(i) / 40.0).collect();
+    assert_eq!(
+        alternating.seed_sample(&targets).unwrap(),
+        plain.seed_sample(&targets).unwrap(),
+        "second seeding: samples"
+    );
     for (form, make) in [("three passes", forward), ("one pass", fused)] {
         for k in [5, 300] {
             let (Some(mut plain), Some(alternating)) = (make(&points), make(&points)) else {

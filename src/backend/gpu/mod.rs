@@ -11,8 +11,8 @@
 //! A Lloyd step's partial sums come from a sort of each 16,384-row range by cluster and a sum per
 //! (cluster, feature) slot; `STRATA_GPU_FUSED_STEP=1` makes them in the assignment's own pass
 //! instead (`assign_accumulate`, per workgroup of 256·RB rows), where the shape allows.
-//! `STRATA_GPU_ALTERNATE=1` turns the passes that follow one another over the points in opposite
-//! directions (`Directions`), which changes no result.
+//! `STRATA_GPU_ALTERNATE=1` turns the passes that follow one another over the points (Lloyd
+//! steps, k-means++ rounds) in opposite directions (`Directions`), which changes no result.
 //! Per-point kernels use a second dispatch dimension beyond 65,535 workgroups. The chunk size can
 //! be forced small (`STRATA_GPU_CHUNK_ROWS`) so tests cover several chunks on small data.
 
@@ -43,8 +43,9 @@ pub const CHUNK_ROWS_ENV: &str = "STRATA_GPU_CHUNK_ROWS";
 /// where the shape allows, instead of three kernels (assignment, sort by cluster, partial sums).
 /// Off by default until measured on a card: on lavapipe the one pass is 4% slower.
 pub const FUSED_STEP_ENV: &str = "STRATA_GPU_FUSED_STEP";
-/// Environment variable that, set to 1, has each pass of a Lloyd step over the points start
-/// where the previous one ended (see `Directions`). Off by default until measured on a card.
+/// Environment variable that, set to 1, has each pass over the points of a Lloyd step or of
+/// k-means++ start where the previous one ended (see `Directions`). Off by default until
+/// measured on a card.
 pub const ALTERNATE_ENV: &str = "STRATA_GPU_ALTERNATE";
 /// Most clusters `assign_accumulate` takes (`MASK_K` in assign.wgsl).
 const STEP_MAX_K: usize = 256;
@@ -155,7 +156,9 @@ struct SeedParams {
     centres: u32,
     replace: u32,
     wg_x: u32,
-    pad: [u32; 3],
+    /// 1: the workgroups take their blocks of rows last first (`rows_block`, seed.wgsl).
+    reverse: u32,
+    pad: [u32; 2],
 }
 
 /// One compute pass: the kernel, its buffers in binding order, and the workgroup grid.
@@ -212,6 +215,8 @@ pub struct GpuBackend {
     alternate: bool,
     /// Lloyd steps run so far, for the alternating directions.
     steps: u64,
+    /// k-means++ passes over the points run so far, for the alternating directions.
+    seed_passes: u64,
     rows: usize,
     dims: usize,
     chunks: Vec<Chunk>,
@@ -242,7 +247,7 @@ fn kernel_grid(kernel: &Kernel, rows: usize, max_per_dim: u32) -> (u32, u32) {
     )
 }
 
-/// Which way a Lloyd step's passes take the rows. Workgroups are dispatched roughly in order, so
+/// Which way a Lloyd step's or a k-means++ round's passes take the rows. Workgroups are dispatched roughly in order, so
 /// a pass over the points in the same order as the previous one begins on the rows read longest
 /// ago: once the points outgrow what the device's caches and address translation hold, every
 /// pass finds none of its rows there. Run the other way, a pass begins on the rows the previous
@@ -250,7 +255,7 @@ fn kernel_grid(kernel: &Kernel, rows: usize, max_per_dim: u32) -> (u32, u32) {
 /// the directions change no value, only what the device still holds when a pass begins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Directions {
-    /// The assignment (or the one-pass step) takes its blocks last first.
+    /// The assignment (or the one-pass step, or a k-means++ pass) takes its blocks last first.
     assign_reversed: bool,
     /// The sort by cluster and the partial sums take their ranges last first.
     sums_reversed: bool,
@@ -265,6 +270,27 @@ impl Directions {
         sums_reversed: false,
         chunks_reversed: false,
     };
+
+    /// The directions of k-means++ pass number `pass` (from 0; each round scores the
+    /// candidates, then updates the closest distances) when passes alternate: every other pass
+    /// takes the chunks and their rows last first, so each begins where the previous one ended.
+    fn alternating_seeding(pass: u64) -> Directions {
+        let odd = pass % 2 == 1;
+        Directions {
+            assign_reversed: odd,
+            sums_reversed: false,
+            chunks_reversed: odd,
+        }
+    }
+
+    /// The chunks' indices in the order these directions take them.
+    fn chunk_order(self, chunks: usize) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..chunks).collect();
+        if self.chunks_reversed {
+            order.reverse();
+        }
+        order
+    }
 
     /// The directions of Lloyd step number `step` (from 0) when passes alternate. In three
     /// passes (assignment, sort, sums) each chunk is assigned forwards and sorted and summed
@@ -437,6 +463,7 @@ impl GpuBackend {
             fused,
             alternate: std::env::var(ALTERNATE_ENV).is_ok_and(|v| v == "1"),
             steps: 0,
+            seed_passes: 0,
             rows,
             dims,
             chunks,
@@ -639,12 +666,8 @@ impl GpuBackend {
         } else {
             Directions::FORWARD
         };
-        let mut order: Vec<usize> = (0..self.chunks.len()).collect();
-        if ways.chunks_reversed {
-            order.reverse();
-        }
         let mut results = vec![[Vec::new(), Vec::new()]; self.chunks.len()];
-        for i in order {
+        for i in ways.chunk_order(self.chunks.len()) {
             // The assignment's own grid, with no more workgroups (and stats) than the chunk's.
             let assign_grid = kernel_grid(&self.assign, self.chunks[i].rows, max_per_dim);
             let rows = self.chunks[i].rows;
@@ -822,11 +845,20 @@ impl GpuBackend {
         Ok(self)
     }
 
-    /// Has each Lloyd step's passes over the points start where the previous pass ended, as
-    /// `STRATA_GPU_ALTERNATE=1` does (see `Directions`).
+    /// Has each pass over the points (Lloyd steps and k-means++) start where the previous pass
+    /// ended, as `STRATA_GPU_ALTERNATE=1` does (see `Directions`).
     pub fn with_alternating_passes(mut self) -> Self {
         self.alternate = true;
         self
+    }
+
+    /// The directions of the next k-means++ pass over the points (see `Directions`).
+    fn seeding_directions(&mut self) -> Directions {
+        if !self.alternate {
+            return Directions::FORWARD;
+        }
+        self.seed_passes += 1;
+        Directions::alternating_seeding(self.seed_passes - 1)
     }
 
     /// Runs `seed_update` with `centre` on every chunk and refreshes the running sums of the
@@ -834,9 +866,9 @@ impl GpuBackend {
     fn update_closest(&mut self, centre: &[f32], replace: bool) -> Result<f64> {
         self.upload_centres(centre)?;
         let ctx = self.ctx.clone();
-        let mut potential = Vec::with_capacity(self.rows.div_ceil(WG));
-        let mut running = 0.0f64;
-        for i in 0..self.chunks.len() {
+        let ways = self.seeding_directions();
+        let mut block_sums = vec![Vec::new(); self.chunks.len()];
+        for i in ways.chunk_order(self.chunks.len()) {
             ctx.checked("updating k-means++ distances", || {
                 let chunk = &mut self.chunks[i];
                 if chunk.closest.is_none() {
@@ -852,7 +884,8 @@ impl GpuBackend {
                     centres: 1,
                     replace: u32::from(replace),
                     wg_x: chunk.grid.0,
-                    pad: [0; 3],
+                    reverse: u32::from(ways.assign_reversed),
+                    pad: [0; 2],
                 };
                 ctx.queue()
                     .write_buffer(&chunk.params[2], 0, bytemuck::bytes_of(&params));
@@ -869,7 +902,7 @@ impl GpuBackend {
             ];
             // Only the workgroups that hold points: the grid's spare ones sum nothing.
             let blocks = chunk.rows.div_ceil(WG);
-            let sums = self
+            block_sums[i] = self
                 .submit_reading::<u32>(
                     "updating k-means++ distances",
                     &[(&ctx.seed_update, buffers, chunk.grid)],
@@ -877,12 +910,15 @@ impl GpuBackend {
                 )?
                 .pop()
                 .unwrap_or_default();
-            for block in sums.chunks_exact(3) {
-                // (lo, hi, shift): the fixed-point sum (hi·2³² + lo)·2^−shift (seed.wgsl).
-                let fixed = (u64::from(block[1]) << 32) | u64::from(block[0]);
-                running += fixed as f64 * 2f64.powi(-(block[2] as i32));
-                potential.push(running);
-            }
+        }
+        // Running sums in row order, whatever order the chunks ran in.
+        let mut potential = Vec::with_capacity(self.rows.div_ceil(WG));
+        let mut running = 0.0f64;
+        for block in block_sums.concat().chunks_exact(3) {
+            // (lo, hi, shift): the fixed-point sum (hi·2³² + lo)·2^−shift (seed.wgsl).
+            let fixed = (u64::from(block[1]) << 32) | u64::from(block[0]);
+            running += fixed as f64 * 2f64.powi(-(block[2] as i32));
+            potential.push(running);
         }
         self.potential = potential;
         Ok(running)
@@ -1038,8 +1074,9 @@ impl Backend for GpuBackend {
         let t = candidates.rows();
         self.upload_centres(candidates.as_slice())?;
         let ctx = self.ctx.clone();
-        let mut totals = vec![0.0f64; t];
-        for i in 0..self.chunks.len() {
+        let ways = self.seeding_directions();
+        let mut chunk_sums = vec![Vec::new(); self.chunks.len()];
+        for i in ways.chunk_order(self.chunks.len()) {
             ctx.checked("scoring k-means++ candidates", || {
                 let chunk = &mut self.chunks[i];
                 let params = SeedParams {
@@ -1048,7 +1085,8 @@ impl Backend for GpuBackend {
                     centres: t as u32,
                     replace: 0,
                     wg_x: chunk.grid.0,
-                    pad: [0; 3],
+                    reverse: u32::from(ways.assign_reversed),
+                    pad: [0; 2],
                 };
                 ctx.queue()
                     .write_buffer(&chunk.params[2], 0, bytemuck::bytes_of(&params));
@@ -1068,7 +1106,7 @@ impl Backend for GpuBackend {
                 chunk_closest,
                 sums,
             ];
-            let sums = self
+            chunk_sums[i] = self
                 .submit_reading::<f32>(
                     "scoring k-means++ candidates",
                     &[(&ctx.seed_trials, buffers, chunk.grid)],
@@ -1076,12 +1114,14 @@ impl Backend for GpuBackend {
                 )?
                 .pop()
                 .unwrap_or_default();
-            for wg in sums.chunks_exact(t) {
-                totals
-                    .iter_mut()
-                    .zip(wg)
-                    .for_each(|(a, &b)| *a += f64::from(b));
-            }
+        }
+        // Added in row order, whatever order the chunks ran in.
+        let mut totals = vec![0.0f64; t];
+        for wg in chunk_sums.concat().chunks_exact(t) {
+            totals
+                .iter_mut()
+                .zip(wg)
+                .for_each(|(a, &b)| *a += f64::from(b));
         }
         Ok(totals)
     }
@@ -1199,7 +1239,8 @@ mod tests {
 
     /// With alternating passes every pass over a chunk's points begins at the end of the chunk
     /// where the previous pass over them ended, and every step begins with the chunk the previous
-    /// step ended with; in both forms of the step, over several steps and chunks.
+    /// step ended with; in both forms of the Lloyd step and in k-means++, over several steps and
+    /// chunks.
     #[test]
     fn alternating_passes_begin_where_the_last_ones_ended() {
         let chunks = 3;
@@ -1209,10 +1250,7 @@ mod tests {
             let mut last_chunk = None;
             for step in 0..6 {
                 let ways = Directions::alternating(fused, step);
-                let mut order: Vec<usize> = (0..chunks).collect();
-                if ways.chunks_reversed {
-                    order.reverse();
-                }
+                let order = ways.chunk_order(chunks);
                 if let Some(last) = last_chunk {
                     assert_eq!(order[0], last, "fused {fused}, step {step}: first chunk");
                 }
@@ -1231,6 +1269,26 @@ mod tests {
                 }
                 last_chunk = order.last().copied();
             }
+        }
+        // k-means++: one pass per call (candidates scored, then the closest distances updated).
+        let mut ended: Vec<Option<bool>> = vec![None; chunks];
+        let mut last_chunk = None;
+        for pass in 0..6 {
+            let ways = Directions::alternating_seeding(pass);
+            let order = ways.chunk_order(chunks);
+            if let Some(last) = last_chunk {
+                assert_eq!(order[0], last, "k-means++ pass {pass}: first chunk");
+            }
+            for &c in &order {
+                if let Some(end) = ended[c] {
+                    assert_eq!(
+                        ways.assign_reversed, end,
+                        "k-means++ pass {pass}, chunk {c}"
+                    );
+                }
+                ended[c] = Some(!ways.assign_reversed);
+            }
+            last_chunk = order.last().copied();
         }
     }
 }
