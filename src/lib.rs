@@ -33,3 +33,9 @@ pub(crate) fn positive_from_env<T: std::str::FromStr + Default + PartialOrd>(
         .and_then(|v| v.parse().ok())
         .filter(|v| *v > T::default())
 }
+
+/// Whether environment variable `name` is set to 1 (the switches that turn a measured
+/// alternative on: kernel timing, the one-pass Lloyd step, alternating passes).
+pub(crate) fn switch_from_env(name: &str) -> bool {
+    std::env::var(name).is_ok_and(|v| v == "1")
+}

@@ -26,7 +26,7 @@ pub use profile::{IdleTime, KernelTime, PhaseGpuTimes};
 use super::{Assignment, Backend, BackendInfo, BackendKind, StepPartials, point_reaching};
 use crate::data::matrix::Matrix;
 use crate::error::{Error, Result};
-use crate::positive_from_env;
+use crate::{positive_from_env, switch_from_env};
 use context::{Kernel, PerPoint, SORT_SMALL_K, Span};
 use std::sync::Arc;
 use wgpu::BufferUsages as Usage;
@@ -398,9 +398,10 @@ impl GpuBackend {
             )));
         }
         let assign = ctx.per_point(PerPoint::Assign, dims)?;
-        let fused = match std::env::var(FUSED_STEP_ENV).as_deref() {
-            Ok("1") => Self::step_kernel(&ctx, &assign, dims)?,
-            _ => None,
+        let fused = if switch_from_env(FUSED_STEP_ENV) {
+            Self::step_kernel(&ctx, &assign, dims)?
+        } else {
+            None
         };
         let limits = ctx.limits().clone();
         let max_groups = groups_per_dim.map_or(limits.max_compute_workgroups_per_dimension, |g| {
@@ -461,7 +462,7 @@ impl GpuBackend {
             ctx,
             assign,
             fused,
-            alternate: std::env::var(ALTERNATE_ENV).is_ok_and(|v| v == "1"),
+            alternate: switch_from_env(ALTERNATE_ENV),
             steps: 0,
             seed_passes: 0,
             rows,

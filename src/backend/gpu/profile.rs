@@ -53,7 +53,7 @@ pub(super) struct Profiler {
 
 /// True when the environment asks for kernel timing.
 pub(super) fn requested() -> bool {
-    std::env::var(PROFILE_ENV).is_ok_and(|v| v == "1")
+    crate::switch_from_env(PROFILE_ENV)
 }
 
 impl Profiler {
