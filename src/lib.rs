@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod output;
 pub mod parallel;
 pub mod pipeline;
+pub mod progress;
 pub mod rng;
 pub mod segment;
 pub mod synth;

@@ -32,14 +32,23 @@ impl Log for StderrLogger {
             _ => "",
         };
         // Not eprintln!, which panics when stderr is a pipe its reader has closed.
-        let _ = writeln!(
-            std::io::stderr().lock(),
-            "[{elapsed:8.3}s] {tag}{}",
-            record.args()
-        );
+        crate::progress::around(|| {
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "[{elapsed:8.3}s] {tag}{}",
+                record.args()
+            );
+        });
     }
 
     fn flush(&self) {}
+}
+
+/// Seconds since the logger was installed (the clock of every log line), or 0 before.
+pub fn elapsed() -> f64 {
+    LOGGER
+        .get()
+        .map_or(0.0, |logger| logger.start.elapsed().as_secs_f64())
 }
 
 /// Installs the stderr logger. `verbosity`: 0 = warnings only, 1 = info, 2+ = debug.

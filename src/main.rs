@@ -15,6 +15,7 @@ fn main() -> ExitCode {
         }
     };
     strata::logging::init(cli.verbosity());
+    strata::progress::init(cli.progress, cli.verbosity());
     match strata::cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

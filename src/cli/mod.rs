@@ -47,6 +47,10 @@ pub struct Cli {
     /// Only warnings and errors on stderr.
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// A live progress line on stderr: the stage running (reading, k-means++, Lloyd,
+    /// silhouette, writing) and how far it is.
+    #[arg(long, global = true, value_enum, default_value_t, value_name = "WHEN")]
+    pub progress: crate::progress::When,
 }
 
 /// Strata's commands.
