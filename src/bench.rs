@@ -128,6 +128,10 @@ pub fn run(
     let mut results: Vec<BackendResult> = Vec::new();
     let mut first: Option<(BenchBackend, Vec<u32>, f64, f64)> = None;
     for &which in backends {
+        let _context = crate::progress::context(match which {
+            BenchBackend::Cpu => "cpu",
+            BenchBackend::Gpu => "gpu",
+        });
         let mut times = PhaseTimes::default();
         let started = Instant::now();
         let mut context = None;

@@ -571,6 +571,7 @@ pub fn run_fit(job: FitJob) -> Result<FitOutcome> {
         .collect();
     let sizes = segment_sizes(&fit.labels, k);
     let profiling = Instant::now();
+    let progress = crate::progress::stage("profiles", crate::progress::Total::Unknown, "");
     let segment_profiles = profiles(
         &data.features,
         &data.matrix,
@@ -582,6 +583,7 @@ pub fn run_fit(job: FitJob) -> Result<FitOutcome> {
         &transform,
         &job.label_words,
     );
+    drop(progress);
     log::debug!(
         "profiles (means, medians) in {:.3}s",
         profiling.elapsed().as_secs_f64()

@@ -211,11 +211,17 @@ pub fn exact_sorted(sorted: &Matrix, offsets: &[usize]) -> Vec<f32> {
     let panel = Panel::new(sorted, offsets);
     let kernel = pick_kernel();
     let mut out = vec![0f32; sorted.rows()];
+    let progress = crate::progress::stage(
+        "silhouette",
+        crate::progress::Total::Exactly(sorted.rows() as u64),
+        "rows",
+    );
     out.par_chunks_mut(TASK_ROWS)
         .enumerate()
         .for_each(|(task, out)| {
             let start = task * TASK_ROWS;
             kernel(&panel, sorted, offsets, start..start + out.len(), out);
+            progress.add(out.len() as u64);
         });
     out
 }

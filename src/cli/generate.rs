@@ -70,12 +70,21 @@ pub fn run(args: GenerateArgs) -> Result<()> {
         StagedFile::preflight(&args.output)?;
         let started = std::time::Instant::now();
         let schema = transactions::schema();
+        let progress = crate::progress::stage(
+            format!(
+                "generating the transactions of {} customers",
+                args.customers
+            ),
+            crate::progress::Total::Unknown,
+            "rows",
+        );
         write_table(
             &args.output,
             &schema,
-            transactions::batches(args.customers, args.seed),
+            counted(transactions::batches(args.customers, args.seed), &progress),
         )?
         .commit()?;
+        drop(progress);
         log::info!(
             "wrote the transactions of {} customers to {} in {:.1}s",
             args.customers,
@@ -97,8 +106,15 @@ pub fn run(args: GenerateArgs) -> Result<()> {
     })?;
     StagedFile::preflight(&args.output)?;
     let started = std::time::Instant::now();
-    let staged = write_table(&args.output, blobs.schema(), blobs.batches())?;
+    let progress =
+        crate::progress::stage("generating", crate::progress::Total::Exactly(rows), "rows");
+    let staged = write_table(
+        &args.output,
+        blobs.schema(),
+        counted(blobs.batches(), &progress),
+    )?;
     staged.commit()?;
+    drop(progress);
     log::info!(
         "wrote {} rows × {} features in {} blobs to {} in {:.1}s",
         rows,
@@ -109,4 +125,16 @@ pub fn run(args: GenerateArgs) -> Result<()> {
     );
     outln!("{}", args.output.display());
     Ok(())
+}
+
+/// `batches`, counting the rows of each in `progress` as it is taken.
+fn counted<'a>(
+    batches: impl Iterator<Item = Result<arrow_array::RecordBatch>> + 'a,
+    progress: &'a crate::progress::Stage,
+) -> impl Iterator<Item = Result<arrow_array::RecordBatch>> + 'a {
+    batches.inspect(move |batch| {
+        if let Ok(batch) = batch {
+            progress.add(batch.num_rows() as u64);
+        }
+    })
 }

@@ -545,6 +545,7 @@ pub(super) fn open_csv(path: PathBuf, mut file: File) -> Result<Opened> {
             .metadata()
             .ok()
             .and_then(|meta| estimate_rows(&head, meta.len())),
+        rows_exact: false,
         open: Box::new(
             move |projection: &[usize], numeric: &[usize], text: &[usize]| {
                 if let Some(found) = &found {

@@ -98,8 +98,11 @@ pub(super) type OpenBatches = Box<dyn FnOnce(&[usize], &[usize], &[usize]) -> Re
 pub struct Opened {
     pub(super) schema: SchemaRef,
     /// Rows, when known before reading (exact for Parquet, Arrow IPC files and batches in
-    /// memory, estimated for CSV); only sizes reservations and the memory check.
+    /// memory, estimated for CSV); only sizes reservations, the memory check and the
+    /// progress line.
     pub(super) rows_hint: Option<usize>,
+    /// Whether `rows_hint` is a count, not an estimate.
+    pub(super) rows_exact: bool,
     pub(super) open: OpenBatches,
 }
 
@@ -117,6 +120,7 @@ impl Opened {
                 Ok(Opened {
                     schema,
                     rows_hint: Some(rows),
+                    rows_exact: true,
                     open: Box::new(move |projection: &[usize], _: &[usize], _: &[usize]| {
                         let projection = projection.to_vec();
                         let iter = batches.into_iter().map(move |batch| {
@@ -149,6 +153,16 @@ impl Opened {
     /// The row count when the format states it up front.
     pub fn rows_hint(&self) -> Option<usize> {
         self.rows_hint
+    }
+
+    /// The row count for a progress line: exact, estimated, or not known.
+    pub fn rows_total(&self) -> crate::progress::Total {
+        use crate::progress::Total;
+        match self.rows_hint {
+            None => Total::Unknown,
+            Some(rows) if self.rows_exact => Total::Exactly(rows as u64),
+            Some(rows) => Total::About(rows as u64),
+        }
     }
 
     /// Streams the columns at `projection` (indices into `schema()`); the columns in `numeric`
@@ -253,9 +267,11 @@ fn open_folder(folder: PathBuf) -> Result<Opened> {
     let parts = folder_parts(&folder)?;
     let mut schema: Option<Schema> = None;
     let mut rows_hint = Some(0usize);
+    let mut rows_exact = true;
     for part in &parts {
         let opened = Opened::open(Source::File(part.clone()))?;
         rows_hint = rows_hint.zip(opened.rows_hint()).map(|(a, b)| a + b);
+        rows_exact &= opened.rows_exact;
         let Some(seen) = schema.as_mut() else {
             schema = Some(opened.schema().as_ref().clone());
             continue;
@@ -303,6 +319,7 @@ fn open_folder(folder: PathBuf) -> Result<Opened> {
     Ok(Opened {
         schema,
         rows_hint,
+        rows_exact,
         open: Box::new(
             move |projection: &[usize], numeric: &[usize], text: &[usize]| {
                 let (projection, numeric, text) =
@@ -330,6 +347,7 @@ fn open_parquet(path: PathBuf, file: File) -> Result<Opened> {
     Ok(Opened {
         schema,
         rows_hint: rows,
+        rows_exact: true,
         open: Box::new(move |projection: &[usize], _: &[usize], _: &[usize]| {
             let reader = |file: File, columns: &[usize]| {
                 let builder =
@@ -468,6 +486,7 @@ fn open_ipc(path: PathBuf, mut file: File) -> Result<Opened> {
             Ok(Opened {
                 schema,
                 rows_hint,
+                rows_exact: true,
                 open: Box::new(move |projection: &[usize], _: &[usize], _: &[usize]| {
                     let reader = arrow_ipc::reader::FileReader::try_new(
                         BufReader::new(file),
@@ -489,6 +508,7 @@ fn open_ipc(path: PathBuf, mut file: File) -> Result<Opened> {
             Ok(Opened {
                 schema,
                 rows_hint: None,
+                rows_exact: false,
                 open: Box::new(move |projection: &[usize], _: &[usize], _: &[usize]| {
                     let projection = projection.to_vec();
                     let iter = reader.map(move |batch| {
@@ -719,6 +739,11 @@ pub fn read_dataset(source: Source, request: &ColumnRequest) -> Result<Dataset> 
     if let Some(rows) = reader.rows_hint() {
         super::memory::warn_if_short(rows as u64, reader.features().len());
     }
+    reader.report_to(crate::progress::stage(
+        format!("reading {}", reader.name()),
+        reader.rows_total(),
+        "rows",
+    ));
     let data = reader.next_block(usize::MAX)?;
     reader.check_ids()?;
     Ok(data)
@@ -739,8 +764,11 @@ pub struct DatasetReader {
     ids: Option<IdColumnBuilder>,
     truth: Option<TruthCodes>,
     rows_hint: Option<usize>,
+    rows_total: crate::progress::Total,
     /// Rows read so far.
     rows: u64,
+    /// The progress stage told of every batch read.
+    progress: Option<crate::progress::Stage>,
     /// A block's matrix given back, whose memory the next block reuses.
     spare: Option<Matrix>,
 }
@@ -755,6 +783,7 @@ impl DatasetReader {
         let opened = Opened::open(source)?;
         let schema = opened.schema().clone();
         let rows_hint = opened.rows_hint();
+        let rows_total = opened.rows_total();
         let (feature_idx, id_idx, truth_idx) = resolve(&schema, request)?;
         let features: Vec<String> = feature_idx
             .iter()
@@ -793,7 +822,9 @@ impl DatasetReader {
             ids,
             truth: truth_idx.map(|_| TruthCodes::default()),
             rows_hint,
+            rows_total,
             rows: 0,
+            progress: None,
             spare: None,
         })
     }
@@ -811,6 +842,16 @@ impl DatasetReader {
     /// The input's row count when its format states it up front (see [`Opened::rows_hint`]).
     pub fn rows_hint(&self) -> Option<usize> {
         self.rows_hint
+    }
+
+    /// The input's row count for a progress line.
+    pub fn rows_total(&self) -> crate::progress::Total {
+        self.rows_total
+    }
+
+    /// Counts every row read from now on in `stage`.
+    pub fn report_to(&mut self, stage: crate::progress::Stage) {
+        self.progress = Some(stage);
     }
 
     /// Rows read so far.
@@ -947,6 +988,9 @@ impl DatasetReader {
             codes.append(column(index)?)?;
         }
         self.rows += n as u64;
+        if let Some(stage) = &self.progress {
+            stage.set(self.rows);
+        }
         Ok(())
     }
 }

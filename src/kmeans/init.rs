@@ -31,8 +31,14 @@ pub fn kmeans_plusplus(
     let mut centres = Matrix::with_capacity(k, points.cols());
     let first = rng.below(n as u64) as usize;
     centres.push_row(points.row(first));
+    let progress = crate::progress::stage(
+        "k-means++",
+        crate::progress::Total::Exactly(k as u64),
+        "centres",
+    );
     let mut potential = backend.seed_first(points.row(first))?;
-    for _ in 1..k {
+    progress.set(1);
+    for chosen in 1..k {
         let targets: Vec<f64> = (0..trials).map(|_| rng.uniform() * potential).collect();
         let picks = backend.seed_sample(&targets)?;
         let mut candidates = Matrix::with_capacity(trials, points.cols());
@@ -48,6 +54,7 @@ pub fn kmeans_plusplus(
         potential = potentials[best];
         backend.seed_commit(candidates.row(best))?;
         centres.push_row(candidates.row(best));
+        progress.set(chosen as u64 + 1);
     }
     backend.end_seeding();
     Ok(centres)

@@ -51,6 +51,15 @@ pub fn run_until(
     tol_abs: Option<f64>,
 ) -> Result<LloydOutcome> {
     backend.reset_labels()?;
+    let progress = crate::progress::stage(
+        "Lloyd",
+        match tol_abs {
+            // It stops when it converges: the budget is a bound, not a total.
+            Some(_) => crate::progress::Total::Unknown,
+            None => crate::progress::Total::Exactly(max_iter as u64),
+        },
+        "iterations",
+    );
     let mut centroids = init;
     let mut relocations = 0;
     for iteration in 1..=max_iter {
@@ -70,6 +79,14 @@ pub fn run_until(
             partials.inertia,
             partials.changed
         );
+        progress.set(iteration as u64);
+        progress.note(|| {
+            format!(
+                "inertia {:.6e}, {} label(s) changed",
+                partials.inertia,
+                crate::progress::thousands(partials.changed)
+            )
+        });
         if tol_abs.is_some_and(|tol| partials.changed == 0 || shift <= tol) {
             return Ok(LloydOutcome {
                 centroids,

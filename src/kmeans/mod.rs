@@ -84,6 +84,8 @@ pub fn fit(
     let mut runs = Vec::with_capacity(n_init);
     let mut best: Option<(usize, lloyd::LloydOutcome, f64)> = None;
     for run in 0..n_init {
+        let _context = (n_init > 1)
+            .then(|| crate::progress::context(format!("restart {} of {n_init}", run + 1)));
         let started = Instant::now();
         let mut rng = SeededRng::new(params.seed, Stream::Init { run: run as u32 });
         let init = match &params.init {
@@ -125,7 +127,9 @@ pub fn fit(
     }
     let (best_run, outcome, _) = best.expect("n_init ≥ 1 runs at least one restart");
     let started = Instant::now();
+    let assigning = crate::progress::stage("final assignment", crate::progress::Total::Unknown, "");
     let assignment = backend.assign(&outcome.centroids)?;
+    drop(assigning);
     lloyd_seconds += started.elapsed().as_secs_f64();
     let inertia: f64 = assignment.sq_distances.iter().map(|&d| f64::from(d)).sum();
     if n_init == 1 {

@@ -145,7 +145,9 @@ pub fn evaluate(
     settings: &SweepSettings,
 ) -> Result<Vec<KResult>> {
     let mut results = Vec::with_capacity(settings.ks.len());
-    for &k in &settings.ks {
+    let count = settings.ks.len();
+    for (i, &k) in settings.ks.iter().enumerate() {
+        let _context = crate::progress::context(format!("k = {k} ({} of {count})", i + 1));
         let started = Instant::now();
         let params = KMeansParams {
             k,
@@ -287,16 +289,26 @@ fn gap_statistic(
     // fitted side by side: one set's 100,000 points give each thread too little to do per
     // iteration. Each fit is the same whatever thread runs it, so the result is too. On the
     // GPU they go one after another: each already fills the device.
+    // One line for all the sets: the fits inside it show nothing of their own.
+    let progress = crate::progress::stage(
+        "gap statistic",
+        crate::progress::Total::Exactly(settings.gap_refs as u64),
+        "reference sets",
+    );
+    let counted = |b: usize| {
+        let log_w = reference_log_w(b);
+        progress.add(1);
+        log_w
+    };
     let log_w: Vec<Vec<f64>> = if settings.reference_backend == BackendChoice::Cpu {
         (0..settings.gap_refs)
             .into_par_iter()
-            .map(reference_log_w)
+            .map(counted)
             .collect::<Result<_>>()?
     } else {
-        (0..settings.gap_refs)
-            .map(reference_log_w)
-            .collect::<Result<_>>()?
+        (0..settings.gap_refs).map(counted).collect::<Result<_>>()?
     };
+    drop(progress);
     let refs = settings.gap_refs as f64;
     for (i, result) in results.iter_mut().enumerate() {
         let mean = log_w.iter().map(|w| w[i]).sum::<f64>() / refs;

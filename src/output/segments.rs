@@ -91,9 +91,12 @@ impl SegmentRows<'_> {
     pub fn write(&self, target: &Path) -> Result<StagedFile> {
         let schema = self.schema();
         let n = self.labels.len();
+        let progress = writing(target, n);
         let batches = (0..n.div_ceil(ROWS_PER_BATCH).max(1)).map(|b| {
             let start = b * ROWS_PER_BATCH;
-            self.batch(&schema, start, ROWS_PER_BATCH.min(n - start))
+            let len = ROWS_PER_BATCH.min(n - start);
+            progress.add(len as u64);
+            self.batch(&schema, start, len)
         });
         write_table(target, &schema, batches)
     }
@@ -110,9 +113,11 @@ impl SegmentRows<'_> {
             Field::new("segment_label", DataType::Utf8, false),
         ]));
         let n = self.labels.len();
+        let progress = writing(target, n);
         let batches = (0..n.div_ceil(ROWS_PER_BATCH).max(1)).map(|b| {
             let start = b * ROWS_PER_BATCH;
             let len = ROWS_PER_BATCH.min(n - start);
+            progress.add(len as u64);
             let segments = &self.labels[start..start + len];
             let columns: Vec<ArrayRef> = vec![
                 self.key(start, len)?,
@@ -128,6 +133,16 @@ impl SegmentRows<'_> {
         });
         write_table_as(Format::Csv, target, &schema, batches)
     }
+}
+
+/// The progress stage of writing `rows` rows to `target`.
+fn writing(target: &Path, rows: usize) -> crate::progress::Stage {
+    let name = target.file_name().unwrap_or(target.as_os_str());
+    crate::progress::stage(
+        format!("writing {}", name.to_string_lossy()),
+        crate::progress::Total::Exactly(rows as u64),
+        "rows",
+    )
 }
 
 /// A segments file written block by block, as `predict` assigns its input: the rows of each

@@ -227,6 +227,12 @@ pub fn run_predict(job: PredictJob) -> Result<PredictReport> {
     };
     let rows_per_block = block_rows(features.len());
     let mut sink = SegmentSink::create(&job.output, reader.id_field())?;
+    // Rows read: each block is assigned and written before the next is read.
+    reader.report_to(crate::progress::stage(
+        format!("predicting {}", reader.name()),
+        reader.rows_total(),
+        "rows",
+    ));
     let mut assigner = BlockAssigner::new(job.backend, centroids.rows());
     let mut sizes = vec![0u64; model.k];
     let mut inertia = 0.0f64;

@@ -487,6 +487,7 @@ impl OrderKeys {
 /// Exit 65 for a missing column, a column of the wrong type, bad rows under `--bad-rows
 /// error`, transactions after `--as-of`, or a log without usable rows; 66/74 for I/O.
 pub fn aggregate(source: Source, spec: &RfmSpec) -> Result<RfmOutcome> {
+    let name = source.name();
     let opened = Opened::open(source)?;
     let schema = opened.schema().clone();
     let customer_idx = find_column(&schema, &spec.customer, "customer")?;
@@ -524,6 +525,11 @@ pub fn aggregate(source: Source, spec: &RfmSpec) -> Result<RfmOutcome> {
     let mut row_base: u64 = 0;
     // The first and last day of the usable rows.
     let mut log_days: Option<(i32, i32)> = None;
+    let progress = crate::progress::stage(
+        format!("reading {name}"),
+        opened.rows_total(),
+        "transactions",
+    );
     for batch in opened.batches_with_text(&projection, &[amount_idx], &[date_idx])? {
         let batch = batch?;
         let column = |index: usize| batch_column(&batch, &schema, index);
@@ -606,7 +612,9 @@ pub fn aggregate(source: Source, spec: &RfmSpec) -> Result<RfmOutcome> {
             );
         }
         row_base += n as u64;
+        progress.set(row_base);
     }
+    drop(progress);
     if let (BadRows::Error, Some((row, reason, value))) = (spec.bad_rows, &first_bad) {
         return Err(Error::data(format!(
             "{bad} bad row(s) in the transaction log; the first is row {row} (0-based): {} \

@@ -10,6 +10,7 @@ mod formats;
 mod outputs;
 mod parity;
 mod predict;
+mod progress;
 mod reference;
 mod rfm;
 mod scores;

@@ -1176,6 +1176,9 @@ impl Backend for GpuBackend {
                 )
             })?;
         let buffers: &[&wgpu::Buffer] = &[&params_buf, &points, &offsets_buf, &scores, &state];
+        // Not counted: the passes are queued without waiting, so a count would run ahead of
+        // the device; the line shows how long the scoring has run.
+        let _progress = crate::progress::stage("silhouette", crate::progress::Total::Unknown, "");
         for col_start in (0..n).step_by(columns) {
             let params = SilhouetteParams {
                 rows: n as u32,
