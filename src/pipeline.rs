@@ -28,6 +28,7 @@ use crate::output::report::{
 };
 use crate::output::segments::SegmentRows;
 use crate::output::write::{commit_all, preflight_outputs, resolved, write_json, write_text};
+use crate::progress::Total;
 use crate::segment::profile::{LabelWords, SegmentProfile, profiles, render_table};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -186,6 +187,7 @@ fn load(
         data.name,
         started.elapsed().as_secs_f64()
     );
+    let _progress = crate::progress::stage("checking values and ids", Total::Unknown, "");
     let mut cleaning = Cleaning::default();
     validate::reject_infinite(&data.features, &data.scans)?;
     validate::handle_missing(&mut data, missing, fill, &mut cleaning)?;
@@ -224,6 +226,7 @@ fn prepare(source: Source, prep: &Preparation, timings: &mut Timings) -> Result<
     )?;
     timings.read = started.elapsed().as_secs_f64();
     let phase = Instant::now();
+    let progress = crate::progress::stage("normalizing", Total::Unknown, "");
     let (transform, stats) = Transform::fit_apply(
         &mut data.matrix,
         &data.features,
@@ -231,6 +234,7 @@ fn prepare(source: Source, prep: &Preparation, timings: &mut Timings) -> Result<
         prep.normalize,
         source_row_fn(&data.source_rows),
     )?;
+    drop(progress);
     timings.prepare = phase.elapsed().as_secs_f64();
     Ok(Prepared {
         data,
@@ -444,7 +448,9 @@ pub fn run_fit(job: FitJob) -> Result<FitOutcome> {
         stats,
     } = prepare(job.source, &job.prep, &mut timings)?;
     let phase = Instant::now();
+    let progress = crate::progress::stage("counting distinct rows", Total::Unknown, "");
     validate::require_distinct_rows(&data.matrix, largest)?;
+    drop(progress);
     timings.prepare += phase.elapsed().as_secs_f64();
 
     let mut backend = select_backend(job.backend, &data.matrix, largest)?;
@@ -571,7 +577,7 @@ pub fn run_fit(job: FitJob) -> Result<FitOutcome> {
         .collect();
     let sizes = segment_sizes(&fit.labels, k);
     let profiling = Instant::now();
-    let progress = crate::progress::stage("profiles", crate::progress::Total::Unknown, "");
+    let progress = crate::progress::stage("profiles", Total::Unknown, "");
     let segment_profiles = profiles(
         &data.features,
         &data.matrix,

@@ -363,7 +363,10 @@ fn choose(
     build: GpuBuild,
 ) -> Result<Chosen<'_>> {
     let on_gpu = |hardware_only: bool| {
+        let opening =
+            crate::progress::stage("opening the GPU", crate::progress::Total::Unknown, "");
         let ctx = gpu::GpuContext::new(hardware_only)?;
+        drop(opening);
         let backend = build(ctx, points)?;
         backend.check_clusters(largest_k)?;
         Ok::<_, Error>(backend)

@@ -107,6 +107,9 @@ fn the_line_follows_each_stage_and_leaves_the_logs_as_they_were() {
     // Every stage draws its line when it starts; the CSV's row count is an estimate.
     for expected in [
         "reading g.csv: 0 of about ",
+        "checking values and ids: 0 s",
+        "normalizing: 0 s",
+        "counting distinct rows: 0 s",
         "restart 1 of 2 · k-means++: 0 of 3 centres (0%)",
         "restart 1 of 2 · Lloyd: 0 iterations",
         "restart 2 of 2 · k-means++: 0 of 3 centres (0%)",
@@ -123,7 +126,8 @@ fn the_line_follows_each_stage_and_leaves_the_logs_as_they_were() {
     }
     // The stages come in the order they run.
     let first = |what: &str| lines.iter().position(|l| l.contains(what)).unwrap();
-    assert!(first("reading") < first("restart 1 of 2 · k-means++"));
+    assert!(first("reading") < first("normalizing"));
+    assert!(first("normalizing") < first("restart 1 of 2 · k-means++"));
     assert!(first("restart 2 of 2 · Lloyd") < first("final assignment"));
     assert!(first("profiles") < first("writing"));
 

@@ -419,6 +419,12 @@ impl GpuBackend {
             .max(WG);
         let chunk = chunk_rows.map_or(by_limit, |r| r.min(by_limit)).max(1);
         let mut chunks = Vec::with_capacity(rows.div_ceil(chunk));
+        // Inert inside `predict`'s stage, whose blocks come here one by one.
+        let progress = crate::progress::stage(
+            "uploading to the GPU",
+            crate::progress::Total::Exactly(rows as u64),
+            "rows",
+        );
         for (i, slice) in points.as_slice().chunks(chunk * dims).enumerate() {
             let n = slice.len() / dims;
             let g = grid(n, max_groups);
@@ -450,7 +456,9 @@ impl GpuBackend {
                 .poll(wgpu::PollType::wait_indefinitely())
                 .map_err(|e| Error::DeviceLost(format!("uploading chunk {i} failed: {e}")))?;
             chunks.push(built);
+            progress.add(n as u64);
         }
+        drop(progress);
         log::log!(
             upload_log,
             "GPU: {} row(s) × {dims} resident on '{}' in {} chunk(s) of up to {chunk} rows",
