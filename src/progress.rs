@@ -103,13 +103,6 @@ pub enum Total {
     About(u64),
 }
 
-impl Total {
-    /// `Exactly(n)` when `n` is known, else `Unknown`.
-    pub fn known(n: Option<usize>) -> Total {
-        n.map_or(Total::Unknown, |n| Total::Exactly(n as u64))
-    }
-}
-
 struct Active {
     id: u64,
     label: String,
@@ -271,33 +264,37 @@ pub struct Stage {
 /// Starts a stage: `label` says what runs ("reading customers.parquet"), `total` how many
 /// `unit`s there are to do.
 pub fn stage(label: impl Into<String>, total: Total, unit: &'static str) -> Stage {
+    let id = begin(|line, id| {
+        DONE.store(0, Ordering::Relaxed);
+        line.stage = Some(Active {
+            id,
+            label: label.into(),
+            total,
+            unit,
+            note: String::new(),
+            started: Instant::now(),
+        });
+        line.draw();
+    });
+    Stage { id }
+}
+
+/// Gives a new id to what `start` adds to the line, unless progress is off or a stage is
+/// active (whatever starts inside a stage is inert).
+fn begin(start: impl FnOnce(&mut Line, u64)) -> Option<u64> {
     if !ENABLED.load(Ordering::Relaxed) {
-        return Stage { id: None };
+        return None;
     }
     let mut line = line();
     if line.stage.is_some() {
-        return Stage { id: None };
+        return None;
     }
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-    DONE.store(0, Ordering::Relaxed);
-    line.stage = Some(Active {
-        id,
-        label: label.into(),
-        total,
-        unit,
-        note: String::new(),
-        started: Instant::now(),
-    });
-    line.draw();
-    Stage { id: Some(id) }
+    start(&mut line, id);
+    Some(id)
 }
 
 impl Stage {
-    /// A stage that shows nothing (for code that reports to an optional stage).
-    pub fn inert() -> Stage {
-        Stage { id: None }
-    }
-
     /// Sets how many units are done.
     pub fn set(&self, done: u64) {
         if self.id.is_some() {
@@ -344,16 +341,9 @@ pub struct Context {
 /// Starts a context ("restart 2 of 3"). Inside an active stage it is inert, as the stages
 /// under it would be.
 pub fn context(label: impl Into<String>) -> Context {
-    if !ENABLED.load(Ordering::Relaxed) {
-        return Context { id: None };
+    Context {
+        id: begin(|line, id| line.contexts.push((id, label.into()))),
     }
-    let mut line = line();
-    if line.stage.is_some() {
-        return Context { id: None };
-    }
-    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-    line.contexts.push((id, label.into()));
-    Context { id: Some(id) }
 }
 
 impl Drop for Context {
@@ -405,45 +395,19 @@ mod tests {
 
     #[test]
     fn no_forecast_before_a_second_or_after_the_end_and_never_past_the_width() {
-        let early = render(
-            1.0,
-            &[],
-            "writing",
-            10,
-            Total::Exactly(100),
-            "rows",
-            0.5,
-            "",
-            200,
-        );
+        // At 1 s into the run, no context, no note, wide enough.
+        let at_1s = |label, done, total, unit, seconds| {
+            render(1.0, &[], label, done, total, unit, seconds, "", 200)
+        };
+        let early = at_1s("writing", 10, Total::Exactly(100), "rows", 0.5);
         assert_eq!(early, "[   1.000s] writing: 10 of 100 rows (10%)");
-        let done = render(
-            1.0,
-            &[],
-            "writing",
-            100,
-            Total::Exactly(100),
-            "rows",
-            5.0,
-            "",
-            200,
-        );
+        let done = at_1s("writing", 100, Total::Exactly(100), "rows", 5.0);
         assert_eq!(done, "[   1.000s] writing: 100 of 100 rows (100%)");
         // 999 of 1,000 is 99.9%: the share is rounded down, so 100% means done.
-        let share = render(1.0, &[], "w", 999, Total::Exactly(1000), "", 0.1, "", 200);
+        let share = at_1s("w", 999, Total::Exactly(1000), "", 0.1);
         assert_eq!(share, "[   1.000s] w: 999 of 1,000 (99%)");
         // An estimate may be passed: it says so and stops short of 100%.
-        let over = render(
-            1.0,
-            &[],
-            "reading",
-            1_200,
-            Total::About(1_000),
-            "rows",
-            0.1,
-            "",
-            200,
-        );
+        let over = at_1s("reading", 1_200, Total::About(1_000), "rows", 0.1);
         assert_eq!(over, "[   1.000s] reading: 1,200 of about 1,000 rows (99%)");
         // Cut by characters, not bytes: "·" is two bytes.
         let cut = render(
