@@ -772,11 +772,7 @@ fn seed_pass<const C: usize>(
 /// AVX-512 takes the AVX2 kernel: a 512-bit form gained under 10% (BENCHMARKS.md), as most of
 /// a seeding pass is copying rows into panels and summing the candidates' potentials.
 fn seed_kernel(level: Simd) -> SeedDistancesFn {
-    assert!(
-        level <= Simd::detected(),
-        "{} is not run by this CPU",
-        level.name()
-    );
+    assert_runnable(level);
     #[cfg(target_arch = "x86_64")]
     match level {
         Simd::Avx2 | Simd::Avx512 => {
@@ -790,13 +786,18 @@ fn seed_kernel(level: Simd) -> SeedDistancesFn {
     seed_distances_rows
 }
 
-/// The search kernel for `level`, which the CPU must run (a level at most [`Simd::chosen`]).
-fn nearest_kernel(level: Simd) -> NearestKernel {
+/// Stops on a kernel level this CPU does not run: its instructions would fault.
+fn assert_runnable(level: Simd) {
     assert!(
         level <= Simd::detected(),
         "{} is not run by this CPU",
         level.name()
     );
+}
+
+/// The search kernel for `level`, which the CPU must run (a level at most [`Simd::chosen`]).
+fn nearest_kernel(level: Simd) -> NearestKernel {
+    assert_runnable(level);
     #[cfg(target_arch = "x86_64")]
     match level {
         Simd::Avx512 => {

@@ -92,6 +92,11 @@ fn destination(target: &Path) -> Destination {
     }
 }
 
+/// Whether `target` is written as a stream (a folder is neither: creating it fails as such).
+fn is_stream(target: &Path) -> bool {
+    !target.is_dir() && destination(target) == Destination::Stream
+}
+
 fn cannot_create(target: &Path, err: &std::io::Error) -> Error {
     Error::CannotCreate(format!(
         "cannot create output '{}': {err}; check that its folder exists and is writable",
@@ -169,7 +174,7 @@ impl StagedFile {
     /// # Errors
     /// Exit 73 as for `create`.
     pub fn preflight(target: &Path) -> Result<()> {
-        if !target.is_dir() && destination(target) == Destination::Stream {
+        if is_stream(target) {
             return Ok(());
         }
         let (staged, _) = StagedFile::create(target)?;
@@ -365,8 +370,7 @@ pub fn preflight_outputs(inputs: &[&Path], outputs: &[&Path]) -> Result<()> {
             )));
         }
         // Several outputs may go to one stream (`/dev/null`, a pipe), one after another.
-        let stream = !output.is_dir() && destination(output) == Destination::Stream;
-        if !stream && seen.contains(&full) {
+        if !is_stream(output) && seen.contains(&full) {
             return Err(Error::usage(format!(
                 "'{}' is given for two outputs; give each its own path",
                 output.display()

@@ -247,12 +247,13 @@ fn kernel_grid(kernel: &Kernel, rows: usize, max_per_dim: u32) -> (u32, u32) {
     )
 }
 
-/// Which way a Lloyd step's or a k-means++ round's passes take the rows. Workgroups are dispatched roughly in order, so
-/// a pass over the points in the same order as the previous one begins on the rows read longest
-/// ago: once the points outgrow what the device's caches and address translation hold, every
-/// pass finds none of its rows there. Run the other way, a pass begins on the rows the previous
-/// one read last. Every result is stored by block or range and finished in a fixed order, so
-/// the directions change no value, only what the device still holds when a pass begins.
+/// Which way a Lloyd step's or a k-means++ round's passes take the rows. Workgroups are
+/// dispatched roughly in order, so a pass over the points in the same order as the previous one
+/// begins on the rows read longest ago: once the points outgrow what the device's caches and
+/// address translation hold, every pass finds none of its rows there. Run the other way, a pass
+/// begins on the rows the previous one read last. Every result is stored by block or range and
+/// finished in a fixed order, so the directions change no value, only what the device still
+/// holds when a pass begins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Directions {
     /// The assignment (or the one-pass step, or a k-means++ pass) takes its blocks last first.
