@@ -2,8 +2,8 @@
 //! of the way of every log line, cleared at the end of each stage; never drawn into a pipe or
 //! file by default, nor under `-q`.
 
+use crate::sweep::blobs;
 use crate::util::{Scratch, fit_blobs, strata, strata_ok};
-use std::path::Path;
 
 /// What every redraw and clear of the line starts with.
 const REDRAW: &str = "\r\x1b[2K";
@@ -57,29 +57,10 @@ fn drawn(stderr: &str) -> Vec<&str> {
         .collect()
 }
 
-fn blobs(dir: &Path, name: &str) {
-    strata_ok(
-        dir,
-        &[
-            "generate",
-            "--rows",
-            "3000",
-            "--dims",
-            "3",
-            "--centers",
-            "3",
-            "--seed",
-            "4",
-            "--output",
-            name,
-        ],
-    );
-}
-
 #[test]
 fn the_line_follows_each_stage_and_leaves_the_logs_as_they_were() {
     let scratch = Scratch::new("progress-stages");
-    blobs(&scratch.path, "g.csv");
+    blobs(&scratch, "g.csv");
     let fit = |when: &str| {
         strata_ok(
             &scratch.path,
@@ -169,7 +150,7 @@ fn the_line_follows_each_stage_and_leaves_the_logs_as_they_were() {
 #[test]
 fn a_stage_inside_another_draws_nothing() {
     let scratch = Scratch::new("progress-nested");
-    blobs(&scratch.path, "g.parquet");
+    blobs(&scratch, "g.parquet");
     let run = strata_ok(
         &scratch.path,
         &[
@@ -212,7 +193,7 @@ fn a_stage_inside_another_draws_nothing() {
 #[test]
 fn on_a_terminal_auto_draws_the_line_unless_quiet() {
     let scratch = Scratch::new("progress-tty");
-    blobs(&scratch.path, "g.parquet");
+    blobs(&scratch, "g.parquet");
     let on_terminal = |quiet: &str| {
         let command = format!(
             "{} {quiet} fit --input g.parquet --id id --exclude true_segment --k 3 \

@@ -5,8 +5,9 @@
 use crate::parity::gpu;
 use crate::util::{Scratch, assert_close, fit_blobs, json, strata, strata_fails, strata_ok};
 
-/// Four well-separated blobs in 3 dimensions (standard deviation 0.6, centres in [-10, 10]³).
-fn blobs(scratch: &Scratch) {
+/// Four well-separated blobs in 3 dimensions (standard deviation 0.6, centres in [-10, 10]³),
+/// 3,000 rows, written to `name` (its format by extension).
+pub fn blobs(scratch: &Scratch, name: &str) {
     strata_ok(
         &scratch.path,
         &[
@@ -22,7 +23,7 @@ fn blobs(scratch: &Scratch) {
             "--seed",
             "11",
             "--output",
-            "blobs.parquet",
+            name,
         ],
     );
 }
@@ -48,7 +49,7 @@ fn sweep_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
 #[test]
 fn sweep_recommends_the_number_of_blobs_by_every_criterion() {
     let scratch = Scratch::new("sweep");
-    blobs(&scratch);
+    blobs(&scratch, "blobs.parquet");
     let run = strata_ok(
         &scratch.path,
         &sweep_args(&[
@@ -153,7 +154,7 @@ fn sweep_recommends_the_number_of_blobs_by_every_criterion() {
 #[test]
 fn each_k_of_a_sweep_is_the_fit_of_that_k_and_fit_can_choose_k() {
     let scratch = Scratch::new("sweep-fit");
-    blobs(&scratch);
+    blobs(&scratch, "blobs.parquet");
     strata_ok(
         &scratch.path,
         &sweep_args(&[
@@ -223,7 +224,7 @@ fn each_k_of_a_sweep_is_the_fit_of_that_k_and_fit_can_choose_k() {
 #[test]
 fn bad_sweeps_exit_with_usage_or_input_errors_and_leave_nothing() {
     let scratch = Scratch::new("sweep-bad");
-    blobs(&scratch);
+    blobs(&scratch, "blobs.parquet");
     let outputs = ["--report", "r.json", "--csv", "r.csv", "--plot", "r.svg"];
     let cases: [(&[&str], i32, &str); 5] = [
         (&["--k", "5..2"], 2, "the range is empty"),
@@ -292,7 +293,7 @@ fn gpu_sweep_matches_the_cpu_sweep() {
         return;
     }
     let scratch = Scratch::new("sweep-gpu");
-    blobs(&scratch);
+    blobs(&scratch, "blobs.parquet");
     for backend in ["cpu", "gpu"] {
         strata_ok(
             &scratch.path,
