@@ -73,7 +73,8 @@ impl Error {
         ))
     }
 
-    /// Maps a failure while reading an input that was opened: exit 74 for I/O, else exit 65.
+    /// Maps a failure while reading an input that was opened: exit 65, for what fails part way
+    /// through a file is nearly always the file (truncated, corrupt, or not its format).
     pub fn read_input(path: &Path, err: impl std::fmt::Display) -> Self {
         Error::Data(format!(
             "cannot read '{}': {}; the file may be truncated, corrupt, or not in the format its \

@@ -82,9 +82,10 @@ impl From<DuplicatesArg> for DuplicatePolicy {
 /// Input, column and transform flags shared by the commands that fit.
 #[derive(Debug, Clone, Args)]
 pub struct InputArgs {
-    /// Input file: .parquet, .arrow/.feather/.ipc or .csv (by extension; a CSV split by
-    /// semicolons or tabs is told from its header row, and its decimal commas are read); or a
-    /// folder of part files in one of those formats, read as one table in file-name order.
+    /// Input file: .parquet, .arrow/.feather/.ipc or .csv (by extension; .csv.gz and .csv.zst
+    /// are decompressed as they are read; a CSV split by semicolons or tabs is told from its
+    /// header row, and its decimal commas are read); or a folder of part files in one of those
+    /// formats, read as one table in file-name order.
     #[arg(long, value_name = "PATH")]
     pub input: PathBuf,
     /// Id column, written beside each row's segment (default: the 0-based input row).
@@ -188,11 +189,12 @@ pub struct FitArgs {
     /// meet it. The report lists the merges.
     #[arg(long, value_name = "N|P%")]
     pub min_segment_size: Option<String>,
-    /// Segments file: Arrow IPC, or Parquet/CSV by extension.
+    /// Segments file: Arrow IPC, or Parquet/CSV by extension (.csv.gz, .csv.zst: compressed).
     #[arg(long, value_name = "PATH")]
     pub output: Option<PathBuf>,
     /// Marketing export: a plain CSV of id, segment and segment_label, one row per customer,
-    /// for email and ad platforms to import as a tag or list.
+    /// for email and ad platforms to import as a tag or list (compressed when named .csv.gz or
+    /// .csv.zst).
     #[arg(long, value_name = "PATH")]
     pub export_csv: Option<PathBuf>,
     /// Model file (JSON), for `strata predict`.

@@ -24,7 +24,7 @@ pub struct PredictArgs {
     /// feature columns.
     #[arg(long, value_name = "PATH")]
     pub input: PathBuf,
-    /// Segments file: Arrow IPC, or Parquet/CSV by extension.
+    /// Segments file: Arrow IPC, or Parquet/CSV by extension (.csv.gz, .csv.zst: compressed).
     #[arg(long, value_name = "PATH")]
     pub output: PathBuf,
     /// Id column (default: the 0-based input row).

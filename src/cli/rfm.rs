@@ -22,8 +22,8 @@ One row per customer with a purchase, in order of first appearance; customers wi
 are left out and counted in the summary."
 )]
 pub struct RfmArgs {
-    /// Transaction log: .parquet, .arrow/.feather/.ipc or .csv, or a folder of part files in
-    /// one of those formats (read as one table, as for `fit`).
+    /// Transaction log: .parquet, .arrow/.feather/.ipc or .csv (.csv.gz and .csv.zst too), or
+    /// a folder of part files in one of those formats (read as one table, as for `fit`).
     #[arg(long, value_name = "PATH")]
     pub input: PathBuf,
     /// Customer id column (integer or text).
@@ -55,7 +55,7 @@ pub struct RfmArgs {
     /// With --bad-rows skip: write the skipped rows here (row, reason, values as text).
     #[arg(long, value_name = "PATH")]
     pub rejects: Option<PathBuf>,
-    /// Output: Arrow IPC, or Parquet/CSV by extension.
+    /// Output: Arrow IPC, or Parquet/CSV by extension (.csv.gz, .csv.zst: compressed).
     #[arg(long, value_name = "PATH")]
     pub output: PathBuf,
     /// Print the summary (transactions, customers, rejected rows, refunds, dates) as JSON on

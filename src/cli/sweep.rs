@@ -39,7 +39,7 @@ pub struct SweepArgs {
     /// Report file (JSON): `results` per k and `recommended`.
     #[arg(long, value_name = "PATH")]
     pub report: Option<PathBuf>,
-    /// CSV file, one row per k.
+    /// CSV file, one row per k (compressed when named .csv.gz or .csv.zst).
     #[arg(long, value_name = "PATH")]
     pub csv: Option<PathBuf>,
     /// SVG chart: inertia, silhouette and gap against k, the recommendation marked.

@@ -1,7 +1,7 @@
 //! CSV inputs: the delimiter told from the header row, column types inferred from the first
 //! rows, decimal commas read as numbers in files not split by commas.
 
-use super::read::{BATCH_ROWS, Batches, Opened};
+use super::read::{BATCH_ROWS, Batches, Compression, Opened};
 use crate::error::{Error, Result};
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, RecordBatch};
@@ -11,12 +11,26 @@ use std::fs::File;
 use std::io::{BufReader, Read, Seek};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender, channel, sync_channel};
 
 /// Rows read to infer CSV column types.
 const CSV_INFER_ROWS: usize = 10_000;
 
 /// Bytes of a CSV input's first line looked at to tell its delimiter.
 const CSV_SNIFF_BYTES: usize = 64 * 1024;
+
+/// Bytes of a compressed CSV input's text decompressed first to tell its compression ratio, so
+/// that its rows can be estimated. A decompressor takes its input ahead of the text it has
+/// given: gzip's by a few bytes, zstd's by up to a block (128 KiB of text), so zstd's head is
+/// longer for the same accuracy, which its speed allows (each costs a few milliseconds each
+/// time the file is opened).
+fn ratio_bytes(compression: Compression) -> usize {
+    match compression {
+        Compression::None => CSV_SNIFF_BYTES,
+        Compression::Gzip => 1 << 20,
+        Compression::Zstd => 4 << 20,
+    }
+}
 
 /// The delimiter of a CSV file, told from its header row: the one of `,` `;` tab `|` that
 /// splits it most often outside double quotes; a comma when none does or on a tie with it.
@@ -66,7 +80,7 @@ fn parse_decimal_comma(text: &str) -> Option<f64> {
 /// The text columns of a CSV split by something other than commas whose first rows all hold
 /// numbers with decimal commas (at least one with a comma): they are read as numbers.
 fn decimal_comma_columns(
-    file: &mut File,
+    source: impl Read,
     format: &arrow_csv::reader::Format,
     schema: &Schema,
 ) -> Vec<usize> {
@@ -88,7 +102,7 @@ fn decimal_comma_columns(
         .with_format(format.clone())
         .with_batch_size(CSV_INFER_ROWS)
         .with_projection(candidates.clone())
-        .build(BufReader::new(&mut *file))
+        .build(BufReader::new(source))
         .ok()
         .and_then(|mut reader| reader.next())
         .and_then(|batch| batch.ok());
@@ -188,14 +202,15 @@ fn record_end(bytes: &[u8], delimiter: u8, first: bool) -> Option<usize> {
 
 /// A CSV file cut into blocks of whole records, the header row left out.
 struct Blocks {
-    file: File,
+    text: Box<dyn Read + Send>,
     delimiter: u8,
     /// Bytes read for a block (more when one record is longer).
     block_bytes: usize,
     /// Bytes read past the last block's end.
     carry: Vec<u8>,
-    /// Buffers of decoded blocks, reused: a fresh one would fault in every page again.
-    spare: Vec<Vec<u8>>,
+    /// Buffers of decoded blocks handed back, reused: a fresh one would fault in every page
+    /// again.
+    spare: Receiver<Vec<u8>>,
     header: bool,
     eof: bool,
 }
@@ -203,7 +218,7 @@ struct Blocks {
 impl Blocks {
     /// The next block of whole records (the last one may lack its newline); `None` at the end.
     fn next_block(&mut self) -> std::io::Result<Option<Vec<u8>>> {
-        let mut buf = self.spare.pop().unwrap_or_default();
+        let mut buf = self.spare.try_recv().unwrap_or_default();
         buf.clear();
         buf.extend_from_slice(&self.carry);
         self.carry.clear();
@@ -213,7 +228,7 @@ impl Blocks {
                 let want = target - buf.len();
                 buf.reserve(want);
                 // Read into the spare capacity as is: no zeroing of megabytes first.
-                let got = (&mut self.file).take(want as u64).read_to_end(&mut buf)?;
+                let got = (&mut self.text).take(want as u64).read_to_end(&mut buf)?;
                 self.eof = got < want;
             }
             if self.header {
@@ -242,6 +257,78 @@ impl Blocks {
                 None => target = target.max(buf.len()) * 2,
             }
         }
+    }
+}
+
+/// Blocks read on a thread of their own, up to a round ahead of their decoding: reading (and
+/// decompressing, which no other thread can share) the next round overlaps decoding this one.
+struct ReadAhead {
+    /// Each block in file order, then `None` at the end of the text or an error.
+    blocks: Receiver<std::io::Result<Option<Vec<u8>>>>,
+    /// Decoded blocks' buffers, back to the reader.
+    spare: Sender<Vec<u8>>,
+    /// Whether the reader said the text ended (and so stopped).
+    ended: bool,
+}
+
+impl ReadAhead {
+    /// Starts reading `text` (from its header row) in blocks of about `block_bytes`, at most
+    /// `ahead` blocks before they are taken.
+    fn start(
+        text: Box<dyn Read + Send>,
+        delimiter: u8,
+        block_bytes: usize,
+        ahead: usize,
+    ) -> std::io::Result<ReadAhead> {
+        let (spare, spare_blocks) = channel();
+        let (read, blocks) = sync_channel(ahead);
+        let mut source = Blocks {
+            text,
+            delimiter,
+            block_bytes,
+            carry: Vec::new(),
+            spare: spare_blocks,
+            header: true,
+            eof: false,
+        };
+        // Ends at the end of the text, at an error, or when the blocks are no longer wanted.
+        std::thread::Builder::new()
+            .name("strata-csv-read".into())
+            .spawn(move || {
+                loop {
+                    let next = source.next_block();
+                    let last = !matches!(next, Ok(Some(_)));
+                    if read.send(next).is_err() || last {
+                        return;
+                    }
+                }
+            })?;
+        Ok(ReadAhead {
+            blocks,
+            spare,
+            ended: false,
+        })
+    }
+
+    /// The next block; `None` at the end of the text, and after it.
+    fn next_block(&mut self) -> std::io::Result<Option<Vec<u8>>> {
+        if self.ended {
+            return Ok(None);
+        }
+        // A reader gone without saying the text ended must not pass for the end of it.
+        let next = self.blocks.recv().unwrap_or_else(|_| {
+            Err(std::io::Error::other(
+                "the thread reading the file stopped before its end",
+            ))
+        });
+        self.ended = matches!(next, Ok(None));
+        next
+    }
+
+    /// Hands a decoded block's buffer back for reuse.
+    fn give_back(&self, block: Vec<u8>) {
+        // The reader may have ended: the buffer is then freed.
+        let _ = self.spare.send(block);
     }
 }
 
@@ -337,7 +424,7 @@ fn block_error(e: BlockError, base: u64, path: &Path) -> Error {
 
 /// The batches of a CSV file, decoded block by block on every thread, in file order.
 struct ParallelCsv {
-    blocks: Blocks,
+    blocks: ReadAhead,
     decoder: Box<dyn Fn() -> arrow_csv::reader::Decoder + Send + Sync>,
     /// One decoder per block of a round, kept across rounds.
     decoders: Vec<BlockDecoder>,
@@ -351,27 +438,16 @@ struct ParallelCsv {
 }
 
 impl ParallelCsv {
-    /// Decodes `file`, positioned at its start (the header row), in blocks of about
-    /// `block_bytes` with decoders from `decoder`, converting the decimal-comma columns at
+    /// Decodes `blocks` with decoders from `decoder`, converting the decimal-comma columns at
     /// positions `converted`.
     fn new(
-        file: File,
-        delimiter: u8,
-        block_bytes: usize,
+        blocks: ReadAhead,
         decoder: Box<dyn Fn() -> arrow_csv::reader::Decoder + Send + Sync>,
         converted: Vec<usize>,
         path: PathBuf,
     ) -> ParallelCsv {
         ParallelCsv {
-            blocks: Blocks {
-                file,
-                delimiter,
-                block_bytes,
-                carry: Vec::new(),
-                spare: Vec::new(),
-                header: true,
-                eof: false,
-            },
+            blocks,
             decoder,
             decoders: Vec::new(),
             converted,
@@ -412,7 +488,9 @@ impl ParallelCsv {
             .zip(self.decoders.par_iter_mut())
             .map(|(block, decoder)| decoder.decode(block))
             .collect();
-        self.blocks.spare.extend(round);
+        for block in round {
+            self.blocks.give_back(block);
+        }
         let mut batches = Vec::new();
         let mut failure = None;
         for result in decoded {
@@ -478,19 +556,146 @@ fn estimate_rows(head: &[u8], len: u64) -> Option<usize> {
     Some((len.saturating_sub(header_end as u64) as f64 / per_row).round() as usize)
 }
 
-pub(super) fn open_csv(path: PathBuf, mut file: File) -> Result<Opened> {
-    let mut head = Vec::with_capacity(CSV_SNIFF_BYTES);
-    (&mut file)
-        .take(CSV_SNIFF_BYTES as u64)
-        .read_to_end(&mut head)
+/// A CSV file's text, read from its start as often as opening it takes (the delimiter, the
+/// types, the decimal commas, then the rows): the file's bytes, or what its decompressor gives.
+struct Text {
+    file: File,
+    compression: Compression,
+}
+
+/// A file that counts the bytes read from it.
+struct Counted {
+    file: File,
+    taken: u64,
+}
+
+impl Read for Counted {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.file.read(buf)?;
+        self.taken += n as u64;
+        Ok(n)
+    }
+}
+
+/// Input bytes buffered for a decompressor, big enough that its reads from the file are few.
+const COMPRESSED_BUFFER: usize = 256 * 1024;
+
+impl Text {
+    /// The text of the CSV file `path`, open as `file`. Its compression is the one its first
+    /// bytes show, whatever its name (a `.csv` that is gzip is read as gzip, and logged).
+    ///
+    /// # Errors
+    /// Exit 66 when the file cannot be read, 65 when its name says it is compressed and its
+    /// first bytes say otherwise.
+    fn open(path: &Path, file: File) -> Result<Text> {
+        let mut magic = Vec::with_capacity(4);
+        (&file)
+            .take(4)
+            .read_to_end(&mut magic)
+            .map_err(|e| Error::open_input(path, &e))?;
+        let shown = Compression::from_magic(&magic);
+        let named = Compression::from_extension(path);
+        if named != Compression::None && shown != named && !magic.is_empty() {
+            let found = match shown {
+                Compression::None => format!("are not a {} file's", named.name()),
+                other => format!("are a {} file's", other.name()),
+            };
+            return Err(Error::data(format!(
+                "cannot read '{}': its name says {} but its first bytes {found}; compress it \
+                 as its name says, or rename it",
+                path.display(),
+                named.name(),
+            )));
+        }
+        if named == Compression::None && shown != Compression::None {
+            log::info!(
+                "{}: {}-compressed (its first bytes say so), decompressed as it is read",
+                path.display(),
+                shown.name()
+            );
+        }
+        Ok(Text {
+            file,
+            compression: shown,
+        })
+    }
+
+    /// The file from its first byte.
+    fn rewound(&self) -> std::io::Result<File> {
+        let mut file = self.file.try_clone()?;
+        file.rewind()?;
+        Ok(file)
+    }
+
+    /// A reader of the text from its start.
+    fn reader(&self) -> std::io::Result<Box<dyn Read + Send>> {
+        let file = self.rewound()?;
+        Ok(match self.compression {
+            Compression::None => Box::new(file),
+            Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(
+                BufReader::with_capacity(COMPRESSED_BUFFER, file),
+            )),
+            Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(
+                BufReader::with_capacity(COMPRESSED_BUFFER, file),
+            )?),
+        })
+    }
+
+    /// The first `limit` bytes of the text, and the bytes of the file they were read from (the
+    /// same count when it is not compressed).
+    fn head(&self, limit: usize) -> std::io::Result<(Vec<u8>, u64)> {
+        let mut head = Vec::with_capacity(limit);
+        let file = BufReader::new(Counted {
+            file: self.rewound()?,
+            taken: 0,
+        });
+        // Bytes the decompressor took from the buffer: read from the file, less those left.
+        let used = |file: &BufReader<Counted>| file.get_ref().taken - file.buffer().len() as u64;
+        let used = match self.compression {
+            Compression::None => {
+                file.take(limit as u64).read_to_end(&mut head)?;
+                head.len() as u64
+            }
+            Compression::Gzip => {
+                let mut text = flate2::bufread::MultiGzDecoder::new(file);
+                (&mut text).take(limit as u64).read_to_end(&mut head)?;
+                used(text.get_ref())
+            }
+            Compression::Zstd => {
+                let mut text = zstd::stream::read::Decoder::with_buffer(file)?;
+                (&mut text).take(limit as u64).read_to_end(&mut head)?;
+                used(text.get_ref())
+            }
+        };
+        Ok((head, used))
+    }
+}
+
+/// Bytes of text in a file of `len` bytes whose first `used` bytes held `head` bytes of text:
+/// the file's length for one not compressed, else scaled by the ratio of its first part (exact
+/// when the head is the whole text).
+fn text_len(len: u64, head: usize, used: u64, compression: Compression) -> u64 {
+    if compression == Compression::None || used == 0 {
+        return len;
+    }
+    if used >= len {
+        return head as u64;
+    }
+    (len as f64 * head as f64 / used as f64).round() as u64
+}
+
+pub(super) fn open_csv(path: PathBuf, file: File) -> Result<Opened> {
+    let csv = Text::open(&path, file)?;
+    let (head, used) = csv
+        .head(ratio_bytes(csv.compression))
         .map_err(|e| Error::read_input(&path, e))?;
-    file.rewind().map_err(|e| Error::open_input(&path, &e))?;
     let delimiter = sniff_delimiter(&head);
     let format = arrow_csv::reader::Format::default()
         .with_header(true)
         .with_delimiter(delimiter);
+    let reader = |text: &Text| text.reader().map_err(|e| Error::read_input(&path, e));
     let (mut schema, _) = format
-        .infer_schema(BufReader::new(&file), Some(CSV_INFER_ROWS))
+        .infer_schema(BufReader::new(reader(&csv)?), Some(CSV_INFER_ROWS))
         .map_err(|e| Error::read_input(&path, e))?;
     if schema.fields().is_empty() {
         return Err(Error::data(format!(
@@ -504,8 +709,7 @@ pub(super) fn open_csv(path: PathBuf, mut file: File) -> Result<Opened> {
     // their columns.
     let mut found = None;
     if delimiter != b',' {
-        file.rewind().map_err(|e| Error::open_input(&path, &e))?;
-        commas = decimal_comma_columns(&mut file, &format, &schema);
+        commas = decimal_comma_columns(reader(&csv)?, &format, &schema);
         let names: Vec<&str> = commas
             .iter()
             .map(|&i| schema.field(i).name().as_str())
@@ -536,15 +740,16 @@ pub(super) fn open_csv(path: PathBuf, mut file: File) -> Result<Opened> {
                 .collect::<Vec<_>>(),
         );
     }
-    file.rewind().map_err(|e| Error::open_input(&path, &e))?;
     let schema = Arc::new(schema);
     let inferred = schema.clone();
     Ok(Opened {
         schema,
-        rows_hint: file
-            .metadata()
-            .ok()
-            .and_then(|meta| estimate_rows(&head, meta.len())),
+        rows_hint: csv.file.metadata().ok().and_then(|meta| {
+            estimate_rows(
+                &head,
+                text_len(meta.len(), head.len(), used, csv.compression),
+            )
+        }),
         rows_exact: false,
         open: Box::new(
             move |projection: &[usize], numeric: &[usize], text: &[usize]| {
@@ -592,14 +797,12 @@ pub(super) fn open_csv(path: PathBuf, mut file: File) -> Result<Opened> {
                         .with_projection(projection.clone())
                         .build_decoder()
                 };
-                let iter = ParallelCsv::new(
-                    file,
-                    delimiter,
-                    CSV_BLOCK_BYTES,
-                    Box::new(decoder),
-                    converted,
-                    path,
-                );
+                let threads = rayon::current_num_threads();
+                let blocks = csv
+                    .reader()
+                    .and_then(|body| ReadAhead::start(body, delimiter, CSV_BLOCK_BYTES, threads))
+                    .map_err(|e| Error::read_input(&path, e))?;
+                let iter = ParallelCsv::new(blocks, Box::new(decoder), converted, path);
                 Ok(Box::new(iter) as Batches)
             },
         ),
@@ -685,14 +888,11 @@ mod tests {
                 .with_batch_size(BATCH_ROWS)
                 .build_decoder()
         };
-        let csv = ParallelCsv::new(
-            File::open(&file.0).unwrap(),
-            b',',
-            block_bytes,
-            Box::new(decoder),
-            Vec::new(),
-            file.0.clone(),
-        );
+        // Read ahead by one block, or two: a round of blocks may end before or after them.
+        let ahead = 1 + block_bytes % 2;
+        let text = Box::new(File::open(&file.0).unwrap());
+        let blocks = ReadAhead::start(text, b',', block_bytes, ahead).unwrap();
+        let csv = ParallelCsv::new(blocks, Box::new(decoder), Vec::new(), file.0.clone());
         let mut values = Vec::new();
         let mut batches = 0;
         for batch in csv {
@@ -733,6 +933,74 @@ mod tests {
             let (values, batches) = decode_in_blocks(&text, block_bytes).unwrap();
             assert_eq!(values, want, "blocks of {block_bytes} bytes");
             assert!(batches > 1, "{block_bytes}: {batches} batches");
+        }
+    }
+
+    #[test]
+    fn the_text_of_a_compressed_file_is_estimated_from_its_head() {
+        // Not compressed: the file's length.
+        assert_eq!(text_len(1_000, 10, 10, Compression::None), 1_000);
+        // 400 bytes of text from the first 100 of a 1,000-byte file: 4,000 bytes of text.
+        assert_eq!(text_len(1_000, 400, 100, Compression::Gzip), 4_000);
+        // The head is the whole text when the whole file was read for it.
+        assert_eq!(text_len(1_000, 3_500, 1_000, Compression::Zstd), 3_500);
+        // Nothing read (an empty file).
+        assert_eq!(text_len(0, 0, 0, Compression::Gzip), 0);
+    }
+
+    #[test]
+    fn the_head_of_a_compressed_file_counts_the_bytes_it_took() {
+        // Rows of one length that compress alike all along (to about a third), in gzip and in
+        // zstd, longer than either's head.
+        let mut text = String::from("id,spend\n");
+        let mut x = 1u64;
+        for i in 0..400_000u64 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            text.push_str(&format!(
+                "{i:07},{:04}.{}\n",
+                (x >> 40) % 1000,
+                (x >> 20) % 10
+            ));
+        }
+        let gzip = {
+            let mut out = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+            std::io::Write::write_all(&mut out, text.as_bytes()).unwrap();
+            out.finish().unwrap()
+        };
+        let zstd = zstd::stream::encode_all(text.as_bytes(), 3).unwrap();
+        for (name, bytes, compression) in [
+            ("gz", gzip, Compression::Gzip),
+            ("zst", zstd, Compression::Zstd),
+        ] {
+            let path = std::env::temp_dir()
+                .join(format!("strata-csv-head-{}.csv.{name}", std::process::id()));
+            std::fs::write(&path, &bytes).unwrap();
+            let csv = Text::open(&path, File::open(&path).unwrap()).unwrap();
+            assert_eq!(csv.compression, compression);
+            let limit = ratio_bytes(compression);
+            let (head, used) = csv.head(limit).unwrap();
+            assert_eq!(head, text.as_bytes()[..limit], "{name}");
+            let estimate = text_len(bytes.len() as u64, head.len(), used, compression);
+            // gzip's decompressor takes a few bytes ahead of its text; zstd's up to a block.
+            let tolerance = if compression == Compression::Gzip {
+                0.01
+            } else {
+                0.04
+            };
+            let error = estimate as f64 / text.len() as f64 - 1.0;
+            assert!(
+                error.abs() < tolerance,
+                "{name}: {estimate} bytes of text estimated, {} in fact",
+                text.len()
+            );
+            // The whole text read: exact.
+            let (all, used) = csv.head(text.len() + 1).unwrap();
+            assert_eq!(all.len(), text.len());
+            let whole = text_len(bytes.len() as u64, all.len(), used, compression);
+            assert_eq!(whole, text.len() as u64, "{name}");
+            let _ = std::fs::remove_file(&path);
         }
     }
 

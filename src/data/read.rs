@@ -40,9 +40,15 @@ pub enum Format {
 }
 
 impl Format {
-    /// The format a path's extension names, if any.
+    /// The format a path's extension names, if any: `.csv.gz` and `.csv.zst` are CSV (see
+    /// [`Compression`]); no other format is compressed from outside.
     pub fn from_extension(path: &Path) -> Option<Format> {
-        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        let lower = |p: &Path| Some(p.extension()?.to_str()?.to_ascii_lowercase());
+        let mut ext = lower(path)?;
+        if Compression::from_extension(path) != Compression::None {
+            ext = lower(Path::new(path.file_stem()?))?;
+            return (ext == "csv").then_some(Format::Csv);
+        }
         match ext.as_str() {
             "parquet" | "pq" => Some(Format::Parquet),
             "arrow" | "feather" | "ipc" => Some(Format::Arrow),
@@ -59,10 +65,54 @@ impl Format {
         Format::from_extension(path).ok_or_else(|| {
             Error::usage(format!(
                 "cannot tell the format of '{}' from its extension; use .parquet, \
-                 .arrow/.feather/.ipc or .csv",
+                 .arrow/.feather/.ipc or .csv (.csv.gz and .csv.zst compressed)",
                 path.display()
             ))
         })
+    }
+}
+
+/// How a CSV file is compressed as a whole. Warehouse exports (Snowflake's unload, BigQuery's
+/// and Redshift's) and Spark write CSV parts compressed with gzip; zstd is the faster choice
+/// where the reader can take it. Parquet and Arrow compress their pages and buffers inside the
+/// file instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Gzip,
+    Zstd,
+}
+
+impl Compression {
+    /// The compression a path's last extension names: `.gz` (or `.gzip`) and `.zst` (or
+    /// `.zstd`).
+    pub fn from_extension(path: &Path) -> Compression {
+        let ext = path.extension().and_then(|e| e.to_str());
+        match ext.map(str::to_ascii_lowercase).as_deref() {
+            Some("gz" | "gzip") => Compression::Gzip,
+            Some("zst" | "zstd") => Compression::Zstd,
+            _ => Compression::None,
+        }
+    }
+
+    /// The compression a file's first bytes show (each format's magic number).
+    pub fn from_magic(head: &[u8]) -> Compression {
+        if head.starts_with(&[0x1f, 0x8b]) {
+            Compression::Gzip
+        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            Compression::Zstd
+        } else {
+            Compression::None
+        }
+    }
+
+    /// Its name in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Compression::None => "not compressed",
+            Compression::Gzip => "gzip",
+            Compression::Zstd => "zstd",
+        }
     }
 }
 
@@ -216,9 +266,9 @@ fn folder_parts(folder: &Path) -> Result<Vec<PathBuf>> {
     parts.sort();
     let Some(first) = parts.first() else {
         return Err(Error::InputMissing(format!(
-            "input folder '{}' holds no .parquet, .arrow or .csv file (names starting with '.' \
-             or '_' are skipped, and subfolders are not read); give a folder of part files or \
-             one file",
+            "input folder '{}' holds no .parquet, .arrow or .csv file (nor .csv.gz or \
+             .csv.zst; names starting with '.' or '_' are skipped, and subfolders are not \
+             read); give a folder of part files or one file",
             folder.display()
         )));
     };

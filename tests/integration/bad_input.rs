@@ -259,7 +259,7 @@ fn garbage_parquet_file() {
 #[test]
 fn truncated_files_in_every_binary_format() {
     let scratch = Scratch::new("truncated");
-    for name in ["t.parquet", "t.arrow"] {
+    for name in ["t.parquet", "t.arrow", "t.csv.gz", "t.csv.zst"] {
         strata_ok(
             &scratch.path,
             &[

@@ -1,9 +1,10 @@
 //! Every input format reads to the same matrix: Parquet (snappy, zstd, gzip), Arrow IPC file
-//! (feather) and stream, CSV (and CSV split by semicolons with decimal commas), a folder of
-//! Parquet parts; integer, unsigned, float and decimal columns become f32; the id
-//! keeps its type in the output (a dictionary-encoded id its value type).
+//! (feather) and stream, CSV (and CSV split by semicolons with decimal commas, and CSV
+//! compressed with gzip, in one member or two, or zstd), a folder of Parquet parts; integer,
+//! unsigned, float and decimal columns become f32; the id keeps its type in the output (a
+//! dictionary-encoded id its value type). Compressed CSV is written as well as read.
 
-use crate::util::{Scratch, fixtures, json, read_arrow, strata_ok};
+use crate::util::{Scratch, fixtures, json, read_arrow, strata_fails, strata_ok};
 use arrow_array::cast::AsArray;
 use arrow_schema::DataType;
 use strata::data::read::{ColumnRequest, Source, read_dataset};
@@ -38,6 +39,9 @@ fn every_format_reads_the_same_values() {
         "table_stream.arrow",
         "table.csv",
         "table_semicolon.csv",
+        "table.csv.gz",
+        "table_members.csv.gz",
+        "table.csv.zst",
         "parts",
     ] {
         let request = ColumnRequest {
@@ -169,6 +173,125 @@ fn a_folder_of_parts_is_one_table() {
     let data = read_dataset(Source::File(folder), &request).unwrap();
     let rows: Vec<&[f32]> = (0..3).map(|i| data.matrix.row(i)).collect();
     assert_eq!(rows, [[2.5], [3.0], [0.5]]);
+}
+
+#[test]
+fn compressed_csv_is_read_and_written() {
+    let scratch = Scratch::new("compressed-csv");
+    let read = |name: &str| std::fs::read(scratch.join(name)).unwrap();
+    // Every compressed copy of the table (the fixtures were compressed by Python's gzip and
+    // pyarrow's zstd) fits as the table does.
+    fit_fixture(&scratch, "table.csv", "plain.arrow");
+    for input in ["table.csv.gz", "table_members.csv.gz", "table.csv.zst"] {
+        fit_fixture(&scratch, input, "compressed.arrow");
+        assert_eq!(read("compressed.arrow"), read("plain.arrow"), "{input}");
+    }
+
+    // Outputs named .csv.gz and .csv.zst hold the text that .csv holds, compressed.
+    for output in ["seg.csv", "seg.csv.gz", "seg.csv.zst"] {
+        fit_fixture(&scratch, "table.csv", output);
+    }
+    let text = read("seg.csv");
+    assert!(text.starts_with(b"cid,segment,distance\n"));
+    let gzip = read("seg.csv.gz");
+    assert_eq!(gzip[..2], [0x1f, 0x8b]);
+    let mut unzipped = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::MultiGzDecoder::new(gzip.as_slice()),
+        &mut unzipped,
+    )
+    .unwrap();
+    assert_eq!(unzipped, text);
+    let zstd = read("seg.csv.zst");
+    assert_eq!(zstd[..4], [0x28, 0xb5, 0x2f, 0xfd]);
+    assert_eq!(zstd::decode_all(zstd.as_slice()).unwrap(), text);
+
+    // A gzip file under a plain .csv name is read as gzip, and the log says so.
+    std::fs::copy(
+        fixtures().join("formats/table.csv.gz"),
+        scratch.join("hidden.csv"),
+    )
+    .unwrap();
+    let run = strata_ok(
+        &scratch.path,
+        &[
+            "fit",
+            "--input",
+            "hidden.csv",
+            "--id",
+            "cid",
+            "--k",
+            "2",
+            "--output",
+            "hidden.arrow",
+        ],
+    );
+    assert!(
+        run.stderr.contains("hidden.csv: gzip-compressed"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(read("hidden.arrow"), read("plain.arrow"));
+
+    // A name that says gzip over plain text, or over zstd: a clear error, nothing written.
+    std::fs::copy(
+        fixtures().join("formats/table.csv"),
+        scratch.join("plain.csv.gz"),
+    )
+    .unwrap();
+    std::fs::copy(
+        fixtures().join("formats/table.csv.zst"),
+        scratch.join("z.csv.gz"),
+    )
+    .unwrap();
+    for (input, says) in [
+        ("plain.csv.gz", "its first bytes are not a gzip file's"),
+        ("z.csv.gz", "its first bytes are a zstd file's"),
+    ] {
+        let args = [
+            "fit",
+            "--input",
+            input,
+            "--id",
+            "cid",
+            "--k",
+            "2",
+            "--output",
+            "bad.arrow",
+        ];
+        strata_fails(&scratch.path, &args, 65, &["its name says gzip", says]);
+        assert!(!scratch.join("bad.arrow").exists());
+    }
+
+    // Only CSV outputs are compressed by name: others are refused before any work.
+    for output in ["seg.parquet.gz", "seg.arrow.zst"] {
+        let args = [
+            "fit",
+            "--input",
+            "plain.arrow",
+            "--k",
+            "2",
+            "--output",
+            output,
+        ];
+        strata_fails(&scratch.path, &args, 2, &["compresses CSV outputs only"]);
+        assert!(!scratch.join(output).exists());
+    }
+
+    // A folder of parts, some compressed and some not, is one table.
+    let folder = scratch.join("parts");
+    std::fs::create_dir(&folder).unwrap();
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gzip, b"id,x\n1,2\n2,3\n").unwrap();
+    std::fs::write(folder.join("a.csv.gz"), gzip.finish().unwrap()).unwrap();
+    std::fs::write(folder.join("b.csv"), "id,x\n3,0.5\n").unwrap();
+    let request = ColumnRequest {
+        id: Some("id".into()),
+        ..Default::default()
+    };
+    let data = read_dataset(Source::File(folder), &request).unwrap();
+    let rows: Vec<&[f32]> = (0..3).map(|i| data.matrix.row(i)).collect();
+    assert_eq!(rows, [[2.0], [3.0], [0.5]]);
 }
 
 #[test]
