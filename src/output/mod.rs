@@ -3,4 +3,5 @@
 pub mod plot;
 pub mod report;
 pub mod segments;
+mod text;
 pub mod write;

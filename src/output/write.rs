@@ -6,6 +6,7 @@
 //! (`/dev/stdout`, `/dev/fd/N`) is a stream, not a file to replace: it is written into directly,
 //! appended to, and what a failed run wrote there stays.
 
+use super::text::{CsvOut, TextOut};
 use crate::data::read::{Compression, Format};
 use crate::error::{Error, Result};
 use arrow_array::RecordBatch;
@@ -409,76 +410,12 @@ pub fn output_format(path: &Path) -> Format {
     Format::from_extension(path).unwrap_or(Format::Arrow)
 }
 
-/// A text output, compressed as its name says (`.gz`, `.zst`) or written as is.
-enum TextSink {
-    Plain(BufWriter<File>),
-    Gzip(flate2::write::GzEncoder<BufWriter<File>>),
-    Zstd(zstd::stream::write::Encoder<'static, BufWriter<File>>),
-}
-
-/// gzip's level for outputs: its fastest. Numbers in text compress nearly as well at level 1 as
-/// at the usual 6, at several times the speed (BENCHMARKS.md, compressed CSV).
-const GZIP_LEVEL: u32 = 1;
-
-/// zstd's level for outputs: its usual default.
-const ZSTD_LEVEL: i32 = 3;
-
-impl TextSink {
-    fn new(compression: Compression, file: BufWriter<File>) -> std::io::Result<TextSink> {
-        Ok(match compression {
-            Compression::None => TextSink::Plain(file),
-            Compression::Gzip => TextSink::Gzip(flate2::write::GzEncoder::new(
-                file,
-                flate2::Compression::new(GZIP_LEVEL),
-            )),
-            Compression::Zstd => {
-                TextSink::Zstd(zstd::stream::write::Encoder::new(file, ZSTD_LEVEL)?)
-            }
-        })
-    }
-
-    /// Ends the compressed stream (its trailer or last frame); the file is not flushed yet.
-    fn finish(self) -> std::io::Result<BufWriter<File>> {
-        match self {
-            TextSink::Plain(file) => Ok(file),
-            TextSink::Gzip(gzip) => gzip.finish(),
-            TextSink::Zstd(zstd) => zstd.finish(),
-        }
-    }
-}
-
-impl Write for TextSink {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        match self {
-            TextSink::Plain(w) => w.write(buf),
-            TextSink::Gzip(w) => w.write(buf),
-            TextSink::Zstd(w) => w.write(buf),
-        }
-    }
-
-    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
-        match self {
-            TextSink::Plain(w) => w.write_all(buf),
-            TextSink::Gzip(w) => w.write_all(buf),
-            TextSink::Zstd(w) => w.write_all(buf),
-        }
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        match self {
-            TextSink::Plain(w) => w.flush(),
-            TextSink::Gzip(w) => w.flush(),
-            TextSink::Zstd(w) => w.flush(),
-        }
-    }
-}
-
 /// A writer of record batches in one of the supported formats.
 enum TableWriter {
     Arrow(arrow_ipc::writer::FileWriter<BufWriter<File>>),
     Parquet(ParquetGroups),
     /// Boxed: a compressor's state is larger than the other writers.
-    Csv(Box<arrow_csv::Writer<TextSink>>),
+    Csv(Box<CsvOut>),
 }
 
 /// Parquet written a few row groups at a time, each encoded on its own thread and appended in
@@ -628,11 +565,11 @@ impl TableWriter {
                     ParquetGroups::new(file, schema, props.build()).map_err(|e| e.to_string())?,
                 )
             }
-            Format::Csv => TableWriter::Csv(Box::new(
-                arrow_csv::WriterBuilder::new()
-                    .with_header(true)
-                    .build(TextSink::new(compression, file).map_err(|e| e.to_string())?),
-            )),
+            Format::Csv => {
+                let threads = rayon::current_num_threads();
+                let out = TextOut::new(compression, file, threads).map_err(|e| e.to_string())?;
+                TableWriter::Csv(Box::new(CsvOut::new(out)))
+            }
         })
     }
 
@@ -651,7 +588,7 @@ impl TableWriter {
                 w.into_inner().map_err(|e| e.to_string())?
             }
             TableWriter::Parquet(w) => w.finish().map_err(|e| e.to_string())?,
-            TableWriter::Csv(w) => w.into_inner().finish().map_err(|e| e.to_string())?,
+            TableWriter::Csv(w) => w.finish().map_err(|e| e.to_string())?,
         };
         file.flush().map_err(|e| e.to_string())?;
         // Devices and pipes have nothing to sync (and refuse to).
@@ -742,12 +679,17 @@ impl TableSink {
 /// Exit 73 when the file cannot be created, 74 when writing fails.
 pub fn write_text(target: &Path, text: &str) -> Result<StagedFile> {
     let (staged, file) = StagedFile::create(target)?;
-    TextSink::new(Compression::from_extension(target), BufWriter::new(file))
-        .and_then(|mut out| {
-            out.write_all(text.as_bytes())?;
-            out.finish()?.flush()
-        })
-        .map_err(|e| write_failed(target, e))?;
+    let compression = Compression::from_extension(target);
+    TextOut::new(
+        compression,
+        BufWriter::new(file),
+        rayon::current_num_threads(),
+    )
+    .and_then(|mut out| {
+        out.append_text(text.as_bytes())?;
+        out.finish()?.flush()
+    })
+    .map_err(|e| write_failed(target, e))?;
     Ok(staged)
 }
 

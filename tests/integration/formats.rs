@@ -295,6 +295,57 @@ fn compressed_csv_is_read_and_written() {
 }
 
 #[test]
+fn a_compressed_csv_output_is_one_stream_whatever_the_threads() {
+    // 400,000 rows: seven pieces of text compressed apart, and several zstd jobs.
+    let scratch = Scratch::new("compressed-threads");
+    let read = |name: &str| std::fs::read(scratch.join(name)).unwrap();
+    let generate = |output: &str, threads: &str| {
+        strata_ok(
+            &scratch.path,
+            &[
+                "generate",
+                "--rows",
+                "400000",
+                "--dims",
+                "4",
+                "--seed",
+                "3",
+                "--threads",
+                threads,
+                "--output",
+                output,
+            ],
+        );
+    };
+    generate("plain.csv", "2");
+    let text = read("plain.csv");
+    for name in ["g.csv.gz", "g.csv.zst"] {
+        generate(&format!("1-{name}"), "1");
+        generate(&format!("2-{name}"), "2");
+        assert!(
+            read(&format!("1-{name}")) == read(&format!("2-{name}")),
+            "{name}: one thread and two wrote different bytes"
+        );
+    }
+    // One gzip member (a reader that stops after the first member reads all the text) and one
+    // zstd frame, each with the checksum its reader verifies.
+    let mut gunzipped = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(read("2-g.csv.gz").as_slice()),
+        &mut gunzipped,
+    )
+    .unwrap();
+    assert!(gunzipped == text, "the gzip member does not hold the text");
+    let zstd = read("2-g.csv.zst");
+    let mut unzstd = Vec::new();
+    let mut frame = zstd::stream::read::Decoder::new(zstd.as_slice())
+        .unwrap()
+        .single_frame();
+    std::io::Read::read_to_end(&mut frame, &mut unzstd).unwrap();
+    assert!(unzstd == text, "the zstd frame does not hold the text");
+}
+
+#[test]
 fn a_dictionary_encoded_id_is_written_decoded() {
     let scratch = Scratch::new("dictionary-ids");
     fit_fixture(&scratch, "table_dictionary.parquet", "seg.arrow");
