@@ -561,6 +561,8 @@ fn estimate_rows(head: &[u8], len: u64) -> Option<usize> {
 struct Text {
     file: File,
     compression: Compression,
+    /// Whether its name does not say it is compressed when it is.
+    unnamed: bool,
 }
 
 /// A file that counts the bytes read from it.
@@ -582,7 +584,7 @@ const COMPRESSED_BUFFER: usize = 256 * 1024;
 
 impl Text {
     /// The text of the CSV file `path`, open as `file`. Its compression is the one its first
-    /// bytes show, whatever its name (a `.csv` that is gzip is read as gzip, and logged).
+    /// bytes show, whatever its name (a `.csv` that is gzip is read as gzip).
     ///
     /// # Errors
     /// Exit 66 when the file cannot be read, 65 when its name says it is compressed and its
@@ -607,16 +609,10 @@ impl Text {
                 named.name(),
             )));
         }
-        if named == Compression::None && shown != Compression::None {
-            log::info!(
-                "{}: {}-compressed (its first bytes say so), decompressed as it is read",
-                path.display(),
-                shown.name()
-            );
-        }
         Ok(Text {
             file,
             compression: shown,
+            unnamed: named == Compression::None && shown != Compression::None,
         })
     }
 
@@ -755,6 +751,13 @@ pub(super) fn open_csv(path: PathBuf, file: File) -> Result<Opened> {
             move |projection: &[usize], numeric: &[usize], text: &[usize]| {
                 if let Some(found) = &found {
                     log::info!("{found}");
+                }
+                if csv.unnamed {
+                    log::info!(
+                        "{}: {}-compressed (its first bytes say so), decompressed as it is read",
+                        path.display(),
+                        csv.compression.name()
+                    );
                 }
                 // Features are read as Float64 whatever the first rows looked like, so an
                 // integer-looking column with a later "2.5" still parses; columns not read are

@@ -278,20 +278,50 @@ fn compressed_csv_is_read_and_written() {
         assert!(!scratch.join(output).exists());
     }
 
-    // A folder of parts, some compressed and some not, is one table.
+    // A folder of parts, some compressed and some not, is one table; a part whose name hides
+    // its gzip is said once, when it is read (not also when the parts' columns are compared).
     let folder = scratch.join("parts");
     std::fs::create_dir(&folder).unwrap();
-    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    std::io::Write::write_all(&mut gzip, b"id,x\n1,2\n2,3\n").unwrap();
-    std::fs::write(folder.join("a.csv.gz"), gzip.finish().unwrap()).unwrap();
+    let gzip = |text: &[u8]| {
+        let mut out = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        std::io::Write::write_all(&mut out, text).unwrap();
+        out.finish().unwrap()
+    };
+    std::fs::write(folder.join("a.csv.gz"), gzip(b"id,x\n1,2\n2,3\n")).unwrap();
     std::fs::write(folder.join("b.csv"), "id,x\n3,0.5\n").unwrap();
+    std::fs::write(folder.join("c.csv"), gzip(b"id,x\n4,8\n")).unwrap();
+    let run = strata_ok(
+        &scratch.path,
+        &[
+            "fit",
+            "--input",
+            "parts",
+            "--id",
+            "id",
+            "--k",
+            "2",
+            "--output",
+            "parts.arrow",
+        ],
+    );
+    assert_eq!(
+        run.stderr.matches("gzip-compressed").count(),
+        1,
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("c.csv: gzip-compressed"),
+        "{}",
+        run.stderr
+    );
     let request = ColumnRequest {
         id: Some("id".into()),
         ..Default::default()
     };
     let data = read_dataset(Source::File(folder), &request).unwrap();
-    let rows: Vec<&[f32]> = (0..3).map(|i| data.matrix.row(i)).collect();
-    assert_eq!(rows, [[2.0], [3.0], [0.5]]);
+    let rows: Vec<&[f32]> = (0..4).map(|i| data.matrix.row(i)).collect();
+    assert_eq!(rows, [[2.0], [3.0], [0.5], [8.0]]);
 }
 
 #[test]
