@@ -20,8 +20,8 @@ pub struct PredictArgs {
     /// A model written by `strata fit --model`.
     #[arg(long, value_name = "PATH")]
     pub model: PathBuf,
-    /// Rows to assign, a file or a folder of part files as for `fit`; they need the model's
-    /// feature columns.
+    /// Rows to assign, a file, a folder of part files or `-` (standard input) as for `fit`;
+    /// they need the model's feature columns.
     #[arg(long, value_name = "PATH")]
     pub input: PathBuf,
     /// Segments file: Arrow IPC, or Parquet/CSV by extension (.csv.gz, .csv.zst: compressed).

@@ -23,7 +23,8 @@ are left out and counted in the summary."
 )]
 pub struct RfmArgs {
     /// Transaction log: .parquet, .arrow/.feather/.ipc or .csv (.csv.gz and .csv.zst too), or
-    /// a folder of part files in one of those formats (read as one table, as for `fit`).
+    /// a folder of part files in one of those formats (read as one table, as for `fit`), or `-`
+    /// for standard input (CSV or an Arrow IPC stream).
     #[arg(long, value_name = "PATH")]
     pub input: PathBuf,
     /// Customer id column (integer or text).

@@ -556,14 +556,30 @@ fn estimate_rows(head: &[u8], len: u64) -> Option<usize> {
     Some((len.saturating_sub(header_end as u64) as f64 / per_row).round() as usize)
 }
 
-/// A CSV file's text, read from its start as often as opening it takes (the delimiter, the
-/// types, the decimal commas, then the rows): the file's bytes, or what its decompressor gives.
+/// A CSV input's text, looked at before its rows are read (the delimiter, the types, the
+/// decimal commas): a file, read from its start each time, or a stream, read once, whose first
+/// bytes of text are kept for the looks. Either is the file's bytes or what its decompressor
+/// gives.
 struct Text {
-    file: File,
+    origin: Origin,
     compression: Compression,
     /// Whether its name does not say it is compressed when it is.
     unnamed: bool,
 }
+
+enum Origin {
+    File(File),
+    /// The first bytes of the text (all of it when `whole`) and the rest to come.
+    Stream {
+        head: Vec<u8>,
+        rest: Box<dyn Read + Send>,
+        whole: bool,
+    },
+}
+
+/// Text kept from a stream to look at before its rows are read: ten thousand rows of up to
+/// 1.6 KB, for the types.
+const STREAM_HEAD_BYTES: usize = 16 << 20;
 
 /// A file that counts the bytes read from it.
 struct Counted {
@@ -581,6 +597,22 @@ impl Read for Counted {
 
 /// Input bytes buffered for a decompressor, big enough that its reads from the file are few.
 const COMPRESSED_BUFFER: usize = 256 * 1024;
+
+/// The text `raw` holds, through a decompressor for `compression`.
+fn decompressed(
+    compression: Compression,
+    raw: impl Read + Send + 'static,
+) -> std::io::Result<Box<dyn Read + Send>> {
+    Ok(match compression {
+        Compression::None => Box::new(raw),
+        Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(
+            BufReader::with_capacity(COMPRESSED_BUFFER, raw),
+        )),
+        Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(
+            BufReader::with_capacity(COMPRESSED_BUFFER, raw),
+        )?),
+    })
+}
 
 impl Text {
     /// The text of the CSV file `path`, open as `file`. Its compression is the one its first
@@ -610,39 +642,46 @@ impl Text {
             )));
         }
         Ok(Text {
-            file,
+            origin: Origin::File(file),
             compression: shown,
             unnamed: named == Compression::None && shown != Compression::None,
         })
     }
 
+    /// The text of the stream `raw`, which starts with the bytes `magic`: its first
+    /// `STREAM_HEAD_BYTES` of text are read now.
+    fn stream(magic: &[u8], raw: Box<dyn Read + Send>) -> std::io::Result<Text> {
+        let compression = Compression::from_magic(magic);
+        let mut rest = decompressed(compression, raw)?;
+        let mut head = Vec::new();
+        Read::by_ref(&mut rest)
+            .take(STREAM_HEAD_BYTES as u64)
+            .read_to_end(&mut head)?;
+        let whole = head.len() < STREAM_HEAD_BYTES;
+        Ok(Text {
+            origin: Origin::Stream { head, rest, whole },
+            compression,
+            unnamed: compression != Compression::None,
+        })
+    }
+
     /// The file from its first byte.
-    fn rewound(&self) -> std::io::Result<File> {
-        let mut file = self.file.try_clone()?;
+    fn rewound(file: &File) -> std::io::Result<File> {
+        let mut file = file.try_clone()?;
         file.rewind()?;
         Ok(file)
     }
 
-    /// A reader of the text from its start.
-    fn reader(&self) -> std::io::Result<Box<dyn Read + Send>> {
-        let file = self.rewound()?;
-        Ok(match self.compression {
-            Compression::None => Box::new(file),
-            Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(
-                BufReader::with_capacity(COMPRESSED_BUFFER, file),
-            )),
-            Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(
-                BufReader::with_capacity(COMPRESSED_BUFFER, file),
-            )?),
-        })
-    }
-
     /// The first `limit` bytes of the text, and the bytes of the file they were read from (the
-    /// same count when it is not compressed).
+    /// same count when it is not compressed; 0 for a stream, which has no length to scale).
     fn head(&self, limit: usize) -> std::io::Result<(Vec<u8>, u64)> {
+        let file = match &self.origin {
+            Origin::File(file) => file,
+            Origin::Stream { head, .. } => return Ok((head[..limit.min(head.len())].to_vec(), 0)),
+        };
         let mut head = Vec::with_capacity(limit);
         let file = BufReader::new(Counted {
-            file: self.rewound()?,
+            file: Text::rewound(file)?,
             taken: 0,
         });
         // Bytes the decompressor took from the buffer: read from the file, less those left.
@@ -665,6 +704,47 @@ impl Text {
         };
         Ok((head, used))
     }
+
+    /// The rows, estimated from the first `head` bytes of text, read from the first `used`
+    /// bytes of the file: a file's length scaled as [`text_len`] does; a stream's only when its
+    /// head is all of it.
+    fn rows_hint(&self, head: &[u8], used: u64) -> Option<usize> {
+        match &self.origin {
+            Origin::File(file) => {
+                let len = file.metadata().ok()?.len();
+                estimate_rows(head, text_len(len, head.len(), used, self.compression))
+            }
+            Origin::Stream { head, whole, .. } => {
+                whole.then(|| estimate_rows(head, head.len() as u64))?
+            }
+        }
+    }
+
+    /// The text to look at for its types and decimal commas: a file's from its start, a
+    /// stream's head up to its last whole record (the delimiter says where fields start).
+    fn sample(&self, delimiter: u8) -> std::io::Result<Box<dyn Read + Send>> {
+        match &self.origin {
+            Origin::File(file) => decompressed(self.compression, Text::rewound(file)?),
+            Origin::Stream { head, whole, .. } => {
+                let end = if *whole {
+                    head.len()
+                } else {
+                    record_end(head, delimiter, false).unwrap_or(head.len())
+                };
+                Ok(Box::new(std::io::Cursor::new(head[..end].to_vec())))
+            }
+        }
+    }
+
+    /// All of the text, from its start, for the rows.
+    fn into_rows(self) -> std::io::Result<Box<dyn Read + Send>> {
+        match self.origin {
+            Origin::File(file) => decompressed(self.compression, Text::rewound(&file)?),
+            Origin::Stream { head, rest, .. } => {
+                Ok(Box::new(std::io::Cursor::new(head).chain(rest)))
+            }
+        }
+    }
 }
 
 /// Bytes of text in a file of `len` bytes whose first `used` bytes held `head` bytes of text:
@@ -682,6 +762,24 @@ fn text_len(len: u64, head: usize, used: u64, compression: Compression) -> u64 {
 
 pub(super) fn open_csv(path: PathBuf, file: File) -> Result<Opened> {
     let csv = Text::open(&path, file)?;
+    open_text(path, csv)
+}
+
+/// CSV from a stream read once (standard input), which starts with the bytes `magic`; `name`
+/// names it in messages.
+///
+/// # Errors
+/// Exit 65 when its first rows cannot be read.
+pub(super) fn open_csv_stream(
+    name: PathBuf,
+    magic: &[u8],
+    stream: Box<dyn Read + Send>,
+) -> Result<Opened> {
+    let csv = Text::stream(magic, stream).map_err(|e| Error::read_input(&name, e))?;
+    open_text(name, csv)
+}
+
+fn open_text(path: PathBuf, csv: Text) -> Result<Opened> {
     let (head, used) = csv
         .head(ratio_bytes(csv.compression))
         .map_err(|e| Error::read_input(&path, e))?;
@@ -689,9 +787,12 @@ pub(super) fn open_csv(path: PathBuf, file: File) -> Result<Opened> {
     let format = arrow_csv::reader::Format::default()
         .with_header(true)
         .with_delimiter(delimiter);
-    let reader = |text: &Text| text.reader().map_err(|e| Error::read_input(&path, e));
+    let sample = |text: &Text| {
+        text.sample(delimiter)
+            .map_err(|e| Error::read_input(&path, e))
+    };
     let (mut schema, _) = format
-        .infer_schema(BufReader::new(reader(&csv)?), Some(CSV_INFER_ROWS))
+        .infer_schema(BufReader::new(sample(&csv)?), Some(CSV_INFER_ROWS))
         .map_err(|e| Error::read_input(&path, e))?;
     if schema.fields().is_empty() {
         return Err(Error::data(format!(
@@ -705,7 +806,7 @@ pub(super) fn open_csv(path: PathBuf, file: File) -> Result<Opened> {
     // their columns.
     let mut found = None;
     if delimiter != b',' {
-        commas = decimal_comma_columns(reader(&csv)?, &format, &schema);
+        commas = decimal_comma_columns(sample(&csv)?, &format, &schema);
         let names: Vec<&str> = commas
             .iter()
             .map(|&i| schema.field(i).name().as_str())
@@ -740,12 +841,7 @@ pub(super) fn open_csv(path: PathBuf, file: File) -> Result<Opened> {
     let inferred = schema.clone();
     Ok(Opened {
         schema,
-        rows_hint: csv.file.metadata().ok().and_then(|meta| {
-            estimate_rows(
-                &head,
-                text_len(meta.len(), head.len(), used, csv.compression),
-            )
-        }),
+        rows_hint: csv.rows_hint(&head, used),
         rows_exact: false,
         open: Box::new(
             move |projection: &[usize], numeric: &[usize], text: &[usize]| {
@@ -802,7 +898,7 @@ pub(super) fn open_csv(path: PathBuf, file: File) -> Result<Opened> {
                 };
                 let threads = rayon::current_num_threads();
                 let blocks = csv
-                    .reader()
+                    .into_rows()
                     .and_then(|body| ReadAhead::start(body, delimiter, CSV_BLOCK_BYTES, threads))
                     .map_err(|e| Error::read_input(&path, e))?;
                 let iter = ParallelCsv::new(blocks, Box::new(decoder), converted, path);
@@ -1005,6 +1101,34 @@ mod tests {
             assert_eq!(whole, text.len() as u64, "{name}");
             let _ = std::fs::remove_file(&path);
         }
+    }
+
+    #[test]
+    fn a_stream_is_looked_at_up_to_its_last_whole_record() {
+        // Rows of 2 KB: the 16 MiB kept from the stream end part way through a row, before the
+        // 10,000 rows the types are inferred from.
+        let mut text = String::from("a,b\n");
+        let wide = "x".repeat(2_000);
+        for i in 0..9_000 {
+            text.push_str(&format!("{i},{wide}\n"));
+        }
+        assert!(text.len() > STREAM_HEAD_BYTES);
+        let stream = || Box::new(std::io::Cursor::new(text.clone().into_bytes()));
+        let csv = Text::stream(b"a,b\n", stream()).unwrap();
+        let mut sample = Vec::new();
+        csv.sample(b',').unwrap().read_to_end(&mut sample).unwrap();
+        assert!(sample.len() <= STREAM_HEAD_BYTES && sample.len() > STREAM_HEAD_BYTES - 2_100);
+        assert!(sample.ends_with(b"\n") && text.as_bytes().starts_with(&sample));
+        // Its types come from whole rows, and every row is read, across the seam.
+        let opened = open_csv_stream(PathBuf::from("stream"), b"a,b\n", stream()).unwrap();
+        assert_eq!(opened.schema().field(0).data_type(), &DataType::Int64);
+        assert_eq!(opened.rows_hint(), None);
+        let rows: usize = opened
+            .batches(&[0, 1], &[0])
+            .unwrap()
+            .map(|batch| batch.unwrap().num_rows())
+            .sum();
+        assert_eq!(rows, 9_000);
     }
 
     #[test]

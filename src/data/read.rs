@@ -20,7 +20,7 @@ use parquet::arrow::arrow_reader::{
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufReader, Seek};
+use std::io::{BufReader, Read, Seek};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -128,10 +128,19 @@ pub enum Source {
     },
 }
 
+/// Whether `path` names standard input: `-`, as the input of a pipe.
+pub fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// How messages name standard input.
+const STDIN_NAME: &str = "standard input";
+
 impl Source {
     /// A short name for messages and reports.
     pub fn name(&self) -> String {
         match self {
+            Source::File(path) if is_stdin(path) => STDIN_NAME.to_string(),
             Source::File(path) => path.display().to_string(),
             Source::Memory { name, .. } => name.clone(),
         }
@@ -182,6 +191,7 @@ impl Opened {
                     }),
                 })
             }
+            Source::File(path) if is_stdin(&path) => open_stdin(),
             Source::File(path) if path.is_dir() => open_folder(path),
             Source::File(path) => {
                 let format = Format::of_input(&path)?;
@@ -552,26 +562,70 @@ fn open_ipc(path: PathBuf, mut file: File) -> Result<Opened> {
         Err(file_err) => {
             // Not an IPC file: it may be an IPC stream (what many tools write as .arrow).
             file.rewind().map_err(|e| Error::open_input(&path, &e))?;
-            let reader = arrow_ipc::reader::StreamReader::try_new(BufReader::new(file), None)
-                .map_err(|_| Error::read_input(&path, file_err))?;
-            let schema = reader.schema();
-            Ok(Opened {
-                schema,
-                rows_hint: None,
-                rows_exact: false,
-                open: Box::new(move |projection: &[usize], _: &[usize], _: &[usize]| {
-                    let projection = projection.to_vec();
-                    let iter = reader.map(move |batch| {
-                        batch
-                            .map_err(|e| Error::read_input(&path, e))?
-                            .project(&projection)
-                            .map_err(|e| Error::Internal(format!("projection: {e}")))
-                    });
-                    Ok(Box::new(iter) as Batches)
-                }),
-            })
+            open_ipc_stream(path.clone(), Box::new(file))
+                .map_err(|_| Error::read_input(&path, file_err))
         }
     }
+}
+
+/// An Arrow IPC stream, read as it arrives.
+fn open_ipc_stream(
+    path: PathBuf,
+    stream: Box<dyn Read + Send>,
+) -> std::result::Result<Opened, arrow_schema::ArrowError> {
+    let reader = arrow_ipc::reader::StreamReader::try_new(BufReader::new(stream), None)?;
+    let schema = reader.schema();
+    Ok(Opened {
+        schema,
+        rows_hint: None,
+        rows_exact: false,
+        open: Box::new(move |projection: &[usize], _: &[usize], _: &[usize]| {
+            let projection = projection.to_vec();
+            let iter = reader.map(move |batch| {
+                batch
+                    .map_err(|e| Error::read_input(&path, e))?
+                    .project(&projection)
+                    .map_err(|e| Error::Internal(format!("projection: {e}")))
+            });
+            Ok(Box::new(iter) as Batches)
+        }),
+    })
+}
+
+/// Standard input (`--input -`), its format told from its first bytes: an Arrow IPC stream, or
+/// CSV (plain, gzip or zstd), each read as it arrives. Parquet and Arrow IPC files are read
+/// from their end, so they are refused with a way out rather than copied somewhere first.
+///
+/// # Errors
+/// Exit 66 when standard input cannot be read, 65 for a Parquet or Arrow IPC file and for what
+/// is not valid in its format.
+fn open_stdin() -> Result<Opened> {
+    let name = PathBuf::from(STDIN_NAME);
+    let mut stdin = std::io::stdin();
+    let mut magic = Vec::with_capacity(8);
+    Read::by_ref(&mut stdin)
+        .take(8)
+        .read_to_end(&mut magic)
+        .map_err(|e| Error::open_input(&name, &e))?;
+    let seekable = if magic.starts_with(b"PAR1") {
+        Some("a Parquet file")
+    } else if magic.starts_with(b"ARROW1") {
+        Some("an Arrow IPC file")
+    } else {
+        None
+    };
+    if let Some(what) = seekable {
+        return Err(Error::data(format!(
+            "standard input holds {what}, which is read from its end, not as it arrives; \
+             write it to a file and give that path to --input (an Arrow IPC stream or CSV, \
+             compressed or not, can come through a pipe)"
+        )));
+    }
+    let stream: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(magic.clone()).chain(stdin));
+    if magic.starts_with(&[0xff; 4]) {
+        return open_ipc_stream(name.clone(), stream).map_err(|e| Error::read_input(&name, e));
+    }
+    super::csv::open_csv_stream(name, &magic, stream)
 }
 
 /// Which columns to read, as the user named them.

@@ -4,7 +4,7 @@
 //! unsigned, float and decimal columns become f32; the id keeps its type in the output (a
 //! dictionary-encoded id its value type). Compressed CSV is written as well as read.
 
-use crate::util::{Scratch, fixtures, json, read_arrow, strata_fails, strata_ok};
+use crate::util::{Scratch, fixtures, json, read_arrow, strata_fails, strata_ok, strata_piped};
 use arrow_array::cast::AsArray;
 use arrow_schema::DataType;
 use strata::data::read::{ColumnRequest, Source, read_dataset};
@@ -373,6 +373,89 @@ fn a_compressed_csv_output_is_one_stream_whatever_the_threads() {
         .single_frame();
     std::io::Read::read_to_end(&mut frame, &mut unzstd).unwrap();
     assert!(unzstd == text, "the zstd frame does not hold the text");
+}
+
+#[test]
+fn standard_input_is_read_as_it_arrives() {
+    let scratch = Scratch::new("stdin");
+    let read = |name: &str| std::fs::read(scratch.join(name)).unwrap();
+    let fixture = |name: &str| std::fs::read(fixtures().join("formats").join(name)).unwrap();
+    let fit_piped = |input: Vec<u8>, output: &str| {
+        let args = [
+            "fit", "--input", "-", "--id", "cid", "--k", "2", "--output", output,
+        ];
+        strata_piped(&scratch.path, &args, input)
+    };
+    // CSV, plain or compressed, and an Arrow IPC stream fit as the files do.
+    fit_fixture(&scratch, "table.csv", "file.arrow");
+    for input in [
+        "table.csv",
+        "table.csv.gz",
+        "table.csv.zst",
+        "table_stream.arrow",
+    ] {
+        let run = fit_piped(fixture(input), "piped.arrow");
+        assert_eq!(run.code, 0, "{input}: {}", run.stderr);
+        assert_eq!(read("piped.arrow"), read("file.arrow"), "{input}");
+        assert!(run.stderr.contains("from standard input"), "{}", run.stderr);
+        if input.ends_with(".gz") {
+            assert!(run.stderr.contains("standard input: gzip-compressed"));
+        }
+    }
+    // Files read from their end, and nothing at all: clear errors, nothing written.
+    for (input, says) in [
+        (
+            "table_snappy.parquet",
+            "standard input holds a Parquet file",
+        ),
+        ("table.feather", "standard input holds an Arrow IPC file"),
+    ] {
+        let run = fit_piped(fixture(input), "bad.arrow");
+        assert_eq!(run.code, 65, "{input}: {}", run.stderr);
+        assert!(run.stderr.contains(says), "{}", run.stderr);
+        assert!(run.stderr.contains("write it to a file"), "{}", run.stderr);
+    }
+    let run = fit_piped(Vec::new(), "bad.arrow");
+    assert_eq!(run.code, 65, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("'standard input' is empty"),
+        "{}",
+        run.stderr
+    );
+    assert!(!scratch.join("bad.arrow").exists());
+
+    // A text longer than what is kept to look at first: its rows run on past the seam.
+    strata_ok(
+        &scratch.path,
+        &[
+            "generate", "--rows", "400000", "--dims", "4", "--seed", "3", "--output", "big.csv",
+        ],
+    );
+    let big = read("big.csv");
+    assert!(big.len() > 16 << 20, "{} bytes", big.len());
+    let args = [
+        "fit",
+        "--input",
+        "ARG",
+        "--id",
+        "id",
+        "--exclude",
+        "true_segment",
+        "--k",
+        "3",
+        "--output",
+        "OUT",
+    ];
+    let with = |input: &'static str, output: &'static str| {
+        let mut args = args.to_vec();
+        args[2] = input;
+        args[10] = output;
+        args
+    };
+    strata_ok(&scratch.path, &with("big.csv", "big-file.arrow"));
+    let run = strata_piped(&scratch.path, &with("-", "big-piped.arrow"), big);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(read("big-piped.arrow"), read("big-file.arrow"));
 }
 
 #[test]

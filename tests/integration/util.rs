@@ -77,6 +77,32 @@ pub fn strata_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     }
 }
 
+/// Runs `strata` with `args` in `dir`, `input` written into its standard input through a pipe.
+pub fn strata_piped(dir: &Path, args: &[&str], input: Vec<u8>) -> Run {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(args)
+        .current_dir(dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut pipe = child.stdin.take().unwrap();
+    // Written from a thread, so a run that stops reading early cannot block the test; a run
+    // that stops early makes the writes fail, which is its business.
+    let writer = std::thread::spawn(move || {
+        let _ = pipe.write_all(&input);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
 /// Runs `strata` and insists on success.
 pub fn strata_ok(dir: &Path, args: &[&str]) -> Run {
     let run = strata(dir, args);
