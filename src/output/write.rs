@@ -349,6 +349,13 @@ pub fn preflight_outputs(inputs: &[&Path], outputs: &[&Path]) -> Result<()> {
     let inputs: Vec<PathBuf> = inputs.iter().map(|p| resolved(p)).collect();
     let mut seen: Vec<PathBuf> = Vec::with_capacity(outputs.len());
     for output in outputs {
+        if crate::data::read::is_stdin(output) {
+            return Err(Error::usage(
+                "'-' is standard input, and an output of '-' would be a file by that name; give \
+                 /dev/stdout to write into standard output (after what the run prints there), or \
+                 a file name",
+            ));
+        }
         let compression = Compression::from_extension(output);
         if compression != Compression::None && Format::from_extension(output) != Some(Format::Csv) {
             return Err(Error::usage(format!(

@@ -423,6 +423,11 @@ fn standard_input_is_read_as_it_arrives() {
         run.stderr
     );
     assert!(!scratch.join("bad.arrow").exists());
+    // '-' is no output: not a file named so.
+    let run = fit_piped(fixture("table.csv"), "-");
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("give /dev/stdout"), "{}", run.stderr);
+    assert!(!scratch.join("-").exists());
 
     // A text longer than what is kept to look at first: its rows run on past the seam.
     strata_ok(
