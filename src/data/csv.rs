@@ -1,5 +1,7 @@
 //! CSV inputs: the delimiter told from the header row, column types inferred from the first
-//! rows, decimal commas read as numbers in files not split by commas.
+//! rows, decimal commas read as numbers in files not split by commas; files and streams, plain
+//! or compressed (gzip, zstd), decompressed and cut into blocks on a thread of their own and
+//! decoded on every thread.
 
 use super::read::{BATCH_ROWS, Batches, Compression, Opened};
 use crate::error::{Error, Result};

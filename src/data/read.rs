@@ -1,5 +1,6 @@
-//! Reading inputs: Parquet, Arrow IPC and CSV by extension, streamed as record batches with only
-//! the needed columns, into the feature matrix, the id column and per-column findings.
+//! Reading inputs: Parquet, Arrow IPC and CSV (also gzip or zstd compressed) by extension, or
+//! standard input by its first bytes, streamed as record batches with only the needed columns,
+//! into the feature matrix, the id column and per-column findings.
 //!
 //! One pass reads the input. Nulls and NaN become NaN in the matrix and are counted per column;
 //! ±Inf is counted too. What to do about either is decided afterwards (`validate`), with the
