@@ -2,7 +2,8 @@
 //! (feather) and stream, CSV (and CSV split by semicolons with decimal commas, and CSV
 //! compressed with gzip, in one member or two, or zstd), a folder of Parquet parts; integer,
 //! unsigned, float and decimal columns become f32; the id keeps its type in the output (a
-//! dictionary-encoded id its value type). Compressed CSV is written as well as read.
+//! dictionary-encoded id its value type). Compressed CSV is written as well as read; CSV and
+//! Arrow IPC streams are read from standard input.
 
 use crate::util::{Scratch, fixtures, json, read_arrow, strata_fails, strata_ok, strata_piped};
 use arrow_array::cast::AsArray;
