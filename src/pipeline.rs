@@ -89,6 +89,16 @@ impl Outputs {
     }
 }
 
+/// Checks that the points hold at least `k` distinct rows (the largest k a run fits), with a
+/// progress line: on many rows it takes a few seconds.
+///
+/// # Errors
+/// Exit 65 when they do not.
+fn require_distinct_rows(matrix: &Matrix, k: usize) -> Result<()> {
+    let _progress = crate::progress::stage("counting distinct rows", Total::Unknown, "");
+    validate::require_distinct_rows(matrix, k)
+}
+
 /// The files a run reads: its input and, for `--init FILE`, the init file.
 fn input_paths<'a>(source: &'a Source, init: Option<&'a InitSpec>) -> Vec<&'a Path> {
     let data = match source {
@@ -448,9 +458,7 @@ pub fn run_fit(job: FitJob) -> Result<FitOutcome> {
         stats,
     } = prepare(job.source, &job.prep, &mut timings)?;
     let phase = Instant::now();
-    let progress = crate::progress::stage("counting distinct rows", Total::Unknown, "");
-    validate::require_distinct_rows(&data.matrix, largest)?;
-    drop(progress);
+    require_distinct_rows(&data.matrix, largest)?;
     timings.prepare += phase.elapsed().as_secs_f64();
 
     let mut backend = select_backend(job.backend, &data.matrix, largest)?;
@@ -831,7 +839,7 @@ pub fn run_sweep(job: SweepJob) -> Result<(SweepReport, String)> {
         stats,
         ..
     } = prepare(job.source, &job.prep, &mut timings)?;
-    validate::require_distinct_rows(&data.matrix, largest)?;
+    require_distinct_rows(&data.matrix, largest)?;
     let mut backend = select_backend(job.backend, &data.matrix, largest)?;
     let info = backend.info();
     let settings = SweepSettings {

@@ -180,6 +180,12 @@ fn a_stage_inside_another_draws_nothing() {
             .any(|l| l.starts_with("k = 3 (2 of 2) · Lloyd")),
         "{lines:#?}"
     );
+    // The sweep counts distinct rows, as a fit does, before its first k.
+    let counting = lines
+        .iter()
+        .position(|l| l.starts_with("counting distinct rows"));
+    let first_k = lines.iter().position(|l| l.starts_with("k = 2 (1 of 2)"));
+    assert!(counting.is_some() && counting < first_k, "{lines:#?}");
     assert!(
         lines[gap..]
             .iter()
