@@ -716,9 +716,10 @@ impl Text {
                 let len = file.metadata().ok()?.len();
                 estimate_rows(head, text_len(len, head.len(), used, self.compression))
             }
-            Origin::Stream { head, whole, .. } => {
-                whole.then(|| estimate_rows(head, head.len() as u64))?
-            }
+            // The head kept from a stream, not just the part looked at for the delimiter.
+            Origin::Stream {
+                head: kept, whole, ..
+            } => whole.then(|| estimate_rows(kept, kept.len() as u64))?,
         }
     }
 

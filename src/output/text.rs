@@ -46,8 +46,9 @@ pub(super) struct Piece {
 /// an unknown system, as flate2 writes it.
 const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 4, 255];
 
-/// `text` deflated as raw blocks that end on a sync flush, so that pieces deflated apart
-/// follow one another in one stream; the stream's final block is [`deflate_end`]'s.
+/// `text` deflated as raw blocks ending on `flush`: a sync flush, so that pieces deflated apart
+/// follow one another in one stream, or (for the empty final block [`TextOut::finish`] writes)
+/// the end of the stream.
 fn deflate_piece(text: &[u8], flush: flate2::FlushCompress) -> std::io::Result<Vec<u8>> {
     let mut deflate = flate2::Compress::new(flate2::Compression::new(GZIP_LEVEL), false);
     let mut out = Vec::with_capacity(text.len() / 2 + 64);
