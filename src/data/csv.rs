@@ -15,8 +15,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, channel, sync_channel};
 
-/// Rows read to infer CSV column types.
+/// Rows read to infer CSV column types: of a file, or of a folder's first part.
 const CSV_INFER_ROWS: usize = 10_000;
+
+/// Rows read to infer the column types of a folder's other parts: parts from one writer agree,
+/// and looking at each one's first rows still finds one that does not, while a folder of
+/// hundreds of parts is looked at in about the time of one file.
+const CSV_PART_INFER_ROWS: usize = 1_000;
 
 /// Bytes of a CSV input's first line looked at to tell its delimiter.
 const CSV_SNIFF_BYTES: usize = 64 * 1024;
@@ -85,6 +90,7 @@ fn decimal_comma_columns(
     source: impl Read,
     format: &arrow_csv::reader::Format,
     schema: &Schema,
+    rows: usize,
 ) -> Vec<usize> {
     let candidates: Vec<usize> = (0..schema.fields().len())
         .filter(|&i| schema.field(i).data_type() == &DataType::Utf8)
@@ -102,7 +108,7 @@ fn decimal_comma_columns(
     // A sample that cannot be read leaves the columns as text; the read proper names the fault.
     let sample = arrow_csv::ReaderBuilder::new(Arc::new(text))
         .with_format(format.clone())
-        .with_batch_size(CSV_INFER_ROWS)
+        .with_batch_size(rows)
         .with_projection(candidates.clone())
         .build(BufReader::new(source))
         .ok()
@@ -202,7 +208,7 @@ fn record_end(bytes: &[u8], delimiter: u8, first: bool) -> Option<usize> {
     end
 }
 
-/// A CSV file cut into blocks of whole records, the header row left out.
+/// A CSV text cut into blocks of whole records, the header row left out.
 struct Blocks {
     text: Box<dyn Read + Send>,
     delimiter: u8,
@@ -210,17 +216,27 @@ struct Blocks {
     block_bytes: usize,
     /// Bytes read past the last block's end.
     carry: Vec<u8>,
-    /// Buffers of decoded blocks handed back, reused: a fresh one would fault in every page
-    /// again.
-    spare: Receiver<Vec<u8>>,
     header: bool,
     eof: bool,
 }
 
 impl Blocks {
-    /// The next block of whole records (the last one may lack its newline); `None` at the end.
-    fn next_block(&mut self) -> std::io::Result<Option<Vec<u8>>> {
-        let mut buf = self.spare.try_recv().unwrap_or_default();
+    fn new(text: Box<dyn Read + Send>, delimiter: u8, block_bytes: usize) -> Blocks {
+        Blocks {
+            text,
+            delimiter,
+            block_bytes,
+            carry: Vec::new(),
+            header: true,
+            eof: false,
+        }
+    }
+
+    /// The next block of whole records (the last one may lack its newline), in a buffer from
+    /// `spare` when one was handed back (a fresh one would fault in every page again); `None`
+    /// at the end.
+    fn next_block(&mut self, spare: &Receiver<Vec<u8>>) -> std::io::Result<Option<Vec<u8>>> {
+        let mut buf = spare.try_recv().unwrap_or_default();
         buf.clear();
         buf.extend_from_slice(&self.carry);
         self.carry.clear();
@@ -262,48 +278,88 @@ impl Blocks {
     }
 }
 
+/// Whole records of one part of the input (its index among the parts).
+struct Block {
+    part: usize,
+    bytes: Vec<u8>,
+}
+
+/// What the reading thread reads, part after part: a text already open (a file given alone,
+/// standard input) or a part file opened when the reading reaches it, so that a folder of
+/// thousands of parts never holds more than one open.
+struct ToRead {
+    path: PathBuf,
+    delimiter: u8,
+    text: Option<Text>,
+}
+
+impl ToRead {
+    /// The part's text from its first byte, logging a compression its name does not show.
+    fn rows(self) -> Result<Box<dyn Read + Send>> {
+        let path = self.path;
+        let text = match self.text {
+            Some(text) => text,
+            None => {
+                let file = File::open(&path).map_err(|e| Error::open_input(&path, &e))?;
+                Text::open(&path, file)?
+            }
+        };
+        if text.unnamed {
+            log::info!(
+                "{}: {}-compressed (its first bytes say so), decompressed as it is read",
+                path.display(),
+                text.compression.name()
+            );
+        }
+        text.into_rows().map_err(|e| Error::read_input(&path, e))
+    }
+}
+
 /// Blocks read on a thread of their own, up to a round ahead of their decoding: reading (and
 /// decompressing, which no other thread can share) the next round overlaps decoding this one.
+/// The parts of a folder follow one another in the same stream of blocks, so a round may
+/// hold blocks of several small parts and every thread stays busy across their seams.
 struct ReadAhead {
-    /// Each block in file order, then `None` at the end of the text or an error.
-    blocks: Receiver<std::io::Result<Option<Vec<u8>>>>,
+    /// Each block in input order, then `None` at the end of the last part, or an error.
+    blocks: Receiver<Result<Option<Block>>>,
     /// Decoded blocks' buffers, back to the reader.
     spare: Sender<Vec<u8>>,
-    /// Whether the reader said the text ended (and so stopped).
+    /// Whether the reader said the input ended (and so stopped).
     ended: bool,
 }
 
 impl ReadAhead {
-    /// Starts reading `text` (from its header row) in blocks of about `block_bytes`, at most
-    /// `ahead` blocks before they are taken.
-    fn start(
-        text: Box<dyn Read + Send>,
-        delimiter: u8,
-        block_bytes: usize,
-        ahead: usize,
-    ) -> std::io::Result<ReadAhead> {
+    /// Starts reading `parts` (each from its header row) in blocks of about `block_bytes`, at
+    /// most `ahead` blocks before they are taken.
+    fn start(parts: Vec<ToRead>, block_bytes: usize, ahead: usize) -> std::io::Result<ReadAhead> {
         let (spare, spare_blocks) = channel();
         let (read, blocks) = sync_channel(ahead);
-        let mut source = Blocks {
-            text,
-            delimiter,
-            block_bytes,
-            carry: Vec::new(),
-            spare: spare_blocks,
-            header: true,
-            eof: false,
-        };
-        // Ends at the end of the text, at an error, or when the blocks are no longer wanted.
+        // Ends at the end of the input, at an error, or when the blocks are no longer wanted.
         std::thread::Builder::new()
             .name("strata-csv-read".into())
             .spawn(move || {
-                loop {
-                    let next = source.next_block();
-                    let last = !matches!(next, Ok(Some(_)));
-                    if read.send(next).is_err() || last {
-                        return;
+                for (part, to_read) in parts.into_iter().enumerate() {
+                    let (path, delimiter) = (to_read.path.clone(), to_read.delimiter);
+                    let mut blocks = match to_read.rows() {
+                        Ok(text) => Blocks::new(text, delimiter, block_bytes),
+                        Err(e) => {
+                            let _ = read.send(Err(e));
+                            return;
+                        }
+                    };
+                    loop {
+                        let next = match blocks.next_block(&spare_blocks) {
+                            Ok(Some(bytes)) => Ok(Some(Block { part, bytes })),
+                            Ok(None) => break,
+                            Err(e) => Err(Error::read_input(&path, e)),
+                        };
+                        let failed = next.is_err();
+                        if read.send(next).is_err() || failed {
+                            return;
+                        }
                     }
                 }
+                let _ = read.send(Ok(None));
             })?;
         Ok(ReadAhead {
             blocks,
@@ -312,15 +368,15 @@ impl ReadAhead {
         })
     }
 
-    /// The next block; `None` at the end of the text, and after it.
-    fn next_block(&mut self) -> std::io::Result<Option<Vec<u8>>> {
+    /// The next block; `None` at the end of the input, and after it.
+    fn next_block(&mut self) -> Result<Option<Block>> {
         if self.ended {
             return Ok(None);
         }
-        // A reader gone without saying the text ended must not pass for the end of it.
+        // A reader gone without saying the input ended must not pass for the end of it.
         let next = self.blocks.recv().unwrap_or_else(|_| {
-            Err(std::io::Error::other(
-                "the thread reading the file stopped before its end",
+            Err(Error::Internal(
+                "the thread reading the CSV input stopped before its end".into(),
             ))
         });
         self.ended = matches!(next, Ok(None));
@@ -335,10 +391,12 @@ impl ReadAhead {
 }
 
 /// A CSV decoder kept from block to block (a fresh one would allocate and zero its buffers
-/// for every block), with the rows it has decoded: arrow numbers lines from its creation.
+/// for every block), with the rows it has decoded (arrow numbers lines from its creation) and
+/// the kind of part it decodes.
 struct BlockDecoder {
     decoder: arrow_csv::reader::Decoder,
     rows: u64,
+    kind: usize,
 }
 
 /// A block's decoding error, with the rows its decoder had decoded before the block.
@@ -424,36 +482,43 @@ fn block_error(e: BlockError, base: u64, path: &Path) -> Error {
     }
 }
 
-/// The batches of a CSV file, decoded block by block on every thread, in file order.
-struct ParallelCsv {
-    blocks: ReadAhead,
+/// How the parts of one kind (one delimiter, the same decimal-comma columns) are decoded.
+struct Kind {
     decoder: Box<dyn Fn() -> arrow_csv::reader::Decoder + Send + Sync>,
-    /// One decoder per block of a round, kept across rounds.
-    decoders: Vec<BlockDecoder>,
     /// Positions in the projected batches of the decimal-comma columns to convert.
     converted: Vec<usize>,
+}
+
+/// A part of a CSV input as the decoding sees it: its path, for messages, and its kind.
+struct DecodedPart {
     path: PathBuf,
-    /// Data rows in the batches decoded so far.
+    kind: usize,
+}
+
+/// The batches of a CSV input, one file or a folder's parts, decoded block by block on every
+/// thread, in input order.
+struct ParallelCsv {
+    blocks: ReadAhead,
+    kinds: Vec<Kind>,
+    parts: Vec<DecodedPart>,
+    /// One decoder per block of a round, kept across rounds.
+    decoders: Vec<BlockDecoder>,
+    /// The part of the last block decoded, and its data rows in the blocks decoded so far.
+    part: usize,
     rows: u64,
     ready: std::collections::VecDeque<Result<RecordBatch>>,
     done: bool,
 }
 
 impl ParallelCsv {
-    /// Decodes `blocks` with decoders from `decoder`, converting the decimal-comma columns at
-    /// positions `converted`.
-    fn new(
-        blocks: ReadAhead,
-        decoder: Box<dyn Fn() -> arrow_csv::reader::Decoder + Send + Sync>,
-        converted: Vec<usize>,
-        path: PathBuf,
-    ) -> ParallelCsv {
+    /// Decodes `blocks` of `parts`, each with decoders of its kind.
+    fn new(blocks: ReadAhead, kinds: Vec<Kind>, parts: Vec<DecodedPart>) -> ParallelCsv {
         ParallelCsv {
             blocks,
-            decoder,
+            kinds,
+            parts,
             decoders: Vec::new(),
-            converted,
-            path,
+            part: 0,
             rows: 0,
             ready: Default::default(),
             done: false,
@@ -464,65 +529,80 @@ impl ParallelCsv {
     /// the first error ends the stream.
     fn decode_round(&mut self) {
         let mut round = Vec::new();
+        // A read error ends the stream after the blocks read before it.
+        let mut read_error = None;
         while round.len() < rayon::current_num_threads() {
             match self.blocks.next_block() {
                 Ok(Some(block)) => round.push(block),
                 Ok(None) => break,
                 Err(e) => {
-                    self.done = true;
-                    self.ready.push_back(Err(Error::read_input(&self.path, e)));
-                    return;
+                    read_error = Some(e);
+                    break;
                 }
             }
         }
         if round.is_empty() {
             self.done = true;
+            self.ready.extend(read_error.map(Err));
             return;
         }
-        while self.decoders.len() < round.len() {
-            self.decoders.push(BlockDecoder {
-                decoder: (self.decoder)(),
+        for (i, block) in round.iter().enumerate() {
+            let kind = self.parts[block.part].kind;
+            let fresh = || BlockDecoder {
+                decoder: (self.kinds[kind].decoder)(),
                 rows: 0,
-            });
+                kind,
+            };
+            match self.decoders.get_mut(i) {
+                Some(decoder) if decoder.kind == kind => {}
+                Some(decoder) => *decoder = fresh(),
+                None => self.decoders.push(fresh()),
+            }
         }
         let decoded: Vec<_> = round
             .par_iter()
             .zip(self.decoders.par_iter_mut())
-            .map(|(block, decoder)| decoder.decode(block))
+            .map(|(block, decoder)| decoder.decode(&block.bytes))
             .collect();
-        for block in round {
-            self.blocks.give_back(block);
-        }
         let mut batches = Vec::new();
         let mut failure = None;
-        for result in decoded {
+        for (block, result) in round.iter().zip(decoded) {
+            if block.part != self.part {
+                self.part = block.part;
+                self.rows = 0;
+            }
             match result {
-                Ok(block) => {
-                    for batch in block {
+                Ok(decoded) => {
+                    for batch in decoded {
                         let rows = batch.num_rows() as u64;
-                        batches.push((self.rows, batch));
+                        batches.push((block.part, self.rows, batch));
                         self.rows += rows;
                     }
                 }
                 Err(e) => {
-                    failure = Some(block_error(e, self.rows, &self.path));
+                    failure = Some(block_error(e, self.rows, &self.parts[block.part].path));
                     break;
                 }
             }
         }
-        let (converted, path) = (&self.converted, &self.path);
+        for block in round {
+            self.blocks.give_back(block.bytes);
+        }
+        let (kinds, parts) = (&self.kinds, &self.parts);
         let batches: Vec<_> = batches
             .into_par_iter()
-            .map(|(first_row, batch)| {
+            .map(|(part, first_row, batch)| {
+                let part = &parts[part];
+                let converted = &kinds[part.kind].converted;
                 if converted.is_empty() {
                     Ok(batch)
                 } else {
-                    convert_decimal_commas(batch, converted, first_row, path)
+                    convert_decimal_commas(batch, converted, first_row, &part.path)
                 }
             })
             .collect();
         self.ready.extend(batches);
-        if let Some(e) = failure {
+        if let Some(e) = failure.or(read_error) {
             self.done = true;
             self.ready.push_back(Err(e));
         }
@@ -782,21 +862,54 @@ pub(super) fn open_csv_stream(
     open_text(name, csv)
 }
 
-fn open_text(path: PathBuf, csv: Text) -> Result<Opened> {
-    let (head, used) = csv
-        .head(ratio_bytes(csv.compression))
-        .map_err(|e| Error::read_input(&path, e))?;
+/// How a CSV text's rows are decoded, as its first rows showed: the delimiter, and the
+/// columns whose numbers have decimal commas.
+#[derive(Clone, PartialEq)]
+struct Look {
+    delimiter: u8,
+    commas: Vec<usize>,
+}
+
+/// Where the `rows`-th record after the header row ends in `text` (from its start): the
+/// offset just past its newline; `None` when `text` holds fewer whole records.
+fn records_end(text: &[u8], delimiter: u8, rows: usize) -> Option<usize> {
+    let mut end = 0;
+    for _ in 0..=rows {
+        end += record_end(&text[end..], delimiter, true)?;
+    }
+    Some(end)
+}
+
+/// Looks at the first `infer_rows` rows of `csv`, the text of `path`: its columns and their
+/// types (the decimal-comma columns as Float64), how its rows are decoded, and its rows,
+/// estimated. The rows are looked at in the text read for the estimate when it holds them,
+/// else read again from the start.
+///
+/// # Errors
+/// Exit 65 when the first rows cannot be read or name no column.
+fn look_at(path: &Path, csv: &Text, infer_rows: usize) -> Result<(Schema, Look, Option<usize>)> {
+    let limit = ratio_bytes(csv.compression);
+    let (head, used) = csv.head(limit).map_err(|e| Error::read_input(path, e))?;
     let delimiter = sniff_delimiter(&head);
     let format = arrow_csv::reader::Format::default()
         .with_header(true)
         .with_delimiter(delimiter);
-    let sample = |text: &Text| {
-        text.sample(delimiter)
-            .map_err(|e| Error::read_input(&path, e))
+    let in_head = if head.len() < limit {
+        Some(head.len())
+    } else {
+        records_end(&head, delimiter, infer_rows)
+    };
+    let sample = || -> Result<Box<dyn Read + Send + '_>> {
+        match in_head {
+            Some(end) => Ok(Box::new(&head[..end])),
+            None => csv
+                .sample(delimiter)
+                .map_err(|e| Error::read_input(path, e)),
+        }
     };
     let (mut schema, _) = format
-        .infer_schema(BufReader::new(sample(&csv)?), Some(CSV_INFER_ROWS))
-        .map_err(|e| Error::read_input(&path, e))?;
+        .infer_schema(BufReader::new(sample()?), Some(infer_rows))
+        .map_err(|e| Error::read_input(path, e))?;
     if schema.fields().is_empty() {
         return Err(Error::data(format!(
             "input '{}' is empty: a CSV input needs a header row naming its columns",
@@ -805,25 +918,8 @@ fn open_text(path: PathBuf, csv: Text) -> Result<Opened> {
     }
     // A decimal comma is only possible when the comma does not split the columns.
     let mut commas = Vec::new();
-    // Said when the rows are read, not when a folder's parts are only opened to compare
-    // their columns.
-    let mut found = None;
     if delimiter != b',' {
-        commas = decimal_comma_columns(sample(&csv)?, &format, &schema);
-        let names: Vec<&str> = commas
-            .iter()
-            .map(|&i| schema.field(i).name().as_str())
-            .collect();
-        found = Some(format!(
-            "{}: columns split by {:?}{}",
-            path.display(),
-            char::from(delimiter),
-            if names.is_empty() {
-                String::new()
-            } else {
-                format!("; decimal commas in {}", names.join(", "))
-            }
-        ));
+        commas = decimal_comma_columns(sample()?, &format, &schema, infer_rows);
         schema = Schema::new(
             schema
                 .fields()
@@ -840,75 +936,210 @@ fn open_text(path: PathBuf, csv: Text) -> Result<Opened> {
                 .collect::<Vec<_>>(),
         );
     }
+    let rows_hint = csv.rows_hint(&head, used);
+    Ok((schema, Look { delimiter, commas }, rows_hint))
+}
+
+fn open_text(path: PathBuf, csv: Text) -> Result<Opened> {
+    let (schema, look, rows_hint) = look_at(&path, &csv, CSV_INFER_ROWS)?;
     let schema = Arc::new(schema);
-    let inferred = schema.clone();
+    let part = Part {
+        path,
+        look,
+        text: Some(csv),
+    };
+    let columns = schema.clone();
     Ok(Opened {
         schema,
-        rows_hint: csv.rows_hint(&head, used),
+        rows_hint,
         rows_exact: false,
         open: Box::new(
             move |projection: &[usize], numeric: &[usize], text: &[usize]| {
-                if let Some(found) = &found {
-                    log::info!("{found}");
-                }
-                if csv.unnamed {
-                    log::info!(
-                        "{}: {}-compressed (its first bytes say so), decompressed as it is read",
-                        path.display(),
-                        csv.compression.name()
-                    );
-                }
-                // Features are read as Float64 whatever the first rows looked like, so an
-                // integer-looking column with a later "2.5" still parses; columns not read are
-                // text, and so are decimal-comma columns until each batch converts them.
-                let fields: Vec<_> = inferred
-                    .fields()
-                    .iter()
-                    .enumerate()
-                    .map(|(i, f)| {
-                        let data_type =
-                            if !projection.contains(&i) || text.contains(&i) || commas.contains(&i)
-                            {
-                                DataType::Utf8
-                            } else if numeric.contains(&i) {
-                                DataType::Float64
-                            } else {
-                                f.data_type().clone()
-                            };
-                        f.as_ref()
-                            .clone()
-                            .with_data_type(data_type)
-                            .with_nullable(true)
-                    })
-                    .collect();
-                // Positions in the projected batch of the decimal-comma columns not asked for
-                // as text.
-                let converted: Vec<usize> = projection
-                    .iter()
-                    .enumerate()
-                    .filter(|&(_, i)| commas.contains(i) && !text.contains(i))
-                    .map(|(j, _)| j)
-                    .collect();
-                let schema = Arc::new(Schema::new(fields));
-                let projection = projection.to_vec();
-                let rows = format.clone().with_header(false);
-                let decoder = move || {
-                    arrow_csv::ReaderBuilder::new(schema.clone())
-                        .with_format(rows.clone())
-                        .with_batch_size(BATCH_ROWS)
-                        .with_projection(projection.clone())
-                        .build_decoder()
-                };
-                let threads = rayon::current_num_threads();
-                let blocks = csv
-                    .into_rows()
-                    .and_then(|body| ReadAhead::start(body, delimiter, CSV_BLOCK_BYTES, threads))
-                    .map_err(|e| Error::read_input(&path, e))?;
-                let iter = ParallelCsv::new(blocks, Box::new(decoder), converted, path);
-                Ok(Box::new(iter) as Batches)
+                decode_parts(vec![part], &columns, projection, numeric, text)
             },
         ),
     })
+}
+
+/// A CSV part of a folder input, looked at: its rows are read after every part's columns are
+/// known, through [`decode_parts`].
+pub(super) struct Part {
+    path: PathBuf,
+    look: Look,
+    /// The text when it is open already; a folder's parts are opened again when their rows
+    /// are reached.
+    text: Option<Text>,
+}
+
+/// Looks at the first rows of the CSV part file `path` (more of them in the `first` part):
+/// its columns, the part, and its rows, estimated. The file is closed again.
+///
+/// # Errors
+/// As [`Opened::open`] for a CSV file.
+pub(super) fn look_at_part(path: &Path, first: bool) -> Result<(Schema, Part, Option<usize>)> {
+    let file = File::open(path).map_err(|e| Error::open_input(path, &e))?;
+    let csv = Text::open(path, file)?;
+    let infer_rows = if first {
+        CSV_INFER_ROWS
+    } else {
+        CSV_PART_INFER_ROWS
+    };
+    let (schema, look, rows_hint) = look_at(path, &csv, infer_rows)?;
+    let part = Part {
+        path: path.to_path_buf(),
+        look,
+        text: None,
+    };
+    Ok((schema, part, rows_hint))
+}
+
+/// The rows of CSV `parts`, in order, whose columns are `columns` (their types unified over
+/// the parts), projected to `projection`: the columns in `numeric` read as Float64, those in
+/// `text` as text. One stream of blocks runs through all the parts, decoded on every thread.
+///
+/// # Errors
+/// When the reading thread cannot be started.
+pub(super) fn decode_parts(
+    parts: Vec<Part>,
+    columns: &Schema,
+    projection: &[usize],
+    numeric: &[usize],
+    text: &[usize],
+) -> Result<Batches> {
+    decode_parts_in_blocks(parts, columns, projection, numeric, text, CSV_BLOCK_BYTES)
+}
+
+/// [`decode_parts`] in blocks of about `block_bytes`.
+fn decode_parts_in_blocks(
+    parts: Vec<Part>,
+    columns: &Schema,
+    projection: &[usize],
+    numeric: &[usize],
+    text: &[usize],
+    block_bytes: usize,
+) -> Result<Batches> {
+    // Parts alike (the usual folder: one writer) share their decoders.
+    let mut looks: Vec<&Look> = Vec::new();
+    let kind_of: Vec<usize> = parts
+        .iter()
+        .map(|part| {
+            looks
+                .iter()
+                .position(|l| **l == part.look)
+                .unwrap_or_else(|| {
+                    looks.push(&part.look);
+                    looks.len() - 1
+                })
+        })
+        .collect();
+    for (kind, look) in looks.iter().enumerate() {
+        if look.delimiter == b',' {
+            continue;
+        }
+        let mut alike = (0..parts.len()).filter(|&i| kind_of[i] == kind);
+        let first = alike.next().expect("every kind has a part");
+        let others = alike.count();
+        let names: Vec<&str> = look
+            .commas
+            .iter()
+            .map(|&i| columns.field(i).name().as_str())
+            .collect();
+        log::info!(
+            "{}{}: columns split by {:?}{}",
+            parts[first].path.display(),
+            match others {
+                0 => String::new(),
+                1 => " and 1 other part".into(),
+                n => format!(" and {n} other parts"),
+            },
+            char::from(look.delimiter),
+            if names.is_empty() {
+                String::new()
+            } else {
+                format!("; decimal commas in {}", names.join(", "))
+            }
+        );
+    }
+    let kinds: Vec<Kind> = looks
+        .iter()
+        .map(|look| kind(look, columns, projection, numeric, text))
+        .collect();
+    let mut decoded = Vec::with_capacity(parts.len());
+    let mut to_read = Vec::with_capacity(parts.len());
+    for (part, kind) in parts.into_iter().zip(kind_of) {
+        decoded.push(DecodedPart {
+            path: part.path.clone(),
+            kind,
+        });
+        to_read.push(ToRead {
+            path: part.path,
+            delimiter: part.look.delimiter,
+            text: part.text,
+        });
+    }
+    let threads = rayon::current_num_threads();
+    let blocks = ReadAhead::start(to_read, block_bytes, threads).map_err(|e| {
+        Error::Internal(format!(
+            "cannot start the thread reading the CSV input: {e}"
+        ))
+    })?;
+    Ok(Box::new(ParallelCsv::new(blocks, kinds, decoded)) as Batches)
+}
+
+/// The decoding of parts that look like `look`, with the columns `columns`.
+fn kind(
+    look: &Look,
+    columns: &Schema,
+    projection: &[usize],
+    numeric: &[usize],
+    text: &[usize],
+) -> Kind {
+    let commas = &look.commas;
+    // Features are read as Float64 whatever the first rows looked like, so an integer-looking
+    // column with a later "2.5" still parses; columns not read are text, and so are
+    // decimal-comma columns until each batch converts them.
+    let fields: Vec<_> = columns
+        .fields()
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let data_type = if !projection.contains(&i) || text.contains(&i) || commas.contains(&i)
+            {
+                DataType::Utf8
+            } else if numeric.contains(&i) {
+                DataType::Float64
+            } else {
+                f.data_type().clone()
+            };
+            f.as_ref()
+                .clone()
+                .with_data_type(data_type)
+                .with_nullable(true)
+        })
+        .collect();
+    // Positions in the projected batch of the decimal-comma columns not asked for as text.
+    let converted: Vec<usize> = projection
+        .iter()
+        .enumerate()
+        .filter(|&(_, i)| commas.contains(i) && !text.contains(i))
+        .map(|(j, _)| j)
+        .collect();
+    let schema = Arc::new(Schema::new(fields));
+    let projection = projection.to_vec();
+    let rows = arrow_csv::reader::Format::default()
+        .with_header(false)
+        .with_delimiter(look.delimiter);
+    let decoder = move || {
+        arrow_csv::ReaderBuilder::new(schema.clone())
+            .with_format(rows.clone())
+            .with_batch_size(BATCH_ROWS)
+            .with_projection(projection.clone())
+            .build_decoder()
+    };
+    Kind {
+        decoder: Box::new(decoder),
+        converted,
+    }
 }
 
 #[cfg(test)]
@@ -990,11 +1221,24 @@ mod tests {
                 .with_batch_size(BATCH_ROWS)
                 .build_decoder()
         };
+        let kinds = vec![Kind {
+            decoder: Box::new(decoder),
+            converted: Vec::new(),
+        }];
+        let part = DecodedPart {
+            path: file.0.clone(),
+            kind: 0,
+        };
         // Read ahead by one block, or two: a round of blocks may end before or after them.
         let ahead = 1 + block_bytes % 2;
-        let text = Box::new(File::open(&file.0).unwrap());
-        let blocks = ReadAhead::start(text, b',', block_bytes, ahead).unwrap();
-        let csv = ParallelCsv::new(blocks, Box::new(decoder), Vec::new(), file.0.clone());
+        let text = Text::open(&file.0, File::open(&file.0).unwrap()).unwrap();
+        let to_read = ToRead {
+            path: file.0.clone(),
+            delimiter: b',',
+            text: Some(text),
+        };
+        let blocks = ReadAhead::start(vec![to_read], block_bytes, ahead).unwrap();
+        let csv = ParallelCsv::new(blocks, kinds, vec![part]);
         let mut values = Vec::new();
         let mut batches = 0;
         for batch in csv {
@@ -1152,5 +1396,172 @@ mod tests {
             at_input_row("no line here", 7, 0),
             "no line here (in the rows from row 7)"
         );
+    }
+
+    #[test]
+    fn records_end_after_the_header_row() {
+        let text = b"a,b\n1,\"x\ny\"\n2,3\n4,5";
+        assert_eq!(records_end(text, b',', 0), Some(4));
+        assert_eq!(records_end(text, b',', 1), Some(12));
+        assert_eq!(records_end(text, b',', 2), Some(16));
+        // The last record has no newline: it is not known to be whole.
+        assert_eq!(records_end(text, b',', 3), None);
+    }
+
+    #[test]
+    fn a_part_is_typed_from_its_first_rows_only() {
+        // A text value in data row 999 or 1,000 of a gzip part longer than its head: the rows
+        // looked at are the first 1,000, taken from the text read for the estimate.
+        for (text_row, want) in [(999, DataType::Utf8), (1_000, DataType::Int64)] {
+            let mut text = String::from("id,x\n");
+            for i in 0..200_000 {
+                if i == text_row {
+                    text.push_str(&format!("{i},word\n"));
+                } else {
+                    text.push_str(&format!("{i},{}\n", i % 97));
+                }
+            }
+            let path = std::env::temp_dir().join(format!(
+                "strata-csv-typed-{text_row}-{}.csv.gz",
+                std::process::id()
+            ));
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            std::io::Write::write_all(&mut gz, text.as_bytes()).unwrap();
+            std::fs::write(&path, gz.finish().unwrap()).unwrap();
+            let (part_schema, _, _) = look_at_part(&path, false).unwrap();
+            let (file_schema, _, _) = look_at_part(&path, true).unwrap();
+            std::fs::remove_file(&path).unwrap();
+            assert_eq!(part_schema.field(1).data_type(), &want, "row {text_row}");
+            assert_eq!(file_schema.field(1).data_type(), &DataType::Utf8);
+        }
+    }
+
+    /// Part files named `name` holding `text`, in the temporary folder, removed when dropped.
+    fn temp_parts(name: &str, texts: &[&str]) -> Vec<TempCsv> {
+        texts
+            .iter()
+            .enumerate()
+            .map(|(i, text)| TempCsv::new(&format!("{name}-part{i}"), text))
+            .collect()
+    }
+
+    /// Columns `id` (Int64) and `x` (a feature) of `files`, looked at as a folder's parts and
+    /// decoded in blocks of about `block_bytes` on `threads` threads: each row's id and x.
+    fn decode_files(
+        files: &[TempCsv],
+        block_bytes: usize,
+        threads: usize,
+    ) -> Result<Vec<(i64, f64)>> {
+        let parts: Vec<Part> = files
+            .iter()
+            .enumerate()
+            .map(|(i, file)| look_at_part(&file.0, i == 0).unwrap().1)
+            .collect();
+        let columns = Schema::new(vec![
+            arrow_schema::Field::new("id", DataType::Int64, true),
+            arrow_schema::Field::new("x", DataType::Float64, true),
+        ]);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let mut rows = Vec::new();
+            for batch in decode_parts_in_blocks(parts, &columns, &[0, 1], &[1], &[], block_bytes)? {
+                let batch = batch?;
+                let ids = batch
+                    .column(0)
+                    .as_primitive::<arrow_array::types::Int64Type>();
+                let xs = batch
+                    .column(1)
+                    .as_primitive::<arrow_array::types::Float64Type>();
+                rows.extend(
+                    ids.values()
+                        .iter()
+                        .copied()
+                        .zip(xs.values().iter().copied()),
+                );
+            }
+            Ok(rows)
+        })
+    }
+
+    #[test]
+    fn parts_run_through_one_stream_of_blocks() {
+        // Parts of two kinds (commas; semicolons with decimal commas), one with no rows, one
+        // with no newline after its last row, and one row quoted across a line break: in
+        // blocks that hold several parts, or pieces of one, on one thread or three.
+        let mut texts = vec![String::from("id,x\n"); 7];
+        let mut want = Vec::new();
+        for (part, text) in texts.iter_mut().enumerate() {
+            if part == 2 {
+                *text = "id;x\n".into();
+            }
+            if part == 4 {
+                continue;
+            }
+            for row in 0..(part * 13 + 3) {
+                let id = (part * 1000 + row) as i64;
+                let x = row as f64 + 0.5;
+                match (part, row) {
+                    (2, _) => text.push_str(&format!("{id};{row},5\n")),
+                    (3, 1) => text.push_str(&format!("\"{id}\",\"{x}\"\n")),
+                    _ => text.push_str(&format!("{id},{x}\n")),
+                }
+                want.push((id, x));
+            }
+        }
+        texts[6].pop();
+        let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let files = temp_parts("stream", &texts);
+        for block_bytes in [1, 7, 64, 1 << 20] {
+            for threads in [1, 3] {
+                let rows = decode_files(&files, block_bytes, threads).unwrap();
+                assert_eq!(rows, want, "blocks of {block_bytes}, {threads} threads");
+            }
+        }
+    }
+
+    #[test]
+    fn an_error_names_its_part_and_the_row_in_it() {
+        let files = temp_parts(
+            "error",
+            &["id,x\n1,1\n2,2\n", "id,x\n3,3\n4,4\n5,5\n6,oops\n7,7\n"],
+        );
+        for block_bytes in [1, 1 << 20] {
+            let err = decode_files(&files, block_bytes, 3)
+                .unwrap_err()
+                .to_string();
+            let second = files[1].0.display().to_string();
+            assert!(err.contains(&format!("cannot read '{second}'")), "{err}");
+            assert!(err.contains("'oops'") && err.contains("row 3"), "{err}");
+        }
+        // A part gone by the time its rows are reached: the rows before it, then the error.
+        let look = || -> Vec<Part> {
+            files
+                .iter()
+                .map(|f| look_at_part(&f.0, true).unwrap().1)
+                .collect()
+        };
+        let (parts, first_gone) = (look(), look());
+        let columns = Schema::new(vec![
+            arrow_schema::Field::new("id", DataType::Int64, true),
+            arrow_schema::Field::new("x", DataType::Float64, true),
+        ]);
+        let decode = |parts| -> Vec<Result<RecordBatch>> {
+            decode_parts(parts, &columns, &[0, 1], &[1], &[])
+                .unwrap()
+                .collect()
+        };
+        let gone = |result: &Result<RecordBatch>| matches!(result, Err(Error::InputMissing(m)) if m.contains("cannot open input"));
+        std::fs::remove_file(&files[1].0).unwrap();
+        let results = decode(parts);
+        assert_eq!(results.len(), 2);
+        assert_eq!(results[0].as_ref().unwrap().num_rows(), 2);
+        assert!(gone(&results[1]));
+        std::fs::remove_file(&files[0].0).unwrap();
+        let results = decode(first_gone);
+        assert_eq!(results.len(), 1);
+        assert!(gone(&results[0]));
     }
 }
