@@ -1,9 +1,9 @@
 //! Every input format reads to the same matrix: Parquet (snappy, zstd, gzip), Arrow IPC file
 //! (feather) and stream, CSV (and CSV split by semicolons with decimal commas, and CSV
-//! compressed with gzip, in one member or two, or zstd), a folder of Parquet parts; integer,
-//! unsigned, float and decimal columns become f32; the id keeps its type in the output (a
-//! dictionary-encoded id its value type). Compressed CSV is written as well as read; CSV and
-//! Arrow IPC streams are read from standard input.
+//! compressed with gzip, in one member or two, or zstd), a folder of Parquet parts and one of
+//! many small CSV parts; integer, unsigned, float and decimal columns become f32; the id keeps
+//! its type in the output (a dictionary-encoded id its value type). Compressed CSV is written
+//! as well as read; CSV and Arrow IPC streams are read from standard input.
 
 use crate::util::{Scratch, fixtures, json, read_arrow, strata_fails, strata_ok, strata_piped};
 use arrow_array::cast::AsArray;
@@ -180,6 +180,80 @@ fn a_folder_of_parts_is_one_table() {
     let data = read_dataset(Source::File(folder), &request).unwrap();
     let rows: Vec<&[f32]> = (0..3).map(|i| data.matrix.row(i)).collect();
     assert_eq!(rows, [[2.5], [3.0], [0.5]]);
+}
+
+#[test]
+fn many_small_csv_parts_fit_as_one_file() {
+    // A Spark-style folder of small CSV parts, some gzip, one with no rows, read as one stream
+    // of blocks: the same segments, byte for byte, as the rows in one file.
+    let scratch = Scratch::new("many-parts");
+    strata_ok(
+        &scratch.path,
+        &[
+            "generate",
+            "--rows",
+            "20000",
+            "--dims",
+            "4",
+            "--seed",
+            "9",
+            "--output",
+            "whole.csv",
+        ],
+    );
+    let whole = std::fs::read_to_string(scratch.join("whole.csv")).unwrap();
+    let (header, rows) = whole.split_once('\n').unwrap();
+    let rows: Vec<&str> = rows.lines().collect();
+    let folder = scratch.join("parts");
+    std::fs::create_dir(&folder).unwrap();
+    let sizes = (0..).map(|i: usize| [0, 1, 7, 333, 1200][i % 5]).take(60);
+    let mut taken = 0;
+    for (i, size) in sizes.enumerate() {
+        let end = (taken + size).min(rows.len());
+        let mut text = format!("{header}\n");
+        for row in &rows[taken..end] {
+            text.push_str(row);
+            text.push('\n');
+        }
+        taken = end;
+        if i % 3 == 0 {
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            std::io::Write::write_all(&mut gz, text.as_bytes()).unwrap();
+            let name = format!("part-{i:05}.csv.gz");
+            std::fs::write(folder.join(name), gz.finish().unwrap()).unwrap();
+        } else {
+            std::fs::write(folder.join(format!("part-{i:05}.csv")), text).unwrap();
+        }
+    }
+    assert!(taken < rows.len());
+    let mut last = format!("{header}\n");
+    for row in &rows[taken..] {
+        last.push_str(row);
+        last.push('\n');
+    }
+    std::fs::write(folder.join("part-99999.csv"), last).unwrap();
+    for (input, output) in [("whole.csv", "whole.arrow"), ("parts", "parts.arrow")] {
+        strata_ok(
+            &scratch.path,
+            &[
+                "fit",
+                "--input",
+                input,
+                "--id",
+                "id",
+                "--exclude",
+                "true_segment",
+                "--k",
+                "4",
+                "--threads",
+                "3",
+                "--output",
+                output,
+            ],
+        );
+    }
+    let parts = std::fs::read(scratch.join("parts.arrow")).unwrap();
+    assert_eq!(parts, std::fs::read(scratch.join("whole.arrow")).unwrap());
 }
 
 #[test]
