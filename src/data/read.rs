@@ -58,15 +58,39 @@ impl Format {
         }
     }
 
+    /// The format an input path's name says: as [`Format::from_extension`], and also
+    /// delimited text named the way exports and warehouse unloads name it: `.tsv` (compressed
+    /// or not), and a compressed file with no other extension (Redshift's `0000_part_00.gz`).
+    pub fn from_input_name(path: &Path) -> Option<Format> {
+        if let Some(format) = Format::from_extension(path) {
+            return Some(format);
+        }
+        let compressed = Compression::from_extension(path) != Compression::None;
+        let inner = if compressed {
+            Path::new(path.file_stem()?)
+        } else {
+            path
+        };
+        let ext = inner
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase());
+        match ext.as_deref() {
+            Some("tsv") => Some(Format::Csv),
+            None if compressed => Some(Format::Csv),
+            _ => None,
+        }
+    }
+
     /// The format of an input path.
     ///
     /// # Errors
-    /// A usage error when the extension names no format Strata reads.
+    /// A usage error when the name says no format Strata reads.
     pub fn of_input(path: &Path) -> Result<Format> {
-        Format::from_extension(path).ok_or_else(|| {
+        Format::from_input_name(path).ok_or_else(|| {
             Error::usage(format!(
                 "cannot tell the format of '{}' from its extension; use .parquet, \
-                 .arrow/.feather/.ipc or .csv (.csv.gz and .csv.zst compressed)",
+                 .arrow/.feather/.ipc, or .csv or .tsv (also compressed: .csv.gz, .csv.zst, \
+                 or any name ending in .gz or .zst with no other extension)",
                 path.display()
             ))
         })
@@ -257,7 +281,7 @@ pub fn is_part_file(path: &Path) -> bool {
         .file_name()
         .and_then(|n| n.to_str())
         .is_none_or(|n| n.starts_with('.') || n.starts_with('_'));
-    !hidden && Format::from_extension(path).is_some()
+    !hidden && Format::from_input_name(path).is_some()
 }
 
 /// The part files of a folder input, in name order (the row order of the input).
@@ -277,14 +301,15 @@ fn folder_parts(folder: &Path) -> Result<Vec<PathBuf>> {
     parts.sort();
     let Some(first) = parts.first() else {
         return Err(Error::InputMissing(format!(
-            "input folder '{}' holds no .parquet, .arrow or .csv file (nor .csv.gz or \
-             .csv.zst; names starting with '.' or '_' are skipped, and subfolders are not \
-             read); give a folder of part files or one file",
+            "input folder '{}' holds no .parquet, .arrow, .csv or .tsv file, nor one \
+             compressed (.csv.gz, .csv.zst, or any name ending in .gz or .zst with no other \
+             extension); names starting with '.' or '_' are skipped, and so are files with no \
+             extension and subfolders; give a folder of part files or one file",
             folder.display()
         )));
     };
-    let format = Format::from_extension(first);
-    if let Some(other) = parts.iter().find(|p| Format::from_extension(p) != format) {
+    let format = Format::from_input_name(first);
+    if let Some(other) = parts.iter().find(|p| Format::from_input_name(p) != format) {
         return Err(Error::data(format!(
             "input folder '{}' holds parts in two formats ('{}' and '{}'); a folder input is \
              read as one table, so give it parts of one format",
@@ -361,7 +386,7 @@ impl PartLook {
 /// about as fast as one file.
 fn open_folder(folder: PathBuf) -> Result<Opened> {
     let parts = folder_parts(&folder)?;
-    let format = Format::from_extension(&parts[0]);
+    let format = Format::from_input_name(&parts[0]);
     let looks: Vec<Result<PartLook>> = parts
         .par_iter()
         .enumerate()
@@ -1250,6 +1275,38 @@ mod tests {
     /// A Parquet file of several row groups (not multiples of the batch size) read by several
     /// readers side by side (one per column, or runs of columns) gives what one reader over
     /// all columns gives: the same matrix, ids and scans.
+    #[test]
+    fn an_input_name_says_its_format() {
+        let cases = [
+            ("t.parquet", Some(Format::Parquet)),
+            ("t.PQ", Some(Format::Parquet)),
+            ("t.feather", Some(Format::Arrow)),
+            ("t.csv", Some(Format::Csv)),
+            ("t.csv.gz", Some(Format::Csv)),
+            ("t.CSV.ZST", Some(Format::Csv)),
+            ("t.tsv", Some(Format::Csv)),
+            ("t.tsv.gz", Some(Format::Csv)),
+            // Redshift's unload parts, and any compressed name with no other extension.
+            ("0000_part_00.gz", Some(Format::Csv)),
+            ("part-00000.zst", Some(Format::Csv)),
+            ("unload/0001_part_00.gzip", Some(Format::Csv)),
+            // Not delimited text, or not said to be.
+            ("t.json.gz", None),
+            ("t.tar.gz", None),
+            ("t.parquet.gz", None),
+            ("t.txt", None),
+            ("0000_part_00", None),
+            ("manifest", None),
+            (".gz", None),
+        ];
+        for (name, want) in cases {
+            assert_eq!(Format::from_input_name(Path::new(name)), want, "{name}");
+        }
+        // Outputs are named by format alone: a .tsv or bare .gz output is not CSV.
+        assert_eq!(Format::from_extension(Path::new("seg.tsv")), None);
+        assert_eq!(Format::from_extension(Path::new("seg.gz")), None);
+    }
+
     #[test]
     fn a_parquet_file_read_by_several_readers_equals_one_reader() {
         use arrow_array::StringArray;

@@ -650,10 +650,18 @@ fn a_folder_input_needs_parts_that_agree() {
         strata_fails(&scratch.path, &args, code, words);
         assert!(!scratch.join("seg.arrow").exists());
     };
-    // Nothing to read: only a marker and a checksum file.
+    // Nothing to read: only a marker, a checksum file and a file with no extension.
     std::fs::write(folder.join("_SUCCESS"), "").unwrap();
     std::fs::write(folder.join(".p0.csv.crc"), "x").unwrap();
-    check("seg.arrow", 66, &["holds no .parquet, .arrow or .csv file"]);
+    std::fs::write(folder.join("manifest"), "{}").unwrap();
+    check(
+        "seg.arrow",
+        66,
+        &[
+            "holds no .parquet, .arrow, .csv or .tsv file",
+            "files with no extension",
+        ],
+    );
     // Parts whose columns differ.
     std::fs::write(folder.join("p0.csv"), "id,a,b\n1,1.0,2.0\n2,5.0,1.0\n").unwrap();
     std::fs::write(folder.join("p1.csv"), "id,a,c\n3,1.0,2.0\n4,5.0,1.0\n").unwrap();

@@ -257,6 +257,69 @@ fn many_small_csv_parts_fit_as_one_file() {
 }
 
 #[test]
+fn export_and_unload_names_are_read_as_delimited_text() {
+    // Redshift's UNLOAD ... GZIP writes parts named 0000_part_00.gz (and, asked, a manifest
+    // with no extension); tab-separated exports are named .tsv. Each reads as the CSV does.
+    let scratch = Scratch::new("unload-names");
+    let gzip = |text: &str| {
+        let mut out = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut out, text.as_bytes()).unwrap();
+        out.finish().unwrap()
+    };
+    std::fs::write(scratch.join("one.csv"), "id,x,y\n1,2,3\n2,4,5\n3,6,9\n").unwrap();
+    let folder = scratch.join("unload");
+    std::fs::create_dir(&folder).unwrap();
+    std::fs::write(
+        folder.join("0000_part_00.gz"),
+        gzip("id|x|y\n1|2|3\n2|4|5\n"),
+    )
+    .unwrap();
+    std::fs::write(folder.join("0001_part_00.gz"), gzip("id|x|y\n3|6|9\n")).unwrap();
+    std::fs::write(folder.join("manifest"), "{\"entries\": []}").unwrap();
+    std::fs::write(
+        scratch.join("one.tsv"),
+        "id\tx\ty\n1\t2\t3\n2\t4\t5\n3\t6\t9\n",
+    )
+    .unwrap();
+    std::fs::write(
+        scratch.join("one.tsv.gz"),
+        gzip("id\tx\ty\n1\t2\t3\n2\t4\t5\n3\t6\t9\n"),
+    )
+    .unwrap();
+    let request = ColumnRequest {
+        id: Some("id".into()),
+        ..Default::default()
+    };
+    let want = read_dataset(Source::File(scratch.join("one.csv")), &request).unwrap();
+    assert_eq!(want.matrix.row(2), [6.0, 9.0]);
+    for input in ["unload", "one.tsv", "one.tsv.gz"] {
+        let data = read_dataset(Source::File(scratch.join(input)), &request).unwrap();
+        assert_eq!(data.features, ["x", "y"], "{input}");
+        assert_eq!(data.matrix.rows(), 3, "{input}");
+        for i in 0..3 {
+            assert_eq!(data.matrix.row(i), want.matrix.row(i), "{input}: row {i}");
+        }
+        assert_eq!(data.ids.as_ref().unwrap().display(2), "3", "{input}");
+    }
+    // A compressed name that says another format is still not read as text.
+    std::fs::write(scratch.join("t.json.gz"), gzip("{}")).unwrap();
+    strata_fails(
+        &scratch.path,
+        &[
+            "fit",
+            "--input",
+            "t.json.gz",
+            "--k",
+            "2",
+            "--output",
+            "s.arrow",
+        ],
+        2,
+        &["cannot tell the format of", "any name ending in .gz"],
+    );
+}
+
+#[test]
 fn compressed_csv_is_read_and_written() {
     let scratch = Scratch::new("compressed-csv");
     let read = |name: &str| std::fs::read(scratch.join(name)).unwrap();
