@@ -382,8 +382,8 @@ impl PartLook {
 /// warehouse exports and partitioned writers leave a large table). Every part must have the
 /// same columns in the same order. The parts are looked at side by side (a CSV part's types
 /// come from its first rows); while streaming, one part is open at a time, and CSV parts run
-/// through one stream of blocks decoded on every thread, so a folder of many small parts reads
-/// about as fast as one file.
+/// through one stream of blocks decoded on every thread, so that many small parts do not each
+/// pay for a reader of their own.
 fn open_folder(folder: PathBuf) -> Result<Opened> {
     let parts = folder_parts(&folder)?;
     let format = Format::from_input_name(&parts[0]);

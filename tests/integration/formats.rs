@@ -5,7 +5,9 @@
 //! its type in the output (a dictionary-encoded id its value type). Compressed CSV is written
 //! as well as read; CSV and Arrow IPC streams are read from standard input.
 
-use crate::util::{Scratch, fixtures, json, read_arrow, strata_fails, strata_ok, strata_piped};
+use crate::util::{
+    Scratch, fit_blobs, fixtures, json, read_arrow, strata_fails, strata_ok, strata_piped,
+};
 use arrow_array::cast::AsArray;
 use arrow_schema::DataType;
 use strata::data::read::{ColumnRequest, Source, read_dataset};
@@ -233,24 +235,8 @@ fn many_small_csv_parts_fit_as_one_file() {
     }
     std::fs::write(folder.join("part-99999.csv"), last).unwrap();
     for (input, output) in [("whole.csv", "whole.arrow"), ("parts", "parts.arrow")] {
-        strata_ok(
-            &scratch.path,
-            &[
-                "fit",
-                "--input",
-                input,
-                "--id",
-                "id",
-                "--exclude",
-                "true_segment",
-                "--k",
-                "4",
-                "--threads",
-                "3",
-                "--output",
-                output,
-            ],
-        );
+        let args = fit_blobs(input, "4", &["--threads", "3", "--output", output]);
+        strata_ok(&scratch.path, &args);
     }
     let parts = std::fs::read(scratch.join("parts.arrow")).unwrap();
     assert_eq!(parts, std::fs::read(scratch.join("whole.arrow")).unwrap());
