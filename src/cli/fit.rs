@@ -93,7 +93,8 @@ pub struct InputArgs {
     /// Id column, written beside each row's segment (default: the 0-based input row).
     #[arg(long, value_name = "COL")]
     pub id: Option<String>,
-    /// Feature columns (default: every numeric column but the id, --exclude and --truth).
+    /// Feature columns (default: every numeric column but the id, --exclude and --truth); a
+    /// boolean column named here is read as 1 and 0.
     #[arg(long, value_name = "A,B,C", value_delimiter = ',')]
     pub features: Option<Vec<String>>,
     /// Columns to leave out of the default feature set.

@@ -1106,7 +1106,8 @@ fn kind(
             let data_type = if !projection.contains(&i) || text.contains(&i) || commas.contains(&i)
             {
                 DataType::Utf8
-            } else if numeric.contains(&i) {
+            } else if numeric.contains(&i) && f.data_type() != &DataType::Boolean {
+                // A boolean feature (named, read as 1 and 0) stays boolean: "true" is no number.
                 DataType::Float64
             } else {
                 f.data_type().clone()

@@ -775,6 +775,12 @@ fn is_feature_type(data_type: &DataType) -> bool {
     data_type.is_numeric() || matches!(data_type, DataType::Float16 | DataType::Null)
 }
 
+/// The types a feature named in `--features` may have: [`is_feature_type`]'s, and Boolean,
+/// read as 1 and 0. A flag (`is_member`, `email_opt_in`) is a feature only when it is named.
+fn is_named_feature_type(data_type: &DataType) -> bool {
+    is_feature_type(data_type) || data_type == &DataType::Boolean
+}
+
 fn available(schema: &Schema) -> String {
     schema
         .fields()
@@ -839,10 +845,11 @@ fn resolve(
                     )));
                 }
                 let data_type = schema.field(index).data_type();
-                if !is_feature_type(data_type) {
+                if !is_named_feature_type(data_type) {
                     return Err(Error::data(format!(
                         "feature column '{name}' has type {data_type}; features must be numeric \
-                         (integer, unsigned, float or decimal): convert it or leave it out of --features"
+                         (integer, unsigned, float or decimal) or boolean (read as 1 and 0): \
+                         convert it or leave it out of --features"
                     )));
                 }
                 indices.push(index);
@@ -865,7 +872,13 @@ fn resolve(
             // out rather than cluster without it in silence.
             let left_out: Vec<String> = candidates()
                 .filter(|(_, f)| !is_feature_type(f.data_type()))
-                .map(|(_, f)| format!("'{}' ({})", f.name(), f.data_type()))
+                .map(|(_, f)| match f.data_type() {
+                    DataType::Boolean => format!(
+                        "'{}' (Boolean, read as 1 and 0 when named in --features)",
+                        f.name()
+                    ),
+                    other => format!("'{}' ({other})", f.name()),
+                })
                 .collect();
             if !left_out.is_empty() && !numeric.is_empty() {
                 log::warn!(

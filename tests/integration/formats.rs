@@ -306,6 +306,82 @@ fn export_and_unload_names_are_read_as_delimited_text() {
 }
 
 #[test]
+fn a_boolean_feature_is_read_as_one_and_zero_when_named() {
+    let scratch = Scratch::new("bool-feature");
+    std::fs::write(
+        scratch.join("b.csv"),
+        "id,spend,is_member,city\n1,10.5,true,a\n2,3,false,b\n3,8,TRUE,a\n4,1,False,c\n",
+    )
+    .unwrap();
+    let schema = std::sync::Arc::new(arrow_schema::Schema::new(vec![
+        arrow_schema::Field::new("id", DataType::Int64, false),
+        arrow_schema::Field::new("spend", DataType::Float64, false),
+        arrow_schema::Field::new("is_member", DataType::Boolean, false),
+    ]));
+    let batch = arrow_array::RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            std::sync::Arc::new(arrow_array::Int64Array::from(vec![1, 2, 3, 4])),
+            std::sync::Arc::new(arrow_array::Float64Array::from(vec![10.5, 3.0, 8.0, 1.0])),
+            std::sync::Arc::new(arrow_array::BooleanArray::from(vec![
+                true, false, true, false,
+            ])),
+        ],
+    )
+    .unwrap();
+    let named = ColumnRequest {
+        id: Some("id".into()),
+        features: Some(vec!["spend".into(), "is_member".into()]),
+        ..Default::default()
+    };
+    let typed = Source::Memory {
+        name: "typed".into(),
+        schema,
+        batches: vec![batch],
+    };
+    for source in [Source::File(scratch.join("b.csv")), typed] {
+        let data = read_dataset(source, &named).unwrap();
+        let rows: Vec<&[f32]> = (0..4).map(|i| data.matrix.row(i)).collect();
+        assert_eq!(rows, [[10.5, 1.0], [3.0, 0.0], [8.0, 1.0], [1.0, 0.0]]);
+    }
+    // Not named, it is left out, and the warning says how to take it.
+    let run = strata_ok(
+        &scratch.path,
+        &[
+            "fit", "--input", "b.csv", "--id", "id", "--k", "2", "--output", "s.arrow", "--report",
+            "r.json",
+        ],
+    );
+    assert!(
+        run.stderr
+            .contains("'is_member' (Boolean, read as 1 and 0 when named in --features)"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        json(&scratch.join("r.json"))["input"]["features"],
+        serde_json::json!(["spend"])
+    );
+    // Text is still no feature.
+    strata_fails(
+        &scratch.path,
+        &[
+            "fit",
+            "--input",
+            "b.csv",
+            "--features",
+            "spend,city",
+            "--k",
+            "2",
+            "--output",
+            "t.arrow",
+        ],
+        65,
+        &["feature column 'city' has type Utf8", "or boolean"],
+    );
+}
+
+#[test]
 fn compressed_csv_is_read_and_written() {
     let scratch = Scratch::new("compressed-csv");
     let read = |name: &str| std::fs::read(scratch.join(name)).unwrap();
