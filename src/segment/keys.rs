@@ -253,7 +253,7 @@ impl<L: KeyList> Numbering<L> {
     /// one's number without a look-up. Otherwise a look-up is three dependent reads far apart
     /// in memory (the table slot, the key's offset, its bytes): in a log ordered by time
     /// rather than by customer nearly every one misses the cache. So the reads are asked for
-    /// ahead, the slot [`AHEAD`] keys ahead, the offset found in it half as far ahead, the
+    /// ahead, the slot `AHEAD` (16) keys ahead, the offset found in it half as far ahead, the
     /// bytes a quarter, and the look-ups of a column overlap their waits.
     ///
     /// # Errors
