@@ -972,13 +972,21 @@ pub(super) struct Part {
 }
 
 /// Looks at the first rows of the CSV part file `path` (more of them in the `first` part):
-/// its columns, the part, and its rows, estimated. The file is closed again.
+/// its columns, the part, and its rows, estimated; `None` when its text is empty (not even a
+/// header row), as some writers leave a part with no rows. The file is closed again.
 ///
 /// # Errors
 /// As [`Opened::open`] for a CSV file.
-pub(super) fn look_at_part(path: &Path, first: bool) -> Result<(Schema, Part, Option<usize>)> {
+pub(super) fn look_at_part(
+    path: &Path,
+    first: bool,
+) -> Result<Option<(Schema, Part, Option<usize>)>> {
     let file = File::open(path).map_err(|e| Error::open_input(path, &e))?;
     let csv = Text::open(path, file)?;
+    let (start, _) = csv.head(1).map_err(|e| Error::read_input(path, e))?;
+    if start.is_empty() {
+        return Ok(None);
+    }
     let infer_rows = if first {
         CSV_INFER_ROWS
     } else {
@@ -990,7 +998,7 @@ pub(super) fn look_at_part(path: &Path, first: bool) -> Result<(Schema, Part, Op
         look,
         text: None,
     };
-    Ok((schema, part, rows_hint))
+    Ok(Some((schema, part, rows_hint)))
 }
 
 /// The rows of CSV `parts`, in order, whose columns are `columns` (their types unified over
@@ -1429,8 +1437,8 @@ mod tests {
             let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
             std::io::Write::write_all(&mut gz, text.as_bytes()).unwrap();
             std::fs::write(&path, gz.finish().unwrap()).unwrap();
-            let (part_schema, _, _) = look_at_part(&path, false).unwrap();
-            let (file_schema, _, _) = look_at_part(&path, true).unwrap();
+            let (part_schema, _, _) = look_at_part(&path, false).unwrap().unwrap();
+            let (file_schema, _, _) = look_at_part(&path, true).unwrap().unwrap();
             std::fs::remove_file(&path).unwrap();
             assert_eq!(part_schema.field(1).data_type(), &want, "row {text_row}");
             assert_eq!(file_schema.field(1).data_type(), &DataType::Utf8);
@@ -1456,7 +1464,7 @@ mod tests {
         let parts: Vec<Part> = files
             .iter()
             .enumerate()
-            .map(|(i, file)| look_at_part(&file.0, i == 0).unwrap().1)
+            .map(|(i, file)| look_at_part(&file.0, i == 0).unwrap().unwrap().1)
             .collect();
         let columns = Schema::new(vec![
             arrow_schema::Field::new("id", DataType::Int64, true),
@@ -1541,7 +1549,7 @@ mod tests {
         let look = || -> Vec<Part> {
             files
                 .iter()
-                .map(|f| look_at_part(&f.0, true).unwrap().1)
+                .map(|f| look_at_part(&f.0, true).unwrap().unwrap().1)
                 .collect()
         };
         let (parts, first_gone) = (look(), look());

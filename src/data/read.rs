@@ -357,24 +357,25 @@ struct PartLook {
 
 impl PartLook {
     /// Opens the part file `path` of a folder of `format` parts (its `first`) to see its
-    /// columns; keeps no file open.
-    fn of(path: &Path, format: Option<Format>, first: bool) -> Result<PartLook> {
+    /// columns; keeps no file open. `None` for a CSV part with no text at all: it holds no
+    /// rows, and no header row to compare.
+    fn of(path: &Path, format: Option<Format>, first: bool) -> Result<Option<PartLook>> {
         if format == Some(Format::Csv) {
-            let (schema, part, rows_hint) = super::csv::look_at_part(path, first)?;
-            return Ok(PartLook {
+            let look = super::csv::look_at_part(path, first)?;
+            return Ok(look.map(|(schema, part, rows_hint)| PartLook {
                 schema,
                 rows_hint,
                 rows_exact: false,
                 csv: Some(part),
-            });
+            }));
         }
         let opened = Opened::open(Source::File(path.to_path_buf()))?;
-        Ok(PartLook {
+        Ok(Some(PartLook {
             schema: opened.schema().as_ref().clone(),
             rows_hint: opened.rows_hint,
             rows_exact: opened.rows_exact,
             csv: None,
-        })
+        }))
     }
 }
 
@@ -387,23 +388,29 @@ impl PartLook {
 fn open_folder(folder: PathBuf) -> Result<Opened> {
     let parts = folder_parts(&folder)?;
     let format = Format::from_input_name(&parts[0]);
-    let looks: Vec<Result<PartLook>> = parts
+    let looks: Vec<Result<Option<PartLook>>> = parts
         .par_iter()
         .enumerate()
         .map(|(i, part)| PartLook::of(part, format, i == 0))
         .collect();
     let mut schema: Option<Schema> = None;
+    let mut first_part = &parts[0];
     let mut rows_hint = Some(0usize);
     let mut rows_exact = true;
     let mut csv_parts = Vec::new();
+    let mut empty = 0;
     for (part, look) in parts.iter().zip(looks) {
         // The first part in name order that cannot be opened is the one named.
-        let look = look?;
+        let Some(look) = look? else {
+            empty += 1;
+            continue;
+        };
         rows_hint = rows_hint.zip(look.rows_hint).map(|(a, b)| a + b);
         rows_exact &= look.rows_exact;
         csv_parts.extend(look.csv);
         let Some(seen) = schema.as_mut() else {
             schema = Some(look.schema);
+            first_part = part;
             continue;
         };
         if column_names(seen) != column_names(&look.schema) {
@@ -413,7 +420,7 @@ fn open_folder(folder: PathBuf) -> Result<Opened> {
                 file_name(part),
                 folder.display(),
                 column_names(&look.schema),
-                file_name(&parts[0]),
+                file_name(first_part),
                 column_names(seen)
             )));
         }
@@ -440,11 +447,23 @@ fn open_folder(folder: PathBuf) -> Result<Opened> {
         }
         *seen = Schema::new(fields);
     }
-    let schema = Arc::new(schema.expect("folder_parts returns at least one part"));
+    let Some(schema) = schema else {
+        return Err(Error::data(format!(
+            "input folder '{}' holds only empty part files ({}); a CSV part needs at least \
+             a header row naming its columns",
+            folder.display(),
+            parts.len()
+        )));
+    };
+    let schema = Arc::new(schema);
     log::info!(
-        "{}: {} part file(s) read as one table",
+        "{}: {} part file(s) read as one table{}",
         folder.display(),
-        parts.len()
+        parts.len() - empty,
+        match empty {
+            0 => String::new(),
+            n => format!(" ({n} empty one(s) skipped)"),
+        }
     );
     let columns = schema.clone();
     Ok(Opened {

@@ -662,6 +662,13 @@ fn a_folder_input_needs_parts_that_agree() {
             "files with no extension",
         ],
     );
+    // Only parts with no text at all: no columns to read.
+    std::fs::write(folder.join("p0.csv"), "").unwrap();
+    check(
+        "seg.arrow",
+        65,
+        &["holds only empty part files (1)", "header row"],
+    );
     // Parts whose columns differ.
     std::fs::write(folder.join("p0.csv"), "id,a,b\n1,1.0,2.0\n2,5.0,1.0\n").unwrap();
     std::fs::write(folder.join("p1.csv"), "id,a,c\n3,1.0,2.0\n4,5.0,1.0\n").unwrap();

@@ -186,7 +186,7 @@ fn a_folder_of_parts_is_one_table() {
 
 #[test]
 fn many_small_csv_parts_fit_as_one_file() {
-    // A Spark-style folder of small CSV parts, some gzip, one with no rows, read as one stream
+    // A Spark-style folder of small CSV parts, some gzip, some empty, read as one stream
     // of blocks: the same segments, byte for byte, as the rows in one file.
     let scratch = Scratch::new("many-parts");
     strata_ok(
@@ -234,6 +234,14 @@ fn many_small_csv_parts_fit_as_one_file() {
         last.push('\n');
     }
     std::fs::write(folder.join("part-99999.csv"), last).unwrap();
+    // Parts with no text at all, not even a header row, hold no rows: they are skipped.
+    std::fs::write(folder.join("part-00003-empty.csv"), "").unwrap();
+    let empty = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::fs::write(
+        folder.join("part-00000-empty.csv.gz"),
+        empty.finish().unwrap(),
+    )
+    .unwrap();
     for (input, output) in [("whole.csv", "whole.arrow"), ("parts", "parts.arrow")] {
         let args = fit_blobs(input, "4", &["--threads", "3", "--output", output]);
         strata_ok(&scratch.path, &args);
