@@ -44,16 +44,12 @@ impl Format {
     /// The format a path's extension names, if any: `.csv.gz` and `.csv.zst` are CSV (see
     /// [`Compression`]); no other format is compressed from outside.
     pub fn from_extension(path: &Path) -> Option<Format> {
-        let lower = |p: &Path| Some(p.extension()?.to_str()?.to_ascii_lowercase());
-        let mut ext = lower(path)?;
-        if Compression::from_extension(path) != Compression::None {
-            ext = lower(Path::new(path.file_stem()?))?;
-            return (ext == "csv").then_some(Format::Csv);
-        }
-        match ext.as_str() {
-            "parquet" | "pq" => Some(Format::Parquet),
-            "arrow" | "feather" | "ipc" => Some(Format::Arrow),
-            "csv" => Some(Format::Csv),
+        let (ext, compressed) = content_extension(path);
+        match (ext?.as_str(), compressed) {
+            ("csv", _) => Some(Format::Csv),
+            (_, true) => None,
+            ("parquet" | "pq", _) => Some(Format::Parquet),
+            ("arrow" | "feather" | "ipc", _) => Some(Format::Arrow),
             _ => None,
         }
     }
@@ -62,23 +58,11 @@ impl Format {
     /// delimited text named the way exports and warehouse unloads name it: `.tsv` (compressed
     /// or not), and a compressed file with no other extension (Redshift's `0000_part_00.gz`).
     pub fn from_input_name(path: &Path) -> Option<Format> {
-        if let Some(format) = Format::from_extension(path) {
-            return Some(format);
-        }
-        let compressed = Compression::from_extension(path) != Compression::None;
-        let inner = if compressed {
-            Path::new(path.file_stem()?)
-        } else {
-            path
-        };
-        let ext = inner
-            .extension()
-            .map(|e| e.to_string_lossy().to_ascii_lowercase());
-        match ext.as_deref() {
-            Some("tsv") => Some(Format::Csv),
-            None if compressed => Some(Format::Csv),
+        Format::from_extension(path).or_else(|| match content_extension(path) {
+            (Some(ext), _) if ext == "tsv" => Some(Format::Csv),
+            (None, true) => Some(Format::Csv),
             _ => None,
-        }
+        })
     }
 
     /// The format of an input path.
@@ -95,6 +79,19 @@ impl Format {
             ))
         })
     }
+}
+
+/// The extension that names what a path holds, in lower case: its last one, or the one before
+/// a compression's (`csv` for `t.csv.gz`); and whether the name says it is compressed.
+fn content_extension(path: &Path) -> (Option<String>, bool) {
+    let compressed = Compression::from_extension(path) != Compression::None;
+    let named = if compressed {
+        path.file_stem().map(Path::new)
+    } else {
+        Some(path)
+    };
+    let ext = named.and_then(|p| Some(p.extension()?.to_str()?.to_ascii_lowercase()));
+    (ext, compressed)
 }
 
 /// How a CSV file is compressed as a whole. Warehouse exports (Snowflake's unload, BigQuery's
@@ -284,12 +281,13 @@ pub fn is_part_file(path: &Path) -> bool {
     !hidden && Format::from_input_name(path).is_some()
 }
 
-/// The part files of a folder input, in name order (the row order of the input).
+/// The part files of a folder input, in name order (the row order of the input), and their
+/// format.
 ///
 /// # Errors
 /// Exit 66 when the folder cannot be listed or holds no part file; 65 when its parts are of
 /// two formats.
-fn folder_parts(folder: &Path) -> Result<Vec<PathBuf>> {
+fn folder_parts(folder: &Path) -> Result<(Vec<PathBuf>, Option<Format>)> {
     let entries = std::fs::read_dir(folder).map_err(|e| Error::open_input(folder, &e))?;
     let mut parts = Vec::new();
     for entry in entries {
@@ -318,7 +316,7 @@ fn folder_parts(folder: &Path) -> Result<Vec<PathBuf>> {
             file_name(other)
         )));
     }
-    Ok(parts)
+    Ok((parts, format))
 }
 
 fn file_name(path: &Path) -> String {
@@ -386,8 +384,7 @@ impl PartLook {
 /// through one stream of blocks decoded on every thread, so that many small parts do not each
 /// pay for a reader of their own.
 fn open_folder(folder: PathBuf) -> Result<Opened> {
-    let parts = folder_parts(&folder)?;
-    let format = Format::from_input_name(&parts[0]);
+    let (parts, format) = folder_parts(&folder)?;
     let looks: Vec<Result<Option<PartLook>>> = parts
         .par_iter()
         .enumerate()
@@ -1304,9 +1301,6 @@ mod tests {
     use arrow_array::{Float32Array, Float64Array, Int32Array};
     use arrow_schema::Field;
 
-    /// A Parquet file of several row groups (not multiples of the batch size) read by several
-    /// readers side by side (one per column, or runs of columns) gives what one reader over
-    /// all columns gives: the same matrix, ids and scans.
     #[test]
     fn an_input_name_says_its_format() {
         let cases = [
@@ -1339,6 +1333,9 @@ mod tests {
         assert_eq!(Format::from_extension(Path::new("seg.gz")), None);
     }
 
+    /// A Parquet file of several row groups (not multiples of the batch size) read by several
+    /// readers side by side (one per column, or runs of columns) gives what one reader over
+    /// all columns gives: the same matrix, ids and scans.
     #[test]
     fn a_parquet_file_read_by_several_readers_equals_one_reader() {
         use arrow_array::StringArray;
