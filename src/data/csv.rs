@@ -880,16 +880,31 @@ fn records_end(text: &[u8], delimiter: u8, rows: usize) -> Option<usize> {
     Some(end)
 }
 
+/// What looking at a CSV text showed: its columns and their types, how its rows are decoded,
+/// and its rows, estimated.
+type Looked = (Schema, Look, Option<usize>);
+
+/// The error for a CSV input with no header row.
+fn no_header(path: &Path) -> Error {
+    Error::data(format!(
+        "input '{}' is empty: a CSV input needs a header row naming its columns",
+        path.display()
+    ))
+}
+
 /// Looks at the first `infer_rows` rows of `csv`, the text of `path`: its columns and their
 /// types (the decimal-comma columns as Float64), how its rows are decoded, and its rows,
-/// estimated. The rows are looked at in the text read for the estimate when it holds them,
-/// else read again from the start.
+/// estimated; `None` when the text is empty. The rows are looked at in the text read for the
+/// estimate when it holds them, else read again from the start.
 ///
 /// # Errors
 /// Exit 65 when the first rows cannot be read or name no column.
-fn look_at(path: &Path, csv: &Text, infer_rows: usize) -> Result<(Schema, Look, Option<usize>)> {
+fn look_at(path: &Path, csv: &Text, infer_rows: usize) -> Result<Option<Looked>> {
     let limit = ratio_bytes(csv.compression);
     let (head, used) = csv.head(limit).map_err(|e| Error::read_input(path, e))?;
+    if head.is_empty() {
+        return Ok(None);
+    }
     let delimiter = sniff_delimiter(&head);
     let format = arrow_csv::reader::Format::default()
         .with_header(true)
@@ -911,10 +926,7 @@ fn look_at(path: &Path, csv: &Text, infer_rows: usize) -> Result<(Schema, Look, 
         .infer_schema(BufReader::new(sample()?), Some(infer_rows))
         .map_err(|e| Error::read_input(path, e))?;
     if schema.fields().is_empty() {
-        return Err(Error::data(format!(
-            "input '{}' is empty: a CSV input needs a header row naming its columns",
-            path.display()
-        )));
+        return Err(no_header(path));
     }
     // A decimal comma is only possible when the comma does not split the columns.
     let mut commas = Vec::new();
@@ -937,11 +949,13 @@ fn look_at(path: &Path, csv: &Text, infer_rows: usize) -> Result<(Schema, Look, 
         );
     }
     let rows_hint = csv.rows_hint(&head, used);
-    Ok((schema, Look { delimiter, commas }, rows_hint))
+    Ok(Some((schema, Look { delimiter, commas }, rows_hint)))
 }
 
 fn open_text(path: PathBuf, csv: Text) -> Result<Opened> {
-    let (schema, look, rows_hint) = look_at(&path, &csv, CSV_INFER_ROWS)?;
+    let Some((schema, look, rows_hint)) = look_at(&path, &csv, CSV_INFER_ROWS)? else {
+        return Err(no_header(&path));
+    };
     let schema = Arc::new(schema);
     let part = Part {
         path,
@@ -983,22 +997,20 @@ pub(super) fn look_at_part(
 ) -> Result<Option<(Schema, Part, Option<usize>)>> {
     let file = File::open(path).map_err(|e| Error::open_input(path, &e))?;
     let csv = Text::open(path, file)?;
-    let (start, _) = csv.head(1).map_err(|e| Error::read_input(path, e))?;
-    if start.is_empty() {
-        return Ok(None);
-    }
     let infer_rows = if first {
         CSV_INFER_ROWS
     } else {
         CSV_PART_INFER_ROWS
     };
-    let (schema, look, rows_hint) = look_at(path, &csv, infer_rows)?;
-    let part = Part {
-        path: path.to_path_buf(),
-        look,
-        text: None,
-    };
-    Ok(Some((schema, part, rows_hint)))
+    let looked = look_at(path, &csv, infer_rows)?;
+    Ok(looked.map(|(schema, look, rows_hint)| {
+        let part = Part {
+            path: path.to_path_buf(),
+            look,
+            text: None,
+        };
+        (schema, part, rows_hint)
+    }))
 }
 
 /// The rows of CSV `parts`, in order, whose columns are `columns` (their types unified over
@@ -1454,6 +1466,14 @@ mod tests {
             .collect()
     }
 
+    /// The columns of the parts in these tests: `id` (Int64) and `x` (Float64).
+    fn id_and_x() -> Schema {
+        Schema::new(vec![
+            arrow_schema::Field::new("id", DataType::Int64, true),
+            arrow_schema::Field::new("x", DataType::Float64, true),
+        ])
+    }
+
     /// Columns `id` (Int64) and `x` (a feature) of `files`, looked at as a folder's parts and
     /// decoded in blocks of about `block_bytes` on `threads` threads: each row's id and x.
     fn decode_files(
@@ -1466,10 +1486,7 @@ mod tests {
             .enumerate()
             .map(|(i, file)| look_at_part(&file.0, i == 0).unwrap().unwrap().1)
             .collect();
-        let columns = Schema::new(vec![
-            arrow_schema::Field::new("id", DataType::Int64, true),
-            arrow_schema::Field::new("x", DataType::Float64, true),
-        ]);
+        let columns = id_and_x();
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()
@@ -1553,10 +1570,7 @@ mod tests {
                 .collect()
         };
         let (parts, first_gone) = (look(), look());
-        let columns = Schema::new(vec![
-            arrow_schema::Field::new("id", DataType::Int64, true),
-            arrow_schema::Field::new("x", DataType::Float64, true),
-        ]);
+        let columns = id_and_x();
         let decode = |parts| -> Vec<Result<RecordBatch>> {
             decode_parts(parts, &columns, &[0, 1], &[1], &[])
                 .unwrap()
