@@ -102,7 +102,7 @@ fn require_distinct_rows(matrix: &Matrix, k: usize) -> Result<()> {
 /// The files a run reads: its input and, for `--init FILE`, the init file.
 fn input_paths<'a>(source: &'a Source, init: Option<&'a InitSpec>) -> Vec<&'a Path> {
     let data = match source {
-        Source::File(path) => Some(path.as_path()),
+        Source::File(path, _) => Some(path.as_path()),
         Source::Memory { .. } => None,
     };
     let init = match init {
@@ -275,11 +275,7 @@ pub fn load_normalized(
         missing: MissingPolicy::Error,
         duplicates: DuplicatePolicy::Error,
     };
-    let prepared = prepare(
-        Source::File(path.to_path_buf()),
-        &prep,
-        &mut Timings::default(),
-    )?;
+    let prepared = prepare(Source::file(path), &prep, &mut Timings::default())?;
     Ok((prepared.data.matrix, prepared.data.name))
 }
 
@@ -404,7 +400,7 @@ fn read_init_table(path: &Path, features: &[String], k: usize) -> Result<Matrix>
         features: Some(features.to_vec()),
         ..Default::default()
     };
-    let data = read_dataset(Source::File(path.to_path_buf()), &columns).map_err(|e| match e {
+    let data = read_dataset(Source::file(path), &columns).map_err(|e| match e {
         Error::Data(m) => Error::Data(format!("init file: {m}")),
         other => other,
     })?;

@@ -2,7 +2,7 @@
 
 use crate::backend::BackendChoice;
 use crate::data::ids::DuplicatePolicy;
-use crate::data::read::{ColumnRequest, Source};
+use crate::data::read::ColumnRequest;
 use crate::data::transform::Normalize;
 use crate::data::validate::MissingPolicy;
 use crate::error::{Error, Result};
@@ -121,6 +121,8 @@ pub struct InputArgs {
     /// auto: a real GPU if present, else the CPU; gpu: any adapter; cpu: rayon.
     #[arg(long, value_enum, default_value = "auto")]
     pub backend: BackendChoice,
+    #[command(flatten)]
+    pub nulls: super::NullsArg,
     #[command(flatten)]
     pub gpu: super::GpuArg,
     /// CPU worker threads (default: one per core). Results do not depend on it.
@@ -265,7 +267,7 @@ pub fn run(args: FitArgs) -> Result<()> {
     args.input.check_duplicates()?;
     let job = FitJob {
         command: "fit".to_string(),
-        source: Source::File(args.input.input.clone()),
+        source: args.input.nulls.source(&args.input.input)?,
         prep: args.input.preparation(),
         k,
         criterion: args.criterion,

@@ -158,6 +158,27 @@ impl GpuArg {
     }
 }
 
+/// `--null-values`: the texts a CSV input writes for a missing value.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct NullsArg {
+    /// Words that mark a missing value (a null) in a CSV input besides an empty field,
+    /// matched whole, case as written: NULL or \N from a warehouse export, NA from R, as in
+    /// --null-values 'NULL,\N' (Parquet and Arrow inputs have nulls of their own)
+    #[arg(long, value_name = "A,B", value_delimiter = ',')]
+    pub null_values: Vec<String>,
+}
+
+impl NullsArg {
+    /// The input `path`, read with these null values.
+    ///
+    /// # Errors
+    /// A usage error when the texts cannot be matched as one pattern.
+    pub fn source(&self, path: &std::path::Path) -> Result<crate::data::read::Source> {
+        let nulls = crate::data::read::Nulls::new(self.null_values.iter().cloned())?;
+        Ok(crate::data::read::Source::File(path.to_path_buf(), nulls))
+    }
+}
+
 /// Sets the size of rayon's global pool (`--threads`); 0 or absent keeps one per core.
 ///
 /// # Errors

@@ -2,7 +2,6 @@
 
 use super::fit::MissingArg;
 use crate::backend::BackendChoice;
-use crate::data::read::Source;
 use crate::error::Result;
 use crate::pipeline::{PredictJob, run_predict};
 use clap::Args;
@@ -33,6 +32,8 @@ pub struct PredictArgs {
     /// Null or NaN features: error, drop, or mean/median with the model's fill values.
     #[arg(long, value_enum, default_value = "error")]
     pub missing: MissingArg,
+    #[command(flatten)]
+    pub nulls: super::NullsArg,
     /// auto, gpu or cpu.
     #[arg(long, value_enum, default_value = "auto")]
     pub backend: BackendChoice,
@@ -58,7 +59,7 @@ pub fn run(args: PredictArgs) -> Result<()> {
     args.gpu.apply(args.backend != BackendChoice::Cpu)?;
     let report = run_predict(PredictJob {
         model: args.model,
-        source: Source::File(args.input),
+        source: args.nulls.source(&args.input)?,
         id: args.id,
         missing: args.missing.into(),
         backend: args.backend,

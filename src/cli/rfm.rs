@@ -1,7 +1,6 @@
 //! `strata rfm`: a transaction log → one row per customer of recency, frequency and monetary
 //! features, ready for `strata fit`.
 
-use crate::data::read::Source;
 use crate::error::{Error, Result};
 use crate::output::write::{commit_all, preflight_outputs, write_table};
 use crate::segment::rfm::{BadRows, RfmSpec, aggregate, parse_default_date};
@@ -53,6 +52,8 @@ pub struct RfmArgs {
     /// amount: stop with an error, or skip them.
     #[arg(long, value_enum, default_value = "error")]
     pub bad_rows: BadRows,
+    #[command(flatten)]
+    pub nulls: super::NullsArg,
     /// With --bad-rows skip: write the skipped rows here (row, reason, values as text).
     #[arg(long, value_name = "PATH")]
     pub rejects: Option<PathBuf>,
@@ -100,7 +101,7 @@ pub fn run(args: RfmArgs) -> Result<()> {
         bad_rows: args.bad_rows,
     };
     let started = std::time::Instant::now();
-    let outcome = aggregate(Source::File(args.input.clone()), &spec)?;
+    let outcome = aggregate(args.nulls.source(&args.input)?, &spec)?;
     let mut staged = vec![write_table(
         &args.output,
         &outcome.schema,

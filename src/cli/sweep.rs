@@ -1,7 +1,6 @@
 //! `strata sweep`: fit a range of k on data loaded once, score each, recommend one.
 
 use super::fit::{InputArgs, KMeansArgs};
-use crate::data::read::Source;
 use crate::error::Result;
 use crate::metrics::silhouette::SilhouetteMode;
 use crate::metrics::sweep::{Criterion, parse_k};
@@ -62,7 +61,7 @@ pub fn run(args: SweepArgs) -> Result<()> {
     let (init, n_init) = args.kmeans.init_and_restarts();
     args.input.check_duplicates()?;
     let job = SweepJob {
-        source: Source::File(args.input.input.clone()),
+        source: args.input.nulls.source(&args.input.input)?,
         prep: args.input.preparation(),
         ks: parse_k(&args.k)?,
         criterion: args.criterion,

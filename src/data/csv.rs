@@ -15,6 +15,55 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, channel, sync_channel};
 
+/// The texts that mark a missing value in a CSV input besides an empty field, which always
+/// does (`--null-values`): warehouse exports write `\N` or `NULL`, R writes `NA`. A field is
+/// missing when it is one of them exactly (case and spaces count).
+#[derive(Debug, Clone, Default)]
+pub struct Nulls {
+    texts: Vec<String>,
+    /// The whole-field pattern arrow's reader tests every field against; `None` for the empty
+    /// field alone, which it tests faster without one.
+    pattern: Option<regex::Regex>,
+}
+
+impl Nulls {
+    /// Missing values marked by `texts` as well as by an empty field.
+    ///
+    /// # Errors
+    /// Exit 64 when the texts are too many to match as one pattern.
+    pub fn new(texts: impl IntoIterator<Item = String>) -> Result<Nulls> {
+        let mut list: Vec<String> = Vec::new();
+        for text in texts {
+            if !text.is_empty() && !list.contains(&text) {
+                list.push(text);
+            }
+        }
+        if list.is_empty() {
+            return Ok(Nulls::default());
+        }
+        let alternatives: Vec<String> = list.iter().map(|t| regex::escape(t)).collect();
+        let pattern = regex::Regex::new(&format!("^(?:|{})$", alternatives.join("|")))
+            .map_err(|e| Error::usage(format!("--null-values: {e}")))?;
+        Ok(Nulls {
+            texts: list,
+            pattern: Some(pattern),
+        })
+    }
+
+    /// The texts besides the empty field.
+    pub fn texts(&self) -> &[String] {
+        &self.texts
+    }
+
+    /// `format`, reading these texts as missing values.
+    fn applied(&self, format: arrow_csv::reader::Format) -> arrow_csv::reader::Format {
+        match &self.pattern {
+            Some(pattern) => format.with_null_regex(pattern.clone()),
+            None => format,
+        }
+    }
+}
+
 /// Rows read to infer CSV column types: of a file, or of a folder's first part.
 const CSV_INFER_ROWS: usize = 10_000;
 
@@ -463,16 +512,39 @@ fn at_input_row(message: &str, base: u64, counted_from: u64) -> String {
     }
 }
 
-/// A decoding error of the block starting at data row `base`, as a Strata error.
-fn block_error(e: BlockError, base: u64, path: &Path) -> Error {
+/// arrow's "for column N" in a message of a decoder (N the column's place in the input), made
+/// "for column 'name'" with the input's column `names`.
+fn with_column_name(message: &str, names: &[String]) -> String {
+    const COLUMN: &str = " for column ";
+    let Some(at) = message.find(COLUMN) else {
+        return message.to_string();
+    };
+    let start = at + COLUMN.len();
+    let end = message[start..]
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or(message.len(), |i| start + i);
+    match message[start..end]
+        .parse::<usize>()
+        .ok()
+        .and_then(|i| names.get(i))
+    {
+        Some(name) => format!("{}'{name}'{}", &message[..start], &message[end..]),
+        None => message.to_string(),
+    }
+}
+
+/// A decoding error of the block starting at data row `base` of `path`, whose columns are
+/// `names`, as a Strata error.
+fn block_error(e: BlockError, base: u64, path: &Path, names: &[String]) -> Error {
     let before = e.rows_before;
     match e.error {
         // A value that does not parse as its column's type (the types come from the first
         // rows): the file is fine, that value is not.
         ArrowError::ParseError(message) => Error::data(format!(
-            "cannot read '{}': {}; fix that value, or leave its column out of the features",
+            "cannot read '{}': {}; fix that value, name it in --null-values if it marks a \
+             missing value, or leave its column out of the features",
             path.display(),
-            at_input_row(&message, base, before)
+            at_input_row(&with_column_name(&message, names), base, before)
         )),
         ArrowError::CsvError(message) => Error::read_input(
             path,
@@ -508,15 +580,24 @@ struct ParallelCsv {
     rows: u64,
     ready: std::collections::VecDeque<Result<RecordBatch>>,
     done: bool,
+    /// The input's column names, for messages.
+    names: Vec<String>,
 }
 
 impl ParallelCsv {
-    /// Decodes `blocks` of `parts`, each with decoders of its kind.
-    fn new(blocks: ReadAhead, kinds: Vec<Kind>, parts: Vec<DecodedPart>) -> ParallelCsv {
+    /// Decodes `blocks` of `parts`, each with decoders of its kind; the input's columns are
+    /// named `names`.
+    fn new(
+        blocks: ReadAhead,
+        kinds: Vec<Kind>,
+        parts: Vec<DecodedPart>,
+        names: Vec<String>,
+    ) -> ParallelCsv {
         ParallelCsv {
             blocks,
             kinds,
             parts,
+            names,
             decoders: Vec::new(),
             part: 0,
             rows: 0,
@@ -580,7 +661,8 @@ impl ParallelCsv {
                     }
                 }
                 Err(e) => {
-                    failure = Some(block_error(e, self.rows, &self.parts[block.part].path));
+                    let path = &self.parts[block.part].path;
+                    failure = Some(block_error(e, self.rows, path, &self.names));
                     break;
                 }
             }
@@ -843,13 +925,14 @@ fn text_len(len: u64, head: usize, used: u64, compression: Compression) -> u64 {
     (len as f64 * head as f64 / used as f64).round() as u64
 }
 
-pub(super) fn open_csv(path: PathBuf, file: File) -> Result<Opened> {
+/// The CSV file `path`, opened as `file`, with missing values marked by `nulls`.
+pub(super) fn open_csv(path: PathBuf, file: File, nulls: &Nulls) -> Result<Opened> {
     let csv = Text::open(&path, file)?;
-    open_text(path, csv)
+    open_text(path, csv, nulls)
 }
 
-/// CSV from a stream read once (standard input), which starts with the bytes `magic`; `name`
-/// names it in messages.
+/// CSV from a stream read once (standard input), which starts with the bytes `magic`, with
+/// missing values marked by `nulls`; `name` names it in messages.
 ///
 /// # Errors
 /// Exit 65 when its first rows cannot be read.
@@ -857,9 +940,10 @@ pub(super) fn open_csv_stream(
     name: PathBuf,
     magic: &[u8],
     stream: Box<dyn Read + Send>,
+    nulls: &Nulls,
 ) -> Result<Opened> {
     let csv = Text::stream(magic, stream).map_err(|e| Error::read_input(&name, e))?;
-    open_text(name, csv)
+    open_text(name, csv, nulls)
 }
 
 /// How a CSV text's rows are decoded, as its first rows showed: the delimiter, and the
@@ -895,20 +979,23 @@ fn no_header(path: &Path) -> Error {
 /// Looks at the first `infer_rows` rows of `csv`, the text of `path`: its columns and their
 /// types (the decimal-comma columns as Float64), how its rows are decoded, and its rows,
 /// estimated; `None` when the text is empty. The rows are looked at in the text read for the
-/// estimate when it holds them, else read again from the start.
+/// estimate when it holds them, else read again from the start. Fields that `nulls` marks
+/// missing do not count towards a column's type.
 ///
 /// # Errors
 /// Exit 65 when the first rows cannot be read or name no column.
-fn look_at(path: &Path, csv: &Text, infer_rows: usize) -> Result<Option<Looked>> {
+fn look_at(path: &Path, csv: &Text, infer_rows: usize, nulls: &Nulls) -> Result<Option<Looked>> {
     let limit = ratio_bytes(csv.compression);
     let (head, used) = csv.head(limit).map_err(|e| Error::read_input(path, e))?;
     if head.is_empty() {
         return Ok(None);
     }
     let delimiter = sniff_delimiter(&head);
-    let format = arrow_csv::reader::Format::default()
-        .with_header(true)
-        .with_delimiter(delimiter);
+    let format = nulls.applied(
+        arrow_csv::reader::Format::default()
+            .with_header(true)
+            .with_delimiter(delimiter),
+    );
     let in_head = if head.len() < limit {
         Some(head.len())
     } else {
@@ -952,8 +1039,8 @@ fn look_at(path: &Path, csv: &Text, infer_rows: usize) -> Result<Option<Looked>>
     Ok(Some((schema, Look { delimiter, commas }, rows_hint)))
 }
 
-fn open_text(path: PathBuf, csv: Text) -> Result<Opened> {
-    let Some((schema, look, rows_hint)) = look_at(&path, &csv, CSV_INFER_ROWS)? else {
+fn open_text(path: PathBuf, csv: Text, nulls: &Nulls) -> Result<Opened> {
+    let Some((schema, look, rows_hint)) = look_at(&path, &csv, CSV_INFER_ROWS, nulls)? else {
         return Err(no_header(&path));
     };
     let schema = Arc::new(schema);
@@ -963,13 +1050,15 @@ fn open_text(path: PathBuf, csv: Text) -> Result<Opened> {
         text: Some(csv),
     };
     let columns = schema.clone();
+    let nulls = nulls.clone();
     Ok(Opened {
         schema,
         rows_hint,
         rows_exact: false,
+        typed: false,
         open: Box::new(
             move |projection: &[usize], numeric: &[usize], text: &[usize]| {
-                decode_parts(vec![part], &columns, projection, numeric, text)
+                decode_parts(vec![part], &columns, projection, numeric, text, &nulls)
             },
         ),
     })
@@ -987,13 +1076,15 @@ pub(super) struct Part {
 
 /// Looks at the first rows of the CSV part file `path` (more of them in the `first` part):
 /// its columns, the part, and its rows, estimated; `None` when its text is empty (not even a
-/// header row), as some writers leave a part with no rows. The file is closed again.
+/// header row), as some writers leave a part with no rows. The file is closed again. Fields
+/// that `nulls` marks missing do not count towards a column's type.
 ///
 /// # Errors
 /// As [`Opened::open`] for a CSV file.
 pub(super) fn look_at_part(
     path: &Path,
     first: bool,
+    nulls: &Nulls,
 ) -> Result<Option<(Schema, Part, Option<usize>)>> {
     let file = File::open(path).map_err(|e| Error::open_input(path, &e))?;
     let csv = Text::open(path, file)?;
@@ -1002,7 +1093,7 @@ pub(super) fn look_at_part(
     } else {
         CSV_PART_INFER_ROWS
     };
-    let looked = look_at(path, &csv, infer_rows)?;
+    let looked = look_at(path, &csv, infer_rows, nulls)?;
     Ok(looked.map(|(schema, look, rows_hint)| {
         let part = Part {
             path: path.to_path_buf(),
@@ -1015,7 +1106,8 @@ pub(super) fn look_at_part(
 
 /// The rows of CSV `parts`, in order, whose columns are `columns` (their types unified over
 /// the parts), projected to `projection`: the columns in `numeric` read as Float64, those in
-/// `text` as text. One stream of blocks runs through all the parts, decoded on every thread.
+/// `text` as text, and the fields `nulls` marks as missing values. One stream of blocks runs
+/// through all the parts, decoded on every thread.
 ///
 /// # Errors
 /// When the reading thread cannot be started.
@@ -1025,8 +1117,17 @@ pub(super) fn decode_parts(
     projection: &[usize],
     numeric: &[usize],
     text: &[usize],
+    nulls: &Nulls,
 ) -> Result<Batches> {
-    decode_parts_in_blocks(parts, columns, projection, numeric, text, CSV_BLOCK_BYTES)
+    decode_parts_in_blocks(
+        parts,
+        columns,
+        projection,
+        numeric,
+        text,
+        nulls,
+        CSV_BLOCK_BYTES,
+    )
 }
 
 /// [`decode_parts`] in blocks of about `block_bytes`.
@@ -1036,6 +1137,7 @@ fn decode_parts_in_blocks(
     projection: &[usize],
     numeric: &[usize],
     text: &[usize],
+    nulls: &Nulls,
     block_bytes: usize,
 ) -> Result<Batches> {
     // Parts alike (the usual folder: one writer) share their decoders.
@@ -1082,7 +1184,7 @@ fn decode_parts_in_blocks(
     }
     let kinds: Vec<Kind> = looks
         .iter()
-        .map(|look| kind(look, columns, projection, numeric, text))
+        .map(|look| kind(look, columns, projection, numeric, text, nulls))
         .collect();
     let mut decoded = Vec::with_capacity(parts.len());
     let mut to_read = Vec::with_capacity(parts.len());
@@ -1103,7 +1205,8 @@ fn decode_parts_in_blocks(
             "cannot start the thread reading the CSV input: {e}"
         ))
     })?;
-    Ok(Box::new(ParallelCsv::new(blocks, kinds, decoded)) as Batches)
+    let names = columns.fields().iter().map(|f| f.name().clone()).collect();
+    Ok(Box::new(ParallelCsv::new(blocks, kinds, decoded, names)) as Batches)
 }
 
 /// The decoding of parts that look like `look`, with the columns `columns`.
@@ -1113,6 +1216,7 @@ fn kind(
     projection: &[usize],
     numeric: &[usize],
     text: &[usize],
+    nulls: &Nulls,
 ) -> Kind {
     let commas = &look.commas;
     // Features are read as Float64 whatever the first rows looked like, so an integer-looking
@@ -1147,9 +1251,11 @@ fn kind(
         .collect();
     let schema = Arc::new(Schema::new(fields));
     let projection = projection.to_vec();
-    let rows = arrow_csv::reader::Format::default()
-        .with_header(false)
-        .with_delimiter(look.delimiter);
+    let rows = nulls.applied(
+        arrow_csv::reader::Format::default()
+            .with_header(false)
+            .with_delimiter(look.delimiter),
+    );
     let decoder = move || {
         arrow_csv::ReaderBuilder::new(schema.clone())
             .with_format(rows.clone())
@@ -1259,7 +1365,7 @@ mod tests {
             text: Some(text),
         };
         let blocks = ReadAhead::start(vec![to_read], block_bytes, ahead).unwrap();
-        let csv = ParallelCsv::new(blocks, kinds, vec![part]);
+        let csv = ParallelCsv::new(blocks, kinds, vec![part], vec!["a".into(), "b".into()]);
         let mut values = Vec::new();
         let mut batches = 0;
         for batch in csv {
@@ -1388,7 +1494,13 @@ mod tests {
         assert!(sample.len() <= STREAM_HEAD_BYTES && sample.len() > STREAM_HEAD_BYTES - 2_100);
         assert!(sample.ends_with(b"\n") && text.as_bytes().starts_with(&sample));
         // Its types come from whole rows, and every row is read, across the seam.
-        let opened = open_csv_stream(PathBuf::from("stream"), b"a,b\n", stream()).unwrap();
+        let opened = open_csv_stream(
+            PathBuf::from("stream"),
+            b"a,b\n",
+            stream(),
+            &Nulls::default(),
+        )
+        .unwrap();
         assert_eq!(opened.schema().field(0).data_type(), &DataType::Int64);
         assert_eq!(opened.rows_hint(), None);
         let rows: usize = opened
@@ -1417,6 +1529,14 @@ mod tests {
             at_input_row("no line here", 7, 0),
             "no line here (in the rows from row 7)"
         );
+        let names = ["id".to_string(), "spend".to_string()];
+        assert_eq!(
+            with_column_name(parse, &names),
+            "Error while parsing value 'x' as type 'Float64' for column 'spend' at line 3. Row data: '[1, x]'"
+        );
+        let beyond = parse.replace("column 1", "column 2");
+        assert_eq!(with_column_name(&beyond, &names), beyond);
+        assert_eq!(with_column_name("no column here", &names), "no column here");
     }
 
     #[test]
@@ -1427,6 +1547,27 @@ mod tests {
         assert_eq!(records_end(text, b',', 2), Some(16));
         // The last record has no newline: it is not known to be whole.
         assert_eq!(records_end(text, b',', 3), None);
+    }
+
+    #[test]
+    fn null_values_match_whole_fields_as_written() {
+        let texts = ["NULL", "\\N", "N/A", "(null)", ".", "", "NULL"];
+        let nulls = Nulls::new(texts.iter().map(|t| t.to_string())).unwrap();
+        // The empty field is marked already; a repeated text is kept once.
+        assert_eq!(nulls.texts(), ["NULL", "\\N", "N/A", "(null)", "."]);
+        let pattern = nulls.pattern.as_ref().unwrap();
+        for field in ["", "NULL", "\\N", "N/A", "(null)", "."] {
+            assert!(pattern.is_match(field), "{field:?}");
+        }
+        // Whole fields only, case and spaces as written; pattern characters are literal.
+        for field in [
+            "null", "NULL ", " NULL", "xNULL", "\\", "N", "NA", "null)", "5", "1.5",
+        ] {
+            assert!(!pattern.is_match(field), "{field:?}");
+        }
+        // Only the empty field: arrow's own test, no pattern.
+        assert!(Nulls::new([String::new()]).unwrap().pattern.is_none());
+        assert!(Nulls::new([]).unwrap().texts().is_empty());
     }
 
     #[test]
@@ -1449,8 +1590,12 @@ mod tests {
             let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
             std::io::Write::write_all(&mut gz, text.as_bytes()).unwrap();
             std::fs::write(&path, gz.finish().unwrap()).unwrap();
-            let (part_schema, _, _) = look_at_part(&path, false).unwrap().unwrap();
-            let (file_schema, _, _) = look_at_part(&path, true).unwrap().unwrap();
+            let (part_schema, _, _) = look_at_part(&path, false, &Nulls::default())
+                .unwrap()
+                .unwrap();
+            let (file_schema, _, _) = look_at_part(&path, true, &Nulls::default())
+                .unwrap()
+                .unwrap();
             std::fs::remove_file(&path).unwrap();
             assert_eq!(part_schema.field(1).data_type(), &want, "row {text_row}");
             assert_eq!(file_schema.field(1).data_type(), &DataType::Utf8);
@@ -1484,7 +1629,12 @@ mod tests {
         let parts: Vec<Part> = files
             .iter()
             .enumerate()
-            .map(|(i, file)| look_at_part(&file.0, i == 0).unwrap().unwrap().1)
+            .map(|(i, file)| {
+                look_at_part(&file.0, i == 0, &Nulls::default())
+                    .unwrap()
+                    .unwrap()
+                    .1
+            })
             .collect();
         let columns = id_and_x();
         let pool = rayon::ThreadPoolBuilder::new()
@@ -1493,7 +1643,15 @@ mod tests {
             .unwrap();
         pool.install(|| {
             let mut rows = Vec::new();
-            for batch in decode_parts_in_blocks(parts, &columns, &[0, 1], &[1], &[], block_bytes)? {
+            for batch in decode_parts_in_blocks(
+                parts,
+                &columns,
+                &[0, 1],
+                &[1],
+                &[],
+                &Nulls::default(),
+                block_bytes,
+            )? {
                 let batch = batch?;
                 let ids = batch
                     .column(0)
@@ -1566,13 +1724,18 @@ mod tests {
         let look = || -> Vec<Part> {
             files
                 .iter()
-                .map(|f| look_at_part(&f.0, true).unwrap().unwrap().1)
+                .map(|f| {
+                    look_at_part(&f.0, true, &Nulls::default())
+                        .unwrap()
+                        .unwrap()
+                        .1
+                })
                 .collect()
         };
         let (parts, first_gone) = (look(), look());
         let columns = id_and_x();
         let decode = |parts| -> Vec<Result<RecordBatch>> {
-            decode_parts(parts, &columns, &[0, 1], &[1], &[])
+            decode_parts(parts, &columns, &[0, 1], &[1], &[], &Nulls::default())
                 .unwrap()
                 .collect()
         };

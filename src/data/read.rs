@@ -138,10 +138,13 @@ impl Compression {
     }
 }
 
+pub use super::csv::Nulls;
+
 /// Where input rows come from: a file, or batches already in memory (the demo).
 pub enum Source {
-    /// A file whose format is given by its extension.
-    File(PathBuf),
+    /// A file (or folder of parts, or `-`) whose format is given by its name or first bytes,
+    /// and the texts that mark missing values if it is CSV.
+    File(PathBuf, Nulls),
     /// Record batches in memory, with a name for messages.
     Memory {
         name: String,
@@ -159,11 +162,16 @@ pub fn is_stdin(path: &Path) -> bool {
 const STDIN_NAME: &str = "standard input";
 
 impl Source {
+    /// The file `path`, a CSV one with only empty fields missing.
+    pub fn file(path: impl Into<PathBuf>) -> Source {
+        Source::File(path.into(), Nulls::default())
+    }
+
     /// A short name for messages and reports.
     pub fn name(&self) -> String {
         match self {
-            Source::File(path) if is_stdin(path) => STDIN_NAME.to_string(),
-            Source::File(path) => path.display().to_string(),
+            Source::File(path, _) if is_stdin(path) => STDIN_NAME.to_string(),
+            Source::File(path, _) => path.display().to_string(),
             Source::Memory { name, .. } => name.clone(),
         }
     }
@@ -184,6 +192,9 @@ pub struct Opened {
     pub(super) rows_hint: Option<usize>,
     /// Whether `rows_hint` is a count, not an estimate.
     pub(super) rows_exact: bool,
+    /// Whether the columns' types are the input's own (false for CSV, whose types are
+    /// inferred from its first rows).
+    pub(super) typed: bool,
     pub(super) open: OpenBatches,
 }
 
@@ -202,6 +213,7 @@ impl Opened {
                     schema,
                     rows_hint: Some(rows),
                     rows_exact: true,
+                    typed: true,
                     open: Box::new(move |projection: &[usize], _: &[usize], _: &[usize]| {
                         let projection = projection.to_vec();
                         let iter = batches.into_iter().map(move |batch| {
@@ -213,15 +225,15 @@ impl Opened {
                     }),
                 })
             }
-            Source::File(path) if is_stdin(&path) => open_stdin(),
-            Source::File(path) if path.is_dir() => open_folder(path),
-            Source::File(path) => {
+            Source::File(path, nulls) if is_stdin(&path) => open_stdin(&nulls),
+            Source::File(path, nulls) if path.is_dir() => open_folder(path, &nulls),
+            Source::File(path, nulls) => {
                 let format = Format::of_input(&path)?;
                 let file = File::open(&path).map_err(|e| Error::open_input(&path, &e))?;
                 match format {
                     Format::Parquet => open_parquet(path, file),
                     Format::Arrow => open_ipc(path, file),
-                    Format::Csv => super::csv::open_csv(path, file),
+                    Format::Csv => super::csv::open_csv(path, file, &nulls),
                 }
             }
         }
@@ -230,6 +242,11 @@ impl Opened {
     /// The input's schema.
     pub fn schema(&self) -> &SchemaRef {
         &self.schema
+    }
+
+    /// Whether the columns' types are the input's own, not inferred from its first rows.
+    pub fn typed(&self) -> bool {
+        self.typed
     }
 
     /// The row count when the format states it up front.
@@ -355,11 +372,16 @@ struct PartLook {
 
 impl PartLook {
     /// Opens the part file `path` of a folder of `format` parts (its `first`) to see its
-    /// columns; keeps no file open. `None` for a CSV part with no text at all: it holds no
-    /// rows, and no header row to compare.
-    fn of(path: &Path, format: Option<Format>, first: bool) -> Result<Option<PartLook>> {
+    /// columns (a CSV part's missing values marked by `nulls`); keeps no file open. `None` for
+    /// a CSV part with no text at all: it holds no rows, and no header row to compare.
+    fn of(
+        path: &Path,
+        format: Option<Format>,
+        first: bool,
+        nulls: &Nulls,
+    ) -> Result<Option<PartLook>> {
         if format == Some(Format::Csv) {
-            let look = super::csv::look_at_part(path, first)?;
+            let look = super::csv::look_at_part(path, first, nulls)?;
             return Ok(look.map(|(schema, part, rows_hint)| PartLook {
                 schema,
                 rows_hint,
@@ -367,7 +389,7 @@ impl PartLook {
                 csv: Some(part),
             }));
         }
-        let opened = Opened::open(Source::File(path.to_path_buf()))?;
+        let opened = Opened::open(Source::file(path))?;
         Ok(Some(PartLook {
             schema: opened.schema().as_ref().clone(),
             rows_hint: opened.rows_hint,
@@ -382,13 +404,13 @@ impl PartLook {
 /// same columns in the same order. The parts are looked at side by side (a CSV part's types
 /// come from its first rows); while streaming, one part is open at a time, and CSV parts run
 /// through one stream of blocks decoded on every thread, so that many small parts do not each
-/// pay for a reader of their own.
-fn open_folder(folder: PathBuf) -> Result<Opened> {
+/// pay for a reader of their own. `nulls` marks the missing values of CSV parts.
+fn open_folder(folder: PathBuf, nulls: &Nulls) -> Result<Opened> {
     let (parts, format) = folder_parts(&folder)?;
     let looks: Vec<Result<Option<PartLook>>> = parts
         .par_iter()
         .enumerate()
-        .map(|(i, part)| PartLook::of(part, format, i == 0))
+        .map(|(i, part)| PartLook::of(part, format, i == 0, nulls))
         .collect();
     let mut schema: Option<Schema> = None;
     let mut first_part = &parts[0];
@@ -463,22 +485,24 @@ fn open_folder(folder: PathBuf) -> Result<Opened> {
         }
     );
     let columns = schema.clone();
+    let nulls = nulls.clone();
     Ok(Opened {
         schema,
         rows_hint,
         rows_exact,
+        typed: format != Some(Format::Csv),
         open: Box::new(
             move |projection: &[usize], numeric: &[usize], text: &[usize]| {
                 if format == Some(Format::Csv) {
                     return super::csv::decode_parts(
-                        csv_parts, &columns, projection, numeric, text,
+                        csv_parts, &columns, projection, numeric, text, &nulls,
                     );
                 }
                 let (projection, numeric, text) =
                     (projection.to_vec(), numeric.to_vec(), text.to_vec());
                 // Each part is opened when the one before it is done.
                 let iter = parts.into_iter().flat_map(move |part| -> Batches {
-                    match Opened::open(Source::File(part))
+                    match Opened::open(Source::file(part))
                         .and_then(|opened| opened.batches_with_text(&projection, &numeric, &text))
                     {
                         Ok(batches) => batches,
@@ -500,6 +524,7 @@ fn open_parquet(path: PathBuf, file: File) -> Result<Opened> {
         schema,
         rows_hint: rows,
         rows_exact: true,
+        typed: true,
         open: Box::new(move |projection: &[usize], _: &[usize], _: &[usize]| {
             let reader = |file: File, columns: &[usize]| {
                 let builder =
@@ -639,6 +664,7 @@ fn open_ipc(path: PathBuf, mut file: File) -> Result<Opened> {
                 schema,
                 rows_hint,
                 rows_exact: true,
+                typed: true,
                 open: Box::new(move |projection: &[usize], _: &[usize], _: &[usize]| {
                     let reader = arrow_ipc::reader::FileReader::try_new(
                         BufReader::new(file),
@@ -671,6 +697,7 @@ fn open_ipc_stream(
         schema,
         rows_hint: None,
         rows_exact: false,
+        typed: true,
         open: Box::new(move |projection: &[usize], _: &[usize], _: &[usize]| {
             let projection = projection.to_vec();
             let iter = reader.map(move |batch| {
@@ -685,13 +712,14 @@ fn open_ipc_stream(
 }
 
 /// Standard input (`--input -`), its format told from its first bytes: an Arrow IPC stream, or
-/// CSV (plain, gzip or zstd), each read as it arrives. Parquet and Arrow IPC files are read
-/// from their end, so they are refused with a way out rather than copied somewhere first.
+/// CSV (plain, gzip or zstd; its missing values marked by `nulls`), each read as it arrives.
+/// Parquet and Arrow IPC files are read from their end, so they are refused with a way out
+/// rather than copied somewhere first.
 ///
 /// # Errors
 /// Exit 66 when standard input cannot be read, 65 for a Parquet or Arrow IPC file and for what
 /// is not valid in its format.
-fn open_stdin() -> Result<Opened> {
+fn open_stdin(nulls: &Nulls) -> Result<Opened> {
     let name = PathBuf::from(STDIN_NAME);
     let mut stdin = std::io::stdin();
     let mut magic = Vec::with_capacity(8);
@@ -717,7 +745,7 @@ fn open_stdin() -> Result<Opened> {
     if magic.starts_with(&[0xff; 4]) {
         return open_ipc_stream(name.clone(), stream).map_err(|e| Error::read_input(&name, e));
     }
-    super::csv::open_csv_stream(name, &magic, stream)
+    super::csv::open_csv_stream(name, &magic, stream, nulls)
 }
 
 /// Which columns to read, as the user named them.
@@ -828,10 +856,20 @@ fn looks_like_an_id(name: &str) -> bool {
         || (name.ends_with("Id") && name.len() > 2)
 }
 
+/// Said where a column taken as text may hold numbers with a word for missing ones: a CSV
+/// column, whose type its first rows gave.
+pub const INFERRED_TEXT_HINT: &str = " (a CSV column is text when one of its first rows holds a \
+    word; a word that marks a missing value, such as NULL, is read as one when named in \
+    --null-values)";
+
 /// Resolves the requested columns against the schema: (features, id index, truth index).
+/// Where the types are not the input's own but inferred (`typed` false: CSV), a feature named
+/// in `--features` that its first rows showed as text is read as numbers all the same, so
+/// that the value that is not one is named with its row.
 fn resolve(
     schema: &Schema,
     request: &ColumnRequest,
+    typed: bool,
 ) -> Result<(Vec<usize>, Option<usize>, Option<usize>)> {
     let id = request
         .id
@@ -846,6 +884,8 @@ fn resolve(
     for name in &request.exclude {
         find_column(schema, name, "excluded")?;
     }
+    // The hint for a CSV column left out of the default features as text.
+    let mut hint = "";
     let features: Vec<usize> = match &request.features {
         Some(names) => {
             let mut seen = HashMap::new();
@@ -861,7 +901,8 @@ fn resolve(
                     )));
                 }
                 let data_type = schema.field(index).data_type();
-                if !is_named_feature_type(data_type) {
+                let inferred_text = !typed && data_type == &DataType::Utf8;
+                if !is_named_feature_type(data_type) && !inferred_text {
                     return Err(Error::data(format!(
                         "feature column '{name}' has type {data_type}; features must be numeric \
                          (integer, unsigned, float or decimal) or boolean (read as 1 and 0): \
@@ -896,11 +937,14 @@ fn resolve(
                     other => format!("'{}' ({other})", f.name()),
                 })
                 .collect();
+            if !typed && candidates().any(|(_, f)| f.data_type() == &DataType::Utf8) {
+                hint = INFERRED_TEXT_HINT;
+            }
             if !left_out.is_empty() && !numeric.is_empty() {
                 log::warn!(
                     "not numeric, so not features: {}; name the features with --features, or \
-                     leave columns out with --exclude",
-                    left_out.join(", ")
+                     leave columns out with --exclude{hint}",
+                    left_out.join(", "),
                 );
             }
             // A numeric identifier would be clustered on as if it meant something.
@@ -931,8 +975,9 @@ fn resolve(
     };
     if features.is_empty() {
         return Err(Error::data(format!(
-            "no numeric feature columns to cluster; the columns are: {} (name them with --features)",
-            available(schema)
+            "no numeric feature columns to cluster; the columns are: {} (name them with \
+             --features){hint}",
+            available(schema),
         )));
     }
     Ok((features, id, truth))
@@ -993,7 +1038,7 @@ impl DatasetReader {
         let schema = opened.schema().clone();
         let rows_hint = opened.rows_hint();
         let rows_total = opened.rows_total();
-        let (feature_idx, id_idx, truth_idx) = resolve(&schema, request)?;
+        let (feature_idx, id_idx, truth_idx) = resolve(&schema, request, opened.typed)?;
         let features: Vec<String> = feature_idx
             .iter()
             .map(|&i| schema.field(i).name().clone())
@@ -1389,7 +1434,7 @@ mod tests {
                 .num_threads(threads)
                 .build()
                 .unwrap()
-                .install(|| read_dataset(Source::File(path.clone()), &request).unwrap())
+                .install(|| read_dataset(Source::file(path.clone()), &request).unwrap())
         };
         // Three threads: one reader per column; two: runs of two columns per reader.
         let (one, many, pairs) = (read(1), read(3), read(2));
@@ -1451,14 +1496,14 @@ mod tests {
         writer.finish().unwrap();
         stream.finish().unwrap();
         let hint = |path: &PathBuf| {
-            Opened::open(Source::File(path.clone()))
+            Opened::open(Source::file(path.clone()))
                 .unwrap()
                 .rows_hint()
         };
         assert_eq!(hint(&file_path), Some(12));
         assert_eq!(hint(&stream_path), None);
         // Counting leaves the file rewound for the read itself.
-        let data = read_dataset(Source::File(file_path.clone()), &ColumnRequest::default());
+        let data = read_dataset(Source::file(file_path.clone()), &ColumnRequest::default());
         assert_eq!(data.unwrap().matrix.rows(), 12);
         // The first batch header overwritten past its length prefix: the footer still parses,
         // the header does not.

@@ -501,8 +501,13 @@ pub fn aggregate(source: Source, spec: &RfmSpec) -> Result<RfmOutcome> {
     let amount_type = schema.field(amount_idx).data_type();
     if !(amount_type.is_numeric() || matches!(amount_type, DataType::Null)) {
         return Err(Error::data(format!(
-            "amount column '{}' has type {amount_type}; it must be numeric",
-            spec.amount
+            "amount column '{}' has type {amount_type}; it must be numeric{}",
+            spec.amount,
+            if opened.typed() || amount_type != &DataType::Utf8 {
+                ""
+            } else {
+                crate::data::read::INFERRED_TEXT_HINT
+            }
         )));
     }
     let mut keys = Keys::new(schema.field(customer_idx).data_type())?;

@@ -67,12 +67,14 @@ fn unknown_id_column() {
 
 #[test]
 fn non_numeric_feature() {
+    // A CSV's types are only inferred: a text column named as a feature is read as numbers,
+    // and the first value that is not one is named with its column and row.
     expect_failure(
         "non-numeric",
         GOOD,
         &["--k", "2", "--features", "a,name"],
         65,
-        &["'name' has type Utf8", "numeric"],
+        &["value 'x'", "for column 'name' at row 0"],
     );
 }
 
@@ -628,7 +630,8 @@ fn a_stray_value_past_the_typed_rows() {
         65,
         &[
             "'oops'",
-            "fix that value, or leave its column out of the features",
+            "fix that value, name it in --null-values if it marks a missing value, or leave its \
+             column out of the features",
         ],
     );
     expect_failure(

@@ -3,7 +3,8 @@
 //! compressed with gzip, in one member or two, or zstd), a folder of Parquet parts and one of
 //! many small CSV parts; integer, unsigned, float and decimal columns become f32; the id keeps
 //! its type in the output (a dictionary-encoded id its value type). Compressed CSV is written
-//! as well as read; CSV and Arrow IPC streams are read from standard input.
+//! as well as read; CSV and Arrow IPC streams are read from standard input; words named in
+//! --null-values read as missing values.
 
 use crate::util::{
     Scratch, fit_blobs, fixtures, json, read_arrow, strata_fails, strata_ok, strata_piped,
@@ -53,7 +54,7 @@ fn every_format_reads_the_same_values() {
             ..Default::default()
         };
         let data = read_dataset(
-            Source::File(fixtures().join("formats").join(file)),
+            Source::file(fixtures().join("formats").join(file)),
             &request,
         )
         .unwrap();
@@ -72,7 +73,7 @@ fn default_features_are_the_numeric_columns() {
         ..Default::default()
     };
     let data = read_dataset(
-        Source::File(fixtures().join("formats/table.feather")),
+        Source::file(fixtures().join("formats/table.feather")),
         &request,
     )
     .unwrap();
@@ -149,7 +150,7 @@ fn a_folder_of_parts_is_one_table() {
         id: Some("id".into()),
         ..Default::default()
     };
-    let data = read_dataset(Source::File(folder), &request).unwrap();
+    let data = read_dataset(Source::file(folder), &request).unwrap();
     assert_eq!(data.features, ["x"]);
     let rows: Vec<&[f32]> = (0..3).map(|i| data.matrix.row(i)).collect();
     assert_eq!(rows, [[2.0], [3.0], [0.5]]);
@@ -179,7 +180,7 @@ fn a_folder_of_parts_is_one_table() {
         "{}",
         run.stderr
     );
-    let data = read_dataset(Source::File(folder), &request).unwrap();
+    let data = read_dataset(Source::file(folder), &request).unwrap();
     let rows: Vec<&[f32]> = (0..3).map(|i| data.matrix.row(i)).collect();
     assert_eq!(rows, [[2.5], [3.0], [0.5]]);
 }
@@ -284,10 +285,10 @@ fn export_and_unload_names_are_read_as_delimited_text() {
         id: Some("id".into()),
         ..Default::default()
     };
-    let want = read_dataset(Source::File(scratch.join("one.csv")), &request).unwrap();
+    let want = read_dataset(Source::file(scratch.join("one.csv")), &request).unwrap();
     assert_eq!(want.matrix.row(2), [6.0, 9.0]);
     for input in ["unload", "one.tsv", "one.tsv.gz"] {
-        let data = read_dataset(Source::File(scratch.join(input)), &request).unwrap();
+        let data = read_dataset(Source::file(scratch.join(input)), &request).unwrap();
         assert_eq!(data.features, ["x", "y"], "{input}");
         assert_eq!(data.matrix.rows(), 3, "{input}");
         for i in 0..3 {
@@ -314,6 +315,153 @@ fn export_and_unload_names_are_read_as_delimited_text() {
 }
 
 #[test]
+fn words_for_missing_values_read_as_missing_when_named() {
+    // Warehouse exports write NULL or \N for a missing value, R writes NA. Named in
+    // --null-values they read as the empty fields they stand for: the same segments, byte for
+    // byte, from a file, a folder of parts, standard input and a file split by semicolons with
+    // decimal commas, and `predict` the same.
+    let scratch = Scratch::new("null-values");
+    strata_ok(
+        &scratch.path,
+        &[
+            "generate", "--rows", "3000", "--dims", "3", "--seed", "4", "--output", "g.csv",
+        ],
+    );
+    let generated = std::fs::read_to_string(scratch.join("g.csv")).unwrap();
+    let (header, rows) = generated.split_once('\n').unwrap();
+    let words = ["NULL", "\\N", "NA"];
+    let (mut empty, mut worded, mut semicolons) = (vec![], vec![], vec![]);
+    for (i, row) in rows.lines().enumerate() {
+        let fields: Vec<&str> = row.split(',').collect();
+        assert_eq!(fields.len(), 5);
+        // One feature missing in every seventh row, the features in turn (f0 in row 0).
+        let missing = (i % 7 == 0).then_some(1 + (i / 7) % 3);
+        let with = |gap: &str| -> Vec<String> {
+            (0..5)
+                .map(|c| match missing {
+                    Some(m) if m == c => gap.to_string(),
+                    _ => fields[c].to_string(),
+                })
+                .collect()
+        };
+        let word = words[(i / 7) % 3];
+        empty.push(with("").join(","));
+        worded.push(with(word).join(","));
+        semicolons.push(
+            with(word)
+                .iter()
+                .map(|f| f.replace('.', ","))
+                .collect::<Vec<_>>()
+                .join(";"),
+        );
+    }
+    let text = |header: &str, rows: &[String]| format!("{header}\n{}\n", rows.join("\n"));
+    scratch.write("empty.csv", &text(header, &empty));
+    let worded_csv = text(header, &worded);
+    scratch.write("words.csv", &worded_csv);
+    scratch.write(
+        "semicolons.csv",
+        &text(&header.replace(',', ";"), &semicolons),
+    );
+    let folder = scratch.join("parts");
+    std::fs::create_dir(&folder).unwrap();
+    std::fs::write(folder.join("part-0.csv"), text(header, &worded[..1700])).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, text(header, &worded[1700..]).as_bytes()).unwrap();
+    std::fs::write(folder.join("part-1.csv.gz"), gz.finish().unwrap()).unwrap();
+
+    let named = ["--missing", "mean", "--null-values", "NULL,\\N,NA"];
+    let want = fit_blobs(
+        "empty.csv",
+        "3",
+        &["--missing", "mean", "--output", "empty.arrow"],
+    );
+    let mut want = want;
+    want.extend(["--model", "model.json"]);
+    let run = strata_ok(&scratch.path, &want);
+    assert!(
+        run.stderr.contains("filled 143 missing value(s) of 'f0'"),
+        "{}",
+        run.stderr
+    );
+    let want = std::fs::read(scratch.join("empty.arrow")).unwrap();
+    for input in ["words.csv", "parts", "semicolons.csv"] {
+        let mut args = fit_blobs(input, "3", &named);
+        args.extend(["--output", "got.arrow"]);
+        strata_ok(&scratch.path, &args);
+        assert_eq!(
+            std::fs::read(scratch.join("got.arrow")).unwrap(),
+            want,
+            "{input}"
+        );
+    }
+    let mut args = fit_blobs("-", "3", &named);
+    args.extend(["--output", "piped.arrow"]);
+    let run = strata_piped(&scratch.path, &args, worded_csv.into_bytes());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(std::fs::read(scratch.join("piped.arrow")).unwrap(), want);
+    for (input, null_values, output) in [
+        ("empty.csv", "", "p-empty.arrow"),
+        ("words.csv", "NULL,\\N,NA", "p-words.arrow"),
+    ] {
+        strata_ok(
+            &scratch.path,
+            &[
+                "predict",
+                "--model",
+                "model.json",
+                "--input",
+                input,
+                "--id",
+                "id",
+                "--missing",
+                "mean",
+                "--null-values",
+                null_values,
+                "--output",
+                output,
+            ],
+        );
+    }
+    assert_eq!(
+        std::fs::read(scratch.join("p-words.arrow")).unwrap(),
+        std::fs::read(scratch.join("p-empty.arrow")).unwrap()
+    );
+
+    // Not named, a word is a value that is not a number, named with its row; and columns
+    // holding words are text, which the message says how to read.
+    let mut args = fit_blobs("words.csv", "3", &["--features", "f0,f1,f2"]);
+    args.extend(["--missing", "mean", "--output", "no.arrow"]);
+    strata_fails(
+        &scratch.path,
+        &args,
+        65,
+        &["'NULL'", "at row 0", "name it in --null-values"],
+    );
+    let mut args = fit_blobs(
+        "words.csv",
+        "3",
+        &["--missing", "mean", "--output", "no.arrow"],
+    );
+    strata_fails(
+        &scratch.path,
+        &args,
+        65,
+        &["no numeric feature columns", "named in --null-values"],
+    );
+    assert!(!scratch.join("no.arrow").exists());
+    args.extend(["--null-values", "NULL"]);
+    let run = strata_ok(&scratch.path, &args);
+    assert!(
+        run.stderr
+            .contains("not features: 'f1' (Utf8), 'f2' (Utf8)")
+            && run.stderr.contains("named in --null-values"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
 fn a_boolean_feature_is_read_as_one_and_zero_when_named() {
     let scratch = Scratch::new("bool-feature");
     std::fs::write(
@@ -325,6 +473,7 @@ fn a_boolean_feature_is_read_as_one_and_zero_when_named() {
         arrow_schema::Field::new("id", DataType::Int64, false),
         arrow_schema::Field::new("spend", DataType::Float64, false),
         arrow_schema::Field::new("is_member", DataType::Boolean, false),
+        arrow_schema::Field::new("city", DataType::Utf8, false),
     ]));
     let batch = arrow_array::RecordBatch::try_new(
         schema.clone(),
@@ -334,6 +483,7 @@ fn a_boolean_feature_is_read_as_one_and_zero_when_named() {
             std::sync::Arc::new(arrow_array::BooleanArray::from(vec![
                 true, false, true, false,
             ])),
+            std::sync::Arc::new(arrow_array::StringArray::from(vec!["a", "b", "a", "c"])),
         ],
     )
     .unwrap();
@@ -342,12 +492,12 @@ fn a_boolean_feature_is_read_as_one_and_zero_when_named() {
         features: Some(vec!["spend".into(), "is_member".into()]),
         ..Default::default()
     };
-    let typed = Source::Memory {
+    let typed = || Source::Memory {
         name: "typed".into(),
-        schema,
-        batches: vec![batch],
+        schema: schema.clone(),
+        batches: vec![batch.clone()],
     };
-    for source in [Source::File(scratch.join("b.csv")), typed] {
+    for source in [Source::file(scratch.join("b.csv")), typed()] {
         let data = read_dataset(source, &named).unwrap();
         let rows: Vec<&[f32]> = (0..4).map(|i| data.matrix.row(i)).collect();
         assert_eq!(rows, [[10.5, 1.0], [3.0, 0.0], [8.0, 1.0], [1.0, 0.0]]);
@@ -370,7 +520,20 @@ fn a_boolean_feature_is_read_as_one_and_zero_when_named() {
         json(&scratch.join("r.json"))["input"]["features"],
         serde_json::json!(["spend"])
     );
-    // Text is still no feature.
+    // Text is still no feature: a column typed as text is refused as it is named; a CSV's
+    // column, whose type is only inferred, at its first value that is not a number.
+    let city = ColumnRequest {
+        features: Some(vec!["spend".into(), "city".into()]),
+        ..Default::default()
+    };
+    let Err(error) = read_dataset(typed(), &city) else {
+        panic!("a text feature was read");
+    };
+    let error = error.to_string();
+    assert!(
+        error.contains("feature column 'city' has type Utf8") && error.contains("or boolean"),
+        "{error}"
+    );
     strata_fails(
         &scratch.path,
         &[
@@ -385,7 +548,7 @@ fn a_boolean_feature_is_read_as_one_and_zero_when_named() {
             "t.arrow",
         ],
         65,
-        &["feature column 'city' has type Utf8", "or boolean"],
+        &["value 'a'", "for column 'city' at row 0"],
     );
 }
 
@@ -533,7 +696,7 @@ fn compressed_csv_is_read_and_written() {
         id: Some("id".into()),
         ..Default::default()
     };
-    let data = read_dataset(Source::File(folder), &request).unwrap();
+    let data = read_dataset(Source::file(folder), &request).unwrap();
     let rows: Vec<&[f32]> = (0..4).map(|i| data.matrix.row(i)).collect();
     assert_eq!(rows, [[2.0], [3.0], [0.5], [8.0]]);
 }

@@ -1,6 +1,6 @@
 //! `strata rfm` against a pandas groupby on the same transaction log (tests/fixtures/rfm,
 //! written by make_fixtures.py): five date forms, ties, refunds, one-purchase customers,
-//! multi-line orders, bad rows.
+//! multi-line orders, bad rows (also written as words for missing values).
 
 use crate::util::{
     Scratch, assert_close, fixtures, json, read_arrow, strata, strata_fails, strata_ok,
@@ -279,6 +279,58 @@ fn bad_rows_stop_the_run_or_are_skipped_into_a_rejects_file() {
     let batches = read_arrow(&scratch.join("out.arrow"));
     let table = arrow_select::concat::concat_batches(&batches[0].schema(), &batches).unwrap();
     check(&table, &want["by_order"], "skipped bad rows");
+}
+
+#[test]
+fn words_named_in_null_values_are_missing_in_the_log() {
+    // The bad-rows log as a warehouse writes it: \N for the missing customer, NULL for the
+    // missing amount. Named in --null-values, the same rows are rejected and the rest
+    // aggregate as pandas does; not named, the amount column is text, and the message says
+    // how to read it.
+    let scratch = Scratch::new("rfm-null-values");
+    let log = std::fs::read_to_string(rfm_fixture("tx_bad.csv")).unwrap();
+    let lines: Vec<String> = log
+        .lines()
+        .map(|line| match line {
+            l if l.starts_with(",1001,") => format!("\\N{l}"),
+            l if l.contains(",,") => l.replace(",,", ",NULL,"),
+            l => l.to_string(),
+        })
+        .collect();
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.contains("NULL") || l.starts_with("\\N"))
+            .count(),
+        2
+    );
+    scratch.write("tx.csv", &(lines.join("\n") + "\n"));
+    let mut args = rfm_args("tx.csv", "out.arrow");
+    args.extend(["--order", "order_id"]);
+    strata_fails(
+        &scratch.path,
+        &args,
+        65,
+        &[
+            "amount column 'amount' has type Utf8",
+            "named in --null-values",
+        ],
+    );
+    args.extend(["--null-values", "NULL,\\N", "--bad-rows", "skip"]);
+    args.extend(["--rejects", "rejects.csv"]);
+    let run = strata_ok(&scratch.path, &args);
+    assert!(run.stdout.contains("rejected 3"), "{}", run.stdout);
+    let rejects = std::fs::read_to_string(scratch.join("rejects.csv")).unwrap();
+    let reasons: Vec<&str> = rejects.lines().skip(1).collect();
+    assert!(reasons[0].starts_with("4,null customer id,"), "{rejects}");
+    assert!(
+        reasons[2].starts_with("11,\"missing, NaN or infinite amount\""),
+        "{rejects}"
+    );
+    let want = json(&fixtures().join("rfm").join("expected_bad.json"));
+    let batches = read_arrow(&scratch.join("out.arrow"));
+    let table = arrow_select::concat::concat_batches(&batches[0].schema(), &batches).unwrap();
+    check(&table, &want["by_order"], "words for missing values");
 }
 
 #[test]
