@@ -447,6 +447,7 @@ pub fn run_fit(job: FitJob) -> Result<FitOutcome> {
     if job.k.len() > 1 && job.init.drawn().is_none() {
         return Err(init_file_fixes_k());
     }
+    let null_values = job.source.null_values().to_vec();
     let Prepared {
         data,
         cleaning,
@@ -664,6 +665,7 @@ pub fn run_fit(job: FitJob) -> Result<FitOutcome> {
             log1p: job.prep.log1p.clone(),
             backend: job.backend,
             missing: job.prep.missing,
+            null_values,
             duplicates: format!("{:?}", job.prep.duplicates).to_lowercase(),
         },
         backend: info,

@@ -167,6 +167,14 @@ impl Source {
         Source::File(path.into(), Nulls::default())
     }
 
+    /// The words read as missing values besides empty fields, if it is CSV.
+    pub fn null_values(&self) -> &[String] {
+        match self {
+            Source::File(_, nulls) => nulls.texts(),
+            Source::Memory { .. } => &[],
+        }
+    }
+
     /// A short name for messages and reports.
     pub fn name(&self) -> String {
         match self {

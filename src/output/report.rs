@@ -37,6 +37,8 @@ pub struct ParamsInfo {
     pub log1p: Vec<String>,
     pub backend: crate::backend::BackendChoice,
     pub missing: crate::data::validate::MissingPolicy,
+    /// The words read as missing values in a CSV input (`--null-values`), besides empty fields.
+    pub null_values: Vec<String>,
     pub duplicates: String,
 }
 

@@ -387,12 +387,16 @@ fn words_for_missing_values_read_as_missing_when_named() {
     let want = std::fs::read(scratch.join("empty.arrow")).unwrap();
     for input in ["words.csv", "parts", "semicolons.csv"] {
         let mut args = fit_blobs(input, "3", &named);
-        args.extend(["--output", "got.arrow"]);
+        args.extend(["--output", "got.arrow", "--report", "got.json"]);
         strata_ok(&scratch.path, &args);
         assert_eq!(
             std::fs::read(scratch.join("got.arrow")).unwrap(),
             want,
             "{input}"
+        );
+        assert_eq!(
+            json(&scratch.join("got.json"))["params"]["null_values"],
+            serde_json::json!(["NULL", "\\N", "NA"])
         );
     }
     let mut args = fit_blobs("-", "3", &named);
