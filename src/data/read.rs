@@ -866,9 +866,9 @@ fn looks_like_an_id(name: &str) -> bool {
 
 /// Said where a column taken as text may hold numbers with a word for missing ones: a CSV
 /// column, whose type its first rows gave.
-pub const INFERRED_TEXT_HINT: &str = " (a CSV column is text when one of its first rows holds a \
-    word; a word that marks a missing value, such as NULL, is read as one when named in \
-    --null-values)";
+pub const INFERRED_TEXT_HINT: &str = " (a CSV column is text when one of its first rows is not \
+    a plain number: a word, or a number with a space before it; a word that marks a missing \
+    value, such as NULL, is read as missing when named in --null-values)";
 
 /// Resolves the requested columns against the schema: (features, id index, truth index).
 /// Where the types are not the input's own but inferred (`typed` false: CSV), a feature named
