@@ -82,8 +82,9 @@ impl From<DuplicatesArg> for DuplicatePolicy {
 /// Input, column and transform flags shared by the commands that fit.
 #[derive(Debug, Clone, Args)]
 pub struct InputArgs {
-    /// Input file: .parquet, .arrow/.feather/.ipc, or .csv/.tsv (by extension; .csv.gz,
-    /// .csv.zst and names like Redshift's 0000_part_00.gz are decompressed as they are read; a
+    /// Input file: .parquet, .arrow/.feather/.ipc, or .csv/.tsv (by extension, or named as
+    /// Redshift's unload names its parts, 0000_part_00; .csv.gz, .csv.zst and names like
+    /// 0000_part_00.gz are decompressed as they are read; a
     /// CSV split by semicolons or tabs is told from its header row, and its decimal commas are
     /// read); or a folder of part files in one of those formats, read as one table in
     /// file-name order; or `-`, standard input (CSV, compressed or not, or an Arrow IPC

@@ -56,13 +56,20 @@ impl Format {
 
     /// The format an input path's name says: as [`Format::from_extension`], and also
     /// delimited text named the way exports and warehouse unloads name it: `.tsv` (compressed
-    /// or not), and a compressed file with no other extension (Redshift's `0000_part_00.gz`).
+    /// or not), a compressed file with no other extension (Redshift's `0000_part_00.gz`), and
+    /// the parts Redshift's UNLOAD writes by default, plain, with no extension at all
+    /// (`customers_0000_part_00`).
     pub fn from_input_name(path: &Path) -> Option<Format> {
-        Format::from_extension(path).or_else(|| match content_extension(path) {
-            (Some(ext), _) if ext == "tsv" => Some(Format::Csv),
-            (None, true) => Some(Format::Csv),
-            _ => None,
-        })
+        Format::from_extension(path)
+            .or_else(|| match content_extension(path) {
+                (Some(ext), _) if ext == "tsv" => Some(Format::Csv),
+                (None, true) => Some(Format::Csv),
+                _ => None,
+            })
+            .or_else(|| {
+                let name = path.file_name()?.to_str()?;
+                is_unload_part_name(name).then_some(Format::Csv)
+            })
     }
 
     /// The format of an input path.
@@ -74,11 +81,23 @@ impl Format {
             Error::usage(format!(
                 "cannot tell the format of '{}' from its extension; use .parquet, \
                  .arrow/.feather/.ipc, or .csv or .tsv (also compressed: .csv.gz, .csv.zst, \
-                 or any name ending in .gz or .zst with no other extension)",
+                 or any name ending in .gz or .zst with no other extension), or a Redshift \
+                 unload part (0000_part_00)",
                 path.display()
             ))
         })
     }
+}
+
+/// Whether `name` is one that Redshift's UNLOAD gives a part: its prefix, the slice and part
+/// numbers (`0000_part_00`), and nothing after them.
+fn is_unload_part_name(name: &str) -> bool {
+    let Some((before, after)) = name.rsplit_once("_part_") else {
+        return false;
+    };
+    !after.is_empty()
+        && after.bytes().all(|b| b.is_ascii_digit())
+        && before.bytes().last().is_some_and(|b| b.is_ascii_digit())
 }
 
 /// The extension that names what a path holds, in lower case: its last one, or the one before
@@ -326,8 +345,9 @@ fn folder_parts(folder: &Path) -> Result<(Vec<PathBuf>, Option<Format>)> {
         return Err(Error::InputMissing(format!(
             "input folder '{}' holds no .parquet, .arrow, .csv or .tsv file, nor one \
              compressed (.csv.gz, .csv.zst, or any name ending in .gz or .zst with no other \
-             extension); names starting with '.' or '_' are skipped, and so are files with no \
-             extension and subfolders; give a folder of part files or one file",
+             extension), nor a Redshift unload part (0000_part_00); names starting with '.' or \
+             '_' are skipped, and so are other files with no extension and subfolders; give a \
+             folder of part files or one file",
             folder.display()
         )));
     };
@@ -1369,13 +1389,21 @@ mod tests {
             ("0000_part_00.gz", Some(Format::Csv)),
             ("part-00000.zst", Some(Format::Csv)),
             ("unload/0001_part_00.gzip", Some(Format::Csv)),
+            // Redshift's unload parts as it writes them by default: plain, no extension.
+            ("0000_part_00", Some(Format::Csv)),
+            ("unload/customers_0012_part_07", Some(Format::Csv)),
+            ("cust.v2_0000_part_00", Some(Format::Csv)),
             // Not delimited text, or not said to be.
             ("t.json.gz", None),
             ("t.tar.gz", None),
             ("t.parquet.gz", None),
             ("t.txt", None),
-            ("0000_part_00", None),
             ("manifest", None),
+            ("customers_manifest", None),
+            ("0000_part_", None),
+            ("0000_part_00x", None),
+            ("x_part_00", None),
+            ("000000_0", None),
             (".gz", None),
         ];
         for (name, want) in cases {

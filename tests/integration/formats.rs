@@ -271,6 +271,16 @@ fn export_and_unload_names_are_read_as_delimited_text() {
     .unwrap();
     std::fs::write(folder.join("0001_part_00.gz"), gzip("id|x|y\n3|6|9\n")).unwrap();
     std::fs::write(folder.join("manifest"), "{\"entries\": []}").unwrap();
+    // Without GZIP, as by default, the parts are plain and have no extension at all.
+    let plain = scratch.join("plain-unload");
+    std::fs::create_dir(&plain).unwrap();
+    std::fs::write(plain.join("customers_0000_part_00"), "id|x|y\n1|2|3\n").unwrap();
+    std::fs::write(
+        plain.join("customers_0000_part_01"),
+        "id|x|y\n2|4|5\n3|6|9\n",
+    )
+    .unwrap();
+    std::fs::write(plain.join("customers_manifest"), "{\"entries\": []}").unwrap();
     std::fs::write(
         scratch.join("one.tsv"),
         "id\tx\ty\n1\t2\t3\n2\t4\t5\n3\t6\t9\n",
@@ -287,7 +297,7 @@ fn export_and_unload_names_are_read_as_delimited_text() {
     };
     let want = read_dataset(Source::file(scratch.join("one.csv")), &request).unwrap();
     assert_eq!(want.matrix.row(2), [6.0, 9.0]);
-    for input in ["unload", "one.tsv", "one.tsv.gz"] {
+    for input in ["unload", "plain-unload", "one.tsv", "one.tsv.gz"] {
         let data = read_dataset(Source::file(scratch.join(input)), &request).unwrap();
         assert_eq!(data.features, ["x", "y"], "{input}");
         assert_eq!(data.matrix.rows(), 3, "{input}");
