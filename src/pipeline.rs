@@ -781,6 +781,10 @@ pub struct SweepParams {
     pub normalize: Normalize,
     pub log1p: Vec<String>,
     pub backend: BackendChoice,
+    pub missing: crate::data::validate::MissingPolicy,
+    /// The words read as missing values in a CSV input, besides empty fields.
+    pub null_values: Vec<String>,
+    pub duplicates: String,
     pub silhouette: String,
     pub gap_refs: usize,
     pub gap_rows: usize,
@@ -831,6 +835,7 @@ pub fn run_sweep(job: SweepJob) -> Result<(SweepReport, String)> {
     }
     let init = job.init.drawn().ok_or_else(init_file_fixes_k)?;
     let mut timings = Timings::default();
+    let null_values = job.source.null_values().to_vec();
     let Prepared {
         data,
         cleaning,
@@ -896,6 +901,9 @@ pub fn run_sweep(job: SweepJob) -> Result<(SweepReport, String)> {
             normalize: job.prep.normalize,
             log1p: job.prep.log1p.clone(),
             backend: job.backend,
+            missing: job.prep.missing,
+            null_values,
+            duplicates: format!("{:?}", job.prep.duplicates).to_lowercase(),
             silhouette: job.silhouette.to_string(),
             gap_refs: job.gap_refs,
             gap_rows: job.gap_rows,

@@ -409,6 +409,25 @@ fn words_for_missing_values_read_as_missing_when_named() {
             serde_json::json!(["NULL", "\\N", "NA"])
         );
     }
+    // A sweep reads them so too, and says so.
+    let mut sweep = vec!["sweep", "--input", "words.csv", "--id", "id", "--exclude"];
+    sweep.extend([
+        "true_segment",
+        "--k",
+        "2,3",
+        "--gap-refs",
+        "0",
+        "--report",
+        "sweep.json",
+    ]);
+    sweep.extend(named);
+    strata_ok(&scratch.path, &sweep);
+    let params = &json(&scratch.join("sweep.json"))["params"];
+    assert_eq!(
+        params["null_values"],
+        serde_json::json!(["NULL", "\\N", "NA"])
+    );
+    assert_eq!(params["missing"], "mean");
     let mut args = fit_blobs("-", "3", &named);
     args.extend(["--output", "piped.arrow"]);
     let run = strata_piped(&scratch.path, &args, worded_csv.into_bytes());

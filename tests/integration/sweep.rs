@@ -71,6 +71,11 @@ fn sweep_recommends_the_number_of_blobs_by_every_criterion() {
         run.stdout
     );
     let report = json(&scratch.join("sweep.json"));
+    // How the rows were read and cleaned, as a fit's report says it.
+    let params = &report["params"];
+    assert_eq!(params["missing"], "error");
+    assert_eq!(params["null_values"], serde_json::json!([]));
+    assert_eq!(params["duplicates"], "error");
     let recommended = &report["recommended"];
     assert_eq!(recommended["k"], 4);
     assert_eq!(recommended["criterion"], "silhouette");
