@@ -133,19 +133,20 @@ fn parse_decimal_comma(text: &str) -> Option<f64> {
     text.replacen(',', ".", 1).parse().ok()
 }
 
-/// The text columns of a CSV split by something other than commas whose first rows all hold
-/// numbers with decimal commas (at least one with a comma): they are read as numbers.
-fn decimal_comma_columns(
+/// The first `rows` rows of a CSV's text columns (those of `schema` that are Utf8), read
+/// from `source` as text: the columns and their values. `None` when there are none, or the
+/// rows cannot be read (the columns are left as they are; the read proper names the fault).
+fn text_sample(
     source: impl Read,
     format: &arrow_csv::reader::Format,
     schema: &Schema,
     rows: usize,
-) -> Vec<usize> {
-    let candidates: Vec<usize> = (0..schema.fields().len())
+) -> Option<(Vec<usize>, RecordBatch)> {
+    let columns: Vec<usize> = (0..schema.fields().len())
         .filter(|&i| schema.field(i).data_type() == &DataType::Utf8)
         .collect();
-    if candidates.is_empty() {
-        return candidates;
+    if columns.is_empty() {
+        return None;
     }
     let text = Schema::new(
         schema
@@ -154,31 +155,70 @@ fn decimal_comma_columns(
             .map(|f| f.as_ref().clone().with_data_type(DataType::Utf8))
             .collect::<Vec<_>>(),
     );
-    // A sample that cannot be read leaves the columns as text; the read proper names the fault.
     let sample = arrow_csv::ReaderBuilder::new(Arc::new(text))
         .with_format(format.clone())
         .with_batch_size(rows)
-        .with_projection(candidates.clone())
+        .with_projection(columns.clone())
         .build(BufReader::new(source))
-        .ok()
-        .and_then(|mut reader| reader.next())
-        .and_then(|batch| batch.ok());
-    let Some(sample) = sample else {
-        return Vec::new();
-    };
-    candidates
-        .into_iter()
+        .ok()?
+        .next()?
+        .ok()?;
+    Some((columns, sample))
+}
+
+/// The text columns of a CSV split by something other than commas whose first rows (`sample`,
+/// from [`text_sample`]) all hold numbers with decimal commas (at least one with a comma):
+/// they are read as numbers.
+fn decimal_comma_columns(sample: &(Vec<usize>, RecordBatch)) -> Vec<usize> {
+    let (columns, batch) = sample;
+    columns
+        .iter()
         .enumerate()
         .filter(|&(j, _)| {
-            let values = sample.column(j).as_string::<i32>();
+            let values = batch.column(j).as_string::<i32>();
             let mut comma = false;
             values.iter().flatten().filter(|v| !v.is_empty()).all(|v| {
                 comma |= v.contains(',');
                 parse_decimal_comma(v).is_some()
             }) && comma
         })
-        .map(|(_, i)| i)
+        .map(|(_, &i)| i)
         .collect()
+}
+
+/// Columns inferred as text whose first rows hold numbers and, besides them, a few words:
+/// by column, the words, in the order met. Such a word most likely marks a missing value.
+pub(super) type Words = Vec<(usize, Vec<String>)>;
+
+/// Most distinct words a column of numbers may hold for [`words_among_numbers`] to name them.
+const MAX_WORDS: usize = 3;
+
+/// The text columns of `sample` (from [`text_sample`]), but those in `skip`, that hold at least
+/// one number and at most [`MAX_WORDS`] distinct other values, and those values.
+fn words_among_numbers(sample: &(Vec<usize>, RecordBatch), skip: &[usize]) -> Words {
+    let (columns, batch) = sample;
+    let mut found = Words::new();
+    'columns: for (j, &i) in columns.iter().enumerate() {
+        if skip.contains(&i) {
+            continue;
+        }
+        let mut numbers = false;
+        let mut words: Vec<String> = Vec::new();
+        for value in batch.column(j).as_string::<i32>().iter().flatten() {
+            if value.parse::<f64>().is_ok() {
+                numbers = true;
+            } else if !words.iter().any(|w| w == value) {
+                if words.len() == MAX_WORDS {
+                    continue 'columns;
+                }
+                words.push(value.to_string());
+            }
+        }
+        if numbers && !words.is_empty() {
+            found.push((i, words));
+        }
+    }
+    found
 }
 
 /// Replaces the decimal-comma text columns of a batch read from a CSV by their numbers.
@@ -546,12 +586,27 @@ fn block_error(e: BlockError, base: u64, path: &Path, names: &[String]) -> Error
             path.display(),
             at_input_row(&with_column_name(&message, names), base, before)
         )),
-        ArrowError::CsvError(message) => Error::read_input(
+        ArrowError::CsvError(message) => text_error(
             path,
             format!("CSV error: {}", at_input_row(&message, base, before + 1)),
         ),
         e => Error::read_input(path, e),
     }
+}
+
+/// The error for CSV text that arrow's reader could not take (`message`): text that is not
+/// UTF-8 is told apart, with how it usually comes about and the way out; anything else may be
+/// a damaged file.
+fn text_error(path: &Path, message: String) -> Error {
+    if !message.to_ascii_lowercase().contains("utf-8") {
+        return Error::read_input(path, message);
+    }
+    Error::data(format!(
+        "cannot read '{}': {message}; a CSV input must be UTF-8 text, and this is not: a \
+         spreadsheet saving plain \"CSV\" on Windows writes the Windows code page (save it as \
+         \"CSV UTF-8\" instead, or convert it: iconv -f WINDOWS-1252 -t UTF-8)",
+        path.display()
+    ))
 }
 
 /// How the parts of one kind (one delimiter, the same decimal-comma columns) are decoded.
@@ -965,8 +1020,8 @@ fn records_end(text: &[u8], delimiter: u8, rows: usize) -> Option<usize> {
 }
 
 /// What looking at a CSV text showed: its columns and their types, how its rows are decoded,
-/// and its rows, estimated.
-type Looked = (Schema, Look, Option<usize>);
+/// its rows, estimated, and its columns of numbers with words among them.
+type Looked = (Schema, Look, Option<usize>, Words);
 
 /// The error for a CSV input with no header row.
 fn no_header(path: &Path) -> Error {
@@ -1011,14 +1066,15 @@ fn look_at(path: &Path, csv: &Text, infer_rows: usize, nulls: &Nulls) -> Result<
     };
     let (mut schema, _) = format
         .infer_schema(BufReader::new(sample()?), Some(infer_rows))
-        .map_err(|e| Error::read_input(path, e))?;
+        .map_err(|e| text_error(path, e.to_string()))?;
     if schema.fields().is_empty() {
         return Err(no_header(path));
     }
+    let text = text_sample(sample()?, &format, &schema, infer_rows);
     // A decimal comma is only possible when the comma does not split the columns.
     let mut commas = Vec::new();
-    if delimiter != b',' {
-        commas = decimal_comma_columns(sample()?, &format, &schema, infer_rows);
+    if let Some(text) = text.as_ref().filter(|_| delimiter != b',') {
+        commas = decimal_comma_columns(text);
         schema = Schema::new(
             schema
                 .fields()
@@ -1035,18 +1091,23 @@ fn look_at(path: &Path, csv: &Text, infer_rows: usize, nulls: &Nulls) -> Result<
                 .collect::<Vec<_>>(),
         );
     }
+    let words = text
+        .map(|text| words_among_numbers(&text, &commas))
+        .unwrap_or_default();
     let rows_hint = csv.rows_hint(&head, used);
-    Ok(Some((schema, Look { delimiter, commas }, rows_hint)))
+    Ok(Some((schema, Look { delimiter, commas }, rows_hint, words)))
 }
 
 fn open_text(path: PathBuf, csv: Text, nulls: &Nulls) -> Result<Opened> {
-    let Some((schema, look, rows_hint)) = look_at(&path, &csv, CSV_INFER_ROWS, nulls)? else {
+    let Some((schema, look, rows_hint, words)) = look_at(&path, &csv, CSV_INFER_ROWS, nulls)?
+    else {
         return Err(no_header(&path));
     };
     let schema = Arc::new(schema);
     let part = Part {
         path,
         look,
+        words: Words::new(),
         text: Some(csv),
     };
     let columns = schema.clone();
@@ -1056,6 +1117,7 @@ fn open_text(path: PathBuf, csv: Text, nulls: &Nulls) -> Result<Opened> {
         rows_hint,
         rows_exact: false,
         typed: false,
+        words,
         open: Box::new(
             move |projection: &[usize], numeric: &[usize], text: &[usize]| {
                 decode_parts(vec![part], &columns, projection, numeric, text, &nulls)
@@ -1069,6 +1131,8 @@ fn open_text(path: PathBuf, csv: Text, nulls: &Nulls) -> Result<Opened> {
 pub(super) struct Part {
     path: PathBuf,
     look: Look,
+    /// Its columns of numbers with words among them.
+    pub(super) words: Words,
     /// The text when it is open already; a folder's parts are opened again when their rows
     /// are reached.
     text: Option<Text>,
@@ -1094,10 +1158,11 @@ pub(super) fn look_at_part(
         CSV_PART_INFER_ROWS
     };
     let looked = look_at(path, &csv, infer_rows, nulls)?;
-    Ok(looked.map(|(schema, look, rows_hint)| {
+    Ok(looked.map(|(schema, look, rows_hint, words)| {
         let part = Part {
             path: path.to_path_buf(),
             look,
+            words,
             text: None,
         };
         (schema, part, rows_hint)
@@ -1547,6 +1612,42 @@ mod tests {
         assert_eq!(records_end(text, b',', 2), Some(16));
         // The last record has no newline: it is not known to be whole.
         assert_eq!(records_end(text, b',', 3), None);
+    }
+
+    #[test]
+    fn words_among_numbers_are_told_from_text_columns() {
+        let text = "id,spend,visits,city,code,note,amount\n\
+                    C1,12.5,3,Paris,a,NULL,\"1,5\"\n\
+                    C2,NULL,\\N,Rome,b,NULL,2\n\
+                    C3,7,NA,Oslo,c,NULL,\n\
+                    C4,NULL,N/A,Lima,d,NULL,3\n\
+                    C5,1e3,1,Kiev,5,NULL,4\n";
+        let format = arrow_csv::reader::Format::default().with_header(true);
+        let (schema, _) = format
+            .infer_schema(BufReader::new(text.as_bytes()), None)
+            .unwrap();
+        let sample = text_sample(text.as_bytes(), &format, &schema, 100).unwrap();
+        // Numbers with one word (spend), with three (visits); all text (id, city), more than
+        // three words (code: a, b, c, d), words alone (note) are not. Columns skipped are not
+        // looked at (amount, whose "1,5" is a decimal comma where commas do not split).
+        assert_eq!(
+            words_among_numbers(&sample, &[6]),
+            [
+                (1, vec!["NULL".to_string()]),
+                (2, vec!["\\N".into(), "NA".into(), "N/A".into()]),
+            ]
+        );
+        assert_eq!(words_among_numbers(&sample, &[]).len(), 3);
+        // A fourth word and the column is no column of numbers with words among them.
+        let more = text.replace("C5,1e3,1,", "C5,1e3,none,");
+        let (schema, _) = format
+            .infer_schema(BufReader::new(more.as_bytes()), None)
+            .unwrap();
+        let sample = text_sample(more.as_bytes(), &format, &schema, 100).unwrap();
+        assert_eq!(
+            words_among_numbers(&sample, &[6]),
+            [(1, vec!["NULL".to_string()])]
+        );
     }
 
     #[test]

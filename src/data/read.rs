@@ -222,6 +222,8 @@ pub struct Opened {
     /// Whether the columns' types are the input's own (false for CSV, whose types are
     /// inferred from its first rows).
     pub(super) typed: bool,
+    /// The columns inferred as text whose first rows hold numbers and a few words besides.
+    pub(super) words: super::csv::Words,
     pub(super) open: OpenBatches,
 }
 
@@ -241,6 +243,7 @@ impl Opened {
                     rows_hint: Some(rows),
                     rows_exact: true,
                     typed: true,
+                    words: Vec::new(),
                     open: Box::new(move |projection: &[usize], _: &[usize], _: &[usize]| {
                         let projection = projection.to_vec();
                         let iter = batches.into_iter().map(move |batch| {
@@ -274,6 +277,14 @@ impl Opened {
     /// Whether the columns' types are the input's own, not inferred from its first rows.
     pub fn typed(&self) -> bool {
         self.typed
+    }
+
+    /// The words among the numbers of `column` where its first rows made it text.
+    pub fn words(&self, column: usize) -> Option<&[String]> {
+        self.words
+            .iter()
+            .find(|(c, _)| *c == column)
+            .map(|(_, words)| words.as_slice())
     }
 
     /// The row count when the format states it up front.
@@ -445,6 +456,7 @@ fn open_folder(folder: PathBuf, nulls: &Nulls) -> Result<Opened> {
     let mut rows_hint = Some(0usize);
     let mut rows_exact = true;
     let mut csv_parts = Vec::new();
+    let mut words = super::csv::Words::new();
     let mut empty = 0;
     for (part, look) in parts.iter().zip(looks) {
         // The first part in name order that cannot be opened is the one named.
@@ -454,6 +466,18 @@ fn open_folder(folder: PathBuf, nulls: &Nulls) -> Result<Opened> {
         };
         rows_hint = rows_hint.zip(look.rows_hint).map(|(a, b)| a + b);
         rows_exact &= look.rows_exact;
+        for (column, found) in look.csv.iter().flat_map(|part| &part.words) {
+            match words.iter_mut().find(|(c, _)| c == column) {
+                Some((_, known)) => {
+                    for word in found {
+                        if !known.contains(word) {
+                            known.push(word.clone());
+                        }
+                    }
+                }
+                None => words.push((*column, found.clone())),
+            }
+        }
         csv_parts.extend(look.csv);
         let Some(seen) = schema.as_mut() else {
             schema = Some(look.schema);
@@ -519,6 +543,7 @@ fn open_folder(folder: PathBuf, nulls: &Nulls) -> Result<Opened> {
         rows_hint,
         rows_exact,
         typed: format != Some(Format::Csv),
+        words,
         open: Box::new(
             move |projection: &[usize], numeric: &[usize], text: &[usize]| {
                 if format == Some(Format::Csv) {
@@ -553,6 +578,7 @@ fn open_parquet(path: PathBuf, file: File) -> Result<Opened> {
         rows_hint: rows,
         rows_exact: true,
         typed: true,
+        words: Vec::new(),
         open: Box::new(move |projection: &[usize], _: &[usize], _: &[usize]| {
             let reader = |file: File, columns: &[usize]| {
                 let builder =
@@ -693,6 +719,7 @@ fn open_ipc(path: PathBuf, mut file: File) -> Result<Opened> {
                 rows_hint,
                 rows_exact: true,
                 typed: true,
+                words: Vec::new(),
                 open: Box::new(move |projection: &[usize], _: &[usize], _: &[usize]| {
                     let reader = arrow_ipc::reader::FileReader::try_new(
                         BufReader::new(file),
@@ -726,6 +753,7 @@ fn open_ipc_stream(
         rows_hint: None,
         rows_exact: false,
         typed: true,
+        words: Vec::new(),
         open: Box::new(move |projection: &[usize], _: &[usize], _: &[usize]| {
             let projection = projection.to_vec();
             let iter = reader.map(move |batch| {
@@ -884,20 +912,36 @@ fn looks_like_an_id(name: &str) -> bool {
         || (name.ends_with("Id") && name.len() > 2)
 }
 
-/// Said where a column taken as text may hold numbers with a word for missing ones: a CSV
-/// column, whose type its first rows gave.
+/// Said where a CSV column inferred as text may be numbers all the same.
 pub const INFERRED_TEXT_HINT: &str = " (a CSV column is text when one of its first rows is not \
     a plain number: a word, or a number with a space before it; a word that marks a missing \
     value, such as NULL, is read as missing when named in --null-values)";
 
+/// Said where columns inferred as text hold numbers and these `words` among them.
+pub fn words_hint(words: &[&str]) -> String {
+    format!(
+        " (words among numbers most likely mark missing values: name them in --null-values, as \
+         in --null-values '{}')",
+        words.join(",")
+    )
+}
+
+/// How a column of numbers with words among them is shown: its name, type and words.
+fn with_words(name: &str, words: &[String]) -> String {
+    let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+    format!("'{name}' (Utf8: numbers, and {})", quoted.join(", "))
+}
+
 /// Resolves the requested columns against the schema: (features, id index, truth index).
 /// Where the types are not the input's own but inferred (`typed` false: CSV), a feature named
 /// in `--features` that its first rows showed as text is read as numbers all the same, so
-/// that the value that is not one is named with its row.
+/// that the value that is not one is named with its row; a column of numbers with `words`
+/// among them that is left out of the default features is shown with them.
 fn resolve(
     schema: &Schema,
     request: &ColumnRequest,
     typed: bool,
+    words: &super::csv::Words,
 ) -> Result<(Vec<usize>, Option<usize>, Option<usize>)> {
     let id = request
         .id
@@ -912,8 +956,8 @@ fn resolve(
     for name in &request.exclude {
         find_column(schema, name, "excluded")?;
     }
-    // The hint for a CSV column left out of the default features as text.
-    let mut hint = "";
+    // The hint for CSV columns left out of the default features as text.
+    let mut hint = String::new();
     let features: Vec<usize> = match &request.features {
         Some(names) => {
             let mut seen = HashMap::new();
@@ -955,18 +999,37 @@ fn resolve(
                 .collect();
             // A column of numbers with one stray text value reads as text: say what is left
             // out rather than cluster without it in silence.
+            let words_of = |i: usize| {
+                words
+                    .iter()
+                    .find(|(c, _)| *c == i)
+                    .map(|(_, w)| w.as_slice())
+                    .filter(|_| schema.field(i).data_type() == &DataType::Utf8)
+            };
             let left_out: Vec<String> = candidates()
                 .filter(|(_, f)| !is_feature_type(f.data_type()))
-                .map(|(_, f)| match f.data_type() {
-                    DataType::Boolean => format!(
+                .map(|(i, f)| match (f.data_type(), words_of(i)) {
+                    (DataType::Boolean, _) => format!(
                         "'{}' (Boolean, read as 1 and 0 when named in --features)",
                         f.name()
                     ),
-                    other => format!("'{}' ({other})", f.name()),
+                    (_, Some(words)) => with_words(f.name(), words),
+                    (other, None) => format!("'{}' ({other})", f.name()),
                 })
                 .collect();
-            if !typed && candidates().any(|(_, f)| f.data_type() == &DataType::Utf8) {
-                hint = INFERRED_TEXT_HINT;
+            let mut found: Vec<&str> = Vec::new();
+            for word in candidates().filter_map(|(i, _)| words_of(i)).flatten() {
+                if !found.contains(&word.as_str()) {
+                    found.push(word);
+                }
+            }
+            if !found.is_empty() {
+                hint = words_hint(&found);
+            } else if numeric.is_empty()
+                && !typed
+                && candidates().any(|(_, f)| f.data_type() == &DataType::Utf8)
+            {
+                hint = INFERRED_TEXT_HINT.to_string();
             }
             if !left_out.is_empty() && !numeric.is_empty() {
                 log::warn!(
@@ -1066,7 +1129,8 @@ impl DatasetReader {
         let schema = opened.schema().clone();
         let rows_hint = opened.rows_hint();
         let rows_total = opened.rows_total();
-        let (feature_idx, id_idx, truth_idx) = resolve(&schema, request, opened.typed)?;
+        let (feature_idx, id_idx, truth_idx) =
+            resolve(&schema, request, opened.typed, &opened.words)?;
         let features: Vec<String> = feature_idx
             .iter()
             .map(|&i| schema.field(i).name().clone())

@@ -503,10 +503,14 @@ pub fn aggregate(source: Source, spec: &RfmSpec) -> Result<RfmOutcome> {
         return Err(Error::data(format!(
             "amount column '{}' has type {amount_type}; it must be numeric{}",
             spec.amount,
-            if opened.typed() || amount_type != &DataType::Utf8 {
-                ""
-            } else {
-                crate::data::read::INFERRED_TEXT_HINT
+            match opened.words(amount_idx) {
+                Some(words) => crate::data::read::words_hint(
+                    &words.iter().map(String::as_str).collect::<Vec<_>>()
+                ),
+                None if !opened.typed() && amount_type == &DataType::Utf8 => {
+                    crate::data::read::INFERRED_TEXT_HINT.to_string()
+                }
+                None => String::new(),
             }
         )));
     }

@@ -66,6 +66,38 @@ fn unknown_id_column() {
 }
 
 #[test]
+fn text_that_is_not_utf8_says_how_to_convert_it() {
+    // A spreadsheet saving plain "CSV" on Windows writes its code page: é is the one byte
+    // 0xE9, in the first rows (read to infer the types) or far below them (while decoding).
+    let scratch = Scratch::new("not-utf8");
+    let mut early = b"id,name,a,b\n1,Ren".to_vec();
+    early.extend([0xE9]);
+    early.extend(b",1,2\n2,Al,3,4\n3,Bo,9,9\n");
+    let mut late = b"id,name,a,b\n".to_vec();
+    for i in 0..12_000 {
+        late.extend(format!("{i},Al,{},{}\n", i % 7, i % 5).as_bytes());
+    }
+    late.extend(b"12000,Zo");
+    late.extend([0xEB]);
+    late.extend(b",1,2\n");
+    for (name, bytes) in [("early.csv", early), ("late.csv", late)] {
+        std::fs::write(scratch.join(name), bytes).unwrap();
+        strata_fails(
+            &scratch.path,
+            &[
+                "fit", "--input", name, "--id", "id", "--k", "2", "--output", "s.arrow",
+            ],
+            65,
+            &[
+                "a CSV input must be UTF-8 text",
+                "iconv -f WINDOWS-1252 -t UTF-8",
+            ],
+        );
+    }
+    assert!(!scratch.join("s.arrow").exists());
+}
+
+#[test]
 fn non_numeric_feature() {
     // A CSV's types are only inferred: a text column named as a feature is read as numbers,
     // and the first value that is not one is named with its column and row.
@@ -510,7 +542,7 @@ fn a_text_column_left_out_of_the_default_features_is_named() {
     );
     assert!(
         run.stderr
-            .contains("not numeric, so not features: 'a' (Utf8)"),
+            .contains("not numeric, so not features: 'a' (Utf8: numbers, and 'oops')"),
         "{}",
         run.stderr
     );

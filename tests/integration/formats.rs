@@ -480,15 +480,18 @@ fn words_for_missing_values_read_as_missing_when_named() {
         &scratch.path,
         &args,
         65,
-        &["no numeric feature columns", "named in --null-values"],
+        &[
+            "no numeric feature columns",
+            "mark missing values: name them in --null-values, as in --null-values 'NULL,\\N,NA'",
+        ],
     );
     assert!(!scratch.join("no.arrow").exists());
     args.extend(["--null-values", "NULL"]);
     let run = strata_ok(&scratch.path, &args);
     assert!(
-        run.stderr
-            .contains("not features: 'f1' (Utf8), 'f2' (Utf8)")
-            && run.stderr.contains("named in --null-values"),
+        run.stderr.contains(
+            "not features: 'f1' (Utf8: numbers, and '\\N'), 'f2' (Utf8: numbers, and 'NA')"
+        ) && run.stderr.contains("as in --null-values '\\N,NA'"),
         "{}",
         run.stderr
     );

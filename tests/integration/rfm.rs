@@ -313,7 +313,7 @@ fn words_named_in_null_values_are_missing_in_the_log() {
         65,
         &[
             "amount column 'amount' has type Utf8",
-            "named in --null-values",
+            "as in --null-values 'NULL'",
         ],
     );
     args.extend(["--null-values", "NULL,\\N", "--bad-rows", "skip"]);
