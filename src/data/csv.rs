@@ -30,7 +30,7 @@ impl Nulls {
     /// Missing values marked by `texts` as well as by an empty field.
     ///
     /// # Errors
-    /// Exit 64 when the texts are too many to match as one pattern.
+    /// A usage error (exit 2) when the texts are too many to match as one pattern.
     pub fn new(texts: impl IntoIterator<Item = String>) -> Result<Nulls> {
         let mut list: Vec<String> = Vec::new();
         for text in texts {

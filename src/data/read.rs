@@ -6,6 +6,7 @@
 //! ±Inf is counted too. What to do about either is decided afterwards (`validate`), with the
 //! whole picture: how many, in which column, from which row.
 
+pub use super::csv::Nulls;
 use super::ids::{IdColumn, IdColumnBuilder};
 use super::matrix::Matrix;
 use crate::error::{Error, Result};
@@ -156,8 +157,6 @@ impl Compression {
         }
     }
 }
-
-pub use super::csv::Nulls;
 
 /// Where input rows come from: a file, or batches already in memory (the demo).
 pub enum Source {
