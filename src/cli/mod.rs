@@ -162,9 +162,15 @@ impl GpuArg {
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct NullsArg {
     /// Words that mark a missing value (a null) in a CSV input besides an empty field,
-    /// matched whole, case as written: NULL or \N from a warehouse export, NA from R, as in
-    /// --null-values 'NULL,\N' (Parquet and Arrow inputs have nulls of their own)
-    #[arg(long, value_name = "A,B", value_delimiter = ',')]
+    /// matched whole, case as written: NULL or \N from a warehouse export, NA from R, or a
+    /// stand-in number such as -999, as in --null-values 'NULL,\N' (Parquet and Arrow inputs
+    /// have nulls of their own)
+    #[arg(
+        long,
+        value_name = "A,B",
+        value_delimiter = ',',
+        allow_negative_numbers = true
+    )]
     pub null_values: Vec<String>,
 }
 

@@ -254,16 +254,29 @@ impl Opened {
                     }),
                 })
             }
-            Source::File(path, nulls) if is_stdin(&path) => open_stdin(&nulls),
-            Source::File(path, nulls) if path.is_dir() => open_folder(path, &nulls),
             Source::File(path, nulls) => {
-                let format = Format::of_input(&path)?;
-                let file = File::open(&path).map_err(|e| Error::open_input(&path, &e))?;
-                match format {
-                    Format::Parquet => open_parquet(path, file),
-                    Format::Arrow => open_ipc(path, file),
-                    Format::Csv => super::csv::open_csv(path, file, &nulls),
+                let name = Source::file(&path).name();
+                let opened = if is_stdin(&path) {
+                    open_stdin(&nulls)
+                } else if path.is_dir() {
+                    open_folder(path, &nulls)
+                } else {
+                    let format = Format::of_input(&path)?;
+                    let file = File::open(&path).map_err(|e| Error::open_input(&path, &e))?;
+                    match format {
+                        Format::Parquet => open_parquet(path, file),
+                        Format::Arrow => open_ipc(path, file),
+                        Format::Csv => super::csv::open_csv(path, file, &nulls),
+                    }
+                }?;
+                if opened.typed && !nulls.texts().is_empty() {
+                    log::warn!(
+                        "--null-values {} is not used: it is for CSV inputs, and {name} has \
+                         typed columns with nulls of their own",
+                        nulls.texts().join(",")
+                    );
                 }
+                Ok(opened)
             }
         }
     }

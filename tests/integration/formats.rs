@@ -498,6 +498,57 @@ fn words_for_missing_values_read_as_missing_when_named() {
 }
 
 #[test]
+fn a_sentinel_number_reads_as_missing_when_named_and_typed_inputs_say_they_ignore_it() {
+    // Some exports write -999 for an unknown value: named (a negative number, no '=' needed),
+    // it is missing, and --missing fills it.
+    let scratch = Scratch::new("null-sentinel");
+    scratch.write(
+        "s.csv",
+        "id,a,b\n1,3,4\n2,-999,6\n3,50,1\n4,40,-999\n5,41,2\n",
+    );
+    scratch.write("e.csv", "id,a,b\n1,3,4\n2,,6\n3,50,1\n4,40,\n5,41,2\n");
+    let fit = |input: &str, more: &[&str], output: &str| {
+        let mut args = vec!["fit", "--input", input, "--id", "id", "--k", "2"];
+        args.extend(["--missing", "mean", "--output", output]);
+        args.extend(more);
+        strata_ok(&scratch.path, &args)
+    };
+    fit("e.csv", &[], "e.arrow");
+    let run = fit("s.csv", &["--null-values", "-999"], "s.arrow");
+    assert!(
+        run.stderr.contains("filled 1 missing value(s) of 'a'"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        std::fs::read(scratch.join("s.arrow")).unwrap(),
+        std::fs::read(scratch.join("e.arrow")).unwrap()
+    );
+    // A typed input has nulls of its own: the flag does nothing there, and says so.
+    let parquet = fixtures().join("formats/table_snappy.parquet");
+    let run = strata_ok(
+        &scratch.path,
+        &[
+            "fit",
+            "--input",
+            parquet.to_str().unwrap(),
+            "--k",
+            "2",
+            "--null-values",
+            "NULL,NA",
+            "--output",
+            "p.arrow",
+        ],
+    );
+    assert!(
+        run.stderr
+            .contains("--null-values NULL,NA is not used: it is for CSV inputs"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
 fn a_boolean_feature_is_read_as_one_and_zero_when_named() {
     let scratch = Scratch::new("bool-feature");
     std::fs::write(
