@@ -1622,11 +1622,14 @@ mod tests {
                     C3,7,NA,Oslo,c,NULL,\n\
                     C4,NULL,N/A,Lima,d,NULL,3\n\
                     C5,1e3,1,Kiev,5,NULL,4\n";
-        let format = arrow_csv::reader::Format::default().with_header(true);
-        let (schema, _) = format
-            .infer_schema(BufReader::new(text.as_bytes()), None)
-            .unwrap();
-        let sample = text_sample(text.as_bytes(), &format, &schema, 100).unwrap();
+        let sample_of = |text: &str| {
+            let format = arrow_csv::reader::Format::default().with_header(true);
+            let (schema, _) = format
+                .infer_schema(BufReader::new(text.as_bytes()), None)
+                .unwrap();
+            text_sample(text.as_bytes(), &format, &schema, 100).unwrap()
+        };
+        let sample = sample_of(text);
         // Numbers with one word (spend), with three (visits); all text (id, city), more than
         // three words (code: a, b, c, d), words alone (note) are not. Columns skipped are not
         // looked at (amount, whose "1,5" is a decimal comma where commas do not split).
@@ -1639,11 +1642,7 @@ mod tests {
         );
         assert_eq!(words_among_numbers(&sample, &[]).len(), 3);
         // A fourth word and the column is no column of numbers with words among them.
-        let more = text.replace("C5,1e3,1,", "C5,1e3,none,");
-        let (schema, _) = format
-            .infer_schema(BufReader::new(more.as_bytes()), None)
-            .unwrap();
-        let sample = text_sample(more.as_bytes(), &format, &schema, 100).unwrap();
+        let sample = sample_of(&text.replace("C5,1e3,1,", "C5,1e3,none,"));
         assert_eq!(
             words_among_numbers(&sample, &[6]),
             [(1, vec!["NULL".to_string()])]

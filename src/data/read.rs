@@ -232,6 +232,7 @@ impl Opened {
     /// # Errors
     /// Exit 66 when the file cannot be opened, 65 when it is not valid in its format.
     pub fn open(source: Source) -> Result<Opened> {
+        let name = source.name();
         match source {
             Source::Memory {
                 schema, batches, ..
@@ -255,7 +256,6 @@ impl Opened {
                 })
             }
             Source::File(path, nulls) => {
-                let name = Source::file(&path).name();
                 let opened = if is_stdin(&path) {
                     open_stdin(&nulls)
                 } else if path.is_dir() {
@@ -945,16 +945,15 @@ fn with_words(name: &str, words: &[String]) -> String {
 }
 
 /// Resolves the requested columns against the schema: (features, id index, truth index).
-/// Where the types are not the input's own but inferred (`typed` false: CSV), a feature named
+/// Where the types are not the input's own but inferred (CSV), a feature named
 /// in `--features` that its first rows showed as text is read as numbers all the same, so
-/// that the value that is not one is named with its row; a column of numbers with `words`
+/// that the value that is not one is named with its row; a column of numbers with words
 /// among them that is left out of the default features is shown with them.
 fn resolve(
-    schema: &Schema,
+    opened: &Opened,
     request: &ColumnRequest,
-    typed: bool,
-    words: &super::csv::Words,
 ) -> Result<(Vec<usize>, Option<usize>, Option<usize>)> {
+    let (schema, typed) = (opened.schema().as_ref(), opened.typed);
     let id = request
         .id
         .as_deref()
@@ -1012,10 +1011,8 @@ fn resolve(
             // A column of numbers with one stray text value reads as text: say what is left
             // out rather than cluster without it in silence.
             let words_of = |i: usize| {
-                words
-                    .iter()
-                    .find(|(c, _)| *c == i)
-                    .map(|(_, w)| w.as_slice())
+                opened
+                    .words(i)
                     .filter(|_| schema.field(i).data_type() == &DataType::Utf8)
             };
             let left_out: Vec<String> = candidates()
@@ -1141,8 +1138,7 @@ impl DatasetReader {
         let schema = opened.schema().clone();
         let rows_hint = opened.rows_hint();
         let rows_total = opened.rows_total();
-        let (feature_idx, id_idx, truth_idx) =
-            resolve(&schema, request, opened.typed, &opened.words)?;
+        let (feature_idx, id_idx, truth_idx) = resolve(&opened, request)?;
         let features: Vec<String> = feature_idx
             .iter()
             .map(|&i| schema.field(i).name().clone())
