@@ -54,7 +54,7 @@ pub fn reject_infinite(features: &[String], scans: &[ColumnScan]) -> Result<()> 
         if let Some((row, value)) = scan.first_infinite {
             return Err(Error::data(format!(
                 "feature '{name}' has {} infinite or out-of-range value(s), the first at row {row} \
-                 ({value}); Strata computes in 32-bit floats, so values must be finite and within \
+                 ({value:e}); Strata computes in 32-bit floats, so values must be finite and within \
                  ±3.4e38: fix or remove those rows",
                 scan.infinite
             )));

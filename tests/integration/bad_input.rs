@@ -145,6 +145,25 @@ fn infinity_is_an_error() {
 }
 
 #[test]
+fn a_value_past_the_f32_range_is_shown_as_written_in_short() {
+    // A double too large for f32 is named with its row, in scientific notation, not in the
+    // hundreds of digits of its plain decimal form.
+    for (value, shown) in [("3.5e38", "(3.5e38)"), ("-6.25e300", "(-6.25e300)")] {
+        let csv = format!("a,b\n1.0,2.0\n2.0,3.0\n3.0,{value}\n");
+        expect_failure(
+            "past-f32",
+            &csv,
+            &["--k", "2"],
+            65,
+            &[
+                "'b' has 1 infinite or out-of-range value(s), the first at row 2",
+                shown,
+            ],
+        );
+    }
+}
+
+#[test]
 fn duplicate_ids_give_count_and_example() {
     let csv = "id,a\n5,1.0\n6,2.0\n5,3.0\n6,4.0\n7,5.0\n";
     expect_failure(
