@@ -93,8 +93,9 @@ pub struct InputArgs {
     /// Id column, written beside each row's segment (default: the 0-based input row).
     #[arg(long, value_name = "COL")]
     pub id: Option<String>,
-    /// Feature columns (default: every numeric column but the id, --exclude and --truth); a
-    /// boolean column named here is read as 1 and 0.
+    /// Feature columns (default: every numeric column except the id, --exclude, --truth, a
+    /// column with no name and a row index pandas wrote, such as `Unnamed: 0`); a boolean
+    /// column named here is read as 1 and 0.
     #[arg(long, value_name = "A,B,C", value_delimiter = ',')]
     pub features: Option<Vec<String>>,
     /// Columns to leave out of the default feature set.

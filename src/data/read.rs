@@ -821,8 +821,8 @@ fn open_stdin(nulls: &Nulls) -> Result<Opened> {
 pub struct ColumnRequest {
     /// The id column, if any.
     pub id: Option<String>,
-    /// The feature columns; `None` means every numeric column but the id, the truth column and
-    /// the excluded ones.
+    /// The feature columns; `None` means every numeric column but the id, the truth column, the
+    /// excluded ones, and those with no name or holding a row index pandas wrote.
     pub features: Option<Vec<String>>,
     /// Columns never used as features by default.
     pub exclude: Vec<String>,
@@ -897,7 +897,10 @@ fn available(schema: &Schema) -> String {
     schema
         .fields()
         .iter()
-        .map(|f| f.name().as_str())
+        .map(|f| match f.name().as_str() {
+            "" => "(no name)",
+            name => name,
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -905,14 +908,102 @@ fn available(schema: &Schema) -> String {
 /// The index of column `name`, or exit 65 naming it and listing the columns there are.
 ///
 /// # Errors
-/// Exit 65 when the column is not in the input.
+/// Exit 65 when the column is not in the input, or when more than one column has that name.
 pub fn find_column(schema: &Schema, name: &str, role: &str) -> Result<usize> {
+    let index = first_column(schema, name, role)?;
+    unique_name(schema, index, role)?;
+    Ok(index)
+}
+
+/// The index of the first column named `name`, or exit 65 as [`find_column`].
+fn first_column(schema: &Schema, name: &str, role: &str) -> Result<usize> {
     schema.index_of(name).map_err(|_| {
         Error::data(format!(
             "{role} column '{name}' is not in the input; the columns are: {}",
             available(schema)
         ))
     })
+}
+
+/// Fails when another column has the name of column `index`: columns are found by name (in
+/// --features, in a model, by predict), so a repeated name would give one column's values under
+/// both, and no answer could say which column it used.
+///
+/// # Errors
+/// Exit 65 naming the column and where its name occurs.
+fn unique_name(schema: &Schema, index: usize, role: &str) -> Result<()> {
+    let name = schema.field(index).name();
+    let mut places: Vec<String> = schema
+        .fields()
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.name() == name)
+        .map(|(i, _)| (i + 1).to_string())
+        .collect();
+    let Some(last) = places.pop().filter(|_| !places.is_empty()) else {
+        return Ok(());
+    };
+    Err(Error::data(format!(
+        "{role} column '{name}' is the name of {} columns of the input (columns {} and {last}, \
+         counting from 1); columns are found by name, so rename all but one of them, or leave \
+         them out with --exclude '{name}'",
+        places.len() + 1,
+        places.join(", "),
+    )))
+}
+
+/// The columns a file written from pandas names as the DataFrame's index: Parquet and Arrow
+/// files keep pandas' description of the frame in the schema metadata (`index_columns`, where
+/// an index kept only as a range has no column and no name).
+fn pandas_index_columns(schema: &Schema) -> Vec<String> {
+    let Some(text) = schema.metadata().get("pandas") else {
+        return Vec::new();
+    };
+    let Ok(meta) = serde_json::from_str::<serde_json::Value>(text) else {
+        return Vec::new();
+    };
+    meta.get("index_columns")
+        .and_then(serde_json::Value::as_array)
+        .map(|columns| {
+            columns
+                .iter()
+                .filter_map(|c| c.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// How column `index` is shown, with the reason, when it is no measure of each row to cluster
+/// on: a column with no name in the header (first, the row index pandas' `to_csv` writes unless
+/// told `index=False`; elsewhere, a column nothing could name in `--features` or a model),
+/// `Unnamed: N` (pandas' name for such a column once read back), and `__index_level_N__` or a
+/// column the file's pandas metadata names as the index (pandas' `to_parquet`).
+fn unnamed_or_row_index(index: usize, name: &str, pandas_index: &[String]) -> Option<String> {
+    let numbered = |prefix: &str, suffix: &str| {
+        name.strip_prefix(prefix)
+            .and_then(|rest| rest.strip_suffix(suffix))
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    };
+    if name.is_empty() && index == 0 {
+        Some(
+            "column 1, with no name in the header (the row index pandas' to_csv writes unless \
+             told index=False)"
+                .to_string(),
+        )
+    } else if name.is_empty() {
+        Some(format!("column {}, with no name in the header", index + 1))
+    } else if numbered("Unnamed: ", "") {
+        Some(format!(
+            "'{name}' (pandas' name for a column with no name in the header: the row index \
+             to_csv wrote)"
+        ))
+    } else if numbered("__index_level_", "__") || pandas_index.iter().any(|c| c == name) {
+        Some(format!(
+            "'{name}' (a DataFrame's row index, written by pandas)"
+        ))
+    } else {
+        None
+    }
 }
 
 /// Whether a column name reads as an identifier: `id`, or ending in `_id`, `-id`, ` id` or
@@ -964,8 +1055,9 @@ fn resolve(
         .as_deref()
         .map(|n| find_column(schema, n, "truth"))
         .transpose()?;
+    // Every column of an excluded name is left out, so a repeated name may be excluded.
     for name in &request.exclude {
-        find_column(schema, name, "excluded")?;
+        first_column(schema, name, "excluded")?;
     }
     // The hint for CSV columns left out of the default features as text.
     let mut hint = String::new();
@@ -1004,10 +1096,33 @@ fn resolve(
                         && !request.exclude.iter().any(|e| e == f.name())
                 })
             };
+            // A dataframe's row index written with the data numbers the rows: clustered on, it
+            // would split the customers by their place in the file.
+            let pandas_index = pandas_index_columns(schema);
+            let mut unnamed = Vec::new();
             let numeric: Vec<usize> = candidates()
                 .filter(|(_, f)| f.data_type().is_numeric())
+                .filter(
+                    |(i, f)| match unnamed_or_row_index(*i, f.name(), &pandas_index) {
+                        Some(shown) => {
+                            unnamed.push(shown);
+                            false
+                        }
+                        None => true,
+                    },
+                )
                 .map(|(i, _)| i)
                 .collect();
+            if !unnamed.is_empty() {
+                log::warn!(
+                    "left out of the features: {}; to cluster on such a column all the same, \
+                     name it in --features (after naming it in the header if it has no name)",
+                    unnamed.join(", ")
+                );
+            }
+            for &i in &numeric {
+                unique_name(schema, i, "feature")?;
+            }
             // A column of numbers with one stray text value reads as text: say what is left
             // out rather than cluster without it in silence.
             let words_of = |i: usize| {

@@ -1,7 +1,7 @@
 //! Bad input: every case exits with its contract code, names what was wrong, and leaves no
 //! output file behind (not even a temporary one).
 
-use crate::util::{Scratch, strata, strata_env, strata_fails, strata_ok};
+use crate::util::{Scratch, json, strata, strata_env, strata_fails, strata_ok};
 
 const GOOD: &str = "id,a,b,name\n1,1.0,2.0,x\n2,2.0,1.0,y\n3,8.0,9.0,z\n4,9.0,8.0,w\n";
 
@@ -159,6 +159,51 @@ fn a_value_past_the_f32_range_is_shown_as_written_in_short() {
                 "'b' has 1 infinite or out-of-range value(s), the first at row 2",
                 shown,
             ],
+        );
+    }
+}
+
+#[test]
+fn a_repeated_column_name_is_refused_where_it_is_used() {
+    // Columns are found by name: a repeated name would give one column's values under both.
+    let csv = "id,a,a,b\n1,1.0,5.0,2.0\n2,2.0,6.0,1.0\n3,8.0,7.0,9.0\n4,9.0,8.0,8.0\n";
+    let refused = "feature column 'a' is the name of 2 columns of the input (columns 2 and 3";
+    expect_failure(
+        "repeated-default",
+        csv,
+        &["--k", "2", "--id", "id"],
+        65,
+        &[refused],
+    );
+    expect_failure(
+        "repeated-named",
+        csv,
+        &["--k", "2", "--id", "id", "--features", "a,b"],
+        65,
+        &[refused],
+    );
+    expect_failure(
+        "repeated-id",
+        "id,id,a\n1,1,1.0\n2,2,2.0\n3,3,5.0\n",
+        &["--k", "2", "--id", "id"],
+        65,
+        &["id column 'id' is the name of 2 columns of the input (columns 1 and 2"],
+    );
+    // Left out, or not used, the name does not matter.
+    let scratch = Scratch::new("repeated-unused");
+    scratch.write("in.csv", csv);
+    for extra in [["--exclude", "a"], ["--features", "b"]] {
+        let mut args = vec![
+            "fit", "--input", "in.csv", "--id", "id", "--k", "2", "--report", "r.json", "--output",
+            "seg.csv",
+        ];
+        args.extend(extra);
+        strata_ok(&scratch.path, &args);
+        let report = json(&scratch.join("r.json"));
+        assert_eq!(
+            report["input"]["features"],
+            serde_json::json!(["b"]),
+            "{extra:?}"
         );
     }
 }

@@ -80,6 +80,87 @@ fn default_features_are_the_numeric_columns() {
     assert_eq!(data.features, ["count", "units", "value", "price"]);
 }
 
+#[test]
+fn a_row_index_pandas_wrote_is_not_a_default_feature() {
+    // pandas writes a frame's row index into the file unless told not to: clustered on, it
+    // would split the customers by their place in the file. Each form of it is left out of the
+    // default features, and the values of the others are read as in every format.
+    let expected = json(&fixtures().join("formats/formats.json"));
+    let rows = expected["rows"].as_array().unwrap();
+    let scratch = Scratch::new("pandas-index");
+    for (file, shown) in [
+        (
+            "pandas_index.csv",
+            "column 1, with no name in the header (the row index pandas' to_csv writes",
+        ),
+        (
+            "pandas_unnamed.csv",
+            "'Unnamed: 0' (pandas' name for a column with no name in the header",
+        ),
+        (
+            "pandas_index.parquet",
+            "'__index_level_0__' (a DataFrame's row index, written by pandas)",
+        ),
+        (
+            "pandas_named_index.parquet",
+            "'row' (a DataFrame's row index, written by pandas)",
+        ),
+    ] {
+        let path = fixtures().join("formats").join(file);
+        let request = ColumnRequest {
+            id: Some("cid".into()),
+            ..Default::default()
+        };
+        let data = read_dataset(Source::file(path.clone()), &request).unwrap();
+        assert_eq!(
+            data.features,
+            ["count", "units", "value", "price"],
+            "{file}"
+        );
+        for (i, want) in rows.iter().enumerate() {
+            let want: Vec<f32> = want
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap() as f32)
+                .collect();
+            assert_eq!(data.matrix.row(i), want.as_slice(), "{file}: row {i}");
+        }
+        let run = strata_ok(
+            &scratch.path,
+            &[
+                "fit",
+                "--input",
+                path.to_str().unwrap(),
+                "--id",
+                "cid",
+                "--k",
+                "2",
+                "--output",
+                "seg.csv",
+            ],
+        );
+        assert!(
+            run.stderr
+                .contains(&format!("left out of the features: {shown}")),
+            "{file}: {}",
+            run.stderr
+        );
+    }
+    // Named, such a column is a feature all the same.
+    let request = ColumnRequest {
+        id: Some("cid".into()),
+        features: Some(vec!["Unnamed: 0".into(), "count".into()]),
+        ..Default::default()
+    };
+    let data = read_dataset(
+        Source::file(fixtures().join("formats/pandas_unnamed.csv")),
+        &request,
+    )
+    .unwrap();
+    assert_eq!(data.matrix.row(4), [4.0, 5.0]);
+}
+
 /// `strata fit --id cid --k 2` on the formats fixture `input`, writing the segments to `output`.
 fn fit_fixture(scratch: &Scratch, input: &str, output: &str) {
     let input = fixtures().join("formats").join(input);
