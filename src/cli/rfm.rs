@@ -45,7 +45,8 @@ pub struct RfmArgs {
     /// transaction).
     #[arg(long, value_name = "DATE")]
     pub as_of: Option<String>,
-    /// strftime format of text dates, e.g. %d/%m/%Y.
+    /// strftime format of text dates, e.g. %d/%m/%Y (a time after such a date, as in
+    /// `3/1/2024 10:00`, is ignored; a run stopped by a date in another layout suggests one).
     #[arg(long, value_name = "FORMAT")]
     pub date_format: Option<String>,
     /// Rows with a null customer, a missing or unparseable date, or a missing/NaN/infinite

@@ -107,13 +107,82 @@ fn ymd_number(value: i64) -> Option<i32> {
     days_from_ymd(year, (value / 100 % 100) as u32, (value % 100) as u32)
 }
 
+/// The day of `text` read with the strftime `format`: a date, a date and time the format
+/// describes, or a date the format describes with a time after it (`3/1/2024 10:00` read with
+/// `%m/%d/%Y`, as spreadsheets write timestamps), whose time is ignored as the default forms'
+/// is.
 fn parse_with_format(text: &str, format: &str) -> Option<i32> {
     let t = text.trim();
     let date = chrono::NaiveDate::parse_from_str(t, format)
         .or_else(|_| chrono::NaiveDateTime::parse_from_str(t, format).map(|dt| dt.date()))
+        .or_else(
+            |e| match chrono::NaiveDate::parse_and_remainder(t, format) {
+                Ok((date, rest)) if rest.starts_with([' ', 'T']) => Ok(date),
+                _ => Err(e),
+            },
+        )
         .ok()?;
     let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1)?;
     i32::try_from((date - epoch).num_days()).ok()
+}
+
+/// What to say after the first bad date, `value` (as text; "null" when missing), of a log read
+/// with `format` or the default forms: the format it does not match, or the --date-format that
+/// reads a text date written as this one, guessed from its layout (month or day first is told
+/// where one of the two is above 12).
+fn date_hint(value: &str, format: Option<&str>) -> String {
+    if value == "null" {
+        return String::new();
+    }
+    if let Some(format) = format {
+        return format!(", not a date as --date-format '{format}' writes one");
+    }
+    let date = value.trim().split([' ', 'T']).next().unwrap_or_default();
+    let Some(sep) = ['/', '.', '-'].into_iter().find(|&c| date.contains(c)) else {
+        return if value.bytes().all(|b| b.is_ascii_digit()) {
+            String::new()
+        } else {
+            ". Text dates are read as YYYY-MM-DD or YYYYMMDD (with any time after them); give \
+             other layouts with --date-format, as in --date-format '%d/%m/%Y'"
+                .to_string()
+        };
+    };
+    let parts: Vec<&str> = date.split(sep).collect();
+    let number = |s: &str| {
+        (!s.is_empty() && s.len() <= 2 && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse::<u32>().ok())
+            .flatten()
+    };
+    let year = |s: &str| (s.len() == 4 || s.len() == 2) && s.bytes().all(|b| b.is_ascii_digit());
+    let y = |s: &str| if s.len() == 4 { "%Y" } else { "%y" };
+    let suggestion = match parts.as_slice() {
+        [a, m, d] if a.len() == 4 && year(a) && number(m).is_some() && number(d).is_some() => {
+            format!("--date-format '%Y{sep}%m{sep}%d'")
+        }
+        [a, b, c] if year(c) => match (number(a), number(b)) {
+            (Some(a), Some(_)) if a > 12 => format!("--date-format '%d{sep}%m{sep}{}'", y(c)),
+            (Some(_), Some(b)) if b > 12 => format!("--date-format '%m{sep}%d{sep}{}'", y(c)),
+            (Some(_), Some(_)) => format!(
+                "--date-format '%m{sep}%d{sep}{y}' if the month comes first, or \
+                 '%d{sep}%m{sep}{y}' if the day does",
+                y = y(c)
+            ),
+            (Some(_), None) if b.len() == 3 && b.bytes().all(|c| c.is_ascii_alphabetic()) => {
+                format!("--date-format '%d{sep}%b{sep}{}'", y(c))
+            }
+            _ => String::new(),
+        },
+        _ => String::new(),
+    };
+    if suggestion.is_empty() {
+        return ". Text dates are read as YYYY-MM-DD or YYYYMMDD (with any time after them); give \
+                other layouts with --date-format, as in --date-format '%d/%m/%Y'"
+            .to_string();
+    }
+    format!(
+        ". Text dates are read as YYYY-MM-DD or YYYYMMDD (with any time after them); for dates \
+         written as this one, give {suggestion}"
+    )
 }
 
 /// Why a row cannot be used.
@@ -625,9 +694,14 @@ pub fn aggregate(source: Source, spec: &RfmSpec) -> Result<RfmOutcome> {
     }
     drop(progress);
     if let (BadRows::Error, Some((row, reason, value))) = (spec.bad_rows, &first_bad) {
+        let hint = match reason {
+            Reason::BadDate => date_hint(value, spec.date_format.as_deref()),
+            _ => String::new(),
+        };
         return Err(Error::data(format!(
             "{bad} bad row(s) in the transaction log; the first is row {row} (0-based): {} \
-             ('{value}'). Fix them, or pass --bad-rows skip (with --rejects FILE to keep them)",
+             ('{value}'){hint}. Fix them, or pass --bad-rows skip (with --rejects FILE to keep \
+             them)",
             reason_text(*reason)
         )));
     }

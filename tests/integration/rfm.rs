@@ -473,3 +473,89 @@ fn rfm_input_errors_name_the_problem() {
         &["141 bad row(s)"],
     );
 }
+
+#[test]
+fn a_text_date_in_another_layout_is_met_with_the_format_that_reads_it() {
+    // The first date that the default forms cannot read is named with the --date-format that
+    // reads dates written as it: month or day first where one of the two is above 12, both
+    // where neither is.
+    let scratch = Scratch::new("rfm-date-hint");
+    let cases = [
+        ("13/01/2024", "give --date-format '%d/%m/%Y'. Fix them"),
+        ("01/13/2024", "give --date-format '%m/%d/%Y'. Fix them"),
+        (
+            "03/01/2024",
+            "give --date-format '%m/%d/%Y' if the month comes first, or '%d/%m/%Y' if the day does",
+        ),
+        ("2024/03/01", "give --date-format '%Y/%m/%d'"),
+        ("01-Mar-2024", "give --date-format '%d-%b-%Y'"),
+        (
+            "1.3.24",
+            "'%m.%d.%y' if the month comes first, or '%d.%m.%y'",
+        ),
+    ];
+    for (date, said) in cases {
+        scratch.write("tx.csv", &format!("c,d,a\n1,2024-02-01,5\n1,{date},10\n"));
+        let args = [
+            "rfm",
+            "--input",
+            "tx.csv",
+            "--customer",
+            "c",
+            "--date",
+            "d",
+            "--amount",
+            "a",
+            "--output",
+            "out.csv",
+        ];
+        strata_fails(
+            &scratch.path,
+            &args,
+            65,
+            &[
+                &format!("row 1 (0-based): missing or unparseable date ('{date}')"),
+                said,
+            ],
+        );
+    }
+    // A date the given format does not describe says so.
+    let args = [
+        "rfm",
+        "--input",
+        "tx.csv",
+        "--customer",
+        "c",
+        "--date",
+        "d",
+        "--amount",
+        "a",
+        "--date-format",
+        "%m/%d/%Y",
+        "--output",
+        "out.csv",
+    ];
+    strata_fails(
+        &scratch.path,
+        &args,
+        65,
+        &["('2024-02-01'), not a date as --date-format '%m/%d/%Y' writes one"],
+    );
+    // Dates with a time after them, as spreadsheets write timestamps, read with the date's
+    // format; the day is the date as written.
+    scratch.write(
+        "tx.csv",
+        "c,d,a\n1,3/1/2024 10:00,5\n1,3/15/2024 23:59:59,10\n2,12/31/2023 0:00,7\n",
+    );
+    strata_ok(&scratch.path, &args);
+    let csv = std::fs::read_to_string(scratch.join("out.csv")).unwrap();
+    let mut lines = csv.lines().skip(1);
+    assert_eq!(
+        lines.next(),
+        Some("1,1,2,15.0,7.5,15,2024-03-01,2024-03-15")
+    );
+    assert_eq!(
+        lines.next(),
+        Some("2,76,1,7.0,7.0,76,2023-12-31,2023-12-31")
+    );
+}
