@@ -1130,11 +1130,23 @@ fn resolve(
                     .words(i)
                     .filter(|_| schema.field(i).data_type() == &DataType::Utf8)
             };
+            // A column with no value in the rows seen has no type: in a CSV, whose types come
+            // from its first rows, its values may come later (a column sorted nulls first). One
+            // with no name either is what a delimiter at the end of every line leaves.
             let left_out: Vec<String> = candidates()
-                .filter(|(_, f)| !is_feature_type(f.data_type()))
+                .filter(|(_, f)| match f.data_type() {
+                    DataType::Null => !f.name().is_empty(),
+                    other => !is_feature_type(other),
+                })
                 .map(|(i, f)| match (f.data_type(), words_of(i)) {
                     (DataType::Boolean, _) => format!(
                         "'{}' (Boolean, read as 1 and 0 when named in --features)",
+                        f.name()
+                    ),
+                    (DataType::Null, _) if typed => format!("'{}' (no values)", f.name()),
+                    (DataType::Null, _) => format!(
+                        "'{}' (no value in the first rows, which set a CSV's types; read as \
+                         numbers when named in --features)",
                         f.name()
                     ),
                     (_, Some(words)) => with_words(f.name(), words),

@@ -209,6 +209,87 @@ fn a_repeated_column_name_is_refused_where_it_is_used() {
 }
 
 #[test]
+fn a_column_empty_in_the_rows_that_set_the_types_is_named() {
+    // A CSV's types come from its first 10,000 rows: a column with no value there (sorted
+    // nulls first, or filled only for recent customers) has no type, so it is not a default
+    // feature. The warning says so; named in --features, it is read as numbers.
+    let scratch = Scratch::new("empty-first-rows");
+    let mut csv = String::from("id,a,b,\n");
+    for i in 0..10_100 {
+        let b = if i < 10_050 {
+            String::new()
+        } else {
+            format!("{}", i % 7)
+        };
+        csv.push_str(&format!("{i},{},{b},\n", i % 5));
+    }
+    scratch.write("in.csv", &csv);
+    let fit = |extra: &[&str]| {
+        let mut args = vec![
+            "fit",
+            "--input",
+            "in.csv",
+            "--id",
+            "id",
+            "--k",
+            "2",
+            "--missing",
+            "drop",
+            "--report",
+            "r.json",
+            "--output",
+            "seg.csv",
+        ];
+        args.extend_from_slice(extra);
+        let run = strata_ok(&scratch.path, &args);
+        (run.stderr, json(&scratch.join("r.json")))
+    };
+    let (stderr, report) = fit(&[]);
+    assert!(
+        stderr.contains(
+            "not numeric, so not features: 'b' (no value in the first rows, which set a CSV's \
+             types; read as numbers when named in --features)"
+        ),
+        "{stderr}"
+    );
+    // The empty column with no name that a delimiter at the end of each line leaves is not.
+    assert!(!stderr.contains("''"), "{stderr}");
+    assert_eq!(report["input"]["features"], serde_json::json!(["a"]));
+    let (_, report) = fit(&["--features", "a,b"]);
+    assert_eq!(report["input"]["features"], serde_json::json!(["a", "b"]));
+    assert_eq!(report["input"]["rows_dropped"], 10_050);
+    // In a typed input, such a column has no values at all.
+    let schema = std::sync::Arc::new(arrow_schema::Schema::new(vec![
+        arrow_schema::Field::new("a", arrow_schema::DataType::Float64, false),
+        arrow_schema::Field::new("b", arrow_schema::DataType::Null, true),
+    ]));
+    let batch = arrow_array::RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            std::sync::Arc::new(arrow_array::Float64Array::from(vec![1.0, 2.0, 8.0, 9.0])),
+            std::sync::Arc::new(arrow_array::NullArray::new(4)),
+        ],
+    )
+    .unwrap();
+    let file = std::fs::File::create(scratch.join("in.arrow")).unwrap();
+    let mut writer = arrow_ipc::writer::FileWriter::try_new(file, &schema).unwrap();
+    writer.write(&batch).unwrap();
+    writer.finish().unwrap();
+    let run = strata_ok(
+        &scratch.path,
+        &[
+            "fit", "--input", "in.arrow", "--k", "2", "--output", "seg.csv",
+        ],
+    );
+    assert!(
+        run.stderr
+            .contains("not numeric, so not features: 'b' (no values)"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
 fn duplicate_ids_give_count_and_example() {
     let csv = "id,a\n5,1.0\n6,2.0\n5,3.0\n6,4.0\n7,5.0\n";
     expect_failure(
