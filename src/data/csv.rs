@@ -186,6 +186,56 @@ fn decimal_comma_columns(sample: &(Vec<usize>, RecordBatch)) -> Vec<usize> {
         .collect()
 }
 
+/// The text columns of `sample` (from [`text_sample`]), but those in `skip`, whose first rows
+/// all hold numbers with spaces around some of them (`id, recency, spend` exports put one after
+/// each delimiter), with the type they are read as: Int64 where every one is an integer, else
+/// Float64 (arrow reads numbers with spaces around them once the column has a number type).
+fn padded_number_columns(
+    sample: &(Vec<usize>, RecordBatch),
+    skip: &[usize],
+) -> Vec<(usize, DataType)> {
+    let (columns, batch) = sample;
+    let mut found = Vec::new();
+    for (j, &i) in columns.iter().enumerate() {
+        if skip.contains(&i) {
+            continue;
+        }
+        let (mut padded, mut integers, mut any) = (false, true, false);
+        let numbers = batch
+            .column(j)
+            .as_string::<i32>()
+            .iter()
+            .flatten()
+            .all(|v| {
+                let t = v.trim_ascii();
+                padded |= t.len() != v.len();
+                any = true;
+                integers &= t.parse::<i64>().is_ok();
+                // A field of spaces alone would be no number once typed: left as text.
+                !t.is_empty() && (integers || t.parse::<f64>().is_ok_and(f64::is_finite))
+            });
+        if numbers && padded && any {
+            let data_type = if integers {
+                DataType::Int64
+            } else {
+                DataType::Float64
+            };
+            found.push((i, data_type));
+        }
+    }
+    found
+}
+
+/// A header field as the column's name: without spaces around it, and without the quotes
+/// of a quoted name that a space before it left in the field (`id, "spend"`).
+fn header_name(field: &str) -> String {
+    let name = field.trim();
+    match name.strip_prefix('"').and_then(|n| n.strip_suffix('"')) {
+        Some(quoted) if field.len() != name.len() => quoted.replace("\"\"", "\""),
+        _ => name.to_string(),
+    }
+}
+
 /// Columns inferred as text whose first rows hold numbers and, besides them, a few words:
 /// by column, the words, in the order met. Such a word most likely marks a missing value.
 pub(super) type Words = Vec<(usize, Vec<String>)>;
@@ -205,7 +255,7 @@ fn words_among_numbers(sample: &(Vec<usize>, RecordBatch), skip: &[usize]) -> Wo
         let mut numbers = false;
         let mut words: Vec<String> = Vec::new();
         for value in batch.column(j).as_string::<i32>().iter().flatten() {
-            if value.parse::<f64>().is_ok() {
+            if value.trim_ascii().parse::<f64>().is_ok() {
                 numbers = true;
             } else if !words.iter().any(|w| w == value) {
                 if words.len() == MAX_WORDS {
@@ -1064,7 +1114,7 @@ fn look_at(path: &Path, csv: &Text, infer_rows: usize, nulls: &Nulls) -> Result<
                 .map_err(|e| Error::read_input(path, e)),
         }
     };
-    let (mut schema, _) = format
+    let (schema, _) = format
         .infer_schema(BufReader::new(sample()?), Some(infer_rows))
         .map_err(|e| text_error(path, e.to_string()))?;
     if schema.fields().is_empty() {
@@ -1073,26 +1123,38 @@ fn look_at(path: &Path, csv: &Text, infer_rows: usize, nulls: &Nulls) -> Result<
     let text = text_sample(sample()?, &format, &schema, infer_rows);
     // A decimal comma is only possible when the comma does not split the columns.
     let mut commas = Vec::new();
-    if let Some(text) = text.as_ref().filter(|_| delimiter != b',') {
-        commas = decimal_comma_columns(text);
-        schema = Schema::new(
-            schema
-                .fields()
-                .iter()
-                .enumerate()
-                .map(|(i, f)| {
-                    let data_type = if commas.contains(&i) {
-                        DataType::Float64
-                    } else {
-                        f.data_type().clone()
-                    };
-                    f.as_ref().clone().with_data_type(data_type)
-                })
-                .collect::<Vec<_>>(),
-        );
+    let mut retyped: Vec<(usize, DataType)> = Vec::new();
+    if let Some(text) = text.as_ref() {
+        if delimiter != b',' {
+            commas = decimal_comma_columns(text);
+            retyped.extend(commas.iter().map(|&i| (i, DataType::Float64)));
+        }
+        retyped.extend(padded_number_columns(text, &commas));
     }
+    // Names are matched as written but for spaces around them, which no one means (and
+    // quotes inside them: after a space, a quoted name's quotes are read as part of it).
+    let schema = Schema::new(
+        schema
+            .fields()
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let data_type = retyped
+                    .iter()
+                    .find(|(c, _)| *c == i)
+                    .map_or(f.data_type(), |(_, t)| t);
+                f.as_ref()
+                    .clone()
+                    .with_name(header_name(f.name()))
+                    .with_data_type(data_type.clone())
+            })
+            .collect::<Vec<_>>(),
+    );
     let words = text
-        .map(|text| words_among_numbers(&text, &commas))
+        .map(|text| {
+            let skip: Vec<usize> = retyped.iter().map(|(i, _)| *i).collect();
+            words_among_numbers(&text, &skip)
+        })
         .unwrap_or_default();
     let rows_hint = csv.rows_hint(&head, used);
     Ok(Some((schema, Look { delimiter, commas }, rows_hint, words)))
@@ -1612,6 +1674,38 @@ mod tests {
         assert_eq!(records_end(text, b',', 2), Some(16));
         // The last record has no newline: it is not known to be whole.
         assert_eq!(records_end(text, b',', 3), None);
+    }
+
+    #[test]
+    fn numbers_with_spaces_around_them_are_typed_as_numbers() {
+        let text = "id, visits, spend, city, blank, mixed, flag\n\
+                    1, 3, 12.5, Paris,  , 4, true\n\
+                    2, 10 ,7, Rome, 1, x, false\n\
+                    3,,  -1e3 , Oslo, 2, 5, true\n";
+        let format = arrow_csv::reader::Format::default().with_header(true);
+        let (schema, _) = format
+            .infer_schema(BufReader::new(text.as_bytes()), None)
+            .unwrap();
+        let sample = text_sample(text.as_bytes(), &format, &schema, 100).unwrap();
+        // Integers (and an empty field) are Int64, other numbers Float64; text, a field of
+        // spaces alone, a word among numbers and text booleans stay as they are, and so do
+        // the columns skipped.
+        assert_eq!(
+            padded_number_columns(&sample, &[]),
+            [(1, DataType::Int64), (2, DataType::Float64)]
+        );
+        assert_eq!(padded_number_columns(&sample, &[2]), [(1, DataType::Int64)]);
+        assert_eq!(header_name(" spend "), "spend");
+        assert_eq!(header_name(" \"spend \"\"x\"\"\""), "spend \"x\"");
+        // A name quoted in the file, with no space before it, came without its quotes.
+        assert_eq!(header_name("\"id\""), "\"id\"");
+        // Numbers without spaces were typed by the inference already; nothing to do.
+        let plain = "a,b\n1,x\n2,y\n";
+        let (schema, _) = format
+            .infer_schema(BufReader::new(plain.as_bytes()), None)
+            .unwrap();
+        let sample = text_sample(plain.as_bytes(), &format, &schema, 100).unwrap();
+        assert!(padded_number_columns(&sample, &[]).is_empty());
     }
 
     #[test]

@@ -917,12 +917,17 @@ pub fn find_column(schema: &Schema, name: &str, role: &str) -> Result<usize> {
 
 /// The index of the first column named `name`, or exit 65 as [`find_column`].
 fn first_column(schema: &Schema, name: &str, role: &str) -> Result<usize> {
-    schema.index_of(name).map_err(|_| {
-        Error::data(format!(
-            "{role} column '{name}' is not in the input; the columns are: {}",
-            available(schema)
-        ))
-    })
+    // A CSV's names are read without spaces around them: a name given with them (or kept so
+    // in a model fitted when they were not removed) is the same column.
+    schema
+        .index_of(name)
+        .or_else(|_| schema.index_of(name.trim()))
+        .map_err(|_| {
+            Error::data(format!(
+                "{role} column '{name}' is not in the input; the columns are: {}",
+                available(schema)
+            ))
+        })
 }
 
 /// Fails when another column has the name of column `index`: columns are found by name (in
@@ -1017,8 +1022,9 @@ fn looks_like_an_id(name: &str) -> bool {
 
 /// Said where a CSV column inferred as text may be numbers all the same.
 pub const INFERRED_TEXT_HINT: &str = " (a CSV column is text when one of its first rows is not \
-    a plain number: a word, or a number with a space before it; a word that marks a missing \
-    value, such as NULL, is read as missing when named in --null-values)";
+    a number, such as a word or a number written with a currency sign or thousands separators; a \
+    word that marks a missing value, such as NULL, is read as missing when named in \
+    --null-values)";
 
 /// Said where columns inferred as text hold numbers and these `words` among them.
 pub fn words_hint(words: &[&str]) -> String {
@@ -1093,7 +1099,10 @@ fn resolve(
                 schema.fields().iter().enumerate().filter(|(i, f)| {
                     Some(*i) != id
                         && Some(*i) != truth
-                        && !request.exclude.iter().any(|e| e == f.name())
+                        && !request
+                            .exclude
+                            .iter()
+                            .any(|e| e == f.name() || e.trim() == f.name())
                 })
             };
             // A dataframe's row index written with the data numbers the rows: clustered on, it

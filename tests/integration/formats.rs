@@ -81,6 +81,47 @@ fn default_features_are_the_numeric_columns() {
 }
 
 #[test]
+fn a_csv_with_a_space_after_each_delimiter_reads_as_without() {
+    // `id, recency, spend` exports: the names are read without the spaces (and the quotes a
+    // space leaves in a quoted name, `, "count"`), and columns of numbers with spaces before
+    // them are numbers (they were text, so no default feature). A name given with the spaces
+    // is the same column.
+    let expected = json(&fixtures().join("formats/formats.json"));
+    let rows = expected["rows"].as_array().unwrap();
+    let plain = std::fs::read_to_string(fixtures().join("formats/table.csv")).unwrap();
+    let scratch = Scratch::new("padded-csv");
+    let path = scratch.write("padded.csv", &plain.replace(',', ", "));
+    for (id, features) in [
+        ("cid", None),
+        (
+            " cid",
+            Some(vec![" count".to_string(), "units".into(), "value".into()]),
+        ),
+    ] {
+        let request = ColumnRequest {
+            id: Some(id.into()),
+            features: features.clone(),
+            ..Default::default()
+        };
+        let data = read_dataset(Source::file(path.clone()), &request).unwrap();
+        let width = data.features.len();
+        assert_eq!(
+            data.features,
+            ["count", "units", "value", "price"][..width],
+            "{features:?}"
+        );
+        for (i, want) in rows.iter().enumerate() {
+            let want: Vec<f32> = want.as_array().unwrap()[..width]
+                .iter()
+                .map(|v| v.as_f64().unwrap() as f32)
+                .collect();
+            assert_eq!(data.matrix.row(i), want.as_slice(), "row {i}");
+        }
+        assert_eq!(data.ids.as_ref().unwrap().display(4), "\"e5\"");
+    }
+}
+
+#[test]
 fn a_row_index_pandas_wrote_is_not_a_default_feature() {
     // pandas writes a frame's row index into the file unless told not to: clustered on, it
     // would split the customers by their place in the file. Each form of it is left out of the
