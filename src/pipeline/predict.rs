@@ -46,11 +46,22 @@ pub struct PredictReport {
     pub command: String,
     pub model: String,
     pub input: InputInfo,
+    /// How the rows were read and checked: what decided `input.rows_dropped`.
+    pub params: PredictParams,
     pub backend: BackendInfo,
     pub inertia: f64,
     /// Rows per segment.
     pub sizes: Vec<u64>,
     pub timings_s: Timings,
+}
+
+/// The choices a `predict` run was given, as `fit`'s report's `params` holds its own.
+#[derive(Debug, serde::Serialize)]
+pub struct PredictParams {
+    pub missing: MissingPolicy,
+    /// The words read as missing values in a CSV input (`--null-values`), besides empty fields.
+    pub null_values: Vec<String>,
+    pub backend: BackendChoice,
 }
 
 /// Environment variable that sets the rows per block (tests use it to cover several blocks on
@@ -215,6 +226,7 @@ pub fn run_predict(job: PredictJob) -> Result<PredictReport> {
         ..Default::default()
     };
     let mut phases = Phases::default();
+    let null_values = job.source.null_values().to_vec();
     let mut reader = DatasetReader::open(job.source, &columns)?;
     let features = reader.features().to_vec();
     let centroids = model.centroid_matrix();
@@ -323,6 +335,11 @@ pub fn run_predict(job: PredictJob) -> Result<PredictReport> {
             rows_dropped: found.cleaning.rows_dropped(),
             features,
             id_column: job.id.clone(),
+        },
+        params: PredictParams {
+            missing: job.missing,
+            null_values,
+            backend: job.backend,
         },
         backend: info,
         inertia,

@@ -164,6 +164,11 @@ fn streamed_predict_writes_what_one_block_writes() {
     let report = json(&scratch.join("blocks.json"));
     assert_eq!(report["input"]["rows"], PARTS * PART_ROWS);
     assert_eq!(report["input"]["rows_dropped"], 2);
+    // What dropped them is in the report.
+    assert_eq!(
+        report["params"],
+        serde_json::json!({"missing": "drop", "null_values": [], "backend": "auto"})
+    );
     let sizes: u64 = (0..3).map(|s| report["sizes"][s].as_u64().unwrap()).sum();
     assert_eq!(sizes, (PARTS * PART_ROWS - 2) as u64);
     let inertia: f64 = kept.iter().map(|&i| fitted[i].2 * fitted[i].2).sum();
