@@ -494,9 +494,8 @@ fn a_text_date_in_another_layout_is_met_with_the_format_that_reads_it() {
             "'%m.%d.%y' if the month comes first, or '%d.%m.%y'",
         ),
     ];
-    for (date, said) in cases {
-        scratch.write("tx.csv", &format!("c,d,a\n1,2024-02-01,5\n1,{date},10\n"));
-        let args = [
+    let args = |extra: &[&'static str]| {
+        let mut args = vec![
             "rfm",
             "--input",
             "tx.csv",
@@ -509,9 +508,14 @@ fn a_text_date_in_another_layout_is_met_with_the_format_that_reads_it() {
             "--output",
             "out.csv",
         ];
+        args.extend_from_slice(extra);
+        args
+    };
+    for (date, said) in cases {
+        scratch.write("tx.csv", &format!("c,d,a\n1,2024-02-01,5\n1,{date},10\n"));
         strata_fails(
             &scratch.path,
-            &args,
+            &args(&[]),
             65,
             &[
                 &format!("row 1 (0-based): missing or unparseable date ('{date}')"),
@@ -520,21 +524,7 @@ fn a_text_date_in_another_layout_is_met_with_the_format_that_reads_it() {
         );
     }
     // A date the given format does not describe says so.
-    let args = [
-        "rfm",
-        "--input",
-        "tx.csv",
-        "--customer",
-        "c",
-        "--date",
-        "d",
-        "--amount",
-        "a",
-        "--date-format",
-        "%m/%d/%Y",
-        "--output",
-        "out.csv",
-    ];
+    let args = args(&["--date-format", "%m/%d/%Y"]);
     strata_fails(
         &scratch.path,
         &args,
