@@ -137,14 +137,25 @@ fn date_hint(value: &str, format: Option<&str>) -> String {
     if let Some(format) = format {
         return format!(", not a date as --date-format '{format}' writes one");
     }
-    let date = value.trim().split([' ', 'T']).next().unwrap_or_default();
+    const LAYOUTS: &str = ". Text dates are read as YYYY-MM-DD or YYYYMMDD (with any time after \
+                           them)";
+    // The date before any time: up to a space, or a T with a digit after it (01-OCT-24 is all
+    // date).
+    let mut date = value.trim().split(' ').next().unwrap_or_default();
+    if let Some(at) = date
+        .as_bytes()
+        .windows(2)
+        .position(|w| w[0] == b'T' && w[1].is_ascii_digit())
+    {
+        date = &date[..at];
+    }
     let Some(sep) = ['/', '.', '-'].into_iter().find(|&c| date.contains(c)) else {
         return if value.bytes().all(|b| b.is_ascii_digit()) {
             String::new()
         } else {
-            ". Text dates are read as YYYY-MM-DD or YYYYMMDD (with any time after them); give \
-             other layouts with --date-format, as in --date-format '%d/%m/%Y'"
-                .to_string()
+            format!(
+                "{LAYOUTS}; give other layouts with --date-format, as in --date-format '%d/%m/%Y'"
+            )
         };
     };
     let parts: Vec<&str> = date.split(sep).collect();
@@ -156,6 +167,8 @@ fn date_hint(value: &str, format: Option<&str>) -> String {
     let year = |s: &str| (s.len() == 4 || s.len() == 2) && s.bytes().all(|b| b.is_ascii_digit());
     let y = |s: &str| if s.len() == 4 { "%Y" } else { "%y" };
     let suggestion = match parts.as_slice() {
+        // The default layout: the date itself is no date (2024-02-30).
+        [a, _, _] if a.len() == 4 && sep == '-' => return String::new(),
         [a, m, d] if a.len() == 4 && year(a) && number(m).is_some() && number(d).is_some() => {
             format!("--date-format '%Y{sep}%m{sep}%d'")
         }
@@ -175,14 +188,11 @@ fn date_hint(value: &str, format: Option<&str>) -> String {
         _ => String::new(),
     };
     if suggestion.is_empty() {
-        return ". Text dates are read as YYYY-MM-DD or YYYYMMDD (with any time after them); give \
-                other layouts with --date-format, as in --date-format '%d/%m/%Y'"
-            .to_string();
+        return format!(
+            "{LAYOUTS}; give other layouts with --date-format, as in --date-format '%d/%m/%Y'"
+        );
     }
-    format!(
-        ". Text dates are read as YYYY-MM-DD or YYYYMMDD (with any time after them); for dates \
-         written as this one, give {suggestion}"
-    )
+    format!("{LAYOUTS}; for dates written as this one, give {suggestion}")
 }
 
 /// Why a row cannot be used.

@@ -489,6 +489,7 @@ fn a_text_date_in_another_layout_is_met_with_the_format_that_reads_it() {
         ),
         ("2024/03/01", "give --date-format '%Y/%m/%d'"),
         ("01-Mar-2024", "give --date-format '%d-%b-%Y'"),
+        ("01-OCT-24 10:00", "give --date-format '%d-%b-%y'"),
         (
             "1.3.24",
             "'%m.%d.%y' if the month comes first, or '%d.%m.%y'",
@@ -523,7 +524,12 @@ fn a_text_date_in_another_layout_is_met_with_the_format_that_reads_it() {
             ],
         );
     }
+    // A date in the default layout that is no date is named alone.
+    scratch.write("tx.csv", "c,d,a\n1,2024-02-30,5\n");
+    let run = strata_fails(&scratch.path, &args(&[]), 65, &["('2024-02-30'). Fix them"]);
+    assert!(!run.stderr.contains("--date-format"), "{}", run.stderr);
     // A date the given format does not describe says so.
+    scratch.write("tx.csv", "c,d,a\n1,2024-02-01,5\n");
     let args = args(&["--date-format", "%m/%d/%Y"]);
     strata_fails(
         &scratch.path,
