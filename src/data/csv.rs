@@ -240,6 +240,96 @@ fn header_name(field: &str) -> String {
 /// by column, the words, in the order met. Such a word most likely marks a missing value.
 pub(super) type Words = Vec<(usize, Vec<String>)>;
 
+/// What the first rows of a CSV's text columns suggest they hold, for what is said of them.
+#[derive(Debug, Clone, Default)]
+pub(super) struct TextNotes {
+    /// Columns of numbers with a few words among them, most likely marks of missing values.
+    pub(super) words: Words,
+    /// Columns of numbers written as a spreadsheet shows them (a currency sign, thousands
+    /// separators, a percent sign): by column, one such value as written.
+    pub(super) formatted: Vec<(usize, String)>,
+}
+
+/// A number as a spreadsheet may write it, made plain: a currency sign ($, €, £, ¥, ₹) before
+/// or after it, thousands separators (commas between groups of three digits), a percent sign
+/// after it, or accounting's parentheses for a negative one; None when `text` is no such
+/// number or a plain one.
+fn unformatted(text: &str) -> Option<f64> {
+    const CURRENCY: [char; 5] = ['$', '€', '£', '¥', '₹'];
+    let mut t = text.trim();
+    let mut negative = false;
+    if let Some(inner) = t.strip_prefix('(').and_then(|r| r.strip_suffix(')')) {
+        (t, negative) = (inner.trim(), true);
+    }
+    if let Some(rest) = t.strip_prefix('-') {
+        (t, negative) = (rest.trim_start(), !negative);
+    }
+    let mut formatted = false;
+    if let Some(rest) = t.strip_prefix(CURRENCY) {
+        (t, formatted) = (rest.trim_start(), true);
+    } else if let Some(rest) = t.strip_suffix(CURRENCY) {
+        (t, formatted) = (rest.trim_end(), true);
+    }
+    if let Some(rest) = t.strip_prefix('-').filter(|_| formatted && !negative) {
+        (t, negative) = (rest, true);
+    }
+    if let Some(rest) = t.strip_suffix('%') {
+        (t, formatted) = (rest.trim_end(), true);
+    }
+    let (whole, fraction) = t.split_once('.').unwrap_or((t, ""));
+    let groups: Vec<&str> = whole.split(',').collect();
+    if groups.len() > 1 {
+        let grouped = (1..=3).contains(&groups[0].len())
+            && groups[1..].iter().all(|g| g.len() == 3)
+            && groups.iter().all(|g| g.bytes().all(|b| b.is_ascii_digit()));
+        if !grouped {
+            return None;
+        }
+        formatted = true;
+    }
+    let digits = groups.concat();
+    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if !formatted || digits.is_empty() || !all_digits(&digits) || !all_digits(fraction) {
+        return None;
+    }
+    let value: f64 = format!("{digits}.{fraction}0").parse().ok()?;
+    Some(if negative { -value } else { value })
+}
+
+/// The text columns of `sample` (from [`text_sample`]), but those in `skip`, whose first rows
+/// are all numbers, some of them written as a spreadsheet shows them ([`unformatted`]), with
+/// the first such value.
+fn formatted_number_columns(
+    sample: &(Vec<usize>, RecordBatch),
+    skip: &[usize],
+) -> Vec<(usize, String)> {
+    let (columns, batch) = sample;
+    let mut found = Vec::new();
+    for (j, &i) in columns.iter().enumerate() {
+        if skip.contains(&i) {
+            continue;
+        }
+        let mut example = None;
+        let numbers = batch
+            .column(j)
+            .as_string::<i32>()
+            .iter()
+            .flatten()
+            .all(|v| {
+                if unformatted(v).is_some() {
+                    example.get_or_insert(v);
+                    true
+                } else {
+                    v.trim().parse::<f64>().is_ok_and(f64::is_finite)
+                }
+            });
+        if let Some(example) = example.filter(|_| numbers) {
+            found.push((i, example.to_string()));
+        }
+    }
+    found
+}
+
 /// Most distinct words a column of numbers may hold for [`words_among_numbers`] to name them.
 const MAX_WORDS: usize = 3;
 
@@ -1071,7 +1161,7 @@ fn records_end(text: &[u8], delimiter: u8, rows: usize) -> Option<usize> {
 
 /// What looking at a CSV text showed: its columns and their types, how its rows are decoded,
 /// its rows, estimated, and its columns of numbers with words among them.
-type Looked = (Schema, Look, Option<usize>, Words);
+type Looked = (Schema, Look, Option<usize>, TextNotes);
 
 /// The error for a CSV input with no header row.
 fn no_header(path: &Path) -> Error {
@@ -1150,18 +1240,24 @@ fn look_at(path: &Path, csv: &Text, infer_rows: usize, nulls: &Nulls) -> Result<
             })
             .collect::<Vec<_>>(),
     );
-    let words = text
+    let notes = text
         .map(|text| {
-            let skip: Vec<usize> = retyped.iter().map(|(i, _)| *i).collect();
-            words_among_numbers(&text, &skip)
+            let mut skip: Vec<usize> = retyped.iter().map(|(i, _)| *i).collect();
+            let formatted = formatted_number_columns(&text, &skip);
+            // A formatted number is no word marking a missing value.
+            skip.extend(formatted.iter().map(|(i, _)| *i));
+            TextNotes {
+                words: words_among_numbers(&text, &skip),
+                formatted,
+            }
         })
         .unwrap_or_default();
     let rows_hint = csv.rows_hint(&head, used);
-    Ok(Some((schema, Look { delimiter, commas }, rows_hint, words)))
+    Ok(Some((schema, Look { delimiter, commas }, rows_hint, notes)))
 }
 
 fn open_text(path: PathBuf, csv: Text, nulls: &Nulls) -> Result<Opened> {
-    let Some((schema, look, rows_hint, words)) = look_at(&path, &csv, CSV_INFER_ROWS, nulls)?
+    let Some((schema, look, rows_hint, notes)) = look_at(&path, &csv, CSV_INFER_ROWS, nulls)?
     else {
         return Err(no_header(&path));
     };
@@ -1169,7 +1265,7 @@ fn open_text(path: PathBuf, csv: Text, nulls: &Nulls) -> Result<Opened> {
     let part = Part {
         path,
         look,
-        words: Words::new(),
+        notes: TextNotes::default(),
         text: Some(csv),
     };
     let columns = schema.clone();
@@ -1179,7 +1275,7 @@ fn open_text(path: PathBuf, csv: Text, nulls: &Nulls) -> Result<Opened> {
         rows_hint,
         rows_exact: false,
         typed: false,
-        words,
+        notes,
         open: Box::new(
             move |projection: &[usize], numeric: &[usize], text: &[usize]| {
                 decode_parts(vec![part], &columns, projection, numeric, text, &nulls)
@@ -1193,8 +1289,8 @@ fn open_text(path: PathBuf, csv: Text, nulls: &Nulls) -> Result<Opened> {
 pub(super) struct Part {
     path: PathBuf,
     look: Look,
-    /// Its columns of numbers with words among them.
-    pub(super) words: Words,
+    /// What its first rows suggest its text columns hold.
+    pub(super) notes: TextNotes,
     /// The text when it is open already; a folder's parts are opened again when their rows
     /// are reached.
     text: Option<Text>,
@@ -1220,11 +1316,11 @@ pub(super) fn look_at_part(
         CSV_PART_INFER_ROWS
     };
     let looked = look_at(path, &csv, infer_rows, nulls)?;
-    Ok(looked.map(|(schema, look, rows_hint, words)| {
+    Ok(looked.map(|(schema, look, rows_hint, notes)| {
         let part = Part {
             path: path.to_path_buf(),
             look,
-            words,
+            notes,
             text: None,
         };
         (schema, part, rows_hint)
@@ -1706,6 +1802,48 @@ mod tests {
             .unwrap();
         let sample = text_sample(plain.as_bytes(), &format, &schema, 100).unwrap();
         assert!(padded_number_columns(&sample, &[]).is_empty());
+    }
+
+    #[test]
+    fn numbers_as_spreadsheets_show_them_are_told() {
+        for (text, value) in [
+            ("$1,777.92", 1777.92),
+            ("€ 2,380", 2380.0),
+            ("12.50 €", 12.5),
+            ("-$5.00", -5.0),
+            ("$-5.00", -5.0),
+            ("($24.66)", -24.66),
+            ("13.0%", 13.0),
+            ("48.5 %", 48.5),
+            ("1,234,567", 1_234_567.0),
+            ("£0.99", 0.99),
+        ] {
+            assert_eq!(unformatted(text), Some(value), "{text}");
+        }
+        // Plain numbers, words, and commas that are no thousands separators are not.
+        for text in [
+            "12.5", "-3", "NULL", "$", "1,23", "12,3456", "$1.2.3", "1,234.5x", "$x",
+        ] {
+            assert_eq!(unformatted(text), None, "{text}");
+        }
+        let text = "id,spend,share,plain,mixed,word\n\
+                    1,\"$1,777.92\",13%,5,\"$3\",x\n\
+                    2,\"$12.00\",7.5%,6,abc,y\n\
+                    3,4.5,1%,7,\"$4\",z\n";
+        let format = arrow_csv::reader::Format::default().with_header(true);
+        let (schema, _) = format
+            .infer_schema(BufReader::new(text.as_bytes()), None)
+            .unwrap();
+        let sample = text_sample(text.as_bytes(), &format, &schema, 100).unwrap();
+        // Formatted and plain numbers together are; a word among them, or words alone, not.
+        assert_eq!(
+            formatted_number_columns(&sample, &[]),
+            [(1, "$1,777.92".to_string()), (2, "13%".to_string())]
+        );
+        assert_eq!(
+            formatted_number_columns(&sample, &[1]),
+            [(2, "13%".to_string())]
+        );
     }
 
     #[test]

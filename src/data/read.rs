@@ -7,6 +7,7 @@
 //! whole picture: how many, in which column, from which row.
 
 pub use super::csv::Nulls;
+use super::csv::TextNotes;
 use super::ids::{IdColumn, IdColumnBuilder};
 use super::matrix::Matrix;
 use crate::error::{Error, Result};
@@ -221,8 +222,8 @@ pub struct Opened {
     /// Whether the columns' types are the input's own (false for CSV, whose types are
     /// inferred from its first rows).
     pub(super) typed: bool,
-    /// The columns inferred as text whose first rows hold numbers and a few words besides.
-    pub(super) words: super::csv::Words,
+    /// What the first rows of the columns inferred as text suggest they hold.
+    pub(super) notes: TextNotes,
     pub(super) open: OpenBatches,
 }
 
@@ -243,7 +244,7 @@ impl Opened {
                     rows_hint: Some(rows),
                     rows_exact: true,
                     typed: true,
-                    words: Vec::new(),
+                    notes: TextNotes::default(),
                     open: Box::new(move |projection: &[usize], _: &[usize], _: &[usize]| {
                         let projection = projection.to_vec();
                         let iter = batches.into_iter().map(move |batch| {
@@ -293,10 +294,21 @@ impl Opened {
 
     /// The words among the numbers of `column` where its first rows made it text.
     pub fn words(&self, column: usize) -> Option<&[String]> {
-        self.words
+        self.notes
+            .words
             .iter()
             .find(|(c, _)| *c == column)
             .map(|(_, words)| words.as_slice())
+    }
+
+    /// A value of `column` written as a spreadsheet shows a number (`$1,250.00`), where its
+    /// first rows made it text and held only numbers, some written so.
+    pub fn formatted(&self, column: usize) -> Option<&str> {
+        self.notes
+            .formatted
+            .iter()
+            .find(|(c, _)| *c == column)
+            .map(|(_, value)| value.as_str())
     }
 
     /// The row count when the format states it up front.
@@ -468,7 +480,7 @@ fn open_folder(folder: PathBuf, nulls: &Nulls) -> Result<Opened> {
     let mut rows_hint = Some(0usize);
     let mut rows_exact = true;
     let mut csv_parts = Vec::new();
-    let mut words = super::csv::Words::new();
+    let mut notes = TextNotes::default();
     let mut empty = 0;
     for (part, look) in parts.iter().zip(looks) {
         // The first part in name order that cannot be opened is the one named.
@@ -478,8 +490,15 @@ fn open_folder(folder: PathBuf, nulls: &Nulls) -> Result<Opened> {
         };
         rows_hint = rows_hint.zip(look.rows_hint).map(|(a, b)| a + b);
         rows_exact &= look.rows_exact;
-        for (column, found) in look.csv.iter().flat_map(|part| &part.words) {
-            match words.iter_mut().find(|(c, _)| c == column) {
+        if let Some(part) = &look.csv {
+            for (column, value) in &part.notes.formatted {
+                if !notes.formatted.iter().any(|(c, _)| c == column) {
+                    notes.formatted.push((*column, value.clone()));
+                }
+            }
+        }
+        for (column, found) in look.csv.iter().flat_map(|part| &part.notes.words) {
+            match notes.words.iter_mut().find(|(c, _)| c == column) {
                 Some((_, known)) => {
                     for word in found {
                         if !known.contains(word) {
@@ -487,7 +506,7 @@ fn open_folder(folder: PathBuf, nulls: &Nulls) -> Result<Opened> {
                         }
                     }
                 }
-                None => words.push((*column, found.clone())),
+                None => notes.words.push((*column, found.clone())),
             }
         }
         csv_parts.extend(look.csv);
@@ -555,7 +574,7 @@ fn open_folder(folder: PathBuf, nulls: &Nulls) -> Result<Opened> {
         rows_hint,
         rows_exact,
         typed: format != Some(Format::Csv),
-        words,
+        notes,
         open: Box::new(
             move |projection: &[usize], numeric: &[usize], text: &[usize]| {
                 if format == Some(Format::Csv) {
@@ -590,7 +609,7 @@ fn open_parquet(path: PathBuf, file: File) -> Result<Opened> {
         rows_hint: rows,
         rows_exact: true,
         typed: true,
-        words: Vec::new(),
+        notes: TextNotes::default(),
         open: Box::new(move |projection: &[usize], _: &[usize], _: &[usize]| {
             let reader = |file: File, columns: &[usize]| {
                 let builder =
@@ -731,7 +750,7 @@ fn open_ipc(path: PathBuf, mut file: File) -> Result<Opened> {
                 rows_hint,
                 rows_exact: true,
                 typed: true,
-                words: Vec::new(),
+                notes: TextNotes::default(),
                 open: Box::new(move |projection: &[usize], _: &[usize], _: &[usize]| {
                     let reader = arrow_ipc::reader::FileReader::try_new(
                         BufReader::new(file),
@@ -765,7 +784,7 @@ fn open_ipc_stream(
         rows_hint: None,
         rows_exact: false,
         typed: true,
-        words: Vec::new(),
+        notes: TextNotes::default(),
         open: Box::new(move |projection: &[usize], _: &[usize], _: &[usize]| {
             let projection = projection.to_vec();
             let iter = reader.map(move |batch| {
@@ -1026,6 +1045,11 @@ pub const INFERRED_TEXT_HINT: &str = " (a CSV column is text when one of its fir
     word that marks a missing value, such as NULL, is read as missing when named in \
     --null-values)";
 
+/// Said where CSV columns hold numbers written as a spreadsheet shows them.
+pub const FORMATTED_HINT: &str = " (a number written with a currency sign, thousands separators \
+    or a percent sign is text: save such columns as plain numbers, as a spreadsheet does for \
+    cells formatted as General)";
+
 /// Said where columns inferred as text hold numbers and these `words` among them.
 pub fn words_hint(words: &[&str]) -> String {
     format!(
@@ -1139,6 +1163,11 @@ fn resolve(
                     .words(i)
                     .filter(|_| schema.field(i).data_type() == &DataType::Utf8)
             };
+            let formatted_of = |i: usize| {
+                opened
+                    .formatted(i)
+                    .filter(|_| schema.field(i).data_type() == &DataType::Utf8)
+            };
             // A column with no value in the rows seen has no type: in a CSV, whose types come
             // from its first rows, its values may come later (a column sorted nulls first). One
             // with no name either is what a delimiter at the end of every line leaves.
@@ -1159,7 +1188,14 @@ fn resolve(
                         f.name()
                     ),
                     (_, Some(words)) => with_words(f.name(), words),
-                    (other, None) => format!("'{}' ({other})", f.name()),
+                    (other, None) => match formatted_of(i) {
+                        Some(value) => format!(
+                            "'{}' (Utf8: numbers written as a spreadsheet shows them, such as \
+                             '{value}')",
+                            f.name()
+                        ),
+                        None => format!("'{}' ({other})", f.name()),
+                    },
                 })
                 .collect();
             let mut found: Vec<&str> = Vec::new();
@@ -1170,7 +1206,12 @@ fn resolve(
             }
             if !found.is_empty() {
                 hint = words_hint(&found);
-            } else if numeric.is_empty()
+            }
+            if candidates().any(|(i, _)| formatted_of(i).is_some()) {
+                hint.push_str(FORMATTED_HINT);
+            }
+            if hint.is_empty()
+                && numeric.is_empty()
                 && !typed
                 && candidates().any(|(_, f)| f.data_type() == &DataType::Utf8)
             {

@@ -164,6 +164,76 @@ fn a_value_past_the_f32_range_is_shown_as_written_in_short() {
 }
 
 #[test]
+fn numbers_written_as_a_spreadsheet_shows_them_are_named() {
+    // A spreadsheet's CSV writes cells as shown: "$1,777.92", "13%". Such columns are text,
+    // so no default feature: the warning says what they hold and what to do.
+    let scratch = Scratch::new("formatted-numbers");
+    scratch.write(
+        "in.csv",
+        "id,recency,spend,share\n1,12,\"$1,777.92\",13%\n2,40,$12.00,7.5%\n3,3,4.5,1%\n\
+         4,90,\"$2,001.10\",2%\n",
+    );
+    let run = strata_ok(
+        &scratch.path,
+        &[
+            "fit", "--input", "in.csv", "--id", "id", "--k", "2", "--report", "r.json", "--output",
+            "seg.csv",
+        ],
+    );
+    assert!(
+        run.stderr.contains(
+            "not numeric, so not features: 'spend' (Utf8: numbers written as a spreadsheet \
+             shows them, such as '$1,777.92'), 'share' (Utf8: numbers written as a spreadsheet \
+             shows them, such as '13%')"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("a number written with a currency sign, thousands separators or a percent"),
+        "{}",
+        run.stderr
+    );
+    let report = json(&scratch.join("r.json"));
+    assert_eq!(report["input"]["features"], serde_json::json!(["recency"]));
+    // In a folder of parts, the first part's example is shown.
+    std::fs::create_dir(scratch.join("parts")).unwrap();
+    scratch.write(
+        "parts/part-0.csv",
+        "id,recency,spend\n1,12,$5.00\n2,40,$6.00\n",
+    );
+    scratch.write(
+        "parts/part-1.csv",
+        "id,recency,spend\n3,3,\"$1,000\"\n4,90,$2\n",
+    );
+    let run = strata_ok(
+        &scratch.path,
+        &[
+            "fit", "--input", "parts", "--id", "id", "--k", "2", "--output", "seg.csv",
+        ],
+    );
+    assert!(
+        run.stderr.contains(
+            "'spend' (Utf8: numbers written as a spreadsheet shows them, such as '$5.00')"
+        ),
+        "{}",
+        run.stderr
+    );
+    // With no other feature, the run stops with the same advice.
+    expect_failure(
+        "formatted-only",
+        "id,spend\n1,\"$1,777.92\"\n2,$3.00\n",
+        &["--k", "2", "--id", "id"],
+        65,
+        &[
+            "no numeric feature columns",
+            "save such columns as plain numbers",
+        ],
+    );
+}
+
+#[test]
 fn a_repeated_column_name_is_refused_where_it_is_used() {
     // Columns are found by name: a repeated name would give one column's values under both.
     let csv = "id,a,a,b\n1,1.0,5.0,2.0\n2,2.0,6.0,1.0\n3,8.0,7.0,9.0\n4,9.0,8.0,8.0\n";
