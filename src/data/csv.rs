@@ -721,8 +721,9 @@ fn block_error(e: BlockError, base: u64, path: &Path, names: &[String]) -> Error
         // A value that does not parse as its column's type (the types come from the first
         // rows): the file is fine, that value is not.
         ArrowError::ParseError(message) => Error::data(format!(
-            "cannot read '{}': {}; fix that value, name it in --null-values if it marks a \
-             missing value, or leave its column out of the features",
+            "cannot read '{}': {}; a CSV column's type comes from its first rows: fix that \
+             value, name it in --null-values if it marks a missing value, or, for a feature, \
+             leave its column out of the features",
             path.display(),
             at_input_row(&with_column_name(&message, names), base, before)
         )),

@@ -877,8 +877,20 @@ fn a_stray_value_past_the_typed_rows() {
         65,
         &[
             "'oops'",
-            "fix that value, name it in --null-values if it marks a missing value, or leave its \
-             column out of the features",
+            "a CSV column's type comes from its first rows: fix that value, name it in \
+             --null-values if it marks a missing value, or, for a feature, leave its column out \
+             of the features",
+        ],
+    );
+    // An id column's type, too: integer ids, then a text one.
+    expect_failure(
+        "late-text-id",
+        &typed(',', "", "X1").replacen("a,b", "id,b", 1),
+        &["--k", "2", "--id", "id"],
+        65,
+        &[
+            "'X1' as type 'Int64' for column 'id'",
+            "a CSV column's type comes from its first rows",
         ],
     );
     expect_failure(
