@@ -116,6 +116,15 @@ fn sniff_delimiter(head: &[u8]) -> u8 {
     CANDIDATES[best]
 }
 
+/// The first line of `head` when it is `sep=;` (any one delimiter), a line some tools write
+/// for Excel before the header row.
+fn excel_separator_line(head: &[u8]) -> Option<String> {
+    let text = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    let end = text.iter().position(|&b| b == b'\n').unwrap_or(text.len());
+    let line = text[..end].strip_suffix(b"\r").unwrap_or(&text[..end]);
+    (line.len() == 5 && line.starts_with(b"sep=")).then(|| String::from_utf8_lossy(line).into())
+}
+
 /// A number written with a decimal comma ("1234,5", "-0,25", "7"), as spreadsheets in many
 /// European locales save it; `None` for anything else (a decimal point, a thousands separator,
 /// words, exponents).
@@ -1185,6 +1194,13 @@ fn look_at(path: &Path, csv: &Text, infer_rows: usize, nulls: &Nulls) -> Result<
     let (head, used) = csv.head(limit).map_err(|e| Error::read_input(path, e))?;
     if head.is_empty() {
         return Ok(None);
+    }
+    if let Some(line) = excel_separator_line(&head) {
+        return Err(Error::data(format!(
+            "input '{}' starts with the line '{line}', which tells Excel how the file is split \
+             and is no header row: remove that line (as tail -n +2 does) and run again",
+            path.display()
+        )));
     }
     let delimiter = sniff_delimiter(&head);
     let format = nulls.applied(
