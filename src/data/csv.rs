@@ -209,7 +209,7 @@ fn padded_number_columns(
         if skip.contains(&i) {
             continue;
         }
-        let (mut padded, mut integers, mut any) = (false, true, false);
+        let (mut padded, mut integers) = (false, true);
         let numbers = batch
             .column(j)
             .as_string::<i32>()
@@ -218,12 +218,11 @@ fn padded_number_columns(
             .all(|v| {
                 let t = v.trim_ascii();
                 padded |= t.len() != v.len();
-                any = true;
                 integers &= t.parse::<i64>().is_ok();
                 // A field of spaces alone would be no number once typed: left as text.
                 !t.is_empty() && (integers || t.parse::<f64>().is_ok_and(f64::is_finite))
             });
-        if numbers && padded && any {
+        if numbers && padded {
             let data_type = if integers {
                 DataType::Int64
             } else {

@@ -582,14 +582,19 @@ pub fn aggregate(source: Source, spec: &RfmSpec) -> Result<RfmOutcome> {
         return Err(Error::data(format!(
             "amount column '{}' has type {amount_type}; it must be numeric{}",
             spec.amount,
-            match opened.words(amount_idx) {
-                Some(words) => crate::data::read::words_hint(
+            match (opened.words(amount_idx), opened.formatted(amount_idx)) {
+                (Some(words), _) => crate::data::read::words_hint(
                     &words.iter().map(String::as_str).collect::<Vec<_>>()
                 ),
-                None if !opened.typed() && amount_type == &DataType::Utf8 => {
+                (None, Some(value)) => format!(
+                    "; its values are numbers written as a spreadsheet shows them, such as \
+                     '{value}'{}",
+                    crate::data::read::FORMATTED_HINT
+                ),
+                (None, None) if !opened.typed() && amount_type == &DataType::Utf8 => {
                     crate::data::read::INFERRED_TEXT_HINT.to_string()
                 }
-                None => String::new(),
+                (None, None) => String::new(),
             }
         )));
     }

@@ -555,3 +555,35 @@ fn a_text_date_in_another_layout_is_met_with_the_format_that_reads_it() {
         Some("2,76,1,7.0,7.0,76,2023-12-31,2023-12-31")
     );
 }
+
+#[test]
+fn an_amount_written_as_a_spreadsheet_shows_it_is_named() {
+    let scratch = Scratch::new("rfm-formatted-amount");
+    // "$12.50": text, so no amount; the error says why and what to do.
+    scratch.write(
+        "tx.csv",
+        "c,d,a\n1,2024-01-01,$12.50\n2,2024-01-02,\"$1,200.00\"\n",
+    );
+    strata_fails(
+        &scratch.path,
+        &[
+            "rfm",
+            "--input",
+            "tx.csv",
+            "--customer",
+            "c",
+            "--date",
+            "d",
+            "--amount",
+            "a",
+            "--output",
+            "out.csv",
+        ],
+        65,
+        &[
+            "amount column 'a' has type Utf8; it must be numeric; its values are numbers written \
+             as a spreadsheet shows them, such as '$12.50'",
+            "save such columns as plain numbers",
+        ],
+    );
+}
