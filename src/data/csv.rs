@@ -1512,6 +1512,15 @@ fn kind(
 mod tests {
     use super::*;
 
+    /// The text columns of a comma-split `text`, as `look_at` samples them.
+    fn sample_of(text: &str) -> (Vec<usize>, RecordBatch) {
+        let format = arrow_csv::reader::Format::default().with_header(true);
+        let (schema, _) = format
+            .infer_schema(BufReader::new(text.as_bytes()), None)
+            .unwrap();
+        text_sample(text.as_bytes(), &format, &schema, 100).unwrap()
+    }
+
     #[test]
     fn the_header_row_tells_the_delimiter() {
         assert_eq!(sniff_delimiter(b"id,a,b\n1;2;3;4;5\n"), b',');
@@ -1794,11 +1803,7 @@ mod tests {
                     1, 3, 12.5, Paris,  , 4, true\n\
                     2, 10 ,7, Rome, 1, x, false\n\
                     3,,  -1e3 , Oslo, 2, 5, true\n";
-        let format = arrow_csv::reader::Format::default().with_header(true);
-        let (schema, _) = format
-            .infer_schema(BufReader::new(text.as_bytes()), None)
-            .unwrap();
-        let sample = text_sample(text.as_bytes(), &format, &schema, 100).unwrap();
+        let sample = sample_of(text);
         // Integers (and an empty field) are Int64, other numbers Float64; text, a field of
         // spaces alone, a word among numbers and text booleans stay as they are, and so do
         // the columns skipped.
@@ -1812,11 +1817,7 @@ mod tests {
         // A name quoted in the file, with no space before it, came without its quotes.
         assert_eq!(header_name("\"id\""), "\"id\"");
         // Numbers without spaces were typed by the inference already; nothing to do.
-        let plain = "a,b\n1,x\n2,y\n";
-        let (schema, _) = format
-            .infer_schema(BufReader::new(plain.as_bytes()), None)
-            .unwrap();
-        let sample = text_sample(plain.as_bytes(), &format, &schema, 100).unwrap();
+        let sample = sample_of("a,b\n1,x\n2,y\n");
         assert!(padded_number_columns(&sample, &[]).is_empty());
     }
 
@@ -1846,11 +1847,7 @@ mod tests {
                     1,\"$1,777.92\",13%,5,\"$3\",x\n\
                     2,\"$12.00\",7.5%,6,abc,y\n\
                     3,4.5,1%,7,\"$4\",z\n";
-        let format = arrow_csv::reader::Format::default().with_header(true);
-        let (schema, _) = format
-            .infer_schema(BufReader::new(text.as_bytes()), None)
-            .unwrap();
-        let sample = text_sample(text.as_bytes(), &format, &schema, 100).unwrap();
+        let sample = sample_of(text);
         // Formatted and plain numbers together are; a word among them, or words alone, not.
         assert_eq!(
             formatted_number_columns(&sample, &[]),
@@ -1870,13 +1867,6 @@ mod tests {
                     C3,7,NA,Oslo,c,NULL,\n\
                     C4,NULL,N/A,Lima,d,NULL,3\n\
                     C5,1e3,1,Kiev,5,NULL,4\n";
-        let sample_of = |text: &str| {
-            let format = arrow_csv::reader::Format::default().with_header(true);
-            let (schema, _) = format
-                .infer_schema(BufReader::new(text.as_bytes()), None)
-                .unwrap();
-            text_sample(text.as_bytes(), &format, &schema, 100).unwrap()
-        };
         let sample = sample_of(text);
         // Numbers with one word (spend), with three (visits); all text (id, city), more than
         // three words (code: a, b, c, d), words alone (note) are not. Columns skipped are not
