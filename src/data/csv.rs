@@ -6,7 +6,7 @@
 use super::read::{BATCH_ROWS, Batches, Compression, Opened};
 use crate::error::{Error, Result};
 use arrow_array::cast::AsArray;
-use arrow_array::{Array, RecordBatch};
+use arrow_array::{Array, RecordBatch, StringArray};
 use arrow_schema::{ArrowError, DataType, Schema};
 use rayon::prelude::*;
 use std::fs::File;
@@ -179,20 +179,30 @@ fn text_sample(
 /// from [`text_sample`]) all hold numbers with decimal commas (at least one with a comma):
 /// they are read as numbers.
 fn decimal_comma_columns(sample: &(Vec<usize>, RecordBatch)) -> Vec<usize> {
-    let (columns, batch) = sample;
-    columns
-        .iter()
-        .enumerate()
-        .filter(|&(j, _)| {
-            let values = batch.column(j).as_string::<i32>();
+    sample_columns(sample, &[])
+        .filter(|(_, values)| {
             let mut comma = false;
             values.iter().flatten().filter(|v| !v.is_empty()).all(|v| {
                 comma |= v.contains(',');
                 parse_decimal_comma(v).is_some()
             }) && comma
         })
-        .map(|(_, &i)| i)
+        .map(|(i, _)| i)
         .collect()
+}
+
+/// The text columns of `sample` (from [`text_sample`]) but those in `skip`: each one's place
+/// in the input and its first rows' values.
+fn sample_columns<'a>(
+    sample: &'a (Vec<usize>, RecordBatch),
+    skip: &'a [usize],
+) -> impl Iterator<Item = (usize, &'a StringArray)> + 'a {
+    let (columns, batch) = sample;
+    columns
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| !skip.contains(i))
+        .map(|(j, &i)| (i, batch.column(j).as_string::<i32>()))
 }
 
 /// The text columns of `sample` (from [`text_sample`]), but those in `skip`, whose first rows
@@ -203,35 +213,24 @@ fn padded_number_columns(
     sample: &(Vec<usize>, RecordBatch),
     skip: &[usize],
 ) -> Vec<(usize, DataType)> {
-    let (columns, batch) = sample;
-    let mut found = Vec::new();
-    for (j, &i) in columns.iter().enumerate() {
-        if skip.contains(&i) {
-            continue;
-        }
-        let (mut padded, mut integers) = (false, true);
-        let numbers = batch
-            .column(j)
-            .as_string::<i32>()
-            .iter()
-            .flatten()
-            .all(|v| {
+    sample_columns(sample, skip)
+        .filter_map(|(i, values)| {
+            let (mut padded, mut integers) = (false, true);
+            let numbers = values.iter().flatten().all(|v| {
                 let t = v.trim_ascii();
                 padded |= t.len() != v.len();
                 integers &= t.parse::<i64>().is_ok();
                 // A field of spaces alone would be no number once typed: left as text.
                 !t.is_empty() && (integers || t.parse::<f64>().is_ok_and(f64::is_finite))
             });
-        if numbers && padded {
             let data_type = if integers {
                 DataType::Int64
             } else {
                 DataType::Float64
             };
-            found.push((i, data_type));
-        }
-    }
-    found
+            (numbers && padded).then_some((i, data_type))
+        })
+        .collect()
 }
 
 /// A header field as the column's name: without spaces around it, and without the quotes
@@ -256,6 +255,30 @@ pub(super) struct TextNotes {
     /// Columns of numbers written as a spreadsheet shows them (a currency sign, thousands
     /// separators, a percent sign): by column, one such value as written.
     pub(super) formatted: Vec<(usize, String)>,
+}
+
+impl TextNotes {
+    /// Adds what another part of the same input showed: its words to each column's (once
+    /// each), and a formatted value for a column that has none yet.
+    pub(super) fn absorb(&mut self, part: &TextNotes) {
+        for (column, found) in &part.words {
+            match self.words.iter_mut().find(|(c, _)| c == column) {
+                Some((_, known)) => {
+                    for word in found {
+                        if !known.contains(word) {
+                            known.push(word.clone());
+                        }
+                    }
+                }
+                None => self.words.push((*column, found.clone())),
+            }
+        }
+        for (column, value) in &part.formatted {
+            if !self.formatted.iter().any(|(c, _)| c == column) {
+                self.formatted.push((*column, value.clone()));
+            }
+        }
+    }
 }
 
 /// A number as a spreadsheet may write it, made plain: a currency sign ($, €, £, ¥, ₹) before
@@ -287,9 +310,8 @@ fn unformatted(text: &str) -> Option<f64> {
     let (whole, fraction) = t.split_once('.').unwrap_or((t, ""));
     let groups: Vec<&str> = whole.split(',').collect();
     if groups.len() > 1 {
-        let grouped = (1..=3).contains(&groups[0].len())
-            && groups[1..].iter().all(|g| g.len() == 3)
-            && groups.iter().all(|g| g.bytes().all(|b| b.is_ascii_digit()));
+        let grouped =
+            (1..=3).contains(&groups[0].len()) && groups[1..].iter().all(|g| g.len() == 3);
         if !grouped {
             return None;
         }
@@ -311,19 +333,10 @@ fn formatted_number_columns(
     sample: &(Vec<usize>, RecordBatch),
     skip: &[usize],
 ) -> Vec<(usize, String)> {
-    let (columns, batch) = sample;
-    let mut found = Vec::new();
-    for (j, &i) in columns.iter().enumerate() {
-        if skip.contains(&i) {
-            continue;
-        }
-        let mut example = None;
-        let numbers = batch
-            .column(j)
-            .as_string::<i32>()
-            .iter()
-            .flatten()
-            .all(|v| {
+    sample_columns(sample, skip)
+        .filter_map(|(i, values)| {
+            let mut example = None;
+            let numbers = values.iter().flatten().all(|v| {
                 if unformatted(v).is_some() {
                     example.get_or_insert(v);
                     true
@@ -331,11 +344,9 @@ fn formatted_number_columns(
                     v.trim().parse::<f64>().is_ok_and(f64::is_finite)
                 }
             });
-        if let Some(example) = example.filter(|_| numbers) {
-            found.push((i, example.to_string()));
-        }
-    }
-    found
+            Some((i, example.filter(|_| numbers)?.to_string()))
+        })
+        .collect()
 }
 
 /// Most distinct words a column of numbers may hold for [`words_among_numbers`] to name them.
@@ -344,29 +355,23 @@ const MAX_WORDS: usize = 3;
 /// The text columns of `sample` (from [`text_sample`]), but those in `skip`, that hold at least
 /// one number and at most [`MAX_WORDS`] distinct other values, and those values.
 fn words_among_numbers(sample: &(Vec<usize>, RecordBatch), skip: &[usize]) -> Words {
-    let (columns, batch) = sample;
-    let mut found = Words::new();
-    'columns: for (j, &i) in columns.iter().enumerate() {
-        if skip.contains(&i) {
-            continue;
-        }
-        let mut numbers = false;
-        let mut words: Vec<String> = Vec::new();
-        for value in batch.column(j).as_string::<i32>().iter().flatten() {
-            if value.trim_ascii().parse::<f64>().is_ok() {
-                numbers = true;
-            } else if !words.iter().any(|w| w == value) {
-                if words.len() == MAX_WORDS {
-                    continue 'columns;
+    sample_columns(sample, skip)
+        .filter_map(|(i, values)| {
+            let mut numbers = false;
+            let mut words: Vec<String> = Vec::new();
+            for value in values.iter().flatten() {
+                if value.trim_ascii().parse::<f64>().is_ok() {
+                    numbers = true;
+                } else if !words.iter().any(|w| w == value) {
+                    if words.len() == MAX_WORDS {
+                        return None;
+                    }
+                    words.push(value.to_string());
                 }
-                words.push(value.to_string());
             }
-        }
-        if numbers && !words.is_empty() {
-            found.push((i, words));
-        }
-    }
-    found
+            (numbers && !words.is_empty()).then_some((i, words))
+        })
+        .collect()
 }
 
 /// Replaces the decimal-comma text columns of a batch read from a CSV by their numbers.
@@ -1169,7 +1174,7 @@ fn records_end(text: &[u8], delimiter: u8, rows: usize) -> Option<usize> {
 }
 
 /// What looking at a CSV text showed: its columns and their types, how its rows are decoded,
-/// its rows, estimated, and its columns of numbers with words among them.
+/// its rows, estimated, and what its text columns' first rows suggest they hold.
 type Looked = (Schema, Look, Option<usize>, TextNotes);
 
 /// The error for a CSV input with no header row.

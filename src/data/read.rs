@@ -491,23 +491,7 @@ fn open_folder(folder: PathBuf, nulls: &Nulls) -> Result<Opened> {
         rows_hint = rows_hint.zip(look.rows_hint).map(|(a, b)| a + b);
         rows_exact &= look.rows_exact;
         if let Some(part) = &look.csv {
-            for (column, value) in &part.notes.formatted {
-                if !notes.formatted.iter().any(|(c, _)| c == column) {
-                    notes.formatted.push((*column, value.clone()));
-                }
-            }
-        }
-        for (column, found) in look.csv.iter().flat_map(|part| &part.notes.words) {
-            match notes.words.iter_mut().find(|(c, _)| c == column) {
-                Some((_, known)) => {
-                    for word in found {
-                        if !known.contains(word) {
-                            known.push(word.clone());
-                        }
-                    }
-                }
-                None => notes.words.push((*column, found.clone())),
-            }
+            notes.absorb(&part.notes);
         }
         csv_parts.extend(look.csv);
         let Some(seen) = schema.as_mut() else {
