@@ -149,13 +149,15 @@ fn date_hint(value: &str, format: Option<&str>) -> String {
     {
         date = &date[..at];
     }
+    let other_layouts = || {
+        format!("{LAYOUTS}; give other layouts with --date-format, as in --date-format '%d/%m/%Y'")
+    };
     let Some(sep) = ['/', '.', '-'].into_iter().find(|&c| date.contains(c)) else {
+        // A YYYYMMDD number that is no date needs no layout.
         return if value.bytes().all(|b| b.is_ascii_digit()) {
             String::new()
         } else {
-            format!(
-                "{LAYOUTS}; give other layouts with --date-format, as in --date-format '%d/%m/%Y'"
-            )
+            other_layouts()
         };
     };
     let parts: Vec<&str> = date.split(sep).collect();
@@ -188,9 +190,7 @@ fn date_hint(value: &str, format: Option<&str>) -> String {
         _ => String::new(),
     };
     if suggestion.is_empty() {
-        return format!(
-            "{LAYOUTS}; give other layouts with --date-format, as in --date-format '%d/%m/%Y'"
-        );
+        return other_layouts();
     }
     format!("{LAYOUTS}; for dates written as this one, give {suggestion}")
 }

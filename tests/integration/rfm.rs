@@ -496,24 +496,15 @@ fn a_text_date_in_another_layout_is_met_with_the_format_that_reads_it() {
         ),
     ];
     let args = |extra: &[&'static str]| {
-        let mut args = vec![
-            "rfm",
-            "--input",
-            "tx.csv",
-            "--customer",
-            "c",
-            "--date",
-            "d",
-            "--amount",
-            "a",
-            "--output",
-            "out.csv",
-        ];
+        let mut args = rfm_args("tx.csv", "out.csv");
         args.extend_from_slice(extra);
         args
     };
     for (date, said) in cases {
-        scratch.write("tx.csv", &format!("c,d,a\n1,2024-02-01,5\n1,{date},10\n"));
+        scratch.write(
+            "tx.csv",
+            &format!("customer_id,date,amount\n1,2024-02-01,5\n1,{date},10\n"),
+        );
         strata_fails(
             &scratch.path,
             &args(&[]),
@@ -525,11 +516,11 @@ fn a_text_date_in_another_layout_is_met_with_the_format_that_reads_it() {
         );
     }
     // A date in the default layout that is no date is named alone.
-    scratch.write("tx.csv", "c,d,a\n1,2024-02-30,5\n");
+    scratch.write("tx.csv", "customer_id,date,amount\n1,2024-02-30,5\n");
     let run = strata_fails(&scratch.path, &args(&[]), 65, &["('2024-02-30'). Fix them"]);
     assert!(!run.stderr.contains("--date-format"), "{}", run.stderr);
     // A date the given format does not describe says so.
-    scratch.write("tx.csv", "c,d,a\n1,2024-02-01,5\n");
+    scratch.write("tx.csv", "customer_id,date,amount\n1,2024-02-01,5\n");
     let args = args(&["--date-format", "%m/%d/%Y"]);
     strata_fails(
         &scratch.path,
@@ -541,7 +532,7 @@ fn a_text_date_in_another_layout_is_met_with_the_format_that_reads_it() {
     // format; the day is the date as written.
     scratch.write(
         "tx.csv",
-        "c,d,a\n1,3/1/2024 10:00,5\n1,3/15/2024 23:59:59,10\n2,12/31/2023 0:00,7\n",
+        "customer_id,date,amount\n1,3/1/2024 10:00,5\n1,3/15/2024 23:59:59,10\n2,12/31/2023 0:00,7\n",
     );
     strata_ok(&scratch.path, &args);
     let csv = std::fs::read_to_string(scratch.join("out.csv")).unwrap();
@@ -562,26 +553,14 @@ fn an_amount_written_as_a_spreadsheet_shows_it_is_named() {
     // "$12.50": text, so no amount; the error says why and what to do.
     scratch.write(
         "tx.csv",
-        "c,d,a\n1,2024-01-01,$12.50\n2,2024-01-02,\"$1,200.00\"\n",
+        "customer_id,date,amount\n1,2024-01-01,$12.50\n2,2024-01-02,\"$1,200.00\"\n",
     );
     strata_fails(
         &scratch.path,
-        &[
-            "rfm",
-            "--input",
-            "tx.csv",
-            "--customer",
-            "c",
-            "--date",
-            "d",
-            "--amount",
-            "a",
-            "--output",
-            "out.csv",
-        ],
+        &rfm_args("tx.csv", "out.csv"),
         65,
         &[
-            "amount column 'a' has type Utf8; it must be numeric; its values are numbers written \
+            "amount column 'amount' has type Utf8; it must be numeric; its values are numbers written \
              as a spreadsheet shows them, such as '$12.50'",
             "save such columns as plain numbers",
         ],
