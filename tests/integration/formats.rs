@@ -13,8 +13,8 @@ use arrow_array::cast::AsArray;
 use arrow_schema::DataType;
 use strata::data::read::{ColumnRequest, Source, read_dataset};
 
-#[test]
-fn every_format_reads_the_same_values() {
+/// The formats fixture's features and rows as every format should read them (formats.json).
+fn formats_expected() -> (Vec<String>, Vec<Vec<f32>>) {
     let expected = json(&fixtures().join("formats/formats.json"));
     let features: Vec<String> = expected["features"]
         .as_array()
@@ -34,6 +34,12 @@ fn every_format_reads_the_same_values() {
                 .collect()
         })
         .collect();
+    (features, rows)
+}
+
+#[test]
+fn every_format_reads_the_same_values() {
+    let (features, rows) = formats_expected();
     for file in [
         "table_snappy.parquet",
         "table_zstd.parquet",
@@ -86,8 +92,7 @@ fn a_csv_with_a_space_after_each_delimiter_reads_as_without() {
     // space leaves in a quoted name, `, "count"`), and columns of numbers with spaces before
     // them are numbers (they were text, so no default feature). A name given with the spaces
     // is the same column.
-    let expected = json(&fixtures().join("formats/formats.json"));
-    let rows = expected["rows"].as_array().unwrap();
+    let (_, rows) = formats_expected();
     let plain = std::fs::read_to_string(fixtures().join("formats/table.csv")).unwrap();
     let scratch = Scratch::new("padded-csv");
     let path = scratch.write("padded.csv", &plain.replace(',', ", "));
@@ -111,11 +116,7 @@ fn a_csv_with_a_space_after_each_delimiter_reads_as_without() {
             "{features:?}"
         );
         for (i, want) in rows.iter().enumerate() {
-            let want: Vec<f32> = want.as_array().unwrap()[..width]
-                .iter()
-                .map(|v| v.as_f64().unwrap() as f32)
-                .collect();
-            assert_eq!(data.matrix.row(i), want.as_slice(), "row {i}");
+            assert_eq!(data.matrix.row(i), &want[..width], "row {i}");
         }
         assert_eq!(data.ids.as_ref().unwrap().display(4), "\"e5\"");
     }
@@ -126,8 +127,7 @@ fn a_row_index_pandas_wrote_is_not_a_default_feature() {
     // pandas writes a frame's row index into the file unless told not to: clustered on, it
     // would split the customers by their place in the file. Each form of it is left out of the
     // default features, and the values of the others are read as in every format.
-    let expected = json(&fixtures().join("formats/formats.json"));
-    let rows = expected["rows"].as_array().unwrap();
+    let (_, rows) = formats_expected();
     let scratch = Scratch::new("pandas-index");
     for (file, shown) in [
         (
@@ -159,12 +159,6 @@ fn a_row_index_pandas_wrote_is_not_a_default_feature() {
             "{file}"
         );
         for (i, want) in rows.iter().enumerate() {
-            let want: Vec<f32> = want
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|v| v.as_f64().unwrap() as f32)
-                .collect();
             assert_eq!(data.matrix.row(i), want.as_slice(), "{file}: row {i}");
         }
         let run = strata_ok(
