@@ -448,6 +448,7 @@ pub fn run_fit(job: FitJob) -> Result<FitOutcome> {
         return Err(init_file_fixes_k());
     }
     let null_values = job.source.null_values().to_vec();
+    let encoding = job.source.encoding();
     let Prepared {
         data,
         cleaning,
@@ -666,6 +667,7 @@ pub fn run_fit(job: FitJob) -> Result<FitOutcome> {
             backend: job.backend,
             missing: job.prep.missing,
             null_values,
+            encoding,
             duplicates: format!("{:?}", job.prep.duplicates).to_lowercase(),
         },
         backend: info,
@@ -784,6 +786,8 @@ pub struct SweepParams {
     pub missing: crate::data::validate::MissingPolicy,
     /// The words read as missing values in a CSV input, besides empty fields.
     pub null_values: Vec<String>,
+    /// How a CSV input's text was read when no byte-order mark said.
+    pub encoding: crate::data::read::Encoding,
     pub duplicates: String,
     pub silhouette: String,
     pub gap_refs: usize,
@@ -836,6 +840,7 @@ pub fn run_sweep(job: SweepJob) -> Result<(SweepReport, String)> {
     let init = job.init.drawn().ok_or_else(init_file_fixes_k)?;
     let mut timings = Timings::default();
     let null_values = job.source.null_values().to_vec();
+    let encoding = job.source.encoding();
     let Prepared {
         data,
         cleaning,
@@ -903,6 +908,7 @@ pub fn run_sweep(job: SweepJob) -> Result<(SweepReport, String)> {
             backend: job.backend,
             missing: job.prep.missing,
             null_values,
+            encoding,
             duplicates: format!("{:?}", job.prep.duplicates).to_lowercase(),
             silhouette: job.silhouette.to_string(),
             gap_refs: job.gap_refs,

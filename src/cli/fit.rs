@@ -123,7 +123,7 @@ pub struct InputArgs {
     #[arg(long, value_enum, default_value = "auto")]
     pub backend: BackendChoice,
     #[command(flatten)]
-    pub nulls: super::NullsArg,
+    pub csv: super::CsvArgs,
     #[command(flatten)]
     pub gpu: super::GpuArg,
     /// CPU worker threads (default: one per core). Results do not depend on it.
@@ -268,7 +268,7 @@ pub fn run(args: FitArgs) -> Result<()> {
     args.input.check_duplicates()?;
     let job = FitJob {
         command: "fit".to_string(),
-        source: args.input.nulls.source(&args.input.input)?,
+        source: args.input.csv.source(&args.input.input)?,
         prep: args.input.preparation(),
         k,
         criterion: args.criterion,

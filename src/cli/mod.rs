@@ -158,9 +158,10 @@ impl GpuArg {
     }
 }
 
-/// `--null-values`: the texts a CSV input writes for a missing value.
+/// How a CSV input is read: `--null-values`, the texts it writes for a missing value, and
+/// `--encoding`.
 #[derive(Debug, Clone, Default, clap::Args)]
-pub struct NullsArg {
+pub struct CsvArgs {
     /// Words that mark a missing value (a null) in a CSV input besides an empty field,
     /// matched whole, case as written: NULL or \N from a warehouse export, NA from R, or a
     /// stand-in number such as -999, as in --null-values 'NULL,\N' (Parquet and Arrow inputs
@@ -172,16 +173,25 @@ pub struct NullsArg {
         allow_negative_numbers = true
     )]
     pub null_values: Vec<String>,
+    /// How a CSV input's bytes are read as text. A spreadsheet on Windows saves plain "CSV"
+    /// in windows-1252; UTF-16, with the byte-order mark Windows writes, is read as such
+    /// whatever this says
+    #[arg(long, value_enum, default_value = "utf-8")]
+    pub encoding: crate::data::read::Encoding,
 }
 
-impl NullsArg {
-    /// The input `path`, read with these null values.
+impl CsvArgs {
+    /// The input `path`, read as these flags say.
     ///
     /// # Errors
-    /// A usage error when the texts cannot be matched as one pattern.
+    /// A usage error when the null texts cannot be matched as one pattern.
     pub fn source(&self, path: &std::path::Path) -> Result<crate::data::read::Source> {
         let nulls = crate::data::read::Nulls::new(self.null_values.iter().cloned())?;
-        Ok(crate::data::read::Source::File(path.to_path_buf(), nulls))
+        let options = crate::data::read::CsvOptions {
+            nulls,
+            encoding: self.encoding,
+        };
+        Ok(crate::data::read::Source::File(path.to_path_buf(), options))
     }
 }
 

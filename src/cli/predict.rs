@@ -33,7 +33,7 @@ pub struct PredictArgs {
     #[arg(long, value_enum, default_value = "error")]
     pub missing: MissingArg,
     #[command(flatten)]
-    pub nulls: super::NullsArg,
+    pub csv: super::CsvArgs,
     /// auto, gpu or cpu.
     #[arg(long, value_enum, default_value = "auto")]
     pub backend: BackendChoice,
@@ -59,7 +59,7 @@ pub fn run(args: PredictArgs) -> Result<()> {
     args.gpu.apply(args.backend != BackendChoice::Cpu)?;
     let report = run_predict(PredictJob {
         model: args.model,
-        source: args.nulls.source(&args.input)?,
+        source: args.csv.source(&args.input)?,
         id: args.id,
         missing: args.missing.into(),
         backend: args.backend,

@@ -54,7 +54,7 @@ pub struct RfmArgs {
     #[arg(long, value_enum, default_value = "error")]
     pub bad_rows: BadRows,
     #[command(flatten)]
-    pub nulls: super::NullsArg,
+    pub csv: super::CsvArgs,
     /// With --bad-rows skip: write the skipped rows here (row, reason, values as text).
     #[arg(long, value_name = "PATH")]
     pub rejects: Option<PathBuf>,
@@ -102,7 +102,7 @@ pub fn run(args: RfmArgs) -> Result<()> {
         bad_rows: args.bad_rows,
     };
     let started = std::time::Instant::now();
-    let outcome = aggregate(args.nulls.source(&args.input)?, &spec)?;
+    let outcome = aggregate(args.csv.source(&args.input)?, &spec)?;
     let mut staged = vec![write_table(
         &args.output,
         &outcome.schema,

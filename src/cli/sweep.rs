@@ -61,7 +61,7 @@ pub fn run(args: SweepArgs) -> Result<()> {
     let (init, n_init) = args.kmeans.init_and_restarts();
     args.input.check_duplicates()?;
     let job = SweepJob {
-        source: args.input.nulls.source(&args.input.input)?,
+        source: args.input.csv.source(&args.input.input)?,
         prep: args.input.preparation(),
         ks: parse_k(&args.k)?,
         criterion: args.criterion,

@@ -3,6 +3,7 @@
 //! or compressed (gzip, zstd), decompressed and cut into blocks on a thread of their own and
 //! decoded on every thread.
 
+use super::encoding::{Encoding, decoded, decoded_bytes};
 use super::read::{BATCH_ROWS, Batches, Compression, Opened};
 use crate::error::{Error, Result};
 use arrow_array::cast::AsArray;
@@ -62,6 +63,13 @@ impl Nulls {
             None => format,
         }
     }
+}
+
+/// How a CSV input is read: the encoding of its text, and the words that mark a missing value.
+#[derive(Debug, Clone, Default)]
+pub struct CsvOptions {
+    pub nulls: Nulls,
+    pub encoding: Encoding,
 }
 
 /// Rows read to infer CSV column types: of a file, or of a folder's first part.
@@ -533,6 +541,7 @@ struct ToRead {
     path: PathBuf,
     delimiter: u8,
     text: Option<Text>,
+    encoding: Encoding,
 }
 
 impl ToRead {
@@ -543,7 +552,7 @@ impl ToRead {
             Some(text) => text,
             None => {
                 let file = File::open(&path).map_err(|e| Error::open_input(&path, &e))?;
-                Text::open(&path, file)?
+                Text::open(&path, file, self.encoding)?
             }
         };
         if text.unnamed {
@@ -749,16 +758,16 @@ fn block_error(e: BlockError, base: u64, path: &Path, names: &[String]) -> Error
 }
 
 /// The error for CSV text that arrow's reader could not take (`message`): text that is not
-/// UTF-8 is told apart, with how it usually comes about and the way out; anything else may be
-/// a damaged file.
+/// UTF-8 (the encoding asked for when another one cannot fail) is told apart, with how it
+/// usually comes about and the way out; anything else may be a damaged file.
 fn text_error(path: &Path, message: String) -> Error {
     if !message.to_ascii_lowercase().contains("utf-8") {
         return Error::read_input(path, message);
     }
     Error::data(format!(
-        "cannot read '{}': {message}; a CSV input must be UTF-8 text, and this is not: a \
-         spreadsheet saving plain \"CSV\" on Windows writes the Windows code page (save it as \
-         \"CSV UTF-8\" instead, or convert it: iconv -f WINDOWS-1252 -t UTF-8)",
+        "cannot read '{}': {message}; this text is not UTF-8: a spreadsheet saving plain \
+         \"CSV\" on Windows writes the Windows code page, which --encoding windows-1252 reads \
+         (or save it as \"CSV UTF-8\")",
         path.display()
     ))
 }
@@ -936,6 +945,8 @@ fn estimate_rows(head: &[u8], len: u64) -> Option<usize> {
 struct Text {
     origin: Origin,
     compression: Compression,
+    /// How its bytes are read when no byte-order mark says.
+    encoding: Encoding,
     /// Whether its name does not say it is compressed when it is.
     unnamed: bool,
 }
@@ -971,12 +982,14 @@ impl Read for Counted {
 /// Input bytes buffered for a decompressor, big enough that its reads from the file are few.
 const COMPRESSED_BUFFER: usize = 256 * 1024;
 
-/// The text `raw` holds, through a decompressor for `compression`.
+/// The text `raw` holds, through a decompressor for `compression`, read as UTF-8 from
+/// `encoding`.
 fn decompressed(
     compression: Compression,
+    encoding: Encoding,
     raw: impl Read + Send + 'static,
 ) -> std::io::Result<Box<dyn Read + Send>> {
-    Ok(match compression {
+    let text: Box<dyn Read + Send> = match compression {
         Compression::None => Box::new(raw),
         Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(
             BufReader::with_capacity(COMPRESSED_BUFFER, raw),
@@ -984,17 +997,19 @@ fn decompressed(
         Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(
             BufReader::with_capacity(COMPRESSED_BUFFER, raw),
         )?),
-    })
+    };
+    decoded(text, encoding)
 }
 
 impl Text {
-    /// The text of the CSV file `path`, open as `file`. Its compression is the one its first
-    /// bytes show, whatever its name (a `.csv` that is gzip is read as gzip).
+    /// The text of the CSV file `path`, open as `file`, in `encoding` unless it starts with a
+    /// byte-order mark. Its compression is the one its first bytes show, whatever its name (a
+    /// `.csv` that is gzip is read as gzip).
     ///
     /// # Errors
     /// Exit 66 when the file cannot be read, 65 when its name says it is compressed and its
     /// first bytes say otherwise.
-    fn open(path: &Path, file: File) -> Result<Text> {
+    fn open(path: &Path, file: File, encoding: Encoding) -> Result<Text> {
         let mut magic = Vec::with_capacity(4);
         (&file)
             .take(4)
@@ -1017,15 +1032,21 @@ impl Text {
         Ok(Text {
             origin: Origin::File(file),
             compression: shown,
+            encoding,
             unnamed: named == Compression::None && shown != Compression::None,
         })
     }
 
-    /// The text of the stream `raw`, which starts with the bytes `magic`: its first
-    /// `STREAM_HEAD_BYTES` of text are read now.
-    fn stream(magic: &[u8], raw: Box<dyn Read + Send>) -> std::io::Result<Text> {
+    /// The text of the stream `raw`, which starts with the bytes `magic`, in `encoding`
+    /// unless it starts with a byte-order mark: its first `STREAM_HEAD_BYTES` of text are read
+    /// now.
+    fn stream(
+        magic: &[u8],
+        raw: Box<dyn Read + Send>,
+        encoding: Encoding,
+    ) -> std::io::Result<Text> {
         let compression = Compression::from_magic(magic);
-        let mut rest = decompressed(compression, raw)?;
+        let mut rest = decompressed(compression, encoding, raw)?;
         let mut head = Vec::new();
         Read::by_ref(&mut rest)
             .take(STREAM_HEAD_BYTES as u64)
@@ -1034,6 +1055,7 @@ impl Text {
         Ok(Text {
             origin: Origin::Stream { head, rest, whole },
             compression,
+            encoding,
             unnamed: compression != Compression::None,
         })
     }
@@ -1045,12 +1067,18 @@ impl Text {
         Ok(file)
     }
 
-    /// The first `limit` bytes of the text, and the bytes of the file they were read from (the
-    /// same count when it is not compressed; 0 for a stream, which has no length to scale).
-    fn head(&self, limit: usize) -> std::io::Result<(Vec<u8>, u64)> {
+    /// The text in the first `limit` bytes of it (a file's as written, in its encoding; a
+    /// stream's kept head, UTF-8 already).
+    fn head(&self, limit: usize) -> std::io::Result<Head> {
         let file = match &self.origin {
             Origin::File(file) => file,
-            Origin::Stream { head, .. } => return Ok((head[..limit.min(head.len())].to_vec(), 0)),
+            Origin::Stream { head, whole, .. } => {
+                return Ok(Head {
+                    text: head[..limit.min(head.len())].to_vec(),
+                    used: 0,
+                    whole: *whole && head.len() <= limit,
+                });
+            }
         };
         let mut head = Vec::with_capacity(limit);
         let file = BufReader::new(Counted {
@@ -1075,17 +1103,20 @@ impl Text {
                 used(text.get_ref())
             }
         };
-        Ok((head, used))
+        Ok(Head {
+            whole: head.len() < limit,
+            text: decoded_bytes(head, self.encoding),
+            used,
+        })
     }
 
-    /// The rows, estimated from the first `head` bytes of text, read from the first `used`
-    /// bytes of the file: a file's length scaled as [`text_len`] does; a stream's only when its
-    /// head is all of it.
-    fn rows_hint(&self, head: &[u8], used: u64) -> Option<usize> {
+    /// The rows, estimated from `head`: a file's from its length scaled as [`text_len`] does;
+    /// a stream's only when its head is all of it.
+    fn rows_hint(&self, head: &Head) -> Option<usize> {
         match &self.origin {
             Origin::File(file) => {
                 let len = file.metadata().ok()?.len();
-                estimate_rows(head, text_len(len, head.len(), used, self.compression))
+                estimate_rows(&head.text, text_len(len, head.text.len(), head.used))
             }
             // The head kept from a stream, not just the part looked at for the delimiter.
             Origin::Stream {
@@ -1098,7 +1129,9 @@ impl Text {
     /// stream's head up to its last whole record (the delimiter says where fields start).
     fn sample(&self, delimiter: u8) -> std::io::Result<Box<dyn Read + Send>> {
         match &self.origin {
-            Origin::File(file) => decompressed(self.compression, Text::rewound(file)?),
+            Origin::File(file) => {
+                decompressed(self.compression, self.encoding, Text::rewound(file)?)
+            }
             Origin::Stream { head, whole, .. } => {
                 let end = if *whole {
                     head.len()
@@ -1113,7 +1146,9 @@ impl Text {
     /// All of the text, from its start, for the rows.
     fn into_rows(self) -> std::io::Result<Box<dyn Read + Send>> {
         match self.origin {
-            Origin::File(file) => decompressed(self.compression, Text::rewound(&file)?),
+            Origin::File(file) => {
+                decompressed(self.compression, self.encoding, Text::rewound(&file)?)
+            }
             Origin::Stream { head, rest, .. } => {
                 Ok(Box::new(std::io::Cursor::new(head).chain(rest)))
             }
@@ -1121,11 +1156,22 @@ impl Text {
     }
 }
 
-/// Bytes of text in a file of `len` bytes whose first `used` bytes held `head` bytes of text:
-/// the file's length for one not compressed, else scaled by the ratio of its first part (exact
-/// when the head is the whole text).
-fn text_len(len: u64, head: usize, used: u64, compression: Compression) -> u64 {
-    if compression == Compression::None || used == 0 {
+/// The first bytes of a CSV text, looked at before its rows are read.
+struct Head {
+    /// The text, as UTF-8.
+    text: Vec<u8>,
+    /// The bytes of the file it was read from (0 for a stream, which has no length to scale).
+    used: u64,
+    /// Whether it is all of the text.
+    whole: bool,
+}
+
+/// Bytes of UTF-8 text in a file of `len` bytes whose first `used` bytes held `head` bytes of
+/// it: the file's length when those are the same count (neither compressed nor in another
+/// encoding), else scaled by the ratio of its first part (exact when the head is the whole
+/// text).
+fn text_len(len: u64, head: usize, used: u64) -> u64 {
+    if used == 0 || used == head as u64 {
         return len;
     }
     if used >= len {
@@ -1134,14 +1180,14 @@ fn text_len(len: u64, head: usize, used: u64, compression: Compression) -> u64 {
     (len as f64 * head as f64 / used as f64).round() as u64
 }
 
-/// The CSV file `path`, opened as `file`, with missing values marked by `nulls`.
-pub(super) fn open_csv(path: PathBuf, file: File, nulls: &Nulls) -> Result<Opened> {
-    let csv = Text::open(&path, file)?;
-    open_text(path, csv, nulls)
+/// The CSV file `path`, opened as `file`, read as `options` say.
+pub(super) fn open_csv(path: PathBuf, file: File, options: &CsvOptions) -> Result<Opened> {
+    let csv = Text::open(&path, file, options.encoding)?;
+    open_text(path, csv, &options.nulls)
 }
 
-/// CSV from a stream read once (standard input), which starts with the bytes `magic`, with
-/// missing values marked by `nulls`; `name` names it in messages.
+/// CSV from a stream read once (standard input), which starts with the bytes `magic`, read as
+/// `options` say; `name` names it in messages.
 ///
 /// # Errors
 /// Exit 65 when its first rows cannot be read.
@@ -1149,10 +1195,11 @@ pub(super) fn open_csv_stream(
     name: PathBuf,
     magic: &[u8],
     stream: Box<dyn Read + Send>,
-    nulls: &Nulls,
+    options: &CsvOptions,
 ) -> Result<Opened> {
-    let csv = Text::stream(magic, stream).map_err(|e| Error::read_input(&name, e))?;
-    open_text(name, csv, nulls)
+    let csv =
+        Text::stream(magic, stream, options.encoding).map_err(|e| Error::read_input(&name, e))?;
+    open_text(name, csv, &options.nulls)
 }
 
 /// How a CSV text's rows are decoded, as its first rows showed: the delimiter, and the
@@ -1195,27 +1242,28 @@ fn no_header(path: &Path) -> Error {
 /// Exit 65 when the first rows cannot be read or name no column.
 fn look_at(path: &Path, csv: &Text, infer_rows: usize, nulls: &Nulls) -> Result<Option<Looked>> {
     let limit = ratio_bytes(csv.compression);
-    let (head, used) = csv.head(limit).map_err(|e| Error::read_input(path, e))?;
+    let looked = csv.head(limit).map_err(|e| Error::read_input(path, e))?;
+    let head = &looked.text;
     if head.is_empty() {
         return Ok(None);
     }
-    if let Some(line) = excel_separator_line(&head) {
+    if let Some(line) = excel_separator_line(head) {
         return Err(Error::data(format!(
             "input '{}' starts with the line '{line}', which tells Excel how the file is split \
              and is no header row: remove that line (as tail -n +2 does) and run again",
             path.display()
         )));
     }
-    let delimiter = sniff_delimiter(&head);
+    let delimiter = sniff_delimiter(head);
     let format = nulls.applied(
         arrow_csv::reader::Format::default()
             .with_header(true)
             .with_delimiter(delimiter),
     );
-    let in_head = if head.len() < limit {
+    let in_head = if looked.whole {
         Some(head.len())
     } else {
-        records_end(&head, delimiter, infer_rows)
+        records_end(head, delimiter, infer_rows)
     };
     let sample = || -> Result<Box<dyn Read + Send + '_>> {
         match in_head {
@@ -1273,7 +1321,7 @@ fn look_at(path: &Path, csv: &Text, infer_rows: usize, nulls: &Nulls) -> Result<
             }
         })
         .unwrap_or_default();
-    let rows_hint = csv.rows_hint(&head, used);
+    let rows_hint = csv.rows_hint(&looked);
     Ok(Some((schema, Look { delimiter, commas }, rows_hint, notes)))
 }
 
@@ -1287,6 +1335,7 @@ fn open_text(path: PathBuf, csv: Text, nulls: &Nulls) -> Result<Opened> {
         path,
         look,
         notes: TextNotes::default(),
+        encoding: csv.encoding,
         text: Some(csv),
     };
     let columns = schema.clone();
@@ -1315,34 +1364,37 @@ pub(super) struct Part {
     /// The text when it is open already; a folder's parts are opened again when their rows
     /// are reached.
     text: Option<Text>,
+    /// How its text is read when no byte-order mark says.
+    encoding: Encoding,
 }
 
 /// Looks at the first rows of the CSV part file `path` (more of them in the `first` part):
 /// its columns, the part, and its rows, estimated; `None` when its text is empty (not even a
-/// header row), as some writers leave a part with no rows. The file is closed again. Fields
-/// that `nulls` marks missing do not count towards a column's type.
+/// header row), as some writers leave a part with no rows. The file is closed again. It is
+/// read as `options` say: fields they mark missing do not count towards a column's type.
 ///
 /// # Errors
 /// As [`Opened::open`] for a CSV file.
 pub(super) fn look_at_part(
     path: &Path,
     first: bool,
-    nulls: &Nulls,
+    options: &CsvOptions,
 ) -> Result<Option<(Schema, Part, Option<usize>)>> {
     let file = File::open(path).map_err(|e| Error::open_input(path, &e))?;
-    let csv = Text::open(path, file)?;
+    let csv = Text::open(path, file, options.encoding)?;
     let infer_rows = if first {
         CSV_INFER_ROWS
     } else {
         CSV_PART_INFER_ROWS
     };
-    let looked = look_at(path, &csv, infer_rows, nulls)?;
+    let looked = look_at(path, &csv, infer_rows, &options.nulls)?;
     Ok(looked.map(|(schema, look, rows_hint, notes)| {
         let part = Part {
             path: path.to_path_buf(),
             look,
             notes,
             text: None,
+            encoding: options.encoding,
         };
         (schema, part, rows_hint)
     }))
@@ -1441,6 +1493,7 @@ fn decode_parts_in_blocks(
             path: part.path,
             delimiter: part.look.delimiter,
             text: part.text,
+            encoding: part.encoding,
         });
     }
     let threads = rayon::current_num_threads();
@@ -1574,7 +1627,7 @@ mod tests {
     struct TempCsv(PathBuf);
 
     impl TempCsv {
-        fn new(name: &str, text: &str) -> TempCsv {
+        fn new(name: &str, text: impl AsRef<[u8]>) -> TempCsv {
             let path =
                 std::env::temp_dir().join(format!("strata-csv-{name}-{}.csv", std::process::id()));
             std::fs::write(&path, text).unwrap();
@@ -1611,11 +1664,12 @@ mod tests {
         };
         // Read ahead by one block, or two: a round of blocks may end before or after them.
         let ahead = 1 + block_bytes % 2;
-        let text = Text::open(&file.0, File::open(&file.0).unwrap()).unwrap();
+        let text = Text::open(&file.0, File::open(&file.0).unwrap(), Encoding::Utf8).unwrap();
         let to_read = ToRead {
             path: file.0.clone(),
             delimiter: b',',
             text: Some(text),
+            encoding: Encoding::Utf8,
         };
         let blocks = ReadAhead::start(vec![to_read], block_bytes, ahead).unwrap();
         let csv = ParallelCsv::new(blocks, kinds, vec![part], vec!["a".into(), "b".into()]);
@@ -1664,14 +1718,16 @@ mod tests {
 
     #[test]
     fn the_text_of_a_compressed_file_is_estimated_from_its_head() {
-        // Not compressed: the file's length.
-        assert_eq!(text_len(1_000, 10, 10, Compression::None), 1_000);
+        // Text as it is: the file's length.
+        assert_eq!(text_len(1_000, 10, 10), 1_000);
         // 400 bytes of text from the first 100 of a 1,000-byte file: 4,000 bytes of text.
-        assert_eq!(text_len(1_000, 400, 100, Compression::Gzip), 4_000);
+        assert_eq!(text_len(1_000, 400, 100), 4_000);
+        // UTF-16 read as UTF-8, about half as long.
+        assert_eq!(text_len(1_000, 51, 100), 510);
         // The head is the whole text when the whole file was read for it.
-        assert_eq!(text_len(1_000, 3_500, 1_000, Compression::Zstd), 3_500);
+        assert_eq!(text_len(1_000, 3_500, 1_000), 3_500);
         // Nothing read (an empty file).
-        assert_eq!(text_len(0, 0, 0, Compression::Gzip), 0);
+        assert_eq!(text_len(0, 0, 0), 0);
     }
 
     #[test]
@@ -1703,12 +1759,13 @@ mod tests {
             let path = std::env::temp_dir()
                 .join(format!("strata-csv-head-{}.csv.{name}", std::process::id()));
             std::fs::write(&path, &bytes).unwrap();
-            let csv = Text::open(&path, File::open(&path).unwrap()).unwrap();
+            let csv = Text::open(&path, File::open(&path).unwrap(), Encoding::Utf8).unwrap();
             assert_eq!(csv.compression, compression);
             let limit = ratio_bytes(compression);
-            let (head, used) = csv.head(limit).unwrap();
-            assert_eq!(head, text.as_bytes()[..limit], "{name}");
-            let estimate = text_len(bytes.len() as u64, head.len(), used, compression);
+            let head = csv.head(limit).unwrap();
+            assert_eq!(head.text, text.as_bytes()[..limit], "{name}");
+            assert!(!head.whole);
+            let estimate = text_len(bytes.len() as u64, head.text.len(), head.used);
             // gzip's decompressor takes a few bytes ahead of its text; zstd's up to a block.
             let tolerance = if compression == Compression::Gzip {
                 0.01
@@ -1722,9 +1779,10 @@ mod tests {
                 text.len()
             );
             // The whole text read: exact.
-            let (all, used) = csv.head(text.len() + 1).unwrap();
-            assert_eq!(all.len(), text.len());
-            let whole = text_len(bytes.len() as u64, all.len(), used, compression);
+            let all = csv.head(text.len() + 1).unwrap();
+            assert_eq!(all.text.len(), text.len());
+            assert!(all.whole);
+            let whole = text_len(bytes.len() as u64, all.text.len(), all.used);
             assert_eq!(whole, text.len() as u64, "{name}");
             let _ = std::fs::remove_file(&path);
         }
@@ -1741,7 +1799,7 @@ mod tests {
         }
         assert!(text.len() > STREAM_HEAD_BYTES);
         let stream = || Box::new(std::io::Cursor::new(text.clone().into_bytes()));
-        let csv = Text::stream(b"a,b\n", stream()).unwrap();
+        let csv = Text::stream(b"a,b\n", stream(), Encoding::Utf8).unwrap();
         let mut sample = Vec::new();
         csv.sample(b',').unwrap().read_to_end(&mut sample).unwrap();
         assert!(sample.len() <= STREAM_HEAD_BYTES && sample.len() > STREAM_HEAD_BYTES - 2_100);
@@ -1751,7 +1809,7 @@ mod tests {
             PathBuf::from("stream"),
             b"a,b\n",
             stream(),
-            &Nulls::default(),
+            &CsvOptions::default(),
         )
         .unwrap();
         assert_eq!(opened.schema().field(0).data_type(), &DataType::Int64);
@@ -1762,6 +1820,56 @@ mod tests {
             .map(|batch| batch.unwrap().num_rows())
             .sum();
         assert_eq!(rows, 9_000);
+    }
+
+    #[test]
+    fn utf16_is_looked_at_and_its_rows_estimated_as_utf8() {
+        // More UTF-16 than the head read to tell the delimiter and estimate the rows: half as
+        // many bytes of UTF-8 as of the file. The types come from the first 10,000 rows, more
+        // than the head holds: visits has a fraction only after row 5,000.
+        let mut text = String::from("name\tspend\tvisits\r\n");
+        for i in 0..20_000 {
+            let visits = if i < 5_000 { "300" } else { "3.5" };
+            text.push_str(&format!("Zoë {i:05}\t{}.5\t{visits}\r\n", i % 97));
+        }
+        let raw: Vec<u8> = [0xFF, 0xFE]
+            .into_iter()
+            .chain(text.encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        assert!(raw.len() > 4 * CSV_SNIFF_BYTES);
+        let file = TempCsv::new("utf16", &raw);
+        let opened = open_csv(
+            file.0.clone(),
+            File::open(&file.0).unwrap(),
+            &CsvOptions::default(),
+        )
+        .unwrap();
+        let types: Vec<(&str, &DataType)> = opened
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| (f.name().as_str(), f.data_type()))
+            .collect();
+        assert_eq!(
+            types,
+            [
+                ("name", &DataType::Utf8),
+                ("spend", &DataType::Float64),
+                ("visits", &DataType::Float64)
+            ]
+        );
+        let hint = opened.rows_hint().unwrap();
+        assert!((19_500..20_500).contains(&hint), "{hint} rows estimated");
+        let batches: Vec<RecordBatch> = opened
+            .batches_with_text(&[0, 1, 2], &[1, 2], &[0])
+            .unwrap()
+            .map(|batch| batch.unwrap())
+            .collect();
+        let last = batches.last().unwrap();
+        let names = last.column(0).as_string::<i32>();
+        assert_eq!(names.value(names.len() - 1), "Zoë 19999");
+        let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+        assert_eq!(rows, 20_000);
     }
 
     #[test]
@@ -1933,10 +2041,10 @@ mod tests {
             let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
             std::io::Write::write_all(&mut gz, text.as_bytes()).unwrap();
             std::fs::write(&path, gz.finish().unwrap()).unwrap();
-            let (part_schema, _, _) = look_at_part(&path, false, &Nulls::default())
+            let (part_schema, _, _) = look_at_part(&path, false, &CsvOptions::default())
                 .unwrap()
                 .unwrap();
-            let (file_schema, _, _) = look_at_part(&path, true, &Nulls::default())
+            let (file_schema, _, _) = look_at_part(&path, true, &CsvOptions::default())
                 .unwrap()
                 .unwrap();
             std::fs::remove_file(&path).unwrap();
@@ -1973,7 +2081,7 @@ mod tests {
             .iter()
             .enumerate()
             .map(|(i, file)| {
-                look_at_part(&file.0, i == 0, &Nulls::default())
+                look_at_part(&file.0, i == 0, &CsvOptions::default())
                     .unwrap()
                     .unwrap()
                     .1
@@ -2068,7 +2176,7 @@ mod tests {
             files
                 .iter()
                 .map(|f| {
-                    look_at_part(&f.0, true, &Nulls::default())
+                    look_at_part(&f.0, true, &CsvOptions::default())
                         .unwrap()
                         .unwrap()
                         .1

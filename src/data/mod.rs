@@ -1,6 +1,7 @@
 //! The data path up to the feature matrix: read, validate, transform.
 
 mod csv;
+mod encoding;
 pub mod ids;
 pub mod matrix;
 pub mod memory;

@@ -6,8 +6,9 @@
 //! ±Inf is counted too. What to do about either is decided afterwards (`validate`), with the
 //! whole picture: how many, in which column, from which row.
 
-pub use super::csv::Nulls;
 use super::csv::TextNotes;
+pub use super::csv::{CsvOptions, Nulls};
+pub use super::encoding::Encoding;
 use super::ids::{IdColumn, IdColumnBuilder};
 use super::matrix::Matrix;
 use crate::error::{Error, Result};
@@ -162,8 +163,8 @@ impl Compression {
 /// Where input rows come from: a file, or batches already in memory (the demo).
 pub enum Source {
     /// A file (or folder of parts, or `-`) whose format is given by its name or first bytes,
-    /// and the texts that mark missing values if it is CSV.
-    File(PathBuf, Nulls),
+    /// and how it is read if it is CSV.
+    File(PathBuf, CsvOptions),
     /// Record batches in memory, with a name for messages.
     Memory {
         name: String,
@@ -183,14 +184,22 @@ const STDIN_NAME: &str = "standard input";
 impl Source {
     /// The file `path`, a CSV one with only empty fields missing.
     pub fn file(path: impl Into<PathBuf>) -> Source {
-        Source::File(path.into(), Nulls::default())
+        Source::File(path.into(), CsvOptions::default())
     }
 
     /// The words read as missing values besides empty fields, if it is CSV.
     pub fn null_values(&self) -> &[String] {
         match self {
-            Source::File(_, nulls) => nulls.texts(),
+            Source::File(_, options) => options.nulls.texts(),
             Source::Memory { .. } => &[],
+        }
+    }
+
+    /// The encoding a CSV input is read in when no byte-order mark says.
+    pub fn encoding(&self) -> Encoding {
+        match self {
+            Source::File(_, options) => options.encoding,
+            Source::Memory { .. } => Encoding::default(),
         }
     }
 
@@ -256,25 +265,31 @@ impl Opened {
                     }),
                 })
             }
-            Source::File(path, nulls) => {
+            Source::File(path, options) => {
                 let opened = if is_stdin(&path) {
-                    open_stdin(&nulls)
+                    open_stdin(&options)
                 } else if path.is_dir() {
-                    open_folder(path, &nulls)
+                    open_folder(path, &options)
                 } else {
                     let format = Format::of_input(&path)?;
                     let file = File::open(&path).map_err(|e| Error::open_input(&path, &e))?;
                     match format {
                         Format::Parquet => open_parquet(path, file),
                         Format::Arrow => open_ipc(path, file),
-                        Format::Csv => super::csv::open_csv(path, file, &nulls),
+                        Format::Csv => super::csv::open_csv(path, file, &options),
                     }
                 }?;
-                if opened.typed && !nulls.texts().is_empty() {
+                if opened.typed && !options.nulls.texts().is_empty() {
                     log::warn!(
                         "--null-values {} is not used: it is for CSV inputs, and {name} has \
                          typed columns with nulls of their own",
-                        nulls.texts().join(",")
+                        options.nulls.texts().join(",")
+                    );
+                }
+                if opened.typed && options.encoding != Encoding::default() {
+                    log::warn!(
+                        "--encoding {} is not used: it is for CSV inputs, and {name} is not one",
+                        options.encoding.name()
                     );
                 }
                 Ok(opened)
@@ -435,16 +450,16 @@ struct PartLook {
 
 impl PartLook {
     /// Opens the part file `path` of a folder of `format` parts (its `first`) to see its
-    /// columns (a CSV part's missing values marked by `nulls`); keeps no file open. `None` for
+    /// columns (a CSV part read as `options` say); keeps no file open. `None` for
     /// a CSV part with no text at all: it holds no rows, and no header row to compare.
     fn of(
         path: &Path,
         format: Option<Format>,
         first: bool,
-        nulls: &Nulls,
+        options: &CsvOptions,
     ) -> Result<Option<PartLook>> {
         if format == Some(Format::Csv) {
-            let look = super::csv::look_at_part(path, first, nulls)?;
+            let look = super::csv::look_at_part(path, first, options)?;
             return Ok(look.map(|(schema, part, rows_hint)| PartLook {
                 schema,
                 rows_hint,
@@ -467,13 +482,13 @@ impl PartLook {
 /// same columns in the same order. The parts are looked at side by side (a CSV part's types
 /// come from its first rows); while streaming, one part is open at a time, and CSV parts run
 /// through one stream of blocks decoded on every thread, so that many small parts do not each
-/// pay for a reader of their own. `nulls` marks the missing values of CSV parts.
-fn open_folder(folder: PathBuf, nulls: &Nulls) -> Result<Opened> {
+/// pay for a reader of their own. CSV parts are read as `options` say.
+fn open_folder(folder: PathBuf, options: &CsvOptions) -> Result<Opened> {
     let (parts, format) = folder_parts(&folder)?;
     let looks: Vec<Result<Option<PartLook>>> = parts
         .par_iter()
         .enumerate()
-        .map(|(i, part)| PartLook::of(part, format, i == 0, nulls))
+        .map(|(i, part)| PartLook::of(part, format, i == 0, options))
         .collect();
     let mut schema: Option<Schema> = None;
     let mut first_part = &parts[0];
@@ -552,7 +567,7 @@ fn open_folder(folder: PathBuf, nulls: &Nulls) -> Result<Opened> {
         }
     );
     let columns = schema.clone();
-    let nulls = nulls.clone();
+    let nulls = options.nulls.clone();
     Ok(Opened {
         schema,
         rows_hint,
@@ -783,14 +798,14 @@ fn open_ipc_stream(
 }
 
 /// Standard input (`--input -`), its format told from its first bytes: an Arrow IPC stream, or
-/// CSV (plain, gzip or zstd; its missing values marked by `nulls`), each read as it arrives.
+/// CSV (plain, gzip or zstd; read as `options` say), each read as it arrives.
 /// Parquet and Arrow IPC files are read from their end, so they are refused with a way out
 /// rather than copied somewhere first.
 ///
 /// # Errors
 /// Exit 66 when standard input cannot be read, 65 for a Parquet or Arrow IPC file and for what
 /// is not valid in its format.
-fn open_stdin(nulls: &Nulls) -> Result<Opened> {
+fn open_stdin(options: &CsvOptions) -> Result<Opened> {
     let name = PathBuf::from(STDIN_NAME);
     let mut stdin = std::io::stdin();
     let mut magic = Vec::with_capacity(8);
@@ -816,7 +831,7 @@ fn open_stdin(nulls: &Nulls) -> Result<Opened> {
     if magic.starts_with(&[0xff; 4]) {
         return open_ipc_stream(name.clone(), stream).map_err(|e| Error::read_input(&name, e));
     }
-    super::csv::open_csv_stream(name, &magic, stream, nulls)
+    super::csv::open_csv_stream(name, &magic, stream, options)
 }
 
 /// Which columns to read, as the user named them.

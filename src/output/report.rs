@@ -39,6 +39,8 @@ pub struct ParamsInfo {
     pub missing: crate::data::validate::MissingPolicy,
     /// The words read as missing values in a CSV input (`--null-values`), besides empty fields.
     pub null_values: Vec<String>,
+    /// How a CSV input's text was read when no byte-order mark said (`--encoding`).
+    pub encoding: crate::data::read::Encoding,
     pub duplicates: String,
 }
 

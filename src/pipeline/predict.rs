@@ -61,6 +61,8 @@ pub struct PredictParams {
     pub missing: MissingPolicy,
     /// The words read as missing values in a CSV input (`--null-values`), besides empty fields.
     pub null_values: Vec<String>,
+    /// How a CSV input's text was read when no byte-order mark said (`--encoding`).
+    pub encoding: crate::data::read::Encoding,
     pub backend: BackendChoice,
 }
 
@@ -227,6 +229,7 @@ pub fn run_predict(job: PredictJob) -> Result<PredictReport> {
     };
     let mut phases = Phases::default();
     let null_values = job.source.null_values().to_vec();
+    let encoding = job.source.encoding();
     let mut reader = DatasetReader::open(job.source, &columns)?;
     let features = reader.features().to_vec();
     let centroids = model.centroid_matrix();
@@ -339,6 +342,7 @@ pub fn run_predict(job: PredictJob) -> Result<PredictReport> {
         params: PredictParams {
             missing: job.missing,
             null_values,
+            encoding,
             backend: job.backend,
         },
         backend: info,

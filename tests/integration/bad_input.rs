@@ -66,7 +66,7 @@ fn unknown_id_column() {
 }
 
 #[test]
-fn text_that_is_not_utf8_says_how_to_convert_it() {
+fn text_that_is_not_utf8_says_how_to_read_it() {
     // A spreadsheet saving plain "CSV" on Windows writes its code page: é is the one byte
     // 0xE9, in the first rows (read to infer the types) or far below them (while decoding).
     let scratch = Scratch::new("not-utf8");
@@ -88,13 +88,28 @@ fn text_that_is_not_utf8_says_how_to_convert_it() {
                 "fit", "--input", name, "--id", "id", "--k", "2", "--output", "s.arrow",
             ],
             65,
+            &["this text is not UTF-8", "--encoding windows-1252 reads"],
+        );
+        assert!(!scratch.join("s.arrow").exists());
+        // The way out works.
+        strata_ok(
+            &scratch.path,
             &[
-                "a CSV input must be UTF-8 text",
-                "iconv -f WINDOWS-1252 -t UTF-8",
+                "fit",
+                "--input",
+                name,
+                "--id",
+                "id",
+                "--k",
+                "2",
+                "--output",
+                "s.arrow",
+                "--encoding",
+                "windows-1252",
             ],
         );
+        std::fs::remove_file(scratch.join("s.arrow")).unwrap();
     }
-    assert!(!scratch.join("s.arrow").exists());
 }
 
 #[test]

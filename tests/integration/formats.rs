@@ -11,7 +11,7 @@ use crate::util::{
 };
 use arrow_array::cast::AsArray;
 use arrow_schema::DataType;
-use strata::data::read::{ColumnRequest, Source, read_dataset};
+use strata::data::read::{ColumnRequest, CsvOptions, Encoding, Source, read_dataset};
 
 /// The formats fixture's features and rows as every format should read them (formats.json).
 fn formats_expected() -> (Vec<String>, Vec<Vec<f32>>) {
@@ -194,6 +194,120 @@ fn a_row_index_pandas_wrote_is_not_a_default_feature() {
     )
     .unwrap();
     assert_eq!(data.matrix.row(4), [4.0, 5.0]);
+}
+
+#[test]
+fn text_in_the_encodings_windows_tools_write_reads_as_utf8() {
+    // The formats table with names for ids, as a spreadsheet on Windows saves plain "CSV" (its
+    // code page, Windows-1252, read with --encoding) and as Excel saves "Unicode Text" (UTF-16
+    // with its byte-order mark, split by tabs: read as such unasked): the same matrix, and the
+    // names written as UTF-8, from a file, a folder of parts and a gzip stream.
+    let (features, rows) = formats_expected();
+    let named: Vec<String> = json(&fixtures().join("formats/formats.json"))["named_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    let scratch = Scratch::new("encodings");
+    let fixture = |name: &str| fixtures().join("formats").join(name);
+    let windows = std::fs::read(fixture("table_windows1252.csv")).unwrap();
+    // Two parts, the second with the header row again: each is read from its start.
+    let lines: Vec<usize> = (0..windows.len())
+        .filter(|&i| windows[i] == b'\n')
+        .collect();
+    let parts = scratch.join("parts");
+    std::fs::create_dir(&parts).unwrap();
+    std::fs::write(parts.join("a.csv"), &windows[..=lines[2]]).unwrap();
+    let mut second = windows[..=lines[0]].to_vec();
+    second.extend(&windows[lines[2] + 1..]);
+    std::fs::write(parts.join("b.csv"), second).unwrap();
+    let request = ColumnRequest {
+        id: Some("cid".into()),
+        features: Some(features.clone()),
+        ..Default::default()
+    };
+    let ids_of = |output: &str| -> Vec<String> {
+        read_arrow(&scratch.join(output))[0]
+            .column(0)
+            .as_string::<i32>()
+            .iter()
+            .map(|v| v.unwrap().to_string())
+            .collect()
+    };
+    for (input, encoding) in [
+        (fixture("table_windows1252.csv"), Encoding::Windows1252),
+        (parts, Encoding::Windows1252),
+        (fixture("table_utf16.tsv"), Encoding::Utf8),
+    ] {
+        let options = CsvOptions {
+            encoding,
+            ..Default::default()
+        };
+        let data = read_dataset(Source::File(input.clone(), options), &request).unwrap();
+        for (i, want) in rows.iter().enumerate() {
+            assert_eq!(data.matrix.row(i), want.as_slice(), "{input:?}: row {i}");
+        }
+        let args = [
+            "fit",
+            "--input",
+            input.to_str().unwrap(),
+            "--id",
+            "cid",
+            "--k",
+            "2",
+            "--encoding",
+            encoding.name(),
+            "--output",
+            "seg.arrow",
+            "--report",
+            "seg.json",
+        ];
+        strata_ok(&scratch.path, &args);
+        assert_eq!(ids_of("seg.arrow"), named, "{input:?}");
+        let report = json(&scratch.join("seg.json"));
+        assert_eq!(report["params"]["encoding"], encoding.name());
+    }
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gzip, &windows).unwrap();
+    let args = [
+        "fit",
+        "--input",
+        "-",
+        "--id",
+        "cid",
+        "--k",
+        "2",
+        "--encoding",
+        "latin1",
+        "--output",
+        "piped.arrow",
+    ];
+    let run = strata_piped(&scratch.path, &args, gzip.finish().unwrap());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(ids_of("piped.arrow"), named);
+    // A typed input says the flag is not used.
+    let parquet = fixture("table_snappy.parquet");
+    let args = [
+        "fit",
+        "--input",
+        parquet.to_str().unwrap(),
+        "--id",
+        "cid",
+        "--k",
+        "2",
+        "--encoding",
+        "cp1252",
+        "--output",
+        "typed.arrow",
+    ];
+    let run = strata_ok(&scratch.path, &args);
+    assert!(
+        run.stderr
+            .contains("--encoding windows-1252 is not used: it is for CSV inputs"),
+        "{}",
+        run.stderr
+    );
 }
 
 /// `strata fit --id cid --k 2` on the formats fixture `input`, writing the segments to `output`.

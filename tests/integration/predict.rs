@@ -167,7 +167,12 @@ fn streamed_predict_writes_what_one_block_writes() {
     // What dropped them is in the report.
     assert_eq!(
         report["params"],
-        serde_json::json!({"missing": "drop", "null_values": [], "backend": "auto"})
+        serde_json::json!({
+            "missing": "drop",
+            "null_values": [],
+            "encoding": "utf-8",
+            "backend": "auto"
+        })
     );
     let sizes: u64 = (0..3).map(|s| report["sizes"][s].as_u64().unwrap()).sum();
     assert_eq!(sizes, (PARTS * PART_ROWS - 2) as u64);

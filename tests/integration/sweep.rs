@@ -75,6 +75,7 @@ fn sweep_recommends_the_number_of_blobs_by_every_criterion() {
     let params = &report["params"];
     assert_eq!(params["missing"], "error");
     assert_eq!(params["null_values"], serde_json::json!([]));
+    assert_eq!(params["encoding"], "utf-8");
     assert_eq!(params["duplicates"], "error");
     let recommended = &report["recommended"];
     assert_eq!(recommended["k"], 4);
