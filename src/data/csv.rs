@@ -150,17 +150,19 @@ fn parse_decimal_comma(text: &str) -> Option<f64> {
     text.replacen(',', ".", 1).parse().ok()
 }
 
-/// The first `rows` rows of a CSV's text columns (those of `schema` that are Utf8), read
-/// from `source` as text: the columns and their values. `None` when there are none, or the
-/// rows cannot be read (the columns are left as they are; the read proper names the fault).
+/// The first `rows` rows of a CSV's columns that `schema` types `data_type` (Utf8: its text
+/// columns), read from `source` as text: the columns and their values. `None` when there are
+/// none, or the rows cannot be read (the columns are left as they are; the read proper names
+/// the fault).
 fn text_sample(
     source: impl Read,
     format: &arrow_csv::reader::Format,
     schema: &Schema,
     rows: usize,
+    data_type: &DataType,
 ) -> Option<(Vec<usize>, RecordBatch)> {
     let columns: Vec<usize> = (0..schema.fields().len())
-        .filter(|&i| schema.field(i).data_type() == &DataType::Utf8)
+        .filter(|&i| schema.field(i).data_type() == data_type)
         .collect();
     if columns.is_empty() {
         return None;
@@ -199,8 +201,8 @@ fn decimal_comma_columns(sample: &(Vec<usize>, RecordBatch)) -> Vec<usize> {
         .collect()
 }
 
-/// The text columns of `sample` (from [`text_sample`]) but those in `skip`: each one's place
-/// in the input and its first rows' values.
+/// The columns of `sample` (from [`text_sample`]) but those in `skip`: each one's place in the
+/// input and its first rows' values.
 fn sample_columns<'a>(
     sample: &'a (Vec<usize>, RecordBatch),
     skip: &'a [usize],
@@ -241,6 +243,23 @@ fn padded_number_columns(
         .collect()
 }
 
+/// The integer columns of `sample` (from [`text_sample`] of the Int64 columns) whose first rows
+/// write a number with a leading zero (`007`), as ids and codes padded to one width are: by
+/// column, one such value. Read as a number, such an id would lose its zeros.
+fn zero_padded_columns(sample: &(Vec<usize>, RecordBatch)) -> Vec<(usize, String)> {
+    let padded = |text: &str| {
+        let digits = text.trim_ascii();
+        let digits = digits.strip_prefix(['-', '+']).unwrap_or(digits);
+        digits.len() > 1 && digits.starts_with('0')
+    };
+    sample_columns(sample, &[])
+        .filter_map(|(i, values)| {
+            let value = values.iter().flatten().find(|v| padded(v))?;
+            Some((i, value.to_string()))
+        })
+        .collect()
+}
+
 /// A header field as the column's name: without spaces around it, and without the quotes
 /// of a quoted name that a space before it left in the field (`id, "spend"`).
 fn header_name(field: &str) -> String {
@@ -263,11 +282,13 @@ pub(super) struct TextNotes {
     /// Columns of numbers written as a spreadsheet shows them (a currency sign, thousands
     /// separators, a percent sign): by column, one such value as written.
     pub(super) formatted: Vec<(usize, String)>,
+    /// Columns of integers some written with leading zeros: by column, one such value.
+    pub(super) zero_padded: Vec<(usize, String)>,
 }
 
 impl TextNotes {
     /// Adds what another part of the same input showed: its words to each column's (once
-    /// each), and a formatted value for a column that has none yet.
+    /// each), and a formatted or zero-padded value for a column that has none yet.
     pub(super) fn absorb(&mut self, part: &TextNotes) {
         for (column, found) in &part.words {
             match self.words.iter_mut().find(|(c, _)| c == column) {
@@ -281,9 +302,14 @@ impl TextNotes {
                 None => self.words.push((*column, found.clone())),
             }
         }
-        for (column, value) in &part.formatted {
-            if !self.formatted.iter().any(|(c, _)| c == column) {
-                self.formatted.push((*column, value.clone()));
+        for (mine, theirs) in [
+            (&mut self.formatted, &part.formatted),
+            (&mut self.zero_padded, &part.zero_padded),
+        ] {
+            for (column, value) in theirs {
+                if !mine.iter().any(|(c, _)| c == column) {
+                    mine.push((*column, value.clone()));
+                }
             }
         }
     }
@@ -1279,7 +1305,7 @@ fn look_at(path: &Path, csv: &Text, infer_rows: usize, nulls: &Nulls) -> Result<
     if schema.fields().is_empty() {
         return Err(no_header(path));
     }
-    let text = text_sample(sample()?, &format, &schema, infer_rows);
+    let text = text_sample(sample()?, &format, &schema, infer_rows, &DataType::Utf8);
     // A decimal comma is only possible when the comma does not split the columns.
     let mut commas = Vec::new();
     let mut retyped: Vec<(usize, DataType)> = Vec::new();
@@ -1309,7 +1335,7 @@ fn look_at(path: &Path, csv: &Text, infer_rows: usize, nulls: &Nulls) -> Result<
             })
             .collect::<Vec<_>>(),
     );
-    let notes = text
+    let mut notes = text
         .map(|text| {
             let mut skip: Vec<usize> = retyped.iter().map(|(i, _)| *i).collect();
             let formatted = formatted_number_columns(&text, &skip);
@@ -1318,9 +1344,13 @@ fn look_at(path: &Path, csv: &Text, infer_rows: usize, nulls: &Nulls) -> Result<
             TextNotes {
                 words: words_among_numbers(&text, &skip),
                 formatted,
+                zero_padded: Vec::new(),
             }
         })
         .unwrap_or_default();
+    if let Some(integers) = text_sample(sample()?, &format, &schema, infer_rows, &DataType::Int64) {
+        notes.zero_padded = zero_padded_columns(&integers);
+    }
     let rows_hint = csv.rows_hint(&looked);
     Ok(Some((schema, Look { delimiter, commas }, rows_hint, notes)))
 }
@@ -1572,11 +1602,37 @@ mod tests {
 
     /// The text columns of a comma-split `text`, as `look_at` samples them.
     fn sample_of(text: &str) -> (Vec<usize>, RecordBatch) {
+        sample_typed(text, &DataType::Utf8)
+    }
+
+    /// The columns of a comma-split `text` that inference types `data_type`, as `look_at`
+    /// samples them.
+    fn sample_typed(text: &str, data_type: &DataType) -> (Vec<usize>, RecordBatch) {
         let format = arrow_csv::reader::Format::default().with_header(true);
         let (schema, _) = format
             .infer_schema(BufReader::new(text.as_bytes()), None)
             .unwrap();
-        text_sample(text.as_bytes(), &format, &schema, 100).unwrap()
+        text_sample(text.as_bytes(), &format, &schema, 100, data_type).unwrap()
+    }
+
+    #[test]
+    fn integers_with_leading_zeros_are_told() {
+        let text = "id,visits,zip,delta,code,city\n\
+                    00123,3,2134,-07,+0012,Paris\n\
+                    00124,0,90210,5,7,Rome\n\
+                    10125,10,02134,-5,0,Oslo\n";
+        let sample = sample_typed(text, &DataType::Int64);
+        assert_eq!(sample.0, [0, 1, 2, 3, 4]);
+        // A lone zero, or a minus sign before a number, is no padding.
+        assert_eq!(
+            zero_padded_columns(&sample),
+            [
+                (0, "00123".to_string()),
+                (2, "02134".to_string()),
+                (3, "-07".to_string()),
+                (4, "+0012".to_string())
+            ]
+        );
     }
 
     #[test]

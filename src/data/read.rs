@@ -319,11 +319,13 @@ impl Opened {
     /// A value of `column` written as a spreadsheet shows a number (`$1,250.00`), where its
     /// first rows made it text and held only numbers, some written so.
     pub fn formatted(&self, column: usize) -> Option<&str> {
-        self.notes
-            .formatted
-            .iter()
-            .find(|(c, _)| *c == column)
-            .map(|(_, value)| value.as_str())
+        value_of(&self.notes.formatted, column)
+    }
+
+    /// A value of `column` written with leading zeros (`000123`), where its first rows made it
+    /// a column of integers and wrote some so: as an id, it is read as text.
+    pub fn zero_padded(&self, column: usize) -> Option<&str> {
+        value_of(&self.notes.zero_padded, column)
     }
 
     /// The row count when the format states it up front.
@@ -363,6 +365,32 @@ impl Opened {
     ) -> Result<Batches> {
         (self.open)(projection, numeric, text)
     }
+}
+
+/// Whether the key column `column` (an id; `what` in the log) of a CSV input is read as text
+/// rather than as the type its first rows gave it: when it has no values at all (a header and
+/// no rows, or every id empty; inferred as Null), so that the row count or the null ids are
+/// what an error names, not the type; and when those rows write numbers with leading zeros,
+/// which a number would drop (`000123` is not the customer `123`).
+pub fn read_as_text(opened: &Opened, column: usize, what: &str) -> bool {
+    let field = opened.schema().field(column);
+    if let Some(value) = opened.zero_padded(column) {
+        log::info!(
+            "{what} column '{}' read as text: its first rows write numbers with leading zeros \
+             (such as '{value}'), which are kept",
+            field.name()
+        );
+        return true;
+    }
+    field.data_type() == &DataType::Null
+}
+
+/// The value noted for `column` among `noted`.
+fn value_of(noted: &[(usize, String)], column: usize) -> Option<&str> {
+    noted
+        .iter()
+        .find(|(c, _)| *c == column)
+        .map(|(_, value)| value.as_str())
 }
 
 /// Whether a folder input reads `path` as one of its parts: a file name with a data extension
@@ -1324,23 +1352,21 @@ impl DatasetReader {
         projection.extend(truth_idx);
         projection.sort_unstable();
         projection.dedup();
-        // A CSV id column with no values at all (a header and no rows, or every id empty) is
-        // inferred as Null: it is read as text, so that the row count or the null ids are what
-        // the error names, not the type.
-        let untyped_id: Vec<usize> = id_idx
-            .filter(|&i| schema.field(i).data_type() == &DataType::Null)
+        let text_id: Vec<usize> = id_idx
+            .filter(|&i| read_as_text(&opened, i, "id"))
             .into_iter()
             .collect();
         let ids = id_idx
             .map(|i| {
-                let data_type = match schema.field(i).data_type() {
-                    DataType::Null => &DataType::Utf8,
-                    other => other,
+                let data_type = if text_id.contains(&i) {
+                    &DataType::Utf8
+                } else {
+                    schema.field(i).data_type()
                 };
                 IdColumnBuilder::new(schema.field(i).name(), data_type)
             })
             .transpose()?;
-        let batches = opened.batches_with_text(&projection, &feature_idx, &untyped_id)?;
+        let batches = opened.batches_with_text(&projection, &feature_idx, &text_id)?;
         Ok(DatasetReader {
             name,
             schema,

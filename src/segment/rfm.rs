@@ -598,7 +598,14 @@ pub fn aggregate(source: Source, spec: &RfmSpec) -> Result<RfmOutcome> {
             }
         )));
     }
-    let mut keys = Keys::new(schema.field(customer_idx).data_type())?;
+    let customer_text = crate::data::read::read_as_text(&opened, customer_idx, "customer");
+    let mut keys = Keys::new(if customer_text {
+        &DataType::Utf8
+    } else {
+        schema.field(customer_idx).data_type()
+    })?;
+    let mut text = vec![date_idx];
+    text.extend(customer_text.then_some(customer_idx));
     let mut used = vec![customer_idx, date_idx, amount_idx];
     used.extend(order_idx);
     let mut projection = used.clone();
@@ -623,7 +630,7 @@ pub fn aggregate(source: Source, spec: &RfmSpec) -> Result<RfmOutcome> {
         opened.rows_total(),
         "transactions",
     );
-    for batch in opened.batches_with_text(&projection, &[amount_idx], &[date_idx])? {
+    for batch in opened.batches_with_text(&projection, &[amount_idx], &text)? {
         let batch = batch?;
         let column = |index: usize| batch_column(&batch, &schema, index);
         let n = batch.num_rows();

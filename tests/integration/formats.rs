@@ -310,6 +310,95 @@ fn text_in_the_encodings_windows_tools_write_reads_as_utf8() {
     );
 }
 
+#[test]
+fn ids_written_with_leading_zeros_keep_them() {
+    // Customer numbers padded to one width: read as integers they would come out as 123, and
+    // join to no customer. Where the first rows write one so, the id is read as text, in a
+    // file and in a folder whose second part alone shows one; by fit and by predict.
+    let scratch = Scratch::new("zero-padded");
+    let mut csv = String::from("cid,recency,spend\n");
+    let mut ids = Vec::new();
+    for i in 0..40 {
+        let id = format!("{:06}", 123 + i * 40_000);
+        csv.push_str(&format!("{id},{},{}\n", i % 7, (i * 13) % 11));
+        ids.push(id);
+    }
+    scratch.write("padded.csv", &csv);
+    let parts = scratch.join("parts");
+    std::fs::create_dir(&parts).unwrap();
+    // The first part's ids all have six digits of their own (from 400123 on).
+    let lines: Vec<&str> = csv.lines().collect();
+    let split = 11;
+    std::fs::write(
+        parts.join("a.csv"),
+        [&[lines[0]], &lines[split..]].concat().join("\n") + "\n",
+    )
+    .unwrap();
+    std::fs::write(parts.join("b.csv"), lines[..split].join("\n") + "\n").unwrap();
+    let mut in_parts_order = ids[split - 1..].to_vec();
+    in_parts_order.extend_from_slice(&ids[..split - 1]);
+    for (input, want) in [("padded.csv", &ids), ("parts", &in_parts_order)] {
+        let run = strata_ok(
+            &scratch.path,
+            &[
+                "fit",
+                "--input",
+                input,
+                "--id",
+                "cid",
+                "--k",
+                "2",
+                "--output",
+                "seg.parquet",
+                "--model",
+                "model.json",
+            ],
+        );
+        assert!(
+            run.stderr.contains(
+                "id column 'cid' read as text: its first rows write numbers with leading zeros \
+                 (such as '000123')"
+            ),
+            "{}",
+            run.stderr
+        );
+        let file = std::fs::File::open(scratch.join("seg.parquet")).unwrap();
+        let batch = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+            .unwrap()
+            .build()
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap();
+        let got: Vec<&str> = batch
+            .column(0)
+            .as_string::<i32>()
+            .iter()
+            .flatten()
+            .collect();
+        assert_eq!(got, *want, "{input}");
+    }
+    strata_ok(
+        &scratch.path,
+        &[
+            "predict",
+            "--model",
+            "model.json",
+            "--input",
+            "padded.csv",
+            "--id",
+            "cid",
+            "--output",
+            "new.csv",
+        ],
+    );
+    let written = std::fs::read_to_string(scratch.join("new.csv")).unwrap();
+    assert!(
+        written.starts_with("cid,segment,distance\n000123,"),
+        "{written}"
+    );
+}
+
 /// `strata fit --id cid --k 2` on the formats fixture `input`, writing the segments to `output`.
 fn fit_fixture(scratch: &Scratch, input: &str, output: &str) {
     let input = fixtures().join("formats").join(input);

@@ -282,6 +282,43 @@ fn bad_rows_stop_the_run_or_are_skipped_into_a_rejects_file() {
 }
 
 #[test]
+fn customer_numbers_with_leading_zeros_keep_them() {
+    // A customer number padded to one width is read as text, as written: 00012 is not the
+    // customer 12, and 0012 is another customer.
+    let scratch = Scratch::new("rfm-zero-padded");
+    scratch.write(
+        "tx.csv",
+        "customer_id,date,amount\n00012,2024-01-02,10.5\n00013,2024-02-03,20\n\
+         00012,2024-03-01,5\n0012,2024-03-01,1\n",
+    );
+    let mut args = rfm_args("tx.csv", "out.arrow");
+    args.extend(["--as-of", "2024-03-02"]);
+    let run = strata_ok(&scratch.path, &args);
+    assert!(
+        run.stderr
+            .contains("customer column 'customer_id' read as text"),
+        "{}",
+        run.stderr
+    );
+    let table = &read_arrow(&scratch.join("out.arrow"))[0];
+    let customers: Vec<&str> = table
+        .column(0)
+        .as_string::<i32>()
+        .iter()
+        .flatten()
+        .collect();
+    assert_eq!(customers, ["00012", "00013", "0012"]);
+    let column = |name: &str| table.column_by_name(name).unwrap().clone();
+    let frequency = arrow_cast::cast(&column("frequency"), &DataType::Int64).unwrap();
+    assert_eq!(frequency.as_primitive::<Int64Type>().values(), &[2, 1, 1]);
+    let monetary = column("monetary");
+    assert_eq!(
+        monetary.as_primitive::<Float64Type>().values(),
+        &[15.5, 20.0, 1.0]
+    );
+}
+
+#[test]
 fn words_named_in_null_values_are_missing_in_the_log() {
     // The bad-rows log as a warehouse writes it: \N for the missing customer, NULL for the
     // missing amount. Named in --null-values, the same rows are rejected and the rest
