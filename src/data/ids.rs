@@ -37,6 +37,12 @@ pub struct IdColumnBuilder {
     strings: Option<LargeStringBuilder>,
     nulls: u64,
     first_null: Option<u64>,
+    /// Whether the ids are integers read from their text (a CSV's, typed from its first rows):
+    /// each is checked as written, and the column turns to text at the first that is no plain
+    /// integer (`A-17`, `007`), which a number would fail on or change.
+    from_text: bool,
+    /// Whether ids have been taken (and so written out with the column's type).
+    taken: bool,
 }
 
 /// How duplicate ids are handled (`--duplicates`).
@@ -84,6 +90,18 @@ fn is_string(data_type: &DataType) -> bool {
     )
 }
 
+/// The integer `text` writes plainly: digits with no leading zero (but 0 itself), after a minus
+/// sign if negative; `None` for any other text, or a number outside i64.
+fn plain_integer(text: &str) -> Option<i64> {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    let plain = match digits.as_bytes() {
+        [b'0'] => !text.starts_with('-'),
+        [b'1'..=b'9', rest @ ..] => rest.iter().all(u8::is_ascii_digit),
+        _ => false,
+    };
+    plain.then(|| text.parse().ok()).flatten()
+}
+
 /// The type an id column's values have: a dictionary-encoded column (a pandas `category`, a
 /// Parquet column written with its dictionary) holds values of its dictionary's type, and is
 /// read, and written back, decoded as that type.
@@ -114,7 +132,62 @@ impl IdColumnBuilder {
             strings: is_string(data_type).then(LargeStringBuilder::new),
             nulls: 0,
             first_null: None,
+            from_text: false,
+            taken: false,
         })
+    }
+
+    /// Starts an id column named `name` of integers given as text (a CSV's, whose first rows
+    /// held whole numbers): Int64 while every id is one written plainly, text from the first
+    /// that is not, with the ids before it as written.
+    pub fn integers_from_text(name: &str) -> Self {
+        let mut builder = Self::new(name, &DataType::Int64).expect("Int64 is an id type");
+        builder.from_text = true;
+        builder
+    }
+
+    /// Appends `text`, the ids of the rows from `row_base`, as integers while each is one
+    /// written plainly (spaces around it aside); at the first that is not, the column turns to
+    /// text: the ids before it were plain integers, so their text is their number's. The
+    /// rest of `text` is then left to the caller: its position is returned.
+    ///
+    /// # Errors
+    /// Exit 65 when some ids were taken as integers already (a block of a stream written out).
+    fn append_integers(&mut self, text: &arrow_array::StringArray, row_base: u64) -> Result<usize> {
+        for (i, value) in text.iter().enumerate() {
+            // A null was counted; it reads as 0 here, as in other integer columns.
+            let Some(value) = value else {
+                self.ints.push(0);
+                continue;
+            };
+            if let Some(number) = plain_integer(value.trim_ascii()) {
+                self.ints.push(number);
+                continue;
+            }
+            let row = row_base + i as u64;
+            if self.taken {
+                return Err(Error::data(format!(
+                    "id column '{}' holds '{value}' at row {row}, no whole number written \
+                     plainly as the ids before it, which are written out as integers already; \
+                     a CSV id column's type comes from its first rows: fix the ids, or write \
+                     them all as text in a file whose type the input says (Parquet)",
+                    self.name
+                )));
+            }
+            log::warn!(
+                "id column '{}' is read and written as text: row {row} holds '{value}', no \
+                 whole number written plainly as the ids of its first rows",
+                self.name
+            );
+            let mut strings = LargeStringBuilder::new();
+            for number in self.ints.drain(..) {
+                strings.append_value(number.to_string());
+            }
+            self.strings = Some(strings);
+            self.data_type = DataType::Utf8;
+            return Ok(i);
+        }
+        Ok(text.len())
     }
 
     /// Appends one batch's id values; `row_base` is the input row of the batch's first row.
@@ -130,17 +203,25 @@ impl IdColumnBuilder {
             }
         }
         let cast_err = |e: arrow_schema::ArrowError| Error::Internal(format!("id cast: {e}"));
+        let mut array = array.clone();
+        if self.from_text && self.strings.is_none() {
+            let done = self.append_integers(array.as_string::<i32>(), row_base)?;
+            if self.strings.is_none() {
+                return Ok(());
+            }
+            array = array.slice(done, array.len() - done);
+        }
         if let Some(builder) = self.strings.as_mut() {
-            let cast = arrow_cast::cast(array, &DataType::LargeUtf8).map_err(cast_err)?;
+            let cast = arrow_cast::cast(&array, &DataType::LargeUtf8).map_err(cast_err)?;
             for value in cast.as_string::<i64>() {
                 builder.append_value(value.unwrap_or(""));
             }
         } else if is_signed(&self.data_type) {
-            let cast = arrow_cast::cast(array, &DataType::Int64).map_err(cast_err)?;
+            let cast = arrow_cast::cast(&array, &DataType::Int64).map_err(cast_err)?;
             self.ints
                 .extend_from_slice(cast.as_primitive::<Int64Type>().values());
         } else {
-            let cast = arrow_cast::cast(array, &DataType::UInt64).map_err(cast_err)?;
+            let cast = arrow_cast::cast(&array, &DataType::UInt64).map_err(cast_err)?;
             self.uints
                 .extend_from_slice(cast.as_primitive::<UInt64Type>().values());
         }
@@ -180,6 +261,7 @@ impl IdColumnBuilder {
     /// The ids appended since the last take, as a column; the null count carries on, for
     /// [`IdColumnBuilder::check_nulls`] over the whole input (a null reads as 0 or "" here).
     pub fn take(&mut self) -> IdColumn {
+        self.taken = true;
         let values = if let Some(builder) = self.strings.as_mut() {
             Values::Str(builder.finish())
         } else if is_signed(&self.data_type) {
@@ -404,6 +486,72 @@ mod tests {
         builder.append(&array, 0).unwrap();
         builder.check_nulls().unwrap();
         builder.take()
+    }
+
+    fn texts(values: &[Option<&str>]) -> ArrayRef {
+        Arc::new(StringArray::from(values.to_vec()))
+    }
+
+    #[test]
+    fn plain_integers_are_told_from_other_text() {
+        for (text, want) in [
+            ("0", Some(0)),
+            ("17", Some(17)),
+            ("-17", Some(-17)),
+            ("9223372036854775807", Some(i64::MAX)),
+            ("-9223372036854775808", Some(i64::MIN)),
+            ("9223372036854775808", None),
+            ("007", None),
+            ("-0", None),
+            ("-07", None),
+            ("+7", None),
+            ("1e3", None),
+            ("A-17", None),
+            ("", None),
+            ("-", None),
+        ] {
+            assert_eq!(plain_integer(text), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn integers_from_text_turn_to_text_at_the_first_that_is_not_one() {
+        // Plain integers (spaces around one aside) stay integers.
+        let mut builder = IdColumnBuilder::integers_from_text("id");
+        builder
+            .append(&texts(&[Some("12"), Some(" 7")]), 0)
+            .unwrap();
+        let ids = builder.take();
+        assert_eq!(ids.data_type(), &DataType::Int64);
+        assert_eq!(ids.display(1), "7");
+        // A later id that is no plain integer: every id as text, those before as numbers read.
+        let mut builder = IdColumnBuilder::integers_from_text("id");
+        builder
+            .append(&texts(&[Some("12"), Some(" 7")]), 0)
+            .unwrap();
+        builder
+            .append(&texts(&[Some("5"), Some("007"), Some("A-1"), None]), 2)
+            .unwrap();
+        builder.append(&texts(&[Some("8")]), 6).unwrap();
+        assert!(builder.has_nulls());
+        let ids = builder.take();
+        assert_eq!(ids.data_type(), &DataType::Utf8);
+        let all: Vec<String> = (0..ids.len()).map(|i| ids.display(i)).collect();
+        assert_eq!(
+            all,
+            [
+                "\"12\"", "\"7\"", "\"5\"", "\"007\"", "\"A-1\"", "\"\"", "\"8\""
+            ]
+        );
+        // Once ids have been written out as integers, such an id is an error naming its row.
+        let mut builder = IdColumnBuilder::integers_from_text("cid");
+        builder.append(&texts(&[Some("1")]), 0).unwrap();
+        builder.take();
+        let err = builder
+            .append(&texts(&[Some("2"), Some("02")]), 1)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("'cid' holds '02' at row 2"), "{err}");
     }
 
     #[test]

@@ -1356,17 +1356,28 @@ impl DatasetReader {
             .filter(|&i| read_as_text(&opened, i, "id"))
             .into_iter()
             .collect();
+        // A CSV's integer ids are read as text too, each checked as written: a later one that
+        // is no plain integer turns the column to text instead of failing, or losing its zeros.
+        let checked_id = id_idx.filter(|&i| {
+            !opened.typed()
+                && !text_id.contains(&i)
+                && schema.field(i).data_type() == &DataType::Int64
+        });
         let ids = id_idx
             .map(|i| {
-                let data_type = if text_id.contains(&i) {
-                    &DataType::Utf8
+                let name = schema.field(i).name();
+                if checked_id == Some(i) {
+                    Ok(IdColumnBuilder::integers_from_text(name))
+                } else if text_id.contains(&i) {
+                    IdColumnBuilder::new(name, &DataType::Utf8)
                 } else {
-                    schema.field(i).data_type()
-                };
-                IdColumnBuilder::new(schema.field(i).name(), data_type)
+                    IdColumnBuilder::new(name, schema.field(i).data_type())
+                }
             })
             .transpose()?;
-        let batches = opened.batches_with_text(&projection, &feature_idx, &text_id)?;
+        let mut as_text = text_id;
+        as_text.extend(checked_id);
+        let batches = opened.batches_with_text(&projection, &feature_idx, &as_text)?;
         Ok(DatasetReader {
             name,
             schema,

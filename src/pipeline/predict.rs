@@ -241,7 +241,8 @@ pub fn run_predict(job: PredictJob) -> Result<PredictReport> {
         ranges: column_ranges(&centroids),
     };
     let rows_per_block = block_rows(features.len());
-    let mut sink = SegmentSink::create(&job.output, reader.id_field())?;
+    // Created once the first block is read: a CSV's integer ids may turn to text in it.
+    let mut sink: Option<SegmentSink> = None;
     // Rows read: each block is assigned and written before the next is read.
     reader.report_to(crate::progress::stage(
         format!("predicting {}", reader.name()),
@@ -258,6 +259,9 @@ pub fn run_predict(job: PredictJob) -> Result<PredictReport> {
         let phase = Instant::now();
         let block = reader.next_block(rows_per_block)?;
         phases.read += phase.elapsed();
+        if sink.is_none() {
+            sink = Some(SegmentSink::create(&job.output, reader.id_field())?);
+        }
         if block.input_rows == 0 {
             break;
         }
@@ -293,7 +297,8 @@ pub fn run_predict(job: PredictJob) -> Result<PredictReport> {
         }
         phases.assign += phase.elapsed();
         let phase = Instant::now();
-        sink.push(&SegmentRows {
+        let out = sink.as_mut().expect("created after the first block");
+        out.push(&SegmentRows {
             ids: block.ids.as_ref(),
             source_rows: Some(&source_rows),
             labels: &assignment.labels,
@@ -318,6 +323,7 @@ pub fn run_predict(job: PredictJob) -> Result<PredictReport> {
         ));
     };
     let phase = Instant::now();
+    let sink = sink.expect("created after the first block");
     let mut staged = vec![sink.finish()?];
     phases.write += phase.elapsed();
     let timings = Timings {

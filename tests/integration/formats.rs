@@ -7,7 +7,8 @@
 //! --null-values read as missing values.
 
 use crate::util::{
-    Scratch, fit_blobs, fixtures, json, read_arrow, strata_fails, strata_ok, strata_piped,
+    Scratch, fit_blobs, fixtures, json, read_arrow, strata_env, strata_fails, strata_ok,
+    strata_piped,
 };
 use arrow_array::cast::AsArray;
 use arrow_schema::DataType;
@@ -310,6 +311,25 @@ fn text_in_the_encodings_windows_tools_write_reads_as_utf8() {
     );
 }
 
+/// `strata fit --id cid --k 2` on `input` in `scratch`, writing the segments to `output` and
+/// the model to model.json.
+fn fit_cid(scratch: &Scratch, input: &str, output: &str) -> crate::util::Run {
+    let args = [
+        "fit",
+        "--input",
+        input,
+        "--id",
+        "cid",
+        "--k",
+        "2",
+        "--output",
+        output,
+        "--model",
+        "model.json",
+    ];
+    strata_ok(&scratch.path, &args)
+}
+
 #[test]
 fn ids_written_with_leading_zeros_keep_them() {
     // Customer numbers padded to one width: read as integers they would come out as 123, and
@@ -338,22 +358,7 @@ fn ids_written_with_leading_zeros_keep_them() {
     let mut in_parts_order = ids[split - 1..].to_vec();
     in_parts_order.extend_from_slice(&ids[..split - 1]);
     for (input, want) in [("padded.csv", &ids), ("parts", &in_parts_order)] {
-        let run = strata_ok(
-            &scratch.path,
-            &[
-                "fit",
-                "--input",
-                input,
-                "--id",
-                "cid",
-                "--k",
-                "2",
-                "--output",
-                "seg.parquet",
-                "--model",
-                "model.json",
-            ],
-        );
+        let run = fit_cid(&scratch, input, "seg.parquet");
         assert!(
             run.stderr.contains(
                 "id column 'cid' read as text: its first rows write numbers with leading zeros \
@@ -397,6 +402,76 @@ fn ids_written_with_leading_zeros_keep_them() {
         written.starts_with("cid,segment,distance\n000123,"),
         "{written}"
     );
+}
+
+#[test]
+fn a_later_id_that_is_no_plain_integer_turns_the_ids_to_text() {
+    // A CSV's types come from its first 10,000 rows: ids that are whole numbers there, then
+    // one that is not (a newer scheme's A-99, or a padded 007 that a number would read as 7),
+    // are all written as text, as written. Ids that are whole numbers all along stay Int64.
+    // The last row is past the first record batch (65,536 rows).
+    let scratch = Scratch::new("late-text-id");
+    let rows = |last: &str| {
+        let mut csv = String::from("cid,recency,spend\n");
+        for i in 0..70_000 {
+            csv.push_str(&format!("{},{},{}\n", 1000 + i, i % 7, (i * 13) % 11));
+        }
+        csv.push_str(&format!("{last},3,4\n"));
+        csv
+    };
+    let fit = |input: &str| fit_cid(&scratch, input, "seg.arrow");
+    let ids = || {
+        let batches = read_arrow(&scratch.join("seg.arrow"));
+        let ids: Vec<&dyn arrow_array::Array> =
+            batches.iter().map(|b| b.column(0).as_ref()).collect();
+        arrow_select::concat::concat(&ids).unwrap()
+    };
+    scratch.write("plain.csv", &rows("71000"));
+    fit("plain.csv");
+    assert_eq!(ids().data_type(), &DataType::Int64);
+    for last in ["A-99", "007"] {
+        scratch.write("late.csv", &rows(last));
+        let run = fit("late.csv");
+        assert!(
+            run.stderr.contains(&format!(
+                "id column 'cid' is read and written as text: row 70000 holds '{last}'"
+            )),
+            "{}",
+            run.stderr
+        );
+        let ids = ids();
+        let ids = ids.as_string::<i32>();
+        assert_eq!((ids.value(0), ids.value(70_000)), ("1000", last));
+    }
+    // predict writes its blocks as it goes: once integer ids are written, such an id is an
+    // error naming it; in one block it is read as by fit.
+    let predict = [
+        "predict",
+        "--model",
+        "model.json",
+        "--input",
+        "late.csv",
+        "--id",
+        "cid",
+        "--output",
+        "new.csv",
+    ];
+    let run = strata_env(
+        &scratch.path,
+        &predict,
+        &[("STRATA_PREDICT_BLOCK_ROWS", "5000")],
+    );
+    assert_eq!(run.code, 65, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("id column 'cid' holds '007' at row 70000"),
+        "{}",
+        run.stderr
+    );
+    assert!(!scratch.join("new.csv").exists());
+    strata_ok(&scratch.path, &predict);
+    let written = std::fs::read_to_string(scratch.join("new.csv")).unwrap();
+    assert!(written.contains("\n007,"), "{written}");
 }
 
 /// `strata fit --id cid --k 2` on the formats fixture `input`, writing the segments to `output`.
