@@ -146,61 +146,67 @@ impl<R: Read> Decoder<R> {
         self.text.clear();
         self.at = 0;
         let have = self.pending.len();
+        self.pending.reserve(CHUNK);
         Read::by_ref(&mut self.raw)
             .take(CHUNK as u64)
             .read_to_end(&mut self.pending)?;
         self.ended = self.pending.len() - have < CHUNK;
-        let raw = std::mem::take(&mut self.pending);
         let used = match self.form {
             Form::Utf8 => unreachable!("UTF-8 is passed through"),
             Form::Windows1252 => {
-                for run in raw.split_inclusive(|b| !b.is_ascii()) {
-                    match run.split_last() {
-                        Some((&last, ascii)) if !last.is_ascii() => {
-                            self.text.extend_from_slice(ascii);
-                            push_char(&mut self.text, windows_1252(last));
-                        }
-                        _ => self.text.extend_from_slice(run),
-                    }
-                }
-                raw.len()
+                windows_1252_text(&self.pending, &mut self.text);
+                self.pending.len()
             }
-            Form::Utf16 { big_endian } => self.utf16(&raw, big_endian),
+            Form::Utf16 { big_endian } => {
+                utf16_text(&self.pending, big_endian, self.ended, &mut self.text)
+            }
         };
-        self.pending = raw[used..].to_vec();
+        self.pending.drain(..used);
         if self.ended && !self.pending.is_empty() {
             push_char(&mut self.text, char::REPLACEMENT_CHARACTER);
             self.pending.clear();
         }
         Ok(())
     }
+}
 
-    /// Decodes the UTF-16 code units of `raw` into `text`, but for a character its end cuts
-    /// (an odd byte, or the first half of a surrogate pair) unless the text ends there: the
-    /// bytes used. A surrogate without its other half is U+FFFD.
-    fn utf16(&mut self, raw: &[u8], big_endian: bool) -> usize {
-        let unit = |pair: &[u8]| {
-            let bytes = [pair[0], pair[1]];
-            if big_endian {
-                u16::from_be_bytes(bytes)
-            } else {
-                u16::from_le_bytes(bytes)
+/// Appends the Windows-1252 bytes `raw` to `text` as UTF-8.
+fn windows_1252_text(raw: &[u8], text: &mut Vec<u8>) {
+    for run in raw.split_inclusive(|b| !b.is_ascii()) {
+        match run.split_last() {
+            Some((&last, ascii)) if !last.is_ascii() => {
+                text.extend_from_slice(ascii);
+                push_char(text, windows_1252(last));
             }
-        };
-        let mut units = raw.len() / 2;
-        if !self.ended && units > 0 && (0xD800..0xDC00).contains(&unit(&raw[2 * units - 2..])) {
-            units -= 1;
+            _ => text.extend_from_slice(run),
         }
-        let chars = char::decode_utf16(raw[..2 * units].chunks_exact(2).map(unit));
-        for c in chars {
-            match c {
-                Ok(c) if c.is_ascii() => self.text.push(c as u8),
-                Ok(c) => push_char(&mut self.text, c),
-                Err(_) => push_char(&mut self.text, char::REPLACEMENT_CHARACTER),
-            }
-        }
-        2 * units
     }
+}
+
+/// Appends the UTF-16 code units of `raw` to `text` as UTF-8, but for a character its end cuts
+/// (an odd byte, or the first half of a surrogate pair) unless the text has `ended` there: the
+/// bytes used. A surrogate without its other half is U+FFFD.
+fn utf16_text(raw: &[u8], big_endian: bool, ended: bool, text: &mut Vec<u8>) -> usize {
+    let unit = |pair: &[u8]| {
+        let bytes = [pair[0], pair[1]];
+        if big_endian {
+            u16::from_be_bytes(bytes)
+        } else {
+            u16::from_le_bytes(bytes)
+        }
+    };
+    let mut units = raw.len() / 2;
+    if !ended && units > 0 && (0xD800..0xDC00).contains(&unit(&raw[2 * units - 2..])) {
+        units -= 1;
+    }
+    for c in char::decode_utf16(raw[..2 * units].chunks_exact(2).map(unit)) {
+        match c {
+            Ok(c) if c.is_ascii() => text.push(c as u8),
+            Ok(c) => push_char(text, c),
+            Err(_) => push_char(text, char::REPLACEMENT_CHARACTER),
+        }
+    }
+    2 * units
 }
 
 impl<R: Read> Read for Decoder<R> {
