@@ -150,19 +150,19 @@ fn parse_decimal_comma(text: &str) -> Option<f64> {
     text.replacen(',', ".", 1).parse().ok()
 }
 
-/// The first `rows` rows of a CSV's columns that `schema` types `data_type` (Utf8: its text
-/// columns), read from `source` as text: the columns and their values. `None` when there are
-/// none, or the rows cannot be read (the columns are left as they are; the read proper names
-/// the fault).
+/// The first `rows` rows of a CSV's columns that `schema` types as one of `data_types` (Utf8:
+/// its text columns), read from `source` as text: the columns and their values. `None` when
+/// there are none, or the rows cannot be read (the columns are left as they are; the read
+/// proper names the fault).
 fn text_sample(
     source: impl Read,
     format: &arrow_csv::reader::Format,
     schema: &Schema,
     rows: usize,
-    data_type: &DataType,
+    data_types: &[DataType],
 ) -> Option<(Vec<usize>, RecordBatch)> {
     let columns: Vec<usize> = (0..schema.fields().len())
-        .filter(|&i| schema.field(i).data_type() == data_type)
+        .filter(|&i| data_types.contains(schema.field(i).data_type()))
         .collect();
     if columns.is_empty() {
         return None;
@@ -199,6 +199,25 @@ fn decimal_comma_columns(sample: &(Vec<usize>, RecordBatch)) -> Vec<usize> {
         })
         .map(|(i, _)| i)
         .collect()
+}
+
+/// The columns of `sample` (from [`text_sample`]) whose places in the input `keep` takes, as a
+/// sample of their own; `None` when there are none.
+fn sample_part(
+    sample: &(Vec<usize>, RecordBatch),
+    keep: impl Fn(usize) -> bool,
+) -> Option<(Vec<usize>, RecordBatch)> {
+    let (columns, batch) = sample;
+    let (positions, kept): (Vec<usize>, Vec<usize>) = columns
+        .iter()
+        .enumerate()
+        .filter(|&(_, &i)| keep(i))
+        .map(|(j, &i)| (j, i))
+        .unzip();
+    if kept.is_empty() {
+        return None;
+    }
+    Some((kept, batch.project(&positions).ok()?))
 }
 
 /// The columns of `sample` (from [`text_sample`]) but those in `skip`: each one's place in the
@@ -1305,7 +1324,18 @@ fn look_at(path: &Path, csv: &Text, infer_rows: usize, nulls: &Nulls) -> Result<
     if schema.fields().is_empty() {
         return Err(no_header(path));
     }
-    let text = text_sample(sample()?, &format, &schema, infer_rows, &DataType::Utf8);
+    // The first rows of the text and integer columns as written, read once: the text ones may
+    // be numbers all the same, the integer ones may be ids written with leading zeros.
+    let written = text_sample(
+        sample()?,
+        &format,
+        &schema,
+        infer_rows,
+        &[DataType::Utf8, DataType::Int64],
+    );
+    let text = written
+        .as_ref()
+        .and_then(|w| sample_part(w, |i| schema.field(i).data_type() == &DataType::Utf8));
     // A decimal comma is only possible when the comma does not split the columns.
     let mut commas = Vec::new();
     let mut retyped: Vec<(usize, DataType)> = Vec::new();
@@ -1348,7 +1378,11 @@ fn look_at(path: &Path, csv: &Text, infer_rows: usize, nulls: &Nulls) -> Result<
             }
         })
         .unwrap_or_default();
-    if let Some(integers) = text_sample(sample()?, &format, &schema, infer_rows, &DataType::Int64) {
+    // The integer columns as typed now, those with numbers padded by spaces among them.
+    let integers = written
+        .as_ref()
+        .and_then(|w| sample_part(w, |i| schema.field(i).data_type() == &DataType::Int64));
+    if let Some(integers) = integers {
         notes.zero_padded = zero_padded_columns(&integers);
     }
     let rows_hint = csv.rows_hint(&looked);
@@ -1612,7 +1646,14 @@ mod tests {
         let (schema, _) = format
             .infer_schema(BufReader::new(text.as_bytes()), None)
             .unwrap();
-        text_sample(text.as_bytes(), &format, &schema, 100, data_type).unwrap()
+        text_sample(
+            text.as_bytes(),
+            &format,
+            &schema,
+            100,
+            std::slice::from_ref(data_type),
+        )
+        .unwrap()
     }
 
     #[test]
