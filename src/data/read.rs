@@ -309,23 +309,19 @@ impl Opened {
 
     /// The words among the numbers of `column` where its first rows made it text.
     pub fn words(&self, column: usize) -> Option<&[String]> {
-        self.notes
-            .words
-            .iter()
-            .find(|(c, _)| *c == column)
-            .map(|(_, words)| words.as_slice())
+        noted(&self.notes.words, column).map(Vec::as_slice)
     }
 
     /// A value of `column` written as a spreadsheet shows a number (`$1,250.00`), where its
     /// first rows made it text and held only numbers, some written so.
     pub fn formatted(&self, column: usize) -> Option<&str> {
-        value_of(&self.notes.formatted, column)
+        noted(&self.notes.formatted, column).map(String::as_str)
     }
 
     /// A value of `column` written with leading zeros (`000123`), where its first rows made it
     /// a column of integers and wrote some so: as an id, it is read as text.
     pub fn zero_padded(&self, column: usize) -> Option<&str> {
-        value_of(&self.notes.zero_padded, column)
+        noted(&self.notes.zero_padded, column).map(String::as_str)
     }
 
     /// The row count when the format states it up front.
@@ -385,12 +381,12 @@ pub fn read_as_text(opened: &Opened, column: usize, what: &str) -> bool {
     field.data_type() == &DataType::Null
 }
 
-/// The value noted for `column` among `noted`.
-fn value_of(noted: &[(usize, String)], column: usize) -> Option<&str> {
-    noted
+/// What is noted of `column` among the notes by column `notes`.
+fn noted<T>(notes: &[(usize, T)], column: usize) -> Option<&T> {
+    notes
         .iter()
         .find(|(c, _)| *c == column)
-        .map(|(_, value)| value.as_str())
+        .map(|(_, note)| note)
 }
 
 /// Whether a folder input reads `path` as one of its parts: a file name with a data extension
@@ -1352,31 +1348,24 @@ impl DatasetReader {
         projection.extend(truth_idx);
         projection.sort_unstable();
         projection.dedup();
-        let text_id: Vec<usize> = id_idx
-            .filter(|&i| read_as_text(&opened, i, "id"))
-            .into_iter()
-            .collect();
-        // A CSV's integer ids are read as text too, each checked as written: a later one that
-        // is no plain integer turns the column to text instead of failing, or losing its zeros.
-        let checked_id = id_idx.filter(|&i| {
-            !opened.typed()
-                && !text_id.contains(&i)
-                && schema.field(i).data_type() == &DataType::Int64
-        });
+        // The id column, and whether a CSV's is read as text: as text ids, or as integers
+        // each checked as written, so that a later one that is no plain integer turns the
+        // column to text instead of failing, or losing its zeros.
+        let mut as_text = Vec::new();
         let ids = id_idx
             .map(|i| {
-                let name = schema.field(i).name();
-                if checked_id == Some(i) {
-                    Ok(IdColumnBuilder::integers_from_text(name))
-                } else if text_id.contains(&i) {
-                    IdColumnBuilder::new(name, &DataType::Utf8)
+                let field = schema.field(i);
+                let builder = if read_as_text(&opened, i, "id") {
+                    IdColumnBuilder::new(field.name(), &DataType::Utf8)?
+                } else if !opened.typed() && field.data_type() == &DataType::Int64 {
+                    IdColumnBuilder::integers_from_text(field.name())
                 } else {
-                    IdColumnBuilder::new(name, schema.field(i).data_type())
-                }
+                    return IdColumnBuilder::new(field.name(), field.data_type());
+                };
+                as_text.push(i);
+                Ok(builder)
             })
             .transpose()?;
-        let mut as_text = text_id;
-        as_text.extend(checked_id);
         let batches = opened.batches_with_text(&projection, &feature_idx, &as_text)?;
         Ok(DatasetReader {
             name,
