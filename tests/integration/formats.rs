@@ -162,20 +162,7 @@ fn a_row_index_pandas_wrote_is_not_a_default_feature() {
         for (i, want) in rows.iter().enumerate() {
             assert_eq!(data.matrix.row(i), want.as_slice(), "{file}: row {i}");
         }
-        let run = strata_ok(
-            &scratch.path,
-            &[
-                "fit",
-                "--input",
-                path.to_str().unwrap(),
-                "--id",
-                "cid",
-                "--k",
-                "2",
-                "--output",
-                "seg.csv",
-            ],
-        );
+        let run = strata_ok(&scratch.path, &cid_fit(path.to_str().unwrap(), "seg.csv"));
         assert!(
             run.stderr
                 .contains(&format!("left out of the features: {shown}")),
@@ -249,21 +236,8 @@ fn text_in_the_encodings_windows_tools_write_reads_as_utf8() {
         for (i, want) in rows.iter().enumerate() {
             assert_eq!(data.matrix.row(i), want.as_slice(), "{input:?}: row {i}");
         }
-        let args = [
-            "fit",
-            "--input",
-            input.to_str().unwrap(),
-            "--id",
-            "cid",
-            "--k",
-            "2",
-            "--encoding",
-            encoding.name(),
-            "--output",
-            "seg.arrow",
-            "--report",
-            "seg.json",
-        ];
+        let mut args = cid_fit(input.to_str().unwrap(), "seg.arrow");
+        args.extend(["--encoding", encoding.name(), "--report", "seg.json"]);
         strata_ok(&scratch.path, &args);
         assert_eq!(ids_of("seg.arrow"), named, "{input:?}");
         let report = json(&scratch.join("seg.json"));
@@ -271,37 +245,15 @@ fn text_in_the_encodings_windows_tools_write_reads_as_utf8() {
     }
     let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     std::io::Write::write_all(&mut gzip, &windows).unwrap();
-    let args = [
-        "fit",
-        "--input",
-        "-",
-        "--id",
-        "cid",
-        "--k",
-        "2",
-        "--encoding",
-        "latin1",
-        "--output",
-        "piped.arrow",
-    ];
+    let mut args = cid_fit("-", "piped.arrow");
+    args.extend(["--encoding", "latin1"]);
     let run = strata_piped(&scratch.path, &args, gzip.finish().unwrap());
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(ids_of("piped.arrow"), named);
     // A typed input says the flag is not used.
     let parquet = fixture("table_snappy.parquet");
-    let args = [
-        "fit",
-        "--input",
-        parquet.to_str().unwrap(),
-        "--id",
-        "cid",
-        "--k",
-        "2",
-        "--encoding",
-        "cp1252",
-        "--output",
-        "typed.arrow",
-    ];
+    let mut args = cid_fit(parquet.to_str().unwrap(), "typed.arrow");
+    args.extend(["--encoding", "cp1252"]);
     let run = strata_ok(&scratch.path, &args);
     assert!(
         run.stderr
@@ -311,22 +263,18 @@ fn text_in_the_encodings_windows_tools_write_reads_as_utf8() {
     );
 }
 
-/// `strata fit --id cid --k 2` on `input` in `scratch`, writing the segments to `output` and
-/// the model to model.json.
+/// The arguments of `strata fit --id cid --k 2` on `input`, writing the segments to `output`:
+/// how these tests fit the formats table and the files made like it.
+fn cid_fit<'a>(input: &'a str, output: &'a str) -> Vec<&'a str> {
+    vec![
+        "fit", "--input", input, "--id", "cid", "--k", "2", "--output", output,
+    ]
+}
+
+/// [`cid_fit`] on `input` in `scratch`, the model written to model.json.
 fn fit_cid(scratch: &Scratch, input: &str, output: &str) -> crate::util::Run {
-    let args = [
-        "fit",
-        "--input",
-        input,
-        "--id",
-        "cid",
-        "--k",
-        "2",
-        "--output",
-        output,
-        "--model",
-        "model.json",
-    ];
+    let mut args = cid_fit(input, output);
+    args.extend(["--model", "model.json"]);
     strata_ok(&scratch.path, &args)
 }
 
@@ -477,20 +425,7 @@ fn a_later_id_that_is_no_plain_integer_turns_the_ids_to_text() {
 /// `strata fit --id cid --k 2` on the formats fixture `input`, writing the segments to `output`.
 fn fit_fixture(scratch: &Scratch, input: &str, output: &str) {
     let input = fixtures().join("formats").join(input);
-    strata_ok(
-        &scratch.path,
-        &[
-            "fit",
-            "--input",
-            input.to_str().unwrap(),
-            "--id",
-            "cid",
-            "--k",
-            "2",
-            "--output",
-            output,
-        ],
-    );
+    strata_ok(&scratch.path, &cid_fit(input.to_str().unwrap(), output));
 }
 
 #[test]
@@ -1070,20 +1005,7 @@ fn compressed_csv_is_read_and_written() {
         scratch.join("hidden.csv"),
     )
     .unwrap();
-    let run = strata_ok(
-        &scratch.path,
-        &[
-            "fit",
-            "--input",
-            "hidden.csv",
-            "--id",
-            "cid",
-            "--k",
-            "2",
-            "--output",
-            "hidden.arrow",
-        ],
-    );
+    let run = strata_ok(&scratch.path, &cid_fit("hidden.csv", "hidden.arrow"));
     assert!(
         run.stderr.contains("hidden.csv: gzip-compressed"),
         "{}",
@@ -1106,17 +1028,7 @@ fn compressed_csv_is_read_and_written() {
         ("plain.csv.gz", "its first bytes are not a gzip file's"),
         ("z.csv.gz", "its first bytes are a zstd file's"),
     ] {
-        let args = [
-            "fit",
-            "--input",
-            input,
-            "--id",
-            "cid",
-            "--k",
-            "2",
-            "--output",
-            "bad.arrow",
-        ];
+        let args = cid_fit(input, "bad.arrow");
         strata_fails(&scratch.path, &args, 65, &["its name says gzip", says]);
         assert!(!scratch.join("bad.arrow").exists());
     }
@@ -1238,12 +1150,8 @@ fn standard_input_is_read_as_it_arrives() {
     let scratch = Scratch::new("stdin");
     let read = |name: &str| std::fs::read(scratch.join(name)).unwrap();
     let fixture = |name: &str| std::fs::read(fixtures().join("formats").join(name)).unwrap();
-    let fit_piped = |input: Vec<u8>, output: &str| {
-        let args = [
-            "fit", "--input", "-", "--id", "cid", "--k", "2", "--output", output,
-        ];
-        strata_piped(&scratch.path, &args, input)
-    };
+    let fit_piped =
+        |input: Vec<u8>, output: &str| strata_piped(&scratch.path, &cid_fit("-", output), input);
     // CSV, plain or compressed, and an Arrow IPC stream fit as the files do.
     fit_fixture(&scratch, "table.csv", "file.arrow");
     for input in [
