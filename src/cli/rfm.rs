@@ -26,7 +26,9 @@ pub struct RfmArgs {
     /// for standard input (CSV or an Arrow IPC stream).
     #[arg(long, value_name = "PATH")]
     pub input: PathBuf,
-    /// Customer id column (integer or text).
+    /// Customer id column (integer or text). A CSV's whole numbers come out as integers while
+    /// every customer is one written plainly; otherwise (`000123`, a later `A-17`) as text,
+    /// as written.
     #[arg(long, value_name = "COL")]
     pub customer: String,
     /// Transaction date column: a date or timestamp, YYYYMMDD integers, or text (ISO

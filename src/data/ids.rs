@@ -92,7 +92,7 @@ fn is_string(data_type: &DataType) -> bool {
 
 /// The integer `text` writes plainly: digits with no leading zero (but 0 itself), after a minus
 /// sign if negative; `None` for any other text, or a number outside i64.
-fn plain_integer(text: &str) -> Option<i64> {
+pub fn plain_integer(text: &str) -> Option<i64> {
     let digits = text.strip_prefix('-').unwrap_or(text);
     let plain = match digits.as_bytes() {
         [b'0'] => !text.starts_with('-'),

@@ -363,12 +363,25 @@ impl Opened {
     }
 }
 
-/// Whether the key column `column` (an id; `what` in the log) of a CSV input is read as text
-/// rather than as the type its first rows gave it: when it has no values at all (a header and
-/// no rows, or every id empty; inferred as Null), so that the row count or the null ids are
-/// what an error names, not the type; and when those rows write numbers with leading zeros,
-/// which a number would drop (`000123` is not the customer `123`).
-pub fn read_as_text(opened: &Opened, column: usize, what: &str) -> bool {
+/// How a key column (an id, or `rfm`'s customer) is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyRead {
+    /// As the input types it.
+    Typed,
+    /// As text, ids as written.
+    Text,
+    /// As text that the caller parses: integers while each id is one written plainly, text
+    /// from the first that is not (a CSV column whose first rows held whole numbers, where a
+    /// later `A-17` would fail the read and a later `007` would lose its zeros).
+    IntegersFromText,
+}
+
+/// How the key column `column` (an id; `what` in the log) of the input is read. A CSV's is read
+/// as text when it has no values at all (a header and no rows, or every key empty; inferred as
+/// Null), so that the row count or the null keys are what an error names, not the type; and
+/// when its first rows write numbers with leading zeros, which a number would drop (`000123`
+/// is not the customer `123`). A CSV's integer column is parsed by the caller, key by key.
+pub fn key_read(opened: &Opened, column: usize, what: &str) -> KeyRead {
     let field = opened.schema().field(column);
     if let Some(value) = opened.zero_padded(column) {
         log::info!(
@@ -376,9 +389,13 @@ pub fn read_as_text(opened: &Opened, column: usize, what: &str) -> bool {
              (such as '{value}'), which are kept",
             field.name()
         );
-        return true;
+        return KeyRead::Text;
     }
-    field.data_type() == &DataType::Null
+    match field.data_type() {
+        DataType::Null => KeyRead::Text,
+        DataType::Int64 if !opened.typed() => KeyRead::IntegersFromText,
+        _ => KeyRead::Typed,
+    }
 }
 
 /// What is noted of `column` among the notes by column `notes`.
@@ -1348,19 +1365,15 @@ impl DatasetReader {
         projection.extend(truth_idx);
         projection.sort_unstable();
         projection.dedup();
-        // The id column, and whether a CSV's is read as text: as text ids, or as integers
-        // each checked as written, so that a later one that is no plain integer turns the
-        // column to text instead of failing, or losing its zeros.
+        // The id column, and whether a CSV's is read as text (see `key_read`).
         let mut as_text = Vec::new();
         let ids = id_idx
             .map(|i| {
                 let field = schema.field(i);
-                let builder = if read_as_text(&opened, i, "id") {
-                    IdColumnBuilder::new(field.name(), &DataType::Utf8)?
-                } else if !opened.typed() && field.data_type() == &DataType::Int64 {
-                    IdColumnBuilder::integers_from_text(field.name())
-                } else {
-                    return IdColumnBuilder::new(field.name(), field.data_type());
+                let builder = match key_read(&opened, i, "id") {
+                    KeyRead::Typed => return IdColumnBuilder::new(field.name(), field.data_type()),
+                    KeyRead::Text => IdColumnBuilder::new(field.name(), &DataType::Utf8)?,
+                    KeyRead::IntegersFromText => IdColumnBuilder::integers_from_text(field.name()),
                 };
                 as_text.push(i);
                 Ok(builder)

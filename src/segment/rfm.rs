@@ -20,7 +20,8 @@
 //! counts such customers.
 
 use super::keys::{Numbering, TextList, prefetch};
-use crate::data::read::{Opened, Source, batch_column, find_column};
+use crate::data::ids::plain_integer;
+use crate::data::read::{KeyRead, Opened, Source, batch_column, find_column, key_read};
 use crate::error::{Error, Result};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
@@ -46,7 +47,8 @@ pub enum BadRows {
 /// The columns and rules of an aggregation.
 #[derive(Debug, Clone)]
 pub struct RfmSpec {
-    /// Customer id column (integer or string; its type is kept).
+    /// Customer id column (integer or string; its type is kept, but for a CSV's integers that
+    /// turn out to be text; see [`KeyRead`]).
     pub customer: String,
     /// Transaction date column.
     pub date: String,
@@ -301,8 +303,9 @@ fn day_column(array: &ArrayRef, format: Option<&str>) -> Result<Vec<Option<i32>>
 
 /// Customer ids as hashable keys, keeping the input type for the output.
 enum Keys {
-    /// Integer ids (any width, read as i64); the input type.
-    Int(Numbering<Vec<i64>>, DataType),
+    /// Integer ids (any width, read as i64); the input type, and whether they come as text
+    /// to be parsed here (a CSV's; see [`KeyRead::IntegersFromText`]).
+    Int(Numbering<Vec<i64>>, DataType, bool),
     /// Text ids, stored once.
     Text(Numbering<TextList>, DataType),
 }
@@ -311,7 +314,7 @@ impl Keys {
     fn new(data_type: &DataType) -> Result<Keys> {
         let data_type = crate::data::ids::decoded_type(data_type);
         match data_type {
-            t if t.is_integer() => Ok(Keys::Int(Numbering::default(), t.clone())),
+            t if t.is_integer() => Ok(Keys::Int(Numbering::default(), t.clone(), false)),
             DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
                 Ok(Keys::Text(Numbering::default(), data_type.clone()))
             }
@@ -323,10 +326,41 @@ impl Keys {
         }
     }
 
+    /// Keys read as `reading` says from a column of `data_type`.
+    fn read_as(reading: KeyRead, data_type: &DataType) -> Result<Keys> {
+        match reading {
+            KeyRead::Typed => Keys::new(data_type),
+            KeyRead::Text => Keys::new(&DataType::Utf8),
+            KeyRead::IntegersFromText => Ok(Keys::Int(Numbering::default(), DataType::Int64, true)),
+        }
+    }
+
     /// Per row of `array`, the customer's slot (new customers are appended); `None` for null.
-    fn slots(&mut self, array: &ArrayRef) -> Result<Vec<Option<usize>>> {
+    /// `array` holds the rows from `row_base` of the column `name`.
+    fn slots(&mut self, array: &ArrayRef, row_base: u64, name: &str) -> Result<Vec<Option<usize>>> {
         match self {
-            Keys::Int(keys, _) => {
+            Keys::Int(keys, _, true) => {
+                let text = array.as_string::<i32>();
+                let mut ids = Vec::with_capacity(text.len());
+                for (i, value) in text.iter().enumerate() {
+                    match value.map(|v| (v, plain_integer(v.trim_ascii()))) {
+                        None => ids.push(None),
+                        Some((_, Some(id))) => ids.push(Some(id)),
+                        Some((value, None)) => {
+                            log::warn!(
+                                "customer column '{name}' is read and written as text: row {} \
+                                 holds '{value}', no whole number written plainly as the \
+                                 customers of its first rows",
+                                row_base + i as u64
+                            );
+                            self.turn_to_text()?;
+                            return self.slots(array, row_base, name);
+                        }
+                    }
+                }
+                keys.number_column(ids.iter().map(Option::as_ref))
+            }
+            Keys::Int(keys, ..) => {
                 let cast = arrow_cast::cast(array, &DataType::Int64).map_err(|e| {
                     Error::data(format!("customer ids do not fit a 64-bit integer: {e}"))
                 })?;
@@ -346,16 +380,29 @@ impl Keys {
         }
     }
 
+    /// Turns integer keys to text keys, each as its number writes it, in the same order and
+    /// so with the same numbers.
+    fn turn_to_text(&mut self) -> Result<()> {
+        if let Keys::Int(keys, ..) = self {
+            let mut text = Numbering::<TextList>::default();
+            for id in std::mem::take(keys).into_keys() {
+                text.number(&id.to_string())?;
+            }
+            *self = Keys::Text(text, DataType::Utf8);
+        }
+        Ok(())
+    }
+
     fn len(&self) -> usize {
         match self {
-            Keys::Int(keys, _) => keys.len(),
+            Keys::Int(keys, ..) => keys.len(),
             Keys::Text(keys, _) => keys.len(),
         }
     }
 
     fn into_array(self) -> Result<(ArrayRef, DataType)> {
         match self {
-            Keys::Int(keys, t) => {
+            Keys::Int(keys, t, _) => {
                 let array: ArrayRef = Arc::new(Int64Array::from(keys.into_keys()));
                 let array = arrow_cast::cast(&array, &t)
                     .map_err(|e| Error::Internal(format!("customer ids back to {t}: {e}")))?;
@@ -598,14 +645,10 @@ pub fn aggregate(source: Source, spec: &RfmSpec) -> Result<RfmOutcome> {
             }
         )));
     }
-    let customer_text = crate::data::read::read_as_text(&opened, customer_idx, "customer");
-    let mut keys = Keys::new(if customer_text {
-        &DataType::Utf8
-    } else {
-        schema.field(customer_idx).data_type()
-    })?;
+    let customer_read = key_read(&opened, customer_idx, "customer");
+    let mut keys = Keys::read_as(customer_read, schema.field(customer_idx).data_type())?;
     let mut text = vec![date_idx];
-    text.extend(customer_text.then_some(customer_idx));
+    text.extend((customer_read != KeyRead::Typed).then_some(customer_idx));
     let mut used = vec![customer_idx, date_idx, amount_idx];
     used.extend(order_idx);
     let mut projection = used.clone();
@@ -634,7 +677,7 @@ pub fn aggregate(source: Source, spec: &RfmSpec) -> Result<RfmOutcome> {
         let batch = batch?;
         let column = |index: usize| batch_column(&batch, &schema, index);
         let n = batch.num_rows();
-        let slots = keys.slots(column(customer_idx)?)?;
+        let slots = keys.slots(column(customer_idx)?, row_base, &spec.customer)?;
         records.resize(keys.len(), None);
         let days = day_column(column(date_idx)?, spec.date_format.as_deref())?;
         let amounts = arrow_cast::cast(column(amount_idx)?, &DataType::Float64)

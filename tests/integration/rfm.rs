@@ -319,6 +319,68 @@ fn customer_numbers_with_leading_zeros_keep_them() {
 }
 
 #[test]
+fn a_later_customer_that_is_no_plain_integer_turns_the_customers_to_text() {
+    // A CSV's types come from its first 10,000 rows: customers that are whole numbers there,
+    // then one that is not (a newer scheme's A-17, or a padded 007 that a number would read
+    // as the customer 7), are all written as text, as written; 007 and 7 stay two customers.
+    // The row is past the first record batch (65,536 rows), so customers numbered as integers
+    // turn to text keeping their order. Customers that are whole numbers all along stay Int64.
+    let scratch = Scratch::new("rfm-late-text");
+    let log = |late: &str| {
+        let mut csv = String::from("customer_id,date,amount\n");
+        for i in 0..70_000 {
+            csv.push_str(&format!(
+                "{},2024-01-{:02},{}\n",
+                1000 + i % 500,
+                1 + i % 28,
+                i % 7
+            ));
+        }
+        csv.push_str(&format!(
+            "{late},2024-02-01,3\n7,2024-02-02,4\n1000,2024-02-03,5\n"
+        ));
+        csv
+    };
+    let rfm = |input: &str| {
+        let run = strata_ok(&scratch.path, &rfm_args(input, "out.arrow"));
+        let batches = read_arrow(&scratch.join("out.arrow"));
+        let table = arrow_select::concat::concat_batches(&batches[0].schema(), &batches).unwrap();
+        (run, table)
+    };
+    scratch.write("plain.csv", &log("1500"));
+    let (_, table) = rfm("plain.csv");
+    assert_eq!(table.column(0).data_type(), &DataType::Int64);
+    assert_eq!(table.num_rows(), 502);
+    for late in ["A-17", "007"] {
+        scratch.write("late.csv", &log(late));
+        let (run, table) = rfm("late.csv");
+        assert!(
+            run.stderr.contains(&format!(
+                "customer column 'customer_id' is read and written as text: row 70000 holds \
+                 '{late}'"
+            )),
+            "{}",
+            run.stderr
+        );
+        let customers: Vec<&str> = table
+            .column(0)
+            .as_string::<i32>()
+            .iter()
+            .flatten()
+            .collect();
+        assert_eq!(customers.len(), 502);
+        assert_eq!(&customers[..2], ["1000", "1001"]);
+        assert_eq!(&customers[500..], [late, "7"]);
+        // 1000's purchases before the switch and after it are one customer's.
+        let frequency =
+            arrow_cast::cast(table.column_by_name("frequency").unwrap(), &DataType::Int64).unwrap();
+        let frequency = frequency.as_primitive::<Int64Type>().values();
+        assert_eq!(frequency[0], 141);
+        assert_eq!(&frequency[500..], [1, 1]);
+    }
+}
+
+#[test]
 fn words_named_in_null_values_are_missing_in_the_log() {
     // The bad-rows log as a warehouse writes it: \N for the missing customer, NULL for the
     // missing amount. Named in --null-values, the same rows are rejected and the rest
