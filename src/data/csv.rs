@@ -124,13 +124,44 @@ fn sniff_delimiter(head: &[u8]) -> u8 {
     CANDIDATES[best]
 }
 
-/// The first line of `head` when it is `sep=;` (any one delimiter), a line some tools write
-/// for Excel before the header row.
-fn excel_separator_line(head: &[u8]) -> Option<String> {
-    let text = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
-    let end = text.iter().position(|&b| b == b'\n').unwrap_or(text.len());
-    let line = text[..end].strip_suffix(b"\r").unwrap_or(&text[..end]);
-    (line.len() == 5 && line.starts_with(b"sep=")).then(|| String::from_utf8_lossy(line).into())
+/// A first line `sep=;` (any one delimiter) at the start of `text`, which some tools write
+/// before the header row so that Excel splits the file as they did: the bytes it takes (a
+/// UTF-8 byte-order mark before it and its line end included) and the delimiter it names.
+fn separator_line(text: &[u8]) -> Option<(usize, u8)> {
+    let mark = if text.starts_with(b"\xEF\xBB\xBF") {
+        3
+    } else {
+        0
+    };
+    match &text[mark..] {
+        [b's', b'e', b'p', b'=', delimiter, rest @ ..]
+            if !matches!(delimiter, b'"' | b'\r' | b'\n') =>
+        {
+            let end = match rest {
+                [b'\r', b'\n', ..] => 2,
+                [b'\n' | b'\r', ..] => 1,
+                [] => 0,
+                _ => return None,
+            };
+            Some((mark + 5 + end, *delimiter))
+        }
+        _ => None,
+    }
+}
+
+/// Bytes of a text's start that hold any separator line for Excel.
+const SEPARATOR_LINE_BYTES: u64 = 3 + 5 + 2;
+
+/// `text` without a separator line for Excel at its start (see [`separator_line`]).
+fn without_separator_line(mut text: Box<dyn Read + Send>) -> std::io::Result<Box<dyn Read + Send>> {
+    let mut start = Vec::with_capacity(SEPARATOR_LINE_BYTES as usize);
+    Read::by_ref(&mut text)
+        .take(SEPARATOR_LINE_BYTES)
+        .read_to_end(&mut start)?;
+    let skip = separator_line(&start).map_or(0, |(skip, _)| skip);
+    Ok(Box::new(
+        std::io::Cursor::new(start.split_off(skip)).chain(text),
+    ))
 }
 
 /// A number written with a decimal comma ("1234,5", "-0,25", "7"), as spreadsheets in many
@@ -1171,11 +1202,12 @@ impl Text {
     }
 
     /// The text to look at for its types and decimal commas: a file's from its start, a
-    /// stream's head up to its last whole record (the delimiter says where fields start).
+    /// stream's head up to its last whole record (the delimiter says where fields start);
+    /// without a separator line for Excel.
     fn sample(&self, delimiter: u8) -> std::io::Result<Box<dyn Read + Send>> {
-        match &self.origin {
+        without_separator_line(match &self.origin {
             Origin::File(file) => {
-                decompressed(self.compression, self.encoding, Text::rewound(file)?)
+                decompressed(self.compression, self.encoding, Text::rewound(file)?)?
             }
             Origin::Stream { head, whole, .. } => {
                 let end = if *whole {
@@ -1183,21 +1215,19 @@ impl Text {
                 } else {
                     record_end(head, delimiter, false).unwrap_or(head.len())
                 };
-                Ok(Box::new(std::io::Cursor::new(head[..end].to_vec())))
+                Box::new(std::io::Cursor::new(head[..end].to_vec()))
             }
-        }
+        })
     }
 
-    /// All of the text, from its start, for the rows.
+    /// All of the text, from its start but for a separator line for Excel, for the rows.
     fn into_rows(self) -> std::io::Result<Box<dyn Read + Send>> {
-        match self.origin {
+        without_separator_line(match self.origin {
             Origin::File(file) => {
-                decompressed(self.compression, self.encoding, Text::rewound(&file)?)
+                decompressed(self.compression, self.encoding, Text::rewound(&file)?)?
             }
-            Origin::Stream { head, rest, .. } => {
-                Ok(Box::new(std::io::Cursor::new(head).chain(rest)))
-            }
-        }
+            Origin::Stream { head, rest, .. } => Box::new(std::io::Cursor::new(head).chain(rest)),
+        })
     }
 }
 
@@ -1287,19 +1317,23 @@ fn no_header(path: &Path) -> Error {
 /// Exit 65 when the first rows cannot be read or name no column.
 fn look_at(path: &Path, csv: &Text, infer_rows: usize, nulls: &Nulls) -> Result<Option<Looked>> {
     let limit = ratio_bytes(csv.compression);
-    let looked = csv.head(limit).map_err(|e| Error::read_input(path, e))?;
+    let mut looked = csv.head(limit).map_err(|e| Error::read_input(path, e))?;
+    // A line for Excel before the header row names the delimiter; the rows are read past it.
+    let stated = separator_line(&looked.text).map(|(skip, delimiter)| {
+        log::info!(
+            "{}: its first line, 'sep={}', tells Excel how the file is split; the header row \
+             is the next",
+            path.display(),
+            char::from(delimiter).escape_default(),
+        );
+        looked.text.drain(..skip);
+        delimiter
+    });
     let head = &looked.text;
     if head.is_empty() {
         return Ok(None);
     }
-    if let Some(line) = excel_separator_line(head) {
-        return Err(Error::data(format!(
-            "input '{}' starts with the line '{line}', which tells Excel how the file is split \
-             and is no header row: remove that line (as tail -n +2 does) and run again",
-            path.display()
-        )));
-    }
-    let delimiter = sniff_delimiter(head);
+    let delimiter = stated.unwrap_or_else(|| sniff_delimiter(head));
     let format = nulls.applied(
         arrow_csv::reader::Format::default()
             .with_header(true)
@@ -1686,6 +1720,33 @@ mod tests {
         assert_eq!(sniff_delimiter(b"\"x;y;z\",a\n"), b',');
         assert_eq!(sniff_delimiter(b"id,a;b\n"), b',');
         assert_eq!(sniff_delimiter(b"spend\n1\n"), b',');
+    }
+
+    #[test]
+    fn a_separator_line_for_excel_is_told_from_a_header_row() {
+        assert_eq!(separator_line(b"sep=;\nid;a\n"), Some((6, b';')));
+        assert_eq!(
+            separator_line(b"\xef\xbb\xbfsep=,\r\nid,a\r\n"),
+            Some((10, b','))
+        );
+        assert_eq!(separator_line(b"sep=\t\rid\ta\r"), Some((6, b'\t')));
+        assert_eq!(separator_line(b"sep=|"), Some((5, b'|')));
+        // A header row that only starts so, or a line naming no delimiter, is a header row.
+        for header in [
+            &b"sep=;x\n"[..],
+            b"sep=\n1\n",
+            b"sep=\"\n",
+            b"sep,a\n",
+            b"sep",
+        ] {
+            assert_eq!(separator_line(header), None, "{header:?}");
+        }
+        let mut rest = String::new();
+        without_separator_line(Box::new(&b"\xef\xbb\xbfsep=,\r\nid,a\r\n"[..]))
+            .unwrap()
+            .read_to_string(&mut rest)
+            .unwrap();
+        assert_eq!(rest, "id,a\r\n");
     }
 
     #[test]

@@ -249,31 +249,6 @@ fn numbers_written_as_a_spreadsheet_shows_them_are_named() {
 }
 
 #[test]
-fn a_line_for_excel_before_the_header_is_named() {
-    // Some tools write `sep=;` before the header row so that Excel splits the file: read as
-    // the header, it made every row look malformed.
-    for (name, csv, line) in [
-        ("sep-line", "sep=;\nid;a\n1;2\n2;3\n", "sep=;"),
-        (
-            "sep-line-bom",
-            "\u{feff}sep=,\r\nid,a\r\n1,2\r\n2,3\r\n",
-            "sep=,",
-        ),
-    ] {
-        expect_failure(
-            name,
-            csv,
-            &["--k", "2"],
-            65,
-            &[&format!(
-                "starts with the line '{line}', which tells Excel how the file is split and is \
-                 no header row: remove that line"
-            )],
-        );
-    }
-}
-
-#[test]
 fn a_repeated_column_name_is_refused_where_it_is_used() {
     // Columns are found by name: a repeated name would give one column's values under both.
     let csv = "id,a,a,b\n1,1.0,5.0,2.0\n2,2.0,6.0,1.0\n3,8.0,7.0,9.0\n4,9.0,8.0,8.0\n";

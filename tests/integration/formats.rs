@@ -279,6 +279,71 @@ fn fit_cid(scratch: &Scratch, input: &str, output: &str) -> crate::util::Run {
 }
 
 #[test]
+fn a_line_for_excel_before_the_header_row_is_read_past() {
+    // Some tools write `sep=;` before the header row so that Excel splits the file as they
+    // did. The header row is the next line: the table with that line (after a UTF-8 mark and
+    // with CRLF too, split by semicolons with decimal commas, from standard input, as the
+    // parts of a folder) gives the segments file of the table without it.
+    let scratch = Scratch::new("sep-line");
+    let table = |delimiter: &str, point: &str, end: &str| {
+        let mut csv = format!("cid{delimiter}recency{delimiter}spend{end}");
+        for i in 0..40 {
+            let spend = format!("{}{point}5", (i * 13) % 11);
+            csv.push_str(&format!(
+                "{}{delimiter}{}{delimiter}{spend}{end}",
+                1000 + i,
+                i % 7
+            ));
+        }
+        csv
+    };
+    scratch.write("plain.csv", &table(",", ".", "\n"));
+    let segments = |input: &str| {
+        fit_cid(&scratch, input, "seg.csv");
+        std::fs::read_to_string(scratch.join("seg.csv")).unwrap()
+    };
+    let want = segments("plain.csv");
+    let semicolons = format!("sep=;\n{}", table(";", ",", "\n"));
+    for (name, csv) in [
+        ("lf.csv", format!("sep=,\n{}", table(",", ".", "\n"))),
+        (
+            "bom-crlf.csv",
+            format!("\u{feff}sep=,\r\n{}", table(",", ".", "\r\n")),
+        ),
+        ("semicolons.csv", semicolons.clone()),
+    ] {
+        scratch.write(name, &csv);
+        assert_eq!(segments(name), want, "{name}");
+    }
+    let piped = strata_piped(&scratch.path, &cid_fit("-", "piped.csv"), semicolons.into());
+    assert_eq!(piped.code, 0, "{}", piped.stderr);
+    assert!(
+        piped
+            .stderr
+            .contains("its first line, 'sep=;', tells Excel how the file is split"),
+        "{}",
+        piped.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(scratch.join("piped.csv")).unwrap(),
+        want
+    );
+    std::fs::create_dir(scratch.join("parts")).unwrap();
+    let rows: Vec<String> = table(",", ".", "\n").lines().map(String::from).collect();
+    for (part, range) in [(0, 1..21), (1, 21..41)] {
+        let part_csv = format!("sep=,\n{}\n{}\n", rows[0], rows[range].join("\n"));
+        scratch.write(&format!("parts/part-{part}.csv"), &part_csv);
+    }
+    assert_eq!(segments("parts"), want, "folder");
+    // The line names the delimiter where the header row alone would not: `x,y` is one
+    // column's name, split by semicolons.
+    scratch.write("tie.csv", "sep=;\ncid;x,y\n1;2,5\n2;3,5\n3;8\n4;9\n");
+    fit_cid(&scratch, "tie.csv", "tie-seg.csv");
+    let model = json(&scratch.join("model.json"));
+    assert_eq!(model["features"], serde_json::json!(["x,y"]));
+}
+
+#[test]
 fn ids_written_with_leading_zeros_keep_them() {
     // Customer numbers padded to one width: read as integers they would come out as 123, and
     // join to no customer. Where the first rows write one so, the id is read as text, in a
