@@ -82,13 +82,13 @@ impl From<DuplicatesArg> for DuplicatePolicy {
 /// Input, column and transform flags shared by the commands that fit.
 #[derive(Debug, Clone, Args)]
 pub struct InputArgs {
-    /// Input file: .parquet, .arrow/.feather/.ipc, or .csv/.tsv (by extension, or named as
-    /// Redshift's unload names its parts, 0000_part_00; .csv.gz, .csv.zst and names like
-    /// 0000_part_00.gz are decompressed as they are read; a CSV split by semicolons or tabs is
-    /// told from its header row, or from a first line `sep=;` written for Excel, and its decimal
-    /// commas are read); or a folder of part files in one of those formats, read as one table
-    /// in file-name order; or `-`, standard input (CSV, compressed or not, or an Arrow IPC
-    /// stream).
+    /// Input file: .parquet, .arrow/.feather/.ipc, or .csv/.tsv (by extension, .txt too for a
+    /// file given alone, or named as Redshift's unload names its parts, 0000_part_00; .csv.gz,
+    /// .csv.zst and names like 0000_part_00.gz are decompressed as they are read; a CSV split
+    /// by semicolons or tabs is told from its header row, or from a first line `sep=;` written
+    /// for Excel, and its decimal commas are read); or a folder of part files in one of those
+    /// formats, read as one table in file-name order; or `-`, standard input (CSV, compressed
+    /// or not, or an Arrow IPC stream).
     #[arg(long, value_name = "PATH")]
     pub input: PathBuf,
     /// Id column, written beside each row's segment (default: the 0-based input row).

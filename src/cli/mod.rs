@@ -174,8 +174,8 @@ pub struct CsvArgs {
     )]
     pub null_values: Vec<String>,
     /// How a CSV input's bytes are read as text. A spreadsheet on Windows saves plain "CSV"
-    /// in windows-1252; UTF-16, with the byte-order mark Windows writes, is read as such
-    /// whatever this says
+    /// in windows-1252; UTF-16, with the byte-order mark Windows writes or without one, is read
+    /// as such whatever this says
     #[arg(long, value_enum, default_value = "utf-8")]
     pub encoding: crate::data::read::Encoding,
 }

@@ -21,9 +21,9 @@ One row per customer with a purchase, in order of first appearance; customers wi
 are left out and counted in the summary."
 )]
 pub struct RfmArgs {
-    /// Transaction log: .parquet, .arrow/.feather/.ipc or .csv/.tsv (compressed too), or
-    /// a folder of part files in one of those formats (read as one table, as for `fit`), or `-`
-    /// for standard input (CSV or an Arrow IPC stream).
+    /// Transaction log: .parquet, .arrow/.feather/.ipc or .csv/.tsv (compressed too; a file
+    /// given alone may be named .txt), or a folder of part files in one of those formats (read
+    /// as one table, as for `fit`), or `-` for standard input (CSV or an Arrow IPC stream).
     #[arg(long, value_name = "PATH")]
     pub input: PathBuf,
     /// Customer id column (integer or text). A CSV's whole numbers come out as integers while

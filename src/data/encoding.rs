@@ -2,9 +2,11 @@
 //!
 //! A byte-order mark at the start of the text says which Unicode form it is and wins over
 //! `--encoding` (as browsers read a page): UTF-16, which Windows tools write with such a mark
-//! (Excel's "Unicode Text", PowerShell 5's redirection), is recognised by it alone. Without a
-//! mark the text is read as `--encoding` says: UTF-8, or Windows-1252, the code page a
-//! spreadsheet on Windows in Western Europe or the Americas saves plain "CSV" in.
+//! (Excel's "Unicode Text", PowerShell 5's redirection), is recognised by it, or without one by
+//! the zero bytes of its first two characters (a header row starts with no NUL, and ASCII in
+//! UTF-16 has one in every other byte). Otherwise the text is read as `--encoding` says:
+//! UTF-8, or Windows-1252, the code page a spreadsheet on Windows in Western Europe or the
+//! Americas saves plain "CSV" in.
 
 use std::io::{self, Cursor, Read};
 
@@ -45,13 +47,19 @@ enum Form {
     },
 }
 
-/// The form of a text starting with `start` (its first three bytes, or all of a shorter
-/// text) when `encoding` is asked for, and the bytes of its byte-order mark to skip.
+/// Bytes of a text's start that say its form.
+const FORM_BYTES: usize = 4;
+
+/// The form of a text starting with `start` (its first [`FORM_BYTES`] bytes, or all of a
+/// shorter text) when `encoding` is asked for, and the bytes of its byte-order mark to skip.
 fn form(start: &[u8], encoding: Encoding) -> (Form, usize) {
     match start {
         [0xFF, 0xFE, ..] => (Form::Utf16 { big_endian: false }, 2),
         [0xFE, 0xFF, ..] => (Form::Utf16 { big_endian: true }, 2),
         [0xEF, 0xBB, 0xBF, ..] => (Form::Utf8, 0),
+        // Two characters of UTF-16 below U+0100, without a mark.
+        [a, 0, b, 0] if *a != 0 && *b != 0 => (Form::Utf16 { big_endian: false }, 0),
+        [0, a, 0, b] if *a != 0 && *b != 0 => (Form::Utf16 { big_endian: true }, 0),
         _ => match encoding {
             Encoding::Utf8 => (Form::Utf8, 0),
             Encoding::Windows1252 => (Form::Windows1252, 0),
@@ -67,8 +75,10 @@ pub(super) fn decoded(
     mut text: Box<dyn Read + Send>,
     encoding: Encoding,
 ) -> io::Result<Box<dyn Read + Send>> {
-    let mut start = Vec::with_capacity(3);
-    Read::by_ref(&mut text).take(3).read_to_end(&mut start)?;
+    let mut start = Vec::with_capacity(FORM_BYTES);
+    Read::by_ref(&mut text)
+        .take(FORM_BYTES as u64)
+        .read_to_end(&mut start)?;
     let (form, mark) = form(&start, encoding);
     let text = Cursor::new(start.split_off(mark)).chain(text);
     Ok(match form {
@@ -79,7 +89,7 @@ pub(super) fn decoded(
 
 /// The first bytes of a text, `raw`, as UTF-8 (a character cut at its end read as U+FFFD).
 pub(super) fn decoded_bytes(raw: Vec<u8>, encoding: Encoding) -> Vec<u8> {
-    if form(&raw[..raw.len().min(3)], encoding).0 == Form::Utf8 {
+    if form(&raw[..raw.len().min(FORM_BYTES)], encoding).0 == Form::Utf8 {
         return raw;
     }
     let mut text = Vec::with_capacity(raw.len() + raw.len() / 2);
@@ -287,6 +297,24 @@ mod tests {
                 assert_eq!(decode(&le, encoding, give), text, "{give}");
                 assert_eq!(decode(&be, encoding, give), text, "{give}");
             }
+        }
+        // Without a mark, as some tools write it, UTF-16 is told by its zero bytes.
+        for (unmarked, marked) in [(&le[2..], &le), (&be[2..], &be)] {
+            for give in [1, 3, 4, usize::MAX] {
+                assert_eq!(decode(unmarked, Encoding::Utf8, give), text, "{give}");
+            }
+            assert_eq!(
+                decoded_bytes(marked[..12].to_vec(), Encoding::Utf8),
+                b"id,na"
+            );
+            assert_eq!(
+                decoded_bytes(unmarked[..10].to_vec(), Encoding::Utf8),
+                b"id,na"
+            );
+        }
+        // A zero byte that is not every other one is no UTF-16 (nor is a text cut short).
+        for raw in [&b"a\0\0b"[..], b"\0\0a\0", b"ab\0c", b"a\0"] {
+            assert_eq!(decode(raw, Encoding::Utf8, 1).as_bytes(), raw);
         }
         // A UTF-8 mark wins over Windows-1252: the text is passed through, mark and all.
         let marked = format!("\u{FEFF}{text}");

@@ -75,20 +75,25 @@ impl Format {
             })
     }
 
-    /// The format of an input path.
+    /// The format of an input path given as such: as [`Format::from_input_name`], and also
+    /// delimited text named `.txt` (compressed or not), as Excel names its "Unicode Text" and
+    /// other tools their tab-separated exports. A folder's `.txt` files are not parts of it: a
+    /// note beside the parts is one too.
     ///
     /// # Errors
     /// A usage error when the name says no format Strata reads.
     pub fn of_input(path: &Path) -> Result<Format> {
-        Format::from_input_name(path).ok_or_else(|| {
-            Error::usage(format!(
-                "cannot tell the format of '{}' from its extension; use .parquet, \
-                 .arrow/.feather/.ipc, or .csv or .tsv (also compressed: .csv.gz, .csv.zst, \
-                 or any name ending in .gz or .zst with no other extension), or a Redshift \
-                 unload part (0000_part_00)",
-                path.display()
-            ))
-        })
+        Format::from_input_name(path)
+            .or_else(|| (content_extension(path).0? == "txt").then_some(Format::Csv))
+            .ok_or_else(|| {
+                Error::usage(format!(
+                    "cannot tell the format of '{}' from its extension; use .parquet, \
+                     .arrow/.feather/.ipc, or .csv, .tsv or .txt (also compressed: .csv.gz, \
+                     .csv.zst, or any name ending in .gz or .zst with no other extension), or a \
+                     Redshift unload part (0000_part_00)",
+                    path.display()
+                ))
+            })
     }
 }
 
@@ -1696,6 +1701,12 @@ mod tests {
         for (name, want) in cases {
             assert_eq!(Format::from_input_name(Path::new(name)), want, "{name}");
         }
+        // A file named .txt is read as delimited text when given as the input, not as a part.
+        for name in ["t.txt", "t.TXT", "t.txt.gz"] {
+            assert_eq!(Format::of_input(Path::new(name)).ok(), Some(Format::Csv));
+            assert!(!is_part_file(Path::new(name)), "{name}");
+        }
+        assert!(Format::of_input(Path::new("t.json")).is_err());
         // Outputs are named by format alone: a .tsv or bare .gz output is not CSV.
         assert_eq!(Format::from_extension(Path::new("seg.tsv")), None);
         assert_eq!(Format::from_extension(Path::new("seg.gz")), None);

@@ -490,7 +490,7 @@ fn unknown_extension_is_a_usage_error() {
     expect_failure(
         "ext",
         GOOD,
-        &["--k", "2", "--input", "in.txt"],
+        &["--k", "2", "--input", "in.json"],
         2,
         &["extension"],
     );

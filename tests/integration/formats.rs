@@ -188,8 +188,9 @@ fn a_row_index_pandas_wrote_is_not_a_default_feature() {
 fn text_in_the_encodings_windows_tools_write_reads_as_utf8() {
     // The formats table with names for ids, as a spreadsheet on Windows saves plain "CSV" (its
     // code page, Windows-1252, read with --encoding) and as Excel saves "Unicode Text" (UTF-16
-    // with its byte-order mark, split by tabs: read as such unasked): the same matrix, and the
-    // names written as UTF-8, from a file, a folder of parts and a gzip stream.
+    // with its byte-order mark, split by tabs, named .txt or not, the mark left out or not:
+    // read as such unasked): the same matrix, and the names written as UTF-8, from a file, a
+    // folder of parts and a gzip stream.
     let (features, rows) = formats_expected();
     let named: Vec<String> = json(&fixtures().join("formats/formats.json"))["named_ids"]
         .as_array()
@@ -223,10 +224,16 @@ fn text_in_the_encodings_windows_tools_write_reads_as_utf8() {
             .map(|v| v.unwrap().to_string())
             .collect()
     };
+    // The UTF-16 file named as Excel names it, and without its mark, as some tools write it.
+    let utf16 = std::fs::read(fixture("table_utf16.tsv")).unwrap();
+    std::fs::write(scratch.join("unicode.txt"), &utf16).unwrap();
+    std::fs::write(scratch.join("unmarked.tsv"), &utf16[2..]).unwrap();
     for (input, encoding) in [
         (fixture("table_windows1252.csv"), Encoding::Windows1252),
         (parts, Encoding::Windows1252),
         (fixture("table_utf16.tsv"), Encoding::Utf8),
+        (scratch.join("unicode.txt"), Encoding::Utf8),
+        (scratch.join("unmarked.tsv"), Encoding::Utf8),
     ] {
         let options = CsvOptions {
             encoding,
