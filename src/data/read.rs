@@ -312,15 +312,22 @@ impl Opened {
         self.typed
     }
 
-    /// The words among the numbers of `column` where its first rows made it text.
+    /// The words among the numbers of `column` where its first rows made it text (and it is
+    /// text still: not when another part of a folder made it numbers).
     pub fn words(&self, column: usize) -> Option<&[String]> {
-        noted(&self.notes.words, column).map(Vec::as_slice)
+        self.text_note(&self.notes.words, column).map(Vec::as_slice)
     }
 
     /// A value of `column` written as a spreadsheet shows a number (`$1,250.00`), where its
-    /// first rows made it text and held only numbers, some written so.
+    /// first rows made it text and held only numbers, some written so (and it is text still).
     pub fn formatted(&self, column: usize) -> Option<&str> {
-        noted(&self.notes.formatted, column).map(String::as_str)
+        self.text_note(&self.notes.formatted, column)
+            .map(String::as_str)
+    }
+
+    /// What `notes` say of `column` while its type is text.
+    fn text_note<'a, T>(&self, notes: &'a [(usize, T)], column: usize) -> Option<&'a T> {
+        noted(notes, column).filter(|_| self.schema.field(column).data_type() == &DataType::Utf8)
     }
 
     /// A value of `column` written with leading zeros (`000123`), where its first rows made it
@@ -1202,18 +1209,7 @@ fn resolve(
                 unique_name(schema, i, "feature")?;
             }
             // A column of numbers with one stray text value reads as text: say what is left
-            // out rather than cluster without it in silence.
-            let words_of = |i: usize| {
-                opened
-                    .words(i)
-                    .filter(|_| schema.field(i).data_type() == &DataType::Utf8)
-            };
-            let formatted_of = |i: usize| {
-                opened
-                    .formatted(i)
-                    .filter(|_| schema.field(i).data_type() == &DataType::Utf8)
-            };
-            // A column with no value in the rows seen has no type: in a CSV, whose types come
+            // out rather than cluster without it in silence. A column with no value in the rows seen has no type: in a CSV, whose types come
             // from its first rows, its values may come later (a column sorted nulls first). One
             // with no name either is what a delimiter at the end of every line leaves.
             let left_out: Vec<String> = candidates()
@@ -1221,7 +1217,7 @@ fn resolve(
                     DataType::Null => !f.name().is_empty(),
                     other => !is_feature_type(other),
                 })
-                .map(|(i, f)| match (f.data_type(), words_of(i)) {
+                .map(|(i, f)| match (f.data_type(), opened.words(i)) {
                     (DataType::Boolean, _) => format!(
                         "'{}' (Boolean, read as 1 and 0 when named in --features)",
                         f.name()
@@ -1233,7 +1229,7 @@ fn resolve(
                         f.name()
                     ),
                     (_, Some(words)) => with_words(f.name(), words),
-                    (other, None) => match formatted_of(i) {
+                    (other, None) => match opened.formatted(i) {
                         Some(value) => format!(
                             "'{}' (Utf8: numbers written as a spreadsheet shows them, such as \
                              '{value}')",
@@ -1244,7 +1240,7 @@ fn resolve(
                 })
                 .collect();
             let mut found: Vec<&str> = Vec::new();
-            for word in candidates().filter_map(|(i, _)| words_of(i)).flatten() {
+            for word in candidates().filter_map(|(i, _)| opened.words(i)).flatten() {
                 if !found.contains(&word.as_str()) {
                     found.push(word);
                 }
@@ -1252,7 +1248,7 @@ fn resolve(
             if !found.is_empty() {
                 hint = words_hint(&found);
             }
-            if candidates().any(|(i, _)| formatted_of(i).is_some()) {
+            if candidates().any(|(i, _)| opened.formatted(i).is_some()) {
                 hint.push_str(FORMATTED_HINT);
             }
             if hint.is_empty()
