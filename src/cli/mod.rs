@@ -164,8 +164,9 @@ impl GpuArg {
 pub struct CsvArgs {
     /// Words that mark a missing value (a null) in a CSV input besides an empty field,
     /// matched whole, case as written: NULL or \N from a warehouse export, NA from R, or a
-    /// stand-in number such as -999, as in --null-values 'NULL,\N' (Parquet and Arrow inputs
-    /// have nulls of their own)
+    /// stand-in number such as -999, as in --null-values 'NULL,\N'. Parquet and Arrow inputs
+    /// have nulls of their own, but the numbers named mark missing values in their numeric
+    /// features (and rfm's amount) too
     #[arg(
         long,
         value_name = "A,B",

@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float32Type, Float64Type};
 use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_buffer::BooleanBuffer;
 use arrow_schema::{DataType, Schema, SchemaRef};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{
@@ -183,6 +184,60 @@ pub fn is_stdin(path: &Path) -> bool {
     path.as_os_str() == "-"
 }
 
+/// Numbers named in `--null-values` (`-999`, `9999`): in a typed input (Parquet, Arrow), whose
+/// nulls are its own, they still stand for a missing value in the numeric columns that are
+/// read as numbers (features, `rfm`'s amount), as they do in a CSV's. Each is compared in the
+/// column's own precision: a Float32 column's `9999.99` is the f32 nearest it.
+#[derive(Debug, Clone, Default)]
+pub struct StandIns {
+    wide: Vec<f64>,
+    /// The same numbers rounded to f32 (and back).
+    narrow: Vec<f64>,
+}
+
+impl StandIns {
+    /// The numbers among `texts` (finite ones; words are left to CSV inputs).
+    pub fn of(texts: &[String]) -> StandIns {
+        let wide: Vec<f64> = texts
+            .iter()
+            .filter_map(|t| t.trim().parse::<f64>().ok())
+            .filter(|v| v.is_finite())
+            .collect();
+        let narrow = wide.iter().map(|&v| f64::from(v as f32)).collect();
+        StandIns { wide, narrow }
+    }
+
+    /// Whether none was named.
+    pub fn is_empty(&self) -> bool {
+        self.wide.is_empty()
+    }
+
+    /// `floats`, a Float32 or Float64 column, with the values that stand for a missing one
+    /// made nulls; as it is when none was named.
+    ///
+    /// # Errors
+    /// Exit 70 if Arrow refuses the nulls (a bug).
+    pub fn nulled(&self, floats: ArrayRef) -> Result<ArrayRef> {
+        if self.is_empty() {
+            return Ok(floats);
+        }
+        let marked = match floats.as_primitive_opt::<Float32Type>() {
+            Some(values) => {
+                let values = values.values();
+                BooleanBuffer::collect_bool(values.len(), |i| {
+                    self.narrow.contains(&f64::from(values[i]))
+                })
+            }
+            None => {
+                let values = floats.as_primitive::<Float64Type>().values();
+                BooleanBuffer::collect_bool(values.len(), |i| self.wide.contains(&values[i]))
+            }
+        };
+        arrow_select::nullif::nullif(&floats, &arrow_array::BooleanArray::new(marked, None))
+            .map_err(|e| Error::Internal(format!("numbers named missing: {e}")))
+    }
+}
+
 /// How messages name standard input.
 const STDIN_NAME: &str = "standard input";
 
@@ -284,11 +339,18 @@ impl Opened {
                         Format::Csv => super::csv::open_csv(path, file, &options),
                     }
                 }?;
-                if opened.typed && !options.nulls.texts().is_empty() {
+                let texts = options.nulls.texts();
+                let words: Vec<&str> = texts
+                    .iter()
+                    .filter(|t| StandIns::of(std::slice::from_ref(t)).is_empty())
+                    .map(String::as_str)
+                    .collect();
+                if opened.typed && !words.is_empty() {
                     log::warn!(
-                        "--null-values {} is not used: it is for CSV inputs, and {name} has \
-                         typed columns with nulls of their own",
-                        options.nulls.texts().join(",")
+                        "--null-values {} is not used: words are for CSV inputs, and {name} has \
+                         typed columns with nulls of their own (numbers named there mark missing \
+                         values in its numeric columns)",
+                        words.join(",")
                     );
                 }
                 if opened.typed && options.encoding != Encoding::default() {
@@ -299,6 +361,21 @@ impl Opened {
                 }
                 Ok(opened)
             }
+        }
+    }
+
+    /// Opens `source` as [`Opened::open`] does, with the numbers named missing in it that its
+    /// reader leaves to the caller: a typed input's (a CSV's are read as nulls).
+    ///
+    /// # Errors
+    /// As [`Opened::open`].
+    pub fn open_with_stand_ins(source: Source) -> Result<(Opened, StandIns)> {
+        let stand_ins = StandIns::of(source.null_values());
+        let opened = Opened::open(source)?;
+        if opened.typed {
+            Ok((opened, stand_ins))
+        } else {
+            Ok((opened, StandIns::default()))
         }
     }
 
@@ -1343,6 +1420,8 @@ pub struct DatasetReader {
     progress: Option<crate::progress::Stage>,
     /// A block's matrix given back, whose memory the next block reuses.
     spare: Option<Matrix>,
+    /// Numbers that stand for missing features (a typed input's; a CSV's are read as nulls).
+    stand_ins: StandIns,
 }
 
 impl DatasetReader {
@@ -1352,7 +1431,7 @@ impl DatasetReader {
     /// As [`read_dataset`].
     pub fn open(source: Source, request: &ColumnRequest) -> Result<DatasetReader> {
         let name = source.name();
-        let opened = Opened::open(source)?;
+        let (opened, stand_ins) = Opened::open_with_stand_ins(source)?;
         let schema = opened.schema().clone();
         let rows_hint = opened.rows_hint();
         let rows_total = opened.rows_total();
@@ -1396,6 +1475,7 @@ impl DatasetReader {
             rows: 0,
             progress: None,
             spare: None,
+            stand_ins,
         })
     }
 
@@ -1519,7 +1599,7 @@ impl DatasetReader {
         let floats = self
             .feature_idx
             .par_iter()
-            .map(|&index| as_floats(column(index)?))
+            .map(|&index| self.stand_ins.nulled(as_floats(column(index)?)?))
             .collect::<Result<Vec<ArrayRef>>>()?;
         let block = matrix.extend_rows(n);
         // Blocks of rows in parallel, each writing every feature of its rows (its part of the
@@ -1706,6 +1786,35 @@ mod tests {
         // Outputs are named by format alone: a .tsv or bare .gz output is not CSV.
         assert_eq!(Format::from_extension(Path::new("seg.tsv")), None);
         assert_eq!(Format::from_extension(Path::new("seg.gz")), None);
+    }
+
+    #[test]
+    fn numbers_named_missing_are_compared_in_the_column_s_precision() {
+        let texts: Vec<String> = ["NULL", "-999", " 9999.99 ", "inf", "NaN"]
+            .map(String::from)
+            .into();
+        let stand_ins = StandIns::of(&texts);
+        let nulls = |array: ArrayRef| -> Vec<bool> {
+            let nulled = stand_ins.nulled(array).unwrap();
+            (0..nulled.len()).map(|i| nulled.is_null(i)).collect()
+        };
+        // A Float32 column's 9999.99 is the f32 nearest it; a Float64 column's is exact, and
+        // the widened f32 is another number there. Nulls stay nulls.
+        let narrow = Float32Array::from(vec![Some(9999.99), Some(-999.0), Some(1.0), None]);
+        assert_eq!(nulls(Arc::new(narrow)), [true, true, false, true]);
+        let wide = Float64Array::from(vec![
+            Some(9999.99),
+            Some(f64::from(9999.99f32)),
+            Some(-999.0),
+            Some(f64::INFINITY),
+            Some(f64::NAN),
+        ]);
+        assert_eq!(nulls(Arc::new(wide)), [true, false, true, false, false]);
+        // No number named: the column as it is.
+        let none = StandIns::of(&["NULL".to_string()]);
+        assert!(none.is_empty());
+        let column: ArrayRef = Arc::new(Float64Array::from(vec![-999.0]));
+        assert!(Arc::ptr_eq(&none.nulled(column.clone()).unwrap(), &column));
     }
 
     /// A Parquet file of several row groups (not multiples of the batch size) read by several

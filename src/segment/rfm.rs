@@ -614,7 +614,7 @@ impl OrderKeys {
 /// error`, transactions after `--as-of`, or a log without usable rows; 66/74 for I/O.
 pub fn aggregate(source: Source, spec: &RfmSpec) -> Result<RfmOutcome> {
     let name = source.name();
-    let opened = Opened::open(source)?;
+    let (opened, stand_ins) = Opened::open_with_stand_ins(source)?;
     let schema = opened.schema().clone();
     let customer_idx = find_column(&schema, &spec.customer, "customer")?;
     let date_idx = find_column(&schema, &spec.date, "date")?;
@@ -680,8 +680,16 @@ pub fn aggregate(source: Source, spec: &RfmSpec) -> Result<RfmOutcome> {
         let slots = keys.slots(column(customer_idx)?, row_base, &spec.customer)?;
         records.resize(keys.len(), None);
         let days = day_column(column(date_idx)?, spec.date_format.as_deref())?;
-        let amounts = arrow_cast::cast(column(amount_idx)?, &DataType::Float64)
-            .map_err(|e| Error::data(format!("amount column '{}': {e}", spec.amount)))?;
+        let as_type = |array: &ArrayRef, to: &DataType| {
+            arrow_cast::cast(array, to)
+                .map_err(|e| Error::data(format!("amount column '{}': {e}", spec.amount)))
+        };
+        // Numbers named missing are compared in the column's own precision.
+        let amounts = match column(amount_idx)? {
+            a if a.data_type() == &DataType::Float32 => a.clone(),
+            a => as_type(a, &DataType::Float64)?,
+        };
+        let amounts = as_type(&stand_ins.nulled(amounts)?, &DataType::Float64)?;
         let amounts: &Float64Array = amounts.as_primitive::<Float64Type>();
         let orders = order_idx.map(|i| OrderKeys::new(column(i)?)).transpose()?;
         for i in 0..n {

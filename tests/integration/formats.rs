@@ -899,7 +899,7 @@ fn words_for_missing_values_read_as_missing_when_named() {
 }
 
 #[test]
-fn a_sentinel_number_reads_as_missing_when_named_and_typed_inputs_say_they_ignore_it() {
+fn a_sentinel_number_reads_as_missing_when_named_in_csv_and_typed_inputs_alike() {
     // Some exports write -999 for an unknown value: named (a negative number, no '=' needed),
     // it is missing, and --missing fills it.
     let scratch = Scratch::new("null-sentinel");
@@ -925,7 +925,43 @@ fn a_sentinel_number_reads_as_missing_when_named_and_typed_inputs_say_they_ignor
         std::fs::read(scratch.join("s.arrow")).unwrap(),
         std::fs::read(scratch.join("e.arrow")).unwrap()
     );
-    // A typed input has nulls of its own: the flag does nothing there, and says so.
+    // A typed input has nulls of its own, but a number stands for a missing value in its
+    // numeric columns all the same (Int64 and Float32 here): the same segments. A word is
+    // for CSV inputs only, and the log says so.
+    let schema = std::sync::Arc::new(arrow_schema::Schema::new(vec![
+        arrow_schema::Field::new("id", DataType::Int64, false),
+        arrow_schema::Field::new("a", DataType::Int64, false),
+        arrow_schema::Field::new("b", DataType::Float32, false),
+    ]));
+    let batch = arrow_array::RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            std::sync::Arc::new(arrow_array::Int64Array::from(vec![1, 2, 3, 4, 5])),
+            std::sync::Arc::new(arrow_array::Int64Array::from(vec![3, -999, 50, 40, 41])),
+            std::sync::Arc::new(arrow_array::Float32Array::from(vec![
+                4.0, 6.0, 1.0, -999.0, 2.0,
+            ])),
+        ],
+    )
+    .unwrap();
+    let file = std::fs::File::create(scratch.join("typed.arrow")).unwrap();
+    let mut writer = arrow_ipc::writer::FileWriter::try_new(file, &schema).unwrap();
+    writer.write(&batch).unwrap();
+    writer.finish().unwrap();
+    let run = fit("typed.arrow", &["--null-values=-999,NULL"], "t.arrow");
+    assert!(
+        run.stderr.contains("filled 1 missing value(s) of 'b'")
+            && run.stderr.contains(
+                "--null-values NULL is not used: words are for CSV inputs, and \
+                 typed.arrow has typed columns with nulls of their own"
+            ),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        std::fs::read(scratch.join("t.arrow")).unwrap(),
+        std::fs::read(scratch.join("e.arrow")).unwrap()
+    );
     let parquet = fixtures().join("formats/table_snappy.parquet");
     let run = strata_ok(
         &scratch.path,
@@ -943,7 +979,7 @@ fn a_sentinel_number_reads_as_missing_when_named_and_typed_inputs_say_they_ignor
     );
     assert!(
         run.stderr
-            .contains("--null-values NULL,NA is not used: it is for CSV inputs"),
+            .contains("--null-values NULL,NA is not used: words are for CSV inputs"),
         "{}",
         run.stderr
     );

@@ -433,6 +433,62 @@ fn words_named_in_null_values_are_missing_in_the_log() {
 }
 
 #[test]
+fn a_number_named_in_null_values_is_a_missing_amount_in_a_typed_log() {
+    // A warehouse's typed log with -999 for an amount it did not know: read as a refund of
+    // 999 unless named, and then a row with a missing amount.
+    let scratch = Scratch::new("rfm-stand-in");
+    let schema = std::sync::Arc::new(arrow_schema::Schema::new(vec![
+        arrow_schema::Field::new("customer_id", DataType::Int64, false),
+        arrow_schema::Field::new("date", DataType::Date32, false),
+        arrow_schema::Field::new("amount", DataType::Float64, false),
+    ]));
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            std::sync::Arc::new(arrow_array::Int64Array::from(vec![1, 1, 2, 3])),
+            std::sync::Arc::new(arrow_array::Date32Array::from(vec![
+                19_800, 19_801, 19_802, 19_803,
+            ])),
+            std::sync::Arc::new(arrow_array::Float64Array::from(vec![
+                10.0, -999.0, 5.0, 20.0,
+            ])),
+        ],
+    )
+    .unwrap();
+    let file = std::fs::File::create(scratch.join("tx.arrow")).unwrap();
+    let mut writer = arrow_ipc::writer::FileWriter::try_new(file, &schema).unwrap();
+    writer.write(&batch).unwrap();
+    writer.finish().unwrap();
+    let monetary = |extra: &[&str]| {
+        let mut args = rfm_args("tx.arrow", "out.arrow");
+        args.extend(extra);
+        let run = strata_ok(&scratch.path, &args);
+        let table = &read_arrow(&scratch.join("out.arrow"))[0];
+        let values = table
+            .column_by_name("monetary")
+            .unwrap()
+            .as_primitive::<Float64Type>()
+            .values()
+            .to_vec();
+        (run, values)
+    };
+    assert_eq!(monetary(&[]).1, [-989.0, 5.0, 20.0]);
+    let (run, values) = monetary(&["--null-values=-999", "--bad-rows", "skip"]);
+    assert!(run.stdout.contains("rejected 1"), "{}", run.stdout);
+    assert_eq!(values, [10.0, 5.0, 20.0]);
+    strata_fails(
+        &scratch.path,
+        &[
+            &rfm_args("tx.arrow", "out.arrow")[..],
+            &["--null-values=-999"],
+        ]
+        .concat(),
+        65,
+        &["row 1", "amount"],
+    );
+}
+
+#[test]
 fn rfm_input_errors_name_the_problem() {
     let scratch = Scratch::new("rfm-errors");
     let iso = rfm_fixture("tx_iso.csv");
