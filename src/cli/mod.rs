@@ -171,7 +171,7 @@ pub struct CsvArgs {
         long,
         value_name = "A,B",
         value_delimiter = ',',
-        allow_negative_numbers = true
+        allow_hyphen_values = true
     )]
     pub null_values: Vec<String>,
     /// How a CSV input's bytes are read as text. A spreadsheet on Windows saves plain "CSV"
