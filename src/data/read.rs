@@ -196,15 +196,16 @@ pub struct StandIns {
 }
 
 impl StandIns {
-    /// The numbers among `texts` (finite ones; words are left to CSV inputs).
+    /// The numbers among `texts` (words are left to CSV inputs).
     pub fn of(texts: &[String]) -> StandIns {
-        let wide: Vec<f64> = texts
-            .iter()
-            .filter_map(|t| t.trim().parse::<f64>().ok())
-            .filter(|v| v.is_finite())
-            .collect();
+        let wide: Vec<f64> = texts.iter().filter_map(|t| StandIns::number(t)).collect();
         let narrow = wide.iter().map(|&v| f64::from(v as f32)).collect();
         StandIns { wide, narrow }
+    }
+
+    /// The finite number `text` writes, if it writes one.
+    fn number(text: &str) -> Option<f64> {
+        text.trim().parse::<f64>().ok().filter(|v| v.is_finite())
     }
 
     /// Whether none was named.
@@ -339,13 +340,11 @@ impl Opened {
                         Format::Csv => super::csv::open_csv(path, file, &options),
                     }
                 }?;
-                let texts = options.nulls.texts();
-                let words: Vec<&str> = texts
-                    .iter()
-                    .filter(|t| StandIns::of(std::slice::from_ref(t)).is_empty())
+                let words: Vec<&str> = (options.nulls.texts().iter())
+                    .filter(|t| opened.typed && StandIns::number(t).is_none())
                     .map(String::as_str)
                     .collect();
-                if opened.typed && !words.is_empty() {
+                if !words.is_empty() {
                     log::warn!(
                         "--null-values {} is not used: words are for CSV inputs, and {name} has \
                          typed columns with nulls of their own (numbers named there mark missing \
@@ -1286,9 +1285,10 @@ fn resolve(
                 unique_name(schema, i, "feature")?;
             }
             // A column of numbers with one stray text value reads as text: say what is left
-            // out rather than cluster without it in silence. A column with no value in the rows seen has no type: in a CSV, whose types come
-            // from its first rows, its values may come later (a column sorted nulls first). One
-            // with no name either is what a delimiter at the end of every line leaves.
+            // out rather than cluster without it in silence. A column with no value in the rows
+            // seen has no type: in a CSV, whose types come from its first rows, its values may
+            // come later (a column sorted nulls first). One with no name either is what a
+            // delimiter at the end of every line leaves.
             let left_out: Vec<String> = candidates()
                 .filter(|(_, f)| match f.data_type() {
                     DataType::Null => !f.name().is_empty(),
