@@ -1,7 +1,7 @@
 //! Bad input: every case exits with its contract code, names what was wrong, and leaves no
 //! output file behind (not even a temporary one).
 
-use crate::util::{Scratch, json, strata, strata_env, strata_fails, strata_ok};
+use crate::util::{Scratch, json, strata, strata_env, strata_fails, strata_ok, write_arrow};
 
 const GOOD: &str = "id,a,b,name\n1,1.0,2.0,x\n2,2.0,1.0,y\n3,8.0,9.0,z\n4,9.0,8.0,w\n";
 
@@ -344,22 +344,16 @@ fn a_column_empty_in_the_rows_that_set_the_types_is_named() {
     assert_eq!(report["input"]["features"], serde_json::json!(["a", "b"]));
     assert_eq!(report["input"]["rows_dropped"], 10_050);
     // In a typed input, such a column has no values at all.
-    let schema = std::sync::Arc::new(arrow_schema::Schema::new(vec![
-        arrow_schema::Field::new("a", arrow_schema::DataType::Float64, false),
-        arrow_schema::Field::new("b", arrow_schema::DataType::Null, true),
-    ]));
-    let batch = arrow_array::RecordBatch::try_new(
-        schema.clone(),
+    write_arrow(
+        &scratch.join("in.arrow"),
         vec![
-            std::sync::Arc::new(arrow_array::Float64Array::from(vec![1.0, 2.0, 8.0, 9.0])),
-            std::sync::Arc::new(arrow_array::NullArray::new(4)),
+            (
+                "a",
+                std::sync::Arc::new(arrow_array::Float64Array::from(vec![1.0, 2.0, 8.0, 9.0])),
+            ),
+            ("b", std::sync::Arc::new(arrow_array::NullArray::new(4))),
         ],
-    )
-    .unwrap();
-    let file = std::fs::File::create(scratch.join("in.arrow")).unwrap();
-    let mut writer = arrow_ipc::writer::FileWriter::try_new(file, &schema).unwrap();
-    writer.write(&batch).unwrap();
-    writer.finish().unwrap();
+    );
     let run = strata_ok(
         &scratch.path,
         &[

@@ -8,10 +8,12 @@
 
 use crate::util::{
     Scratch, fit_blobs, fixtures, json, read_arrow, strata_env, strata_fails, strata_ok,
-    strata_piped,
+    strata_piped, write_arrow,
 };
 use arrow_array::cast::AsArray;
+use arrow_array::{Float32Array, Int64Array};
 use arrow_schema::DataType;
+use std::sync::Arc;
 use strata::data::read::{ColumnRequest, CsvOptions, Encoding, Source, read_dataset};
 
 /// The formats fixture's features and rows as every format should read them (formats.json).
@@ -928,26 +930,17 @@ fn a_sentinel_number_reads_as_missing_when_named_in_csv_and_typed_inputs_alike()
     // A typed input has nulls of its own, but a number stands for a missing value in its
     // numeric columns all the same (Int64 and Float32 here): the same segments. A word is
     // for CSV inputs only, and the log says so.
-    let schema = std::sync::Arc::new(arrow_schema::Schema::new(vec![
-        arrow_schema::Field::new("id", DataType::Int64, false),
-        arrow_schema::Field::new("a", DataType::Int64, false),
-        arrow_schema::Field::new("b", DataType::Float32, false),
-    ]));
-    let batch = arrow_array::RecordBatch::try_new(
-        schema.clone(),
+    write_arrow(
+        &scratch.join("typed.arrow"),
         vec![
-            std::sync::Arc::new(arrow_array::Int64Array::from(vec![1, 2, 3, 4, 5])),
-            std::sync::Arc::new(arrow_array::Int64Array::from(vec![3, -999, 50, 40, 41])),
-            std::sync::Arc::new(arrow_array::Float32Array::from(vec![
-                4.0, 6.0, 1.0, -999.0, 2.0,
-            ])),
+            ("id", Arc::new(Int64Array::from(vec![1, 2, 3, 4, 5]))),
+            ("a", Arc::new(Int64Array::from(vec![3, -999, 50, 40, 41]))),
+            (
+                "b",
+                Arc::new(Float32Array::from(vec![4.0, 6.0, 1.0, -999.0, 2.0])),
+            ),
         ],
-    )
-    .unwrap();
-    let file = std::fs::File::create(scratch.join("typed.arrow")).unwrap();
-    let mut writer = arrow_ipc::writer::FileWriter::try_new(file, &schema).unwrap();
-    writer.write(&batch).unwrap();
-    writer.finish().unwrap();
+    );
     // A list that starts with a negative number needs no '=' either.
     let run = fit("typed.arrow", &["--null-values", "-999,NULL"], "t.arrow");
     assert!(

@@ -3,13 +3,14 @@
 //! multi-line orders, bad rows (also written as words for missing values).
 
 use crate::util::{
-    Scratch, assert_close, fixtures, json, read_arrow, strata, strata_fails, strata_ok,
+    Scratch, assert_close, fixtures, json, read_arrow, strata, strata_fails, strata_ok, write_arrow,
 };
-use arrow_array::RecordBatch;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Date32Type, Float64Type, Int64Type};
+use arrow_array::{Date32Array, Float64Array, Int64Array, RecordBatch};
 use arrow_schema::DataType;
 use serde_json::Value;
+use std::sync::Arc;
 
 fn rfm_fixture(name: &str) -> String {
     fixtures().join("rfm").join(name).display().to_string()
@@ -437,28 +438,20 @@ fn a_number_named_in_null_values_is_a_missing_amount_in_a_typed_log() {
     // A warehouse's typed log with -999 for an amount it did not know: read as a refund of
     // 999 unless named, and then a row with a missing amount.
     let scratch = Scratch::new("rfm-stand-in");
-    let schema = std::sync::Arc::new(arrow_schema::Schema::new(vec![
-        arrow_schema::Field::new("customer_id", DataType::Int64, false),
-        arrow_schema::Field::new("date", DataType::Date32, false),
-        arrow_schema::Field::new("amount", DataType::Float64, false),
-    ]));
-    let batch = RecordBatch::try_new(
-        schema.clone(),
+    write_arrow(
+        &scratch.join("tx.arrow"),
         vec![
-            std::sync::Arc::new(arrow_array::Int64Array::from(vec![1, 1, 2, 3])),
-            std::sync::Arc::new(arrow_array::Date32Array::from(vec![
-                19_800, 19_801, 19_802, 19_803,
-            ])),
-            std::sync::Arc::new(arrow_array::Float64Array::from(vec![
-                10.0, -999.0, 5.0, 20.0,
-            ])),
+            ("customer_id", Arc::new(Int64Array::from(vec![1, 1, 2, 3]))),
+            (
+                "date",
+                Arc::new(Date32Array::from(vec![19_800, 19_801, 19_802, 19_803])),
+            ),
+            (
+                "amount",
+                Arc::new(Float64Array::from(vec![10.0, -999.0, 5.0, 20.0])),
+            ),
         ],
-    )
-    .unwrap();
-    let file = std::fs::File::create(scratch.join("tx.arrow")).unwrap();
-    let mut writer = arrow_ipc::writer::FileWriter::try_new(file, &schema).unwrap();
-    writer.write(&batch).unwrap();
-    writer.finish().unwrap();
+    );
     let monetary = |extra: &[&str]| {
         let mut args = rfm_args("tx.arrow", "out.arrow");
         args.extend(extra);

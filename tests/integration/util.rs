@@ -157,6 +157,15 @@ pub fn json(path: &Path) -> serde_json::Value {
 }
 
 /// Reads every batch of an Arrow IPC file.
+/// Writes an Arrow IPC file at `path` holding one batch of the named `columns`.
+pub fn write_arrow(path: &Path, columns: Vec<(&str, arrow_array::ArrayRef)>) {
+    let batch = RecordBatch::try_from_iter(columns).unwrap();
+    let file = std::fs::File::create(path).unwrap();
+    let mut writer = arrow_ipc::writer::FileWriter::try_new(file, &batch.schema()).unwrap();
+    writer.write(&batch).unwrap();
+    writer.finish().unwrap();
+}
+
 pub fn read_arrow(path: &Path) -> Vec<RecordBatch> {
     let file = std::fs::File::open(path).unwrap();
     arrow_ipc::reader::FileReader::try_new(file, None)
