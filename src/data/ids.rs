@@ -92,7 +92,7 @@ fn is_string(data_type: &DataType) -> bool {
 
 /// The integer `text` writes plainly: digits with no leading zero (but 0 itself), after a minus
 /// sign if negative; `None` for any other text, or a number outside i64.
-pub fn plain_integer(text: &str) -> Option<i64> {
+fn plain_integer(text: &str) -> Option<i64> {
     let digits = text.strip_prefix('-').unwrap_or(text);
     let plain = match digits.as_bytes() {
         [b'0'] => !text.starts_with('-'),
@@ -100,6 +100,32 @@ pub fn plain_integer(text: &str) -> Option<i64> {
         _ => false,
     };
     plain.then(|| text.parse().ok()).flatten()
+}
+
+/// Gives `push` each value of `text`, integers given as text, as a number (`None` for a null)
+/// while each is one written plainly (spaces around it aside); returns the position and the
+/// text of the first that is not.
+pub fn plain_integers(
+    text: &arrow_array::StringArray,
+    mut push: impl FnMut(Option<i64>),
+) -> Option<(usize, &str)> {
+    for (i, value) in text.iter().enumerate() {
+        match value.map(|v| (v, plain_integer(v.trim_ascii()))) {
+            None => push(None),
+            Some((_, Some(number))) => push(Some(number)),
+            Some((value, None)) => return Some((i, value)),
+        }
+    }
+    None
+}
+
+/// Logs that the key column `name` (of ids or customers: `what`) whose first rows held whole
+/// numbers is read and written as text, since row `row` holds `value`, which is no plain one.
+pub fn warn_turned_to_text(what: &str, name: &str, row: u64, value: &str) {
+    log::warn!(
+        "{what} column '{name}' is read and written as text: row {row} holds '{value}', no \
+         whole number written plainly as the {what}s of its first rows"
+    );
 }
 
 /// The type an id column's values have: a dictionary-encoded column (a pandas `category`, a
@@ -154,40 +180,29 @@ impl IdColumnBuilder {
     /// # Errors
     /// Exit 65 when some ids were taken as integers already (a block of a stream written out).
     fn append_integers(&mut self, text: &arrow_array::StringArray, row_base: u64) -> Result<usize> {
-        for (i, value) in text.iter().enumerate() {
-            // A null was counted; it reads as 0 here, as in other integer columns.
-            let Some(value) = value else {
-                self.ints.push(0);
-                continue;
-            };
-            if let Some(number) = plain_integer(value.trim_ascii()) {
-                self.ints.push(number);
-                continue;
-            }
-            let row = row_base + i as u64;
-            if self.taken {
-                return Err(Error::data(format!(
-                    "id column '{}' holds '{value}' at row {row}, no whole number written \
-                     plainly as the ids before it, which are written out as integers already; \
-                     a CSV id column's type comes from its first rows: fix the ids, or write \
-                     them all as text in a file whose type the input says (Parquet)",
-                    self.name
-                )));
-            }
-            log::warn!(
-                "id column '{}' is read and written as text: row {row} holds '{value}', no \
-                 whole number written plainly as the ids of its first rows",
+        // A null was counted; it reads as 0 here, as in other integer columns.
+        let ints = &mut self.ints;
+        let Some((i, value)) = plain_integers(text, |id| ints.push(id.unwrap_or(0))) else {
+            return Ok(text.len());
+        };
+        let row = row_base + i as u64;
+        if self.taken {
+            return Err(Error::data(format!(
+                "id column '{}' holds '{value}' at row {row}, no whole number written plainly \
+                 as the ids before it, which are written out as integers already; a CSV id \
+                 column's type comes from its first rows: fix the ids, or write them all as \
+                 text in a file whose type the input says (Parquet)",
                 self.name
-            );
-            let mut strings = LargeStringBuilder::new();
-            for number in self.ints.drain(..) {
-                strings.append_value(number.to_string());
-            }
-            self.strings = Some(strings);
-            self.data_type = DataType::Utf8;
-            return Ok(i);
+            )));
         }
-        Ok(text.len())
+        warn_turned_to_text("id", &self.name, row, value);
+        let mut strings = LargeStringBuilder::new();
+        for number in self.ints.drain(..) {
+            strings.append_value(number.to_string());
+        }
+        self.strings = Some(strings);
+        self.data_type = DataType::Utf8;
+        Ok(i)
     }
 
     /// Appends one batch's id values; `row_base` is the input row of the batch's first row.

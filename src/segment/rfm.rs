@@ -20,7 +20,7 @@
 //! counts such customers.
 
 use super::keys::{Numbering, TextList, prefetch};
-use crate::data::ids::plain_integer;
+use crate::data::ids::{plain_integers, warn_turned_to_text};
 use crate::data::read::{KeyRead, Opened, Source, batch_column, find_column, key_read};
 use crate::error::{Error, Result};
 use arrow_array::cast::AsArray;
@@ -342,21 +342,10 @@ impl Keys {
             Keys::Int(keys, _, true) => {
                 let text = array.as_string::<i32>();
                 let mut ids = Vec::with_capacity(text.len());
-                for (i, value) in text.iter().enumerate() {
-                    match value.map(|v| (v, plain_integer(v.trim_ascii()))) {
-                        None => ids.push(None),
-                        Some((_, Some(id))) => ids.push(Some(id)),
-                        Some((value, None)) => {
-                            log::warn!(
-                                "customer column '{name}' is read and written as text: row {} \
-                                 holds '{value}', no whole number written plainly as the \
-                                 customers of its first rows",
-                                row_base + i as u64
-                            );
-                            self.turn_to_text()?;
-                            return self.slots(array, row_base, name);
-                        }
-                    }
+                if let Some((i, value)) = plain_integers(text, |id| ids.push(id)) {
+                    warn_turned_to_text("customer", name, row_base + i as u64, value);
+                    self.turn_to_text()?;
+                    return self.slots(array, row_base, name);
                 }
                 keys.number_column(ids.iter().map(Option::as_ref))
             }
