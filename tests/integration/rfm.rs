@@ -43,6 +43,16 @@ fn run(scratch: &Scratch, input: &str, extra: &[&str]) -> RecordBatch {
     arrow_select::concat::concat_batches(&batches[0].schema(), &batches).unwrap()
 }
 
+/// The customers of an output table whose customer column is text.
+fn text_customers(table: &RecordBatch) -> Vec<&str> {
+    table
+        .column(0)
+        .as_string::<i32>()
+        .iter()
+        .flatten()
+        .collect()
+}
+
 /// Compares every customer of `table` with the expected map (ids shown as "C%03d").
 fn check(table: &RecordBatch, expected: &Value, what: &str) {
     let expected = expected.as_object().unwrap();
@@ -302,12 +312,7 @@ fn customer_numbers_with_leading_zeros_keep_them() {
         run.stderr
     );
     let table = &read_arrow(&scratch.join("out.arrow"))[0];
-    let customers: Vec<&str> = table
-        .column(0)
-        .as_string::<i32>()
-        .iter()
-        .flatten()
-        .collect();
+    let customers = text_customers(table);
     assert_eq!(customers, ["00012", "00013", "0012"]);
     let column = |name: &str| table.column_by_name(name).unwrap().clone();
     let frequency = arrow_cast::cast(&column("frequency"), &DataType::Int64).unwrap();
@@ -363,12 +368,7 @@ fn a_later_customer_that_is_no_plain_integer_turns_the_customers_to_text() {
             "{}",
             run.stderr
         );
-        let customers: Vec<&str> = table
-            .column(0)
-            .as_string::<i32>()
-            .iter()
-            .flatten()
-            .collect();
+        let customers = text_customers(&table);
         assert_eq!(customers.len(), 502);
         assert_eq!(&customers[..2], ["1000", "1001"]);
         assert_eq!(&customers[500..], [late, "7"]);
