@@ -9,6 +9,12 @@ fn main() -> ExitCode {
     let cli = match strata::cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {
+            if err.use_stderr()
+                && let Some(why) = strata::cli::misread_null_values(std::env::args_os())
+            {
+                let _ = writeln!(std::io::stderr().lock(), "error: {why}");
+                return ExitCode::from(2);
+            }
             // clap prints help and version to stdout (exit 0) and usage errors to stderr (exit 2).
             let _ = err.print();
             return ExitCode::from(if err.use_stderr() { 2 } else { 0 });

@@ -171,7 +171,8 @@ pub struct CsvArgs {
         long,
         value_name = "A,B",
         value_delimiter = ',',
-        allow_hyphen_values = true
+        allow_hyphen_values = true,
+        value_parser = null_value
     )]
     pub null_values: Vec<String>,
     /// How a CSV input's bytes are read as text. A spreadsheet on Windows saves plain "CSV"
@@ -179,6 +180,42 @@ pub struct CsvArgs {
     /// as such whatever this says
     #[arg(long, value_enum, default_value = "utf-8")]
     pub encoding: crate::data::read::Encoding,
+}
+
+/// One text of `--null-values`. The flag takes values starting with a hyphen (a stand-in such
+/// as `-999`), so a list left out takes the next flag as its value: one that reads as a flag's
+/// name is refused.
+fn null_value(text: &str) -> std::result::Result<String, String> {
+    match flag_as_null_value(text) {
+        Some(why) => Err(why),
+        None => Ok(text.to_string()),
+    }
+}
+
+/// Why `text`, given to `--null-values`, is a flag rather than a text for a missing value.
+fn flag_as_null_value(text: &str) -> Option<String> {
+    let flag = text
+        .strip_prefix("--")
+        .and_then(|name| name.chars().next())
+        .is_some_and(|c| c.is_ascii_alphabetic());
+    flag.then(|| {
+        format!(
+            "'{text}' is a flag, not a text for a missing value: give the list right after \
+             --null-values, as in --null-values 'NULL,-999'"
+        )
+    })
+}
+
+/// When clap refuses a command line, what it should have said instead, if the cause is a
+/// `--null-values` with its list left out: that flag then takes the next flag as its value, and
+/// clap's error falls on the value after it (`unexpected argument '2'` for `--null-values --k
+/// 2`), far from the mistake.
+pub fn misread_null_values(args: impl IntoIterator<Item = std::ffi::OsString>) -> Option<String> {
+    let args: Vec<std::ffi::OsString> = args.into_iter().collect();
+    args.windows(2)
+        .take_while(|pair| pair[0] != "--")
+        .find(|pair| pair[0] == "--null-values")
+        .and_then(|pair| flag_as_null_value(pair[1].to_str()?))
 }
 
 impl CsvArgs {

@@ -977,6 +977,20 @@ fn a_sentinel_number_reads_as_missing_when_named_in_csv_and_typed_inputs_alike()
         "{}",
         run.stderr
     );
+    // Since the flag takes values starting with a hyphen, a list left out would take the next
+    // flag as its value: the error names that flag, not the value after it.
+    for more in [&["--seed", "1"][..], &["--quiet"]] {
+        let mut args = vec!["fit", "--input", "s.csv", "--k", "2", "--output", "x.arrow"];
+        args.push("--null-values");
+        args.extend(more);
+        let flag = format!("'{}' is a flag, not a text for a missing value", more[0]);
+        strata_fails(
+            &scratch.path,
+            &args,
+            2,
+            &[flag.as_str(), "as in --null-values 'NULL,-999'"],
+        );
+    }
 }
 
 #[test]
