@@ -119,6 +119,13 @@ pub fn plain_integers(
     None
 }
 
+/// A key's text in a column that was read as integers from its text until `turned` (see
+/// [`plain_integers`]): the keys read as integers were read without the spaces around them, so
+/// the rest are too, or ` 12` after the turn would be another id than ` 12` before it.
+pub fn key_text(text: &str, turned: bool) -> &str {
+    if turned { text.trim_ascii() } else { text }
+}
+
 /// Logs that the key column `name` (of ids or customers: `what`) whose first rows held whole
 /// numbers is read and written as text, since row `row` holds `value`, which is no plain one.
 pub fn warn_turned_to_text(what: &str, name: &str, row: u64, value: &str) {
@@ -229,7 +236,7 @@ impl IdColumnBuilder {
         if let Some(builder) = self.strings.as_mut() {
             let cast = arrow_cast::cast(&array, &DataType::LargeUtf8).map_err(cast_err)?;
             for value in cast.as_string::<i64>() {
-                builder.append_value(value.unwrap_or(""));
+                builder.append_value(key_text(value.unwrap_or(""), self.from_text));
             }
         } else if is_signed(&self.data_type) {
             let cast = arrow_cast::cast(&array, &DataType::Int64).map_err(cast_err)?;
@@ -547,7 +554,8 @@ mod tests {
         builder
             .append(&texts(&[Some("5"), Some("007"), Some("A-1"), None]), 2)
             .unwrap();
-        builder.append(&texts(&[Some("8")]), 6).unwrap();
+        // The ids read as integers lost the spaces around them, and so do the later ones.
+        builder.append(&texts(&[Some(" 7 ")]), 6).unwrap();
         assert!(builder.has_nulls());
         let ids = builder.take();
         assert_eq!(ids.data_type(), &DataType::Utf8);
@@ -555,7 +563,7 @@ mod tests {
         assert_eq!(
             all,
             [
-                "\"12\"", "\"7\"", "\"5\"", "\"007\"", "\"A-1\"", "\"\"", "\"8\""
+                "\"12\"", "\"7\"", "\"5\"", "\"007\"", "\"A-1\"", "\"\"", "\"7\""
             ]
         );
         // Once ids have been written out as integers, such an id is an error naming its row.

@@ -20,7 +20,7 @@
 //! counts such customers.
 
 use super::keys::{Numbering, TextList, prefetch};
-use crate::data::ids::{plain_integers, warn_turned_to_text};
+use crate::data::ids::{key_text, plain_integers, warn_turned_to_text};
 use crate::data::read::{KeyRead, Opened, Source, batch_column, find_column, key_read};
 use crate::error::{Error, Result};
 use arrow_array::cast::AsArray;
@@ -306,8 +306,9 @@ enum Keys {
     /// Integer ids (any width, read as i64); the input type, and whether they come as text
     /// to be parsed here (a CSV's; see [`KeyRead::IntegersFromText`]).
     Int(Numbering<Vec<i64>>, DataType, bool),
-    /// Text ids, stored once.
-    Text(Numbering<TextList>, DataType),
+    /// Text ids, stored once; the input type, and whether they were integers read from text
+    /// until one was not (and so are read without the spaces around them, as those were).
+    Text(Numbering<TextList>, DataType, bool),
 }
 
 impl Keys {
@@ -316,10 +317,10 @@ impl Keys {
         match data_type {
             t if t.is_integer() => Ok(Keys::Int(Numbering::default(), t.clone(), false)),
             DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
-                Ok(Keys::Text(Numbering::default(), data_type.clone()))
+                Ok(Keys::Text(Numbering::default(), data_type.clone(), false))
             }
             // No values seen (an empty CSV, or every id missing): every row will be rejected.
-            DataType::Null => Ok(Keys::Text(Numbering::default(), DataType::Utf8)),
+            DataType::Null => Ok(Keys::Text(Numbering::default(), DataType::Utf8, false)),
             other => Err(Error::data(format!(
                 "the customer column has type {other}; it must hold integers or text"
             ))),
@@ -361,10 +362,11 @@ impl Keys {
                         .map(|(i, v)| ids.is_valid(i).then_some(v)),
                 )
             }
-            Keys::Text(keys, _) => {
+            Keys::Text(keys, _, turned) => {
                 let cast = arrow_cast::cast(array, &DataType::Utf8)
                     .map_err(|e| Error::data(format!("customer ids: {e}")))?;
-                keys.number_column(cast.as_string::<i32>())
+                let text = cast.as_string::<i32>();
+                keys.number_column(text.iter().map(|id| id.map(|id| key_text(id, *turned))))
             }
         }
     }
@@ -377,7 +379,7 @@ impl Keys {
             for id in std::mem::take(keys).into_keys() {
                 text.number(&id.to_string())?;
             }
-            *self = Keys::Text(text, DataType::Utf8);
+            *self = Keys::Text(text, DataType::Utf8, true);
         }
         Ok(())
     }
@@ -385,7 +387,7 @@ impl Keys {
     fn len(&self) -> usize {
         match self {
             Keys::Int(keys, ..) => keys.len(),
-            Keys::Text(keys, _) => keys.len(),
+            Keys::Text(keys, ..) => keys.len(),
         }
     }
 
@@ -397,7 +399,7 @@ impl Keys {
                     .map_err(|e| Error::Internal(format!("customer ids back to {t}: {e}")))?;
                 Ok((array, t))
             }
-            Keys::Text(keys, t) => keys.into_keys().into_array(&t),
+            Keys::Text(keys, t, _) => keys.into_keys().into_array(&t),
         }
     }
 }

@@ -343,7 +343,7 @@ fn a_later_customer_that_is_no_plain_integer_turns_the_customers_to_text() {
             ));
         }
         csv.push_str(&format!(
-            "{late},2024-02-01,3\n7,2024-02-02,4\n1000,2024-02-03,5\n"
+            "{late},2024-02-01,3\n7,2024-02-02,4\n 1000 ,2024-02-03,5\n"
         ));
         csv
     };
@@ -372,7 +372,8 @@ fn a_later_customer_that_is_no_plain_integer_turns_the_customers_to_text() {
         assert_eq!(customers.len(), 502);
         assert_eq!(&customers[..2], ["1000", "1001"]);
         assert_eq!(&customers[500..], [late, "7"]);
-        // 1000's purchases before the switch and after it are one customer's.
+        // 1000's purchases before the switch and after it (written with spaces around it,
+        // which a number is read without) are one customer's.
         let frequency =
             arrow_cast::cast(table.column_by_name("frequency").unwrap(), &DataType::Int64).unwrap();
         let frequency = frequency.as_primitive::<Int64Type>().values();
