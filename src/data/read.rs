@@ -111,7 +111,7 @@ fn is_unload_part_name(name: &str) -> bool {
 
 /// The extension that names what a path holds, in lower case: its last one, or the one before
 /// a compression's (`csv` for `t.csv.gz`); and whether the name says it is compressed.
-fn content_extension(path: &Path) -> (Option<String>, bool) {
+pub fn content_extension(path: &Path) -> (Option<String>, bool) {
     let compressed = Compression::from_extension(path) != Compression::None;
     let named = if compressed {
         path.file_stem().map(Path::new)
@@ -1783,7 +1783,8 @@ mod tests {
             assert!(!is_part_file(Path::new(name)), "{name}");
         }
         assert!(Format::of_input(Path::new("t.json")).is_err());
-        // Outputs are named by format alone: a .tsv or bare .gz output is not CSV.
+        // The extensions of the formats alone: a .tsv output is CSV separated by tabs, which
+        // the writer tells from the name; a bare .gz is no format.
         assert_eq!(Format::from_extension(Path::new("seg.tsv")), None);
         assert_eq!(Format::from_extension(Path::new("seg.gz")), None);
     }

@@ -164,6 +164,8 @@ impl TextOut {
 /// order, so the text is the same as one writer's.
 pub(super) struct CsvOut {
     out: TextOut,
+    /// `,`, or a tab for a `.tsv` output.
+    delimiter: u8,
     /// Whether the header row is still to be written (before the first rows).
     header: bool,
     pending: Vec<RecordBatch>,
@@ -172,9 +174,10 @@ pub(super) struct CsvOut {
 type ArrowResult<T> = std::result::Result<T, arrow_schema::ArrowError>;
 
 impl CsvOut {
-    pub(super) fn new(out: TextOut) -> CsvOut {
+    pub(super) fn new(out: TextOut, delimiter: u8) -> CsvOut {
         CsvOut {
             out,
+            delimiter,
             header: true,
             pending: Vec::new(),
         }
@@ -205,7 +208,7 @@ impl CsvOut {
     /// Makes the pending pieces ready in parallel and appends them in order.
     fn flush(&mut self) -> ArrowResult<()> {
         let compression = self.out.compression();
-        let header = self.header;
+        let (header, delimiter) = (self.header, self.delimiter);
         let pieces = std::mem::take(&mut self.pending)
             .into_par_iter()
             .enumerate()
@@ -213,6 +216,7 @@ impl CsvOut {
                 let mut text = Vec::new();
                 arrow_csv::WriterBuilder::new()
                     .with_header(header && i == 0)
+                    .with_delimiter(delimiter)
                     .build(&mut text)
                     .write(&batch)?;
                 Ok(Piece::new(compression, text)?)

@@ -357,10 +357,11 @@ pub fn preflight_outputs(inputs: &[&Path], outputs: &[&Path]) -> Result<()> {
             ));
         }
         let compression = Compression::from_extension(output);
-        if compression != Compression::None && Format::from_extension(output) != Some(Format::Csv) {
+        if compression != Compression::None && named_format(output) != Some(Format::Csv) {
             return Err(Error::usage(format!(
                 "'{}' names a {} file, and Strata compresses CSV outputs only (.csv.gz, \
-                 .csv.zst); Parquet and Arrow outputs are compressed inside the file",
+                 .csv.zst, .tsv.gz, .tsv.zst); Parquet and Arrow outputs are compressed inside \
+                 the file",
                 output.display(),
                 compression.name()
             )));
@@ -412,9 +413,34 @@ pub fn commit_all(files: Vec<StagedFile>) -> Result<()> {
     Ok(())
 }
 
-/// The output format for a path: Parquet or CSV by extension, else Arrow IPC.
+/// The format a table output's name says: Parquet (`.parquet`, `.pq`), Arrow IPC (`.arrow`,
+/// `.feather`, `.ipc`), or CSV (`.csv`, or `.tsv` separated by tabs; either compressed as
+/// `.gz` or `.zst` after it); `None` for any other name.
+fn named_format(path: &Path) -> Option<Format> {
+    Format::from_extension(path).or_else(|| tab_separated(path).then_some(Format::Csv))
+}
+
+/// Whether a CSV output is named `.tsv` (compressed or not), and so separated by tabs.
+fn tab_separated(path: &Path) -> bool {
+    crate::data::read::content_extension(path).0.as_deref() == Some("tsv")
+}
+
+/// The format of a table output at `path`: as its name says, else Arrow IPC. A name whose
+/// extension names no format (`segments.xlsx`, a misspelt `.parqet`) is written as Arrow IPC all
+/// the same, and the log says so: a file that no spreadsheet or CSV reader opens would
+/// otherwise only be found out by the job that reads it.
 pub fn output_format(path: &Path) -> Format {
-    Format::from_extension(path).unwrap_or(Format::Arrow)
+    named_format(path).unwrap_or_else(|| {
+        if let Some(ext) = path.extension() {
+            log::warn!(
+                "'{}' is written as an Arrow IPC file: Strata writes no format named \
+                 .{}; name a table output .parquet, .csv, .tsv or .arrow",
+                path.display(),
+                ext.to_string_lossy()
+            );
+        }
+        Format::Arrow
+    })
 }
 
 /// A writer of record batches in one of the supported formats.
@@ -543,10 +569,12 @@ impl ParquetGroups {
 }
 
 impl TableWriter {
-    /// A writer of `format` into `file`; CSV is compressed as `compression` says.
+    /// A writer of `format` into `file`; CSV is separated by `delimiter` and compressed as
+    /// `compression` says.
     fn new(
         format: Format,
         compression: Compression,
+        delimiter: u8,
         file: File,
         schema: &SchemaRef,
     ) -> std::result::Result<Self, String> {
@@ -575,7 +603,7 @@ impl TableWriter {
             Format::Csv => {
                 let threads = rayon::current_num_threads();
                 let out = TextOut::new(compression, file, threads).map_err(|e| e.to_string())?;
-                TableWriter::Csv(Box::new(CsvOut::new(out)))
+                TableWriter::Csv(Box::new(CsvOut::new(out, delimiter)))
             }
         })
     }
@@ -652,7 +680,8 @@ impl TableSink {
     pub fn create_as(format: Format, target: &Path, schema: &SchemaRef) -> Result<TableSink> {
         let (staged, file) = StagedFile::create(target)?;
         let compression = Compression::from_extension(target);
-        let writer = TableWriter::new(format, compression, file, schema)
+        let delimiter = if tab_separated(target) { b'\t' } else { b',' };
+        let writer = TableWriter::new(format, compression, delimiter, file, schema)
             .map_err(|e| write_failed(target, e))?;
         Ok(TableSink { staged, writer })
     }

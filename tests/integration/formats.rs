@@ -1262,6 +1262,47 @@ fn a_compressed_csv_output_is_one_stream_whatever_the_threads() {
 }
 
 #[test]
+fn a_tsv_output_is_separated_by_tabs_and_a_name_of_no_format_is_said() {
+    let scratch = Scratch::new("tsv-output");
+    let read = |name: &str| std::fs::read(scratch.join(name)).unwrap();
+    let generate = |output: &str| {
+        let args = ["generate", "--rows", "300", "--dims", "3", "--seed", "3"];
+        let mut args = args.to_vec();
+        args.extend(["--output", output]);
+        strata_ok(&scratch.path, &args)
+    };
+    generate("t.csv");
+    let csv = String::from_utf8(read("t.csv")).unwrap();
+    assert!(!csv.contains('\t') && csv.lines().count() == 301);
+    let tabs = csv.replace(',', "\t");
+    generate("t.tsv");
+    assert_eq!(String::from_utf8(read("t.tsv")).unwrap(), tabs);
+    generate("t.tsv.gz");
+    let mut text = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::GzDecoder::new(read("t.tsv.gz").as_slice()),
+        &mut text,
+    )
+    .unwrap();
+    assert_eq!(text, tabs);
+    // A name that says no format is written as Arrow IPC, and the log says so.
+    let run = generate("t.xlsx");
+    assert!(
+        run.stderr.contains(
+            "'t.xlsx' is written as an Arrow IPC file: Strata writes no format named .xlsx"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(read("t.xlsx").starts_with(b"ARROW1"));
+    assert!(
+        !generate("t.arrow")
+            .stderr
+            .contains("is written as an Arrow IPC file")
+    );
+}
+
+#[test]
 fn standard_input_is_read_as_it_arrives() {
     let scratch = Scratch::new("stdin");
     let read = |name: &str| std::fs::read(scratch.join(name)).unwrap();
