@@ -1,6 +1,6 @@
 //! `strata info`: the adapters wgpu finds, their limits, and what `--backend auto` would pick.
 
-use crate::backend::gpu::{AdapterSummary, list_adapters, select};
+use crate::backend::gpu::{AdapterSummary, driver, list_adapters, select};
 use crate::error::Result;
 use clap::Args;
 
@@ -63,6 +63,7 @@ pub fn run(args: InfoArgs) -> Result<()> {
         Some((_, Err(_))) => "none: a run would stop on the error above".to_string(),
         None => auto_pick(&adapters),
     };
+    let driver_hint = driver::missing_driver(adapters.iter().map(|a| a.vendor));
     if args.json {
         let value = serde_json::json!({
             "strata_version": env!("CARGO_PKG_VERSION"),
@@ -79,6 +80,7 @@ pub fn run(args: InfoArgs) -> Result<()> {
                 "error": result.as_ref().err(),
             })),
             "auto": auto,
+            "driver_hint": driver_hint,
         });
         super::print_json(&value)?;
         return Ok(());
@@ -140,5 +142,8 @@ pub fn run(args: InfoArgs) -> Result<()> {
         None => {}
     }
     outln!("--backend auto picks: {auto}");
+    if let Some(hint) = &driver_hint {
+        outln!("{hint}");
+    }
     Ok(())
 }

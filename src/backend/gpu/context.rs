@@ -67,6 +67,8 @@ pub struct AdapterSummary {
     pub backend: String,
     /// PCI bus id (`0000:3b:00.0`), where the driver reports one; empty otherwise.
     pub pci_bus_id: String,
+    /// PCI vendor id (NVIDIA's is 0x10de, 4318).
+    pub vendor: u32,
     /// Driver name.
     pub driver: String,
     /// Driver version details.
@@ -112,6 +114,7 @@ fn summary(adapter: &wgpu::Adapter) -> AdapterSummary {
         device_type: format!("{:?}", info.device_type),
         backend: format!("{:?}", info.backend),
         pci_bus_id: info.device_pci_bus_id.clone(),
+        vendor: info.vendor,
         driver: info.driver.clone(),
         driver_info: info.driver_info.clone(),
         software: info.device_type == wgpu::DeviceType::Cpu,
@@ -173,6 +176,7 @@ impl GpuContext {
             .iter()
             .map(|a| (a.get_info().name, a.get_info().device_pci_bus_id))
             .collect();
+        let vendors: Vec<u32> = found.iter().map(|a| a.get_info().vendor).collect();
         if let Some((label, index)) = super::select::named(&listed) {
             let index = index.map_err(Error::usage)?;
             let adapter = found.into_iter().nth(index).expect("a listed adapter");
@@ -196,6 +200,9 @@ impl GpuContext {
             .filter(|a| !hardware_only || a.get_info().device_type != wgpu::DeviceType::Cpu)
             .collect();
         if candidates.is_empty() {
+            if let Some(hint) = super::driver::missing_driver(vendors) {
+                log::warn!("{hint}");
+            }
             let names: Vec<&str> = listed.iter().map(|(name, _)| name.as_str()).collect();
             return Err(Error::NoAdapter(if names.is_empty() {
                 "no GPU adapter found (is a Vulkan, Metal or DX12 driver installed?); use \

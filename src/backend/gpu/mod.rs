@@ -17,6 +17,7 @@
 //! be forced small (`STRATA_GPU_CHUNK_ROWS`) so tests cover several chunks on small data.
 
 pub mod context;
+pub mod driver;
 pub mod profile;
 pub mod select;
 
