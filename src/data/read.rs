@@ -1045,8 +1045,9 @@ fn available(schema: &Schema) -> String {
         .fields()
         .iter()
         .map(|f| match f.name().as_str() {
-            "" => "(no name)",
-            name => name,
+            "" => "(no name)".to_string(),
+            name if name.trim() != name => format!("'{name}'"),
+            name => name.to_string(),
         })
         .collect::<Vec<_>>()
         .join(", ")
@@ -1066,15 +1067,43 @@ pub fn find_column(schema: &Schema, name: &str, role: &str) -> Result<usize> {
 fn first_column(schema: &Schema, name: &str, role: &str) -> Result<usize> {
     // A CSV's names are read without spaces around them: a name given with them (or kept so
     // in a model fitted when they were not removed) is the same column.
-    schema
+    if let Ok(index) = schema
         .index_of(name)
         .or_else(|_| schema.index_of(name.trim()))
-        .map_err(|_| {
-            Error::data(format!(
-                "{role} column '{name}' is not in the input; the columns are: {}",
-                available(schema)
-            ))
-        })
+    {
+        return Ok(index);
+    }
+    // A typed input keeps the names its writer gave, spaces around them included (a CSV header
+    // `id, spend` saved to Parquet as it was read): one whose name is this one once both are
+    // trimmed is the column meant.
+    let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+    let padded: Vec<usize> = (0..names.len())
+        .filter(|&i| names[i].trim() == name.trim())
+        .collect();
+    if let [index] = padded[..] {
+        log::info!(
+            "{role} column '{name}' is the input's '{}', with spaces around the name",
+            names[index]
+        );
+        return Ok(index);
+    }
+    let cased: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|n| n.trim().eq_ignore_ascii_case(name.trim()))
+        .collect();
+    let hint = if cased.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " (names are case-sensitive: did you mean '{}'?)",
+            cased.join("' or '")
+        )
+    };
+    Err(Error::data(format!(
+        "{role} column '{name}' is not in the input{hint}; the columns are: {}",
+        available(schema)
+    )))
 }
 
 /// Fails when another column has the name of column `index`: columns are found by name (in
@@ -1251,10 +1280,7 @@ fn resolve(
                 schema.fields().iter().enumerate().filter(|(i, f)| {
                     Some(*i) != id
                         && Some(*i) != truth
-                        && !request
-                            .exclude
-                            .iter()
-                            .any(|e| e == f.name() || e.trim() == f.name())
+                        && !request.exclude.iter().any(|e| e.trim() == f.name().trim())
                 })
             };
             // A dataframe's row index written with the data numbers the rows: clustered on, it
@@ -1787,6 +1813,35 @@ mod tests {
         // the writer tells from the name; a bare .gz is no format.
         assert_eq!(Format::from_extension(Path::new("seg.tsv")), None);
         assert_eq!(Format::from_extension(Path::new("seg.gz")), None);
+    }
+
+    #[test]
+    fn a_column_is_found_by_its_name_with_or_without_spaces_around_it() {
+        let schema = |names: &[&str]| {
+            Schema::new(
+                names
+                    .iter()
+                    .map(|n| Field::new(*n, DataType::Float64, true))
+                    .collect::<Vec<_>>(),
+            )
+        };
+        let typed = schema(&["id", " spend", "Recency"]);
+        assert_eq!(find_column(&typed, "id", "id").unwrap(), 0);
+        assert_eq!(find_column(&typed, " id ", "id").unwrap(), 0);
+        assert_eq!(find_column(&typed, "spend", "feature").unwrap(), 1);
+        assert_eq!(find_column(&typed, " spend", "feature").unwrap(), 1);
+        // Case is not ignored, but a name that differs only so is named.
+        let err = find_column(&typed, "recency", "feature")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("'recency' is not in the input (names are case-sensitive: did you mean 'Recency'?); the columns are: id, ' spend', Recency"),
+            "{err}"
+        );
+        // Two names that are one once trimmed: neither is taken.
+        let two = schema(&["a ", " a"]);
+        let err = find_column(&two, "a", "feature").unwrap_err().to_string();
+        assert!(err.contains("the columns are: 'a ', ' a'"), "{err}");
     }
 
     #[test]

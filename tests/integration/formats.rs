@@ -994,6 +994,55 @@ fn a_sentinel_number_reads_as_missing_when_named_in_csv_and_typed_inputs_alike()
 }
 
 #[test]
+fn a_typed_input_s_names_with_spaces_around_them_are_found_without() {
+    // A CSV header `id, spend, visits` saved to Arrow as it was read keeps the spaces: the
+    // names given without them find those columns, to use or to leave out.
+    let scratch = Scratch::new("padded-names");
+    write_arrow(
+        &scratch.join("p.arrow"),
+        vec![
+            ("id", Arc::new(Int64Array::from(vec![1, 2, 3, 4, 5]))),
+            (
+                " spend",
+                Arc::new(Float32Array::from(vec![1.0, 2.0, 30.0, 31.0, 2.5])),
+            ),
+            (
+                " visits",
+                Arc::new(Float32Array::from(vec![5.0, 1.0, 9.0, 2.0, 4.0])),
+            ),
+        ],
+    );
+    let fit = |more: &[&str]| {
+        let mut args = vec!["fit", "--input", "p.arrow", "--id", "id", "--k", "2"];
+        args.extend(["--output", "s.csv", "--report", "r.json"]);
+        args.extend(more);
+        strata_ok(&scratch.path, &args);
+        json(&scratch.join("r.json"))["input"]["features"].clone()
+    };
+    assert_eq!(fit(&["--features", "spend"]), serde_json::json!([" spend"]));
+    assert_eq!(fit(&["--exclude", "visits"]), serde_json::json!([" spend"]));
+    // Names differ in case: not taken, but named.
+    strata_fails(
+        &scratch.path,
+        &[
+            "fit",
+            "--input",
+            "p.arrow",
+            "--features",
+            "Spend",
+            "--k",
+            "2",
+            "--output",
+            "x.csv",
+        ],
+        65,
+        &[
+            "(names are case-sensitive: did you mean ' spend'?); the columns are: id, ' spend', ' visits'",
+        ],
+    );
+}
+
+#[test]
 fn a_boolean_feature_is_read_as_one_and_zero_when_named() {
     let scratch = Scratch::new("bool-feature");
     std::fs::write(
