@@ -5,8 +5,9 @@
 // (cluster c, feature j) for j < d, and (c, d) counts the cluster's points. Each invocation owns
 // one slot and walks only its cluster's rows of the range, in row order, with Kahan summation, so
 // the work is O(rows × d) rather than O(rows × k × d), and the result is deterministic and
-// accurate. `fold_ranges` (fold.wgsl) then adds consecutive ranges in groups, and the host adds
-// the groups in f64, in order.
+// accurate. It writes the sum with what Kahan's compensation says it is short of, since the
+// exact sum of a range may not be an f32 (2²⁴ + 255). `fold_ranges` (fold.wgsl) then adds
+// consecutive ranges in groups, and the host adds the groups in f64, in order.
 //
 // Bindings (group 0):
 //   0 params    uniform  rows in this chunk, features d, rows per range, slots = k·(d + 1),
@@ -15,7 +16,8 @@
 //   1 points    storage  this chunk's points, row-major f32 (rows × d)
 //   2 order     storage  rows u32: each range's row indices grouped by cluster (sort_by_cluster)
 //   3 bounds    storage  2·(k + 1) u32 per range: the first k + 1 are the clusters' start offsets
-//   4 partials  storage  ranges × slots f32, written: the sum of each slot over each range
+//   4 partials  storage  ranges × slots × 2 f32, written: for each range and slot, the sum over
+//                        the range and its rounding error (the exact sum is their sum)
 
 struct Params {
     rows: u32,
@@ -63,10 +65,11 @@ fn accumulate(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) 
     let first = start + bounds[starts + cluster];
     let last = start + bounds[starts + cluster + 1u];
     var sum = 0.0;
+    // How much `sum` exceeds the exact sum of what it added.
+    var compensation = 0.0;
     if (feature == d) {
         sum = f32(last - first);
     } else {
-        var compensation = 0.0;
         for (var i = first; i < last; i++) {
             let y = points[order[i] * d + feature] - compensation;
             let t = sum + y;
@@ -74,7 +77,9 @@ fn accumulate(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) 
             sum = t;
         }
     }
-    partials[range * params.slots + slot] = sum;
+    let out = 2u * (range * params.slots + slot);
+    partials[out] = sum;
+    partials[out + 1u] = -compensation;
 }
 
 /// `t` unchanged, through an OR with `params.zero` (always 0), which the compiler cannot see

@@ -29,8 +29,9 @@
 //   4 labels     storage  rows u32, read (previous label) and written (new label)
 //   5 distances  storage  rows f32: ‖x − c‖² to the new label's centroid (when asked for)
 //   6 wg_stats   storage  2 f32 per workgroup: Σ distances, number of labels that changed
-//   7 partials   storage  `assign_accumulate` only: slots f32 per workgroup that holds rows,
-//                         written: the sum of each slot over the workgroup's rows
+//   7 partials   storage  `assign_accumulate` only: slots × 2 f32 per workgroup that holds
+//                         rows, written: the sum of each slot over the workgroup's rows and its
+//                         rounding error, as accumulate.wgsl writes them
 
 struct Params {
     rows: u32,
@@ -355,8 +356,9 @@ fn assign_accumulate(@builtin(local_invocation_index) lid: u32, @builtin(workgro
             atomicAnd(&masks[best[i] * WORDS + word], ~bit);
         }
     }
-    // Slot (c, j) of the partials is c·(d + 1) + j; (c, d) is the count. The grid's spare
-    // workgroups past the last row have no range.
+    // Slot (c, j) of the partials is c·(d + 1) + j; (c, d) is the count. Each slot is the sum
+    // and its rounding error (the negated compensation). The grid's spare workgroups past the
+    // last row have no range.
     let d = params.dims;
     for (var o = 0u; o < MAX_OWN && first < params.rows; o++) {
         let pair = lid + o * WG;
@@ -365,10 +367,13 @@ fn assign_accumulate(@builtin(local_invocation_index) lid: u32, @builtin(workgro
             let v = pair % DV;
             let out = wg * params.slots + cluster * (d + 1u);
             for (var t = 0u; t < 4u && 4u * v + t < d; t++) {
-                partials[out + 4u * v + t] = sum[o][t];
+                let slot = 2u * (out + 4u * v + t);
+                partials[slot] = sum[o][t];
+                partials[slot + 1u] = -compensation[o][t];
             }
             if (v == 0u) {
-                partials[out + d] = f32(count[o]);
+                partials[2u * (out + d)] = f32(count[o]);
+                partials[2u * (out + d) + 1u] = 0.0;
             }
         }
     }

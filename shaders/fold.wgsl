@@ -2,17 +2,18 @@
 // that a Lloyd step reads back about √ranges rows of partials instead of one per range.
 //
 // Workgroup (g, b) folds ranges g·per_group .. min((g + 1)·per_group, ranges) for the 256 slots
-// of block b. Each invocation owns one slot and adds its ranges in order, keeping the rounding
-// error of every addition (Neumaier's variant of Kahan summation, which also keeps a small range
-// between two large ones that cancel), then writes the sum and the error: the group's total is
-// sum + error, which the host takes in f64 (the groups in order), so folding loses next to
-// nothing beside reading every range. The counts are whole numbers below 2²⁴ per group and add
-// exactly.
+// of block b. Each invocation owns one slot and adds its ranges' sums in order, keeping the
+// rounding error of every addition (Neumaier's variant of Kahan summation, which also keeps a
+// small range between two large ones that cancel) together with the ranges' own rounding
+// errors, then writes the sum and the error: the group's total is sum + error, which the host
+// takes in f64 (the groups in order), so folding loses next to nothing beside reading every
+// range. The counts are whole numbers below 2²⁴ per group and add exactly.
 //
 // Bindings (group 0):
 //   0 params    uniform  slots = k·(d + 1), ranges, ranges per group, groups, and a 0 the
 //                        compiler cannot see
-//   1 partials  storage  ranges × slots f32 (accumulate's output)
+//   1 partials  storage  ranges × slots × 2 f32: (sum, rounding error) per range and slot
+//                        (accumulate's output)
 //   2 folded    storage  groups × slots × 2 f32, written: (sum, error) per group and slot
 
 struct Params {
@@ -40,7 +41,9 @@ fn fold_ranges(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id)
     var sum = 0.0;
     var error = 0.0;
     for (var r = first; r < last; r++) {
-        let x = partials[r * params.slots + slot];
+        let at = 2u * (r * params.slots + slot);
+        let x = partials[at];
+        error += partials[at + 1u];
         let t = sum + x;
         // What t lost of the smaller of the two.
         if (abs(sum) >= abs(x)) {

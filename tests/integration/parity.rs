@@ -267,19 +267,22 @@ fn cancelling_ranges_add_exactly(make: Make) {
     assert_close("inertia", got.inertia, 2.0f64.powi(40) + 5.0, 1e-6, 0.0);
 }
 
-/// Small values after a large one (hand oracle): 2²⁴ then 1,000 ones in one range, one feature
-/// and one cluster. In plain f32 each 2²⁴ + 1 rounds back to 2²⁴; the compensated range sums
-/// keep every one: the sum is exactly 2²⁴ + 1000.
+/// Small values after a large one (hand oracle): 2²⁴ then 40,000 ones, one feature and one
+/// cluster. In plain f32 each 2²⁴ + 1 rounds back to 2²⁴; compensated sums keep every one: the
+/// sum is exactly 2²⁴ + 40,000. The ones span several of the GPU's ranges (16,384 rows, or a
+/// one-pass step's workgroup of 256 to 1,024), and the first range's own sum, 2²⁴ + 16,383 or
+/// 2²⁴ + 255 to 1,023, is odd, so no f32 holds it: a range's sum must come with the rounding
+/// error its compensation keeps.
 fn small_values_after_a_large_one_are_kept(make: Make) {
-    let mut values = vec![1.0f32; 1_001];
+    let mut values = vec![1.0f32; 40_001];
     values[0] = 16_777_216.0;
     let points = Matrix::from_vec(values, 1);
     let Some(mut backend) = make(&points, None) else {
         return;
     };
     let got = backend.step(&Matrix::from_vec(vec![0.0], 1)).unwrap();
-    assert_eq!(got.counts, [1_001]);
-    assert_eq!(got.sums, [16_777_216.0 + 1_000.0]);
+    assert_eq!(got.counts, [40_001]);
+    assert_eq!(got.sums, [16_777_216.0 + 40_000.0]);
 }
 
 /// An empty cluster is re-seeded with the farthest point (hand oracle: the far-out point 100).

@@ -715,7 +715,8 @@ impl GpuBackend {
                 };
                 ctx.queue()
                     .write_buffer(&chunk.params[3], 0, bytemuck::bytes_of(&fold));
-                let partials = (ranges * slots * 4) as u64;
+                // A sum and its rounding error per range and slot.
+                let partials = (ranges * slots * 2 * 4) as u64;
                 Self::ensure(&ctx, &mut chunk.partials, "partials", partials);
                 let folded = (groups * slots * 2 * 4) as u64;
                 Self::ensure(&ctx, &mut chunk.folded, "folded partials", folded);
@@ -836,13 +837,13 @@ impl GpuBackend {
     /// `assign_accumulate` when a Lloyd step with `k` clusters can use it: its kernel exists for
     /// these features (see `GpuContext::step_kernel`), k ≤ 256, k·⌈d/4⌉ ≤ 2,048 (each
     /// invocation owns at most 8 pairs of a cluster and 4 features), and its partial sums
-    /// (k·(d + 1) floats per workgroup) take no more memory than the workgroup's points, so they
-    /// fit wherever the points do.
+    /// (k·(d + 1) sums and their rounding errors per workgroup) take no more memory than the
+    /// workgroup's points, so they fit wherever the points do.
     fn fused_step(&self, k: usize) -> Option<Arc<Kernel>> {
         let d = self.dims;
         self.fused.clone().filter(|kernel| {
             let points = WG * kernel.rows_per_invocation as usize * d;
-            k <= STEP_MAX_K && k * d.div_ceil(4) <= STEP_MAX_PAIRS && k * (d + 1) <= points
+            k <= STEP_MAX_K && k * d.div_ceil(4) <= STEP_MAX_PAIRS && 2 * k * (d + 1) <= points
         })
     }
 
