@@ -218,7 +218,15 @@ impl GpuContext {
         let shortfalls: Vec<Option<String>> =
             candidates.iter().map(|a| shortfall(&a.limits())).collect();
         match shortfalls.iter().position(Option::is_none) {
-            Some(best) => Self::open(candidates.swap_remove(best)),
+            Some(best) => {
+                // `--backend gpu` on lavapipe where the card was meant: a run that works, slowly.
+                if candidates[best].get_info().device_type == wgpu::DeviceType::Cpu
+                    && let Some(hint) = super::driver::missing_driver(vendors)
+                {
+                    log::warn!("{hint}");
+                }
+                Self::open(candidates.swap_remove(best))
+            }
             None => {
                 let reasons: Vec<String> = candidates
                     .iter()
