@@ -1625,7 +1625,11 @@ impl DatasetReader {
         let floats = self
             .feature_idx
             .par_iter()
-            .map(|&index| self.stand_ins.nulled(as_floats(column(index)?)?))
+            .map(|&index| {
+                let floats = as_floats(column(index)?)
+                    .map_err(|e| Error::data(format!("cannot read a feature as a number: {e}")))?;
+                self.stand_ins.nulled(floats)
+            })
             .collect::<Result<Vec<ArrayRef>>>()?;
         let block = matrix.extend_rows(n);
         // Blocks of rows in parallel, each writing every feature of its rows (its part of the
@@ -1689,15 +1693,15 @@ pub fn batch_column<'b>(
 /// Rows per task when a batch's features are written into the matrix.
 const SCATTER_ROWS: usize = 8192;
 
-/// A feature column as Float32 or Float64 (other numbers cast to Float64).
+/// A numeric column as Float32 or Float64 (other numbers cast to Float64): in its own
+/// precision where it is a float, which [`StandIns::nulled`] compares in.
 ///
 /// # Errors
-/// Exit 65 when the column cannot be read as numbers.
-fn as_floats(array: &ArrayRef) -> Result<ArrayRef> {
+/// Arrow's, when the column cannot be read as numbers; the caller names the column.
+pub fn as_floats(array: &ArrayRef) -> std::result::Result<ArrayRef, arrow_schema::ArrowError> {
     match array.data_type() {
         DataType::Float32 | DataType::Float64 => Ok(array.clone()),
-        _ => arrow_cast::cast(array, &DataType::Float64)
-            .map_err(|e| Error::data(format!("cannot read a feature as a number: {e}"))),
+        _ => arrow_cast::cast(array, &DataType::Float64),
     }
 }
 

@@ -21,7 +21,7 @@
 
 use super::keys::{Numbering, TextList, prefetch};
 use crate::data::ids::{key_text, plain_integers, warn_turned_to_text};
-use crate::data::read::{KeyRead, Opened, Source, batch_column, find_column, key_read};
+use crate::data::read::{KeyRead, Opened, Source, as_floats, batch_column, find_column, key_read};
 use crate::error::{Error, Result};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
@@ -671,16 +671,10 @@ pub fn aggregate(source: Source, spec: &RfmSpec) -> Result<RfmOutcome> {
         let slots = keys.slots(column(customer_idx)?, row_base, &spec.customer)?;
         records.resize(keys.len(), None);
         let days = day_column(column(date_idx)?, spec.date_format.as_deref())?;
-        let as_type = |array: &ArrayRef, to: &DataType| {
-            arrow_cast::cast(array, to)
-                .map_err(|e| Error::data(format!("amount column '{}': {e}", spec.amount)))
-        };
+        let not_read = |e| Error::data(format!("amount column '{}': {e}", spec.amount));
         // Numbers named missing are compared in the column's own precision.
-        let amounts = match column(amount_idx)? {
-            a if a.data_type() == &DataType::Float32 => a.clone(),
-            a => as_type(a, &DataType::Float64)?,
-        };
-        let amounts = as_type(&stand_ins.nulled(amounts)?, &DataType::Float64)?;
+        let amounts = stand_ins.nulled(as_floats(column(amount_idx)?).map_err(not_read)?)?;
+        let amounts = arrow_cast::cast(&amounts, &DataType::Float64).map_err(not_read)?;
         let amounts: &Float64Array = amounts.as_primitive::<Float64Type>();
         let orders = order_idx.map(|i| OrderKeys::new(column(i)?)).transpose()?;
         for i in 0..n {
