@@ -27,7 +27,9 @@ use crate::output::report::{
     TruthInfo,
 };
 use crate::output::segments::SegmentRows;
-use crate::output::write::{commit_all, preflight_outputs, resolved, write_json, write_text};
+use crate::output::write::{
+    commit_all, csv_delimiter, preflight_outputs, resolved, write_json, write_text,
+};
 use crate::progress::Total;
 use crate::segment::profile::{LabelWords, SegmentProfile, profiles, render_table};
 use std::path::{Path, PathBuf};
@@ -876,7 +878,10 @@ pub fn run_sweep(job: SweepJob) -> Result<(SweepReport, String)> {
     let phase = Instant::now();
     let mut staged = Vec::new();
     if let Some(path) = &job.csv {
-        staged.push(write_text(path, &sweep::to_csv(&results))?);
+        staged.push(write_text(
+            path,
+            &sweep::to_csv(&results, csv_delimiter(path)),
+        )?);
     }
     if let Some(path) = &job.plot {
         let title = format!("Choosing the number of segments: {}", data.name);

@@ -38,7 +38,8 @@ pub struct SweepArgs {
     /// Report file (JSON): `results` per k and `recommended`.
     #[arg(long, value_name = "PATH")]
     pub report: Option<PathBuf>,
-    /// CSV file, one row per k (compressed when named .csv.gz or .csv.zst).
+    /// CSV file, one row per k (separated by tabs when named .tsv; compressed when named .gz or
+    /// .zst after that, e.g. sweep.csv.gz).
     #[arg(long, value_name = "PATH")]
     pub csv: Option<PathBuf>,
     /// SVG chart: inertia, silhouette and gap against k, the recommendation marked.

@@ -422,27 +422,42 @@ pub fn recommend(results: &[KResult], criterion: Criterion) -> Recommended {
     }
 }
 
-/// The results as CSV, one row per k; undefined values are empty.
-pub fn to_csv(results: &[KResult]) -> String {
+/// The results as CSV separated by `delimiter`, one row per k; undefined values are empty.
+pub fn to_csv(results: &[KResult], delimiter: u8) -> String {
     let opt = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v}"));
-    let mut out = String::from(
-        "k,inertia,silhouette,silhouette_method,davies_bouldin,calinski_harabasz,gap,gap_se,iterations,converged,seconds\n",
-    );
+    let row = |fields: &[String]| {
+        let mut line = fields.join(&char::from(delimiter).to_string());
+        line.push('\n');
+        line
+    };
+    let header = [
+        "k",
+        "inertia",
+        "silhouette",
+        "silhouette_method",
+        "davies_bouldin",
+        "calinski_harabasz",
+        "gap",
+        "gap_se",
+        "iterations",
+        "converged",
+        "seconds",
+    ];
+    let mut out = row(&header.map(String::from));
     for r in results {
-        out.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{},{:.6}\n",
-            r.k,
-            r.inertia,
+        out.push_str(&row(&[
+            r.k.to_string(),
+            r.inertia.to_string(),
             opt(r.silhouette),
-            r.silhouette_method,
+            r.silhouette_method.to_string(),
             opt(r.davies_bouldin),
             opt(r.calinski_harabasz),
             opt(r.gap),
             opt(r.gap_se),
-            r.iterations,
-            r.converged,
-            r.seconds
-        ));
+            r.iterations.to_string(),
+            r.converged.to_string(),
+            format!("{:.6}", r.seconds),
+        ]));
     }
     out
 }

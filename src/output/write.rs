@@ -425,6 +425,12 @@ fn tab_separated(path: &Path) -> bool {
     crate::data::read::content_extension(path).0.as_deref() == Some("tsv")
 }
 
+/// The field separator of a CSV output at `path`: a tab when it is named `.tsv` (compressed or
+/// not), else a comma.
+pub fn csv_delimiter(path: &Path) -> u8 {
+    if tab_separated(path) { b'\t' } else { b',' }
+}
+
 /// The format of a table output at `path`: as its name says, else Arrow IPC. A name whose
 /// extension names no format (`segments.xlsx`, a misspelt `.parqet`) is written as Arrow IPC all
 /// the same, and the log says so: a file that no spreadsheet or CSV reader opens would
@@ -680,8 +686,7 @@ impl TableSink {
     pub fn create_as(format: Format, target: &Path, schema: &SchemaRef) -> Result<TableSink> {
         let (staged, file) = StagedFile::create(target)?;
         let compression = Compression::from_extension(target);
-        let delimiter = if tab_separated(target) { b'\t' } else { b',' };
-        let writer = TableWriter::new(format, compression, delimiter, file, schema)
+        let writer = TableWriter::new(format, compression, csv_delimiter(target), file, schema)
             .map_err(|e| write_failed(target, e))?;
         Ok(TableSink { staged, writer })
     }

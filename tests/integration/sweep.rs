@@ -294,6 +294,48 @@ fn bad_sweeps_exit_with_usage_or_input_errors_and_leave_nothing() {
 }
 
 #[test]
+fn a_sweep_table_named_tsv_is_separated_by_tabs() {
+    let scratch = Scratch::new("sweep-tsv");
+    blobs(&scratch, "blobs.parquet");
+    for name in ["sweep.csv", "sweep.tsv"] {
+        strata_ok(
+            &scratch.path,
+            &[
+                "sweep",
+                "--input",
+                "blobs.parquet",
+                "--id",
+                "id",
+                "--exclude",
+                "true_segment",
+                "--k",
+                "2..3",
+                "--backend",
+                "cpu",
+                "--csv",
+                name,
+            ],
+        );
+    }
+    // Each row but its last field, the seconds the fit took.
+    let fields = |name: &str, separator: char| -> Vec<Vec<String>> {
+        std::fs::read_to_string(scratch.join(name))
+            .unwrap()
+            .lines()
+            .map(|line| {
+                let mut fields: Vec<String> = line.split(separator).map(String::from).collect();
+                fields.pop();
+                fields
+            })
+            .collect()
+    };
+    let tabs = fields("sweep.tsv", '\t');
+    assert_eq!(tabs.len(), 3);
+    assert_eq!(tabs[0][..3], ["k", "inertia", "silhouette"]);
+    assert_eq!(tabs, fields("sweep.csv", ','));
+}
+
+#[test]
 fn gpu_sweep_matches_the_cpu_sweep() {
     if gpu().is_none() {
         return;
