@@ -16,7 +16,8 @@
 //   and walks the cluster's rows in row order, found through a per-cluster bit mask of each 256
 //   rows, with Kahan summation, so the result is deterministic; `fold_ranges` (fold.wgsl) then
 //   adds the ranges in groups;
-// - `assign`, for any d: one row per invocation, read from memory again for every centroid.
+// - `assign`, for any d: one row per invocation, read from memory MAX_V vec4s at a time, each
+//   block once per tile of centroids.
 //
 // Bindings (group 0):
 //   0 params     uniform  rows in this chunk, features d, clusters k, workgroups along x,
@@ -54,6 +55,9 @@ override RB: u32 = 1u;
 const MAX_V: u32 = 16u;
 /// vec4s of centroid tile.
 const TILE_V: u32 = 1024u;
+/// Most centroids in a tile of `assign`, which runs past MAX_V vec4s per point:
+/// TILE_V / (MAX_V + 1).
+const BLOCK_TILE: u32 = 60u;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> points: array<f32>;
@@ -122,23 +126,37 @@ fn assign(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid:
     let in_range = row < params.rows;
     let k = params.k;
     let vectors = (params.dims + 3u) / 4u;
-    let per_tile = TILE_V / vectors;
+    let per_tile = min(TILE_V / vectors, BLOCK_TILE);
 
     var best = 0u;
     var best_score = 3.402823e38;
+    // The point in blocks of MAX_V vec4s, each read once per tile; every centroid's product
+    // carries on from block to block in `dots`, so the features are still added in order.
+    var x: array<vec4<f32>, MAX_V>;
+    var dots: array<f32, BLOCK_TILE>;
     for (var c0 = 0u; c0 < k; c0 += per_tile) {
         let count = min(per_tile, k - c0);
         load_tile(lid, c0, count, vectors);
         workgroupBarrier();
         if (in_range) {
-            for (var c = 0u; c < count; c++) {
-                var dot = 0.0;
-                for (var v = 0u; v < vectors; v++) {
-                    let x = point_vec(row, v);
-                    let t = tile_vectors[c * vectors + v];
-                    dot = add_products(dot, x, t);
+            for (var b0 = 0u; b0 < vectors; b0 += MAX_V) {
+                for (var v = 0u; v < MAX_V; v++) {
+                    if (b0 + v < vectors) {
+                        x[v] = point_vec(row, b0 + v);
+                    }
                 }
-                let score = tile_norms[c] - 2.0 * dot;
+                for (var c = 0u; c < count; c++) {
+                    var dot = select(dots[c], 0.0, b0 == 0u);
+                    for (var v = 0u; v < MAX_V; v++) {
+                        if (b0 + v < vectors) {
+                            dot = add_products(dot, x[v], tile_vectors[c * vectors + b0 + v]);
+                        }
+                    }
+                    dots[c] = dot;
+                }
+            }
+            for (var c = 0u; c < count; c++) {
+                let score = tile_norms[c] - 2.0 * dots[c];
                 if (score < best_score) {
                     best_score = score;
                     best = c0 + c;

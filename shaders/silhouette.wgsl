@@ -16,7 +16,8 @@
 //   registers as DV = ⌈d/4⌉ zero-padded vec4s each (DV and RB are fixed when the pipeline is
 //   built), so each tile vec4 read from workgroup memory serves RB points. A workgroup covers
 //   256·RB points: invocation `lid` takes points lid, lid + 256, …;
-// - `silhouette`, for any d: one point per invocation, read from memory for every pair.
+// - `silhouette`, for any d: one point per invocation, read from memory MAX_V vec4s at a time,
+//   each block once per tile.
 // Both keep the tile as zero-padded vec4s.
 //
 // Bindings (group 0):
@@ -60,6 +61,9 @@ const MAX_V: u32 = 16u;
 const MAX_RB: u32 = 4u;
 /// vec4s of tile.
 const TILE_V: u32 = 1024u;
+/// Most columns in a tile of `silhouette`, which runs past MAX_V vec4s per point:
+/// TILE_V / (MAX_V + 1).
+const BLOCK_TILE: u32 = 60u;
 const NONE: f32 = 3.402823e38;
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -154,17 +158,18 @@ fn add_squares(acc: f32, a: vec4<f32>) -> f32 {
     return sum;
 }
 
+/// Feature j of sorted point `row`, or 0 past the last feature.
+fn point_at(row: u32, j: u32) -> f32 {
+    if (j < params.dims) {
+        return points[row * params.dims + j];
+    }
+    return 0.0;
+}
+
 /// Features 4v..4v+3 of sorted point `row`, zero-padded.
 fn point_vec(row: u32, v: u32) -> vec4<f32> {
-    let d = params.dims;
-    var x = vec4<f32>(0.0);
-    for (var l = 0u; l < 4u; l++) {
-        let j = 4u * v + l;
-        if (j < d) {
-            x[l] = points[row * d + j];
-        }
-    }
-    return x;
+    let j = 4u * v;
+    return vec4<f32>(point_at(row, j), point_at(row, j + 1u), point_at(row, j + 2u), point_at(row, j + 3u));
 }
 
 /// Loads columns t0..t0 + count into the tile, `vectors` vec4s each.
@@ -179,23 +184,41 @@ fn silhouette(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) 
     let row = (wid.x + wid.y * params.wg_x) * WG + lid;
     let in_range = row < params.rows;
     let vectors = (params.dims + 3u) / 4u;
-    let tile_rows = TILE_V / vectors;
+    let tile_rows = min(TILE_V / vectors, BLOCK_TILE);
     let own = own_cluster(row);
     var walk = resume(row, in_range);
 
+    // The point in blocks of MAX_V vec4s, each read once per tile; every column's sum of
+    // squares carries on from block to block in `squares`, so the features are still added in
+    // order.
+    var x: array<vec4<f32>, MAX_V>;
+    var squares: array<f32, BLOCK_TILE>;
     for (var t0 = params.col_start; t0 < params.col_end; t0 += tile_rows) {
         let count = min(tile_rows, params.col_end - t0);
         load_tile(lid, t0, count, vectors);
         workgroupBarrier();
+        if (in_range) {
+            for (var b0 = 0u; b0 < vectors; b0 += MAX_V) {
+                for (var v = 0u; v < MAX_V; v++) {
+                    if (b0 + v < vectors) {
+                        x[v] = point_vec(row, b0 + v);
+                    }
+                }
+                for (var r = 0u; r < count; r++) {
+                    var sq = select(squares[r], 0.0, b0 == 0u);
+                    for (var v = 0u; v < MAX_V; v++) {
+                        if (b0 + v < vectors) {
+                            sq = add_squares(sq, x[v] - tile[r * vectors + b0 + v]);
+                        }
+                    }
+                    squares[r] = sq;
+                }
+            }
+        }
         for (var r = 0u; r < count; r++) {
             reach(&walk, own, t0 + r);
             if (in_range) {
-                var sq = 0.0;
-                for (var v = 0u; v < vectors; v++) {
-                    let diff = point_vec(row, v) - tile[r * vectors + v];
-                    sq = add_squares(sq, diff);
-                }
-                add_distance(&walk, sq);
+                add_distance(&walk, squares[r]);
             }
         }
         workgroupBarrier();

@@ -612,10 +612,18 @@ fn parity_d32_two_rows_per_invocation() {
     parity("d32", &blob_matrix(3_300, 32, 6, 11), 6, None, None);
 }
 
-/// Past 64 features the GPU assignment reads the point from memory for every centroid.
+/// Past 64 features the GPU assignment reads the point 16 vec4s at a time: here a block of 16
+/// and one of 2, the last with two features of zero padding.
 #[test]
 fn parity_d70() {
     parity("d70", &blob_matrix(2_000, 70, 6, 7), 6, Some(900), None);
+}
+
+/// 150 features, three blocks of the point, and 40 centroids in two tiles of the general
+/// assignment (26 and 14): each centroid's product carries over the blocks within its tile.
+#[test]
+fn parity_d150_several_tiles() {
+    parity("d150", &blob_matrix(2_500, 150, 40, 12), 40, None, None);
 }
 
 /// Features not a multiple of four: the register kernel's zero padding.
@@ -816,14 +824,16 @@ fn gpu_silhouette_sums_keep_small_distances() {
 }
 
 /// An assignment walks all k centroids in one invocation (the general kernel, d > 64, also
-/// their ⌈d/4⌉ vec4s each). llvmpipe stops an invocation's loops after 65,535 iterations in all:
-/// at k = 300, d = 1,024 about 200 of 600 labels came out wrong (no centroid past about 250 was
-/// chosen), at k = 70,000, d = 4 none past about 64,770. On a software adapter such shapes
-/// (here k = 300 at d = 1,024, and k = 33,000 at d = 16) are refused; a smaller k runs there and
-/// agrees with the CPU, and on a hardware adapter every shape runs and agrees.
+/// the blocks of 16 vec4s of the point). llvmpipe stops an invocation's loops after 65,535
+/// iterations in all: at k = 70,000, d = 4 no centroid past about 64,770 was chosen; at d =
+/// 1,024, k = 2,500 stopped short and 2,300 did not (and when the general kernel read the point
+/// again for every centroid, k = 300 already stopped near 250, 200 of 600 labels wrong). On a
+/// software adapter such shapes (here k = 1,300 at d = 1,024, and k = 33,000 at d = 16) are
+/// refused; a smaller k runs there and agrees with the CPU (k = 300 at d = 1,024), and on a
+/// hardware adapter every shape runs and agrees.
 #[test]
 fn software_adapter_refuses_an_assignment_past_its_loop_cap() {
-    for (rows, d, k, within) in [(600, 1_024, 300, 20), (33_000, 16, 33_000, 500)] {
+    for (rows, d, k, within) in [(1_300, 1_024, 1_300, 300), (33_000, 16, 33_000, 500)] {
         let what = format!("k = {k}, d = {d}");
         let points = blob_matrix(rows, d, 8, 13);
         // Off the data: a centroid on a row ties with a row next to it in the expanded form.

@@ -196,7 +196,8 @@ fn fit_reports_silhouette_per_segment_and_per_point() {
 
 /// The GPU's exact silhouette equals the CPU's per point when the points span many of the
 /// kernel's tiles and several passes (on a software adapter about 2,980 columns per pass with
-/// four points per invocation in registers, d ≤ 16, and 1,560 at d = 70 read from memory).
+/// four points per invocation in registers, d ≤ 16; past 64 features, where the point is read
+/// 16 vec4s at a time, 5,460 at d = 70 and 4,680 at d = 150, in three blocks and tiles of 26).
 /// Before the passes, llvmpipe's cap of 65,535 loop iterations per invocation silently cut the
 /// walk short; with passes sized by vec4s alone (16,384 columns at d ≤ 4, 8,192 at d = 8) it
 /// still did at 7,000 × 4 and 8,000 × 8, where nearly every score came out wrong.
@@ -207,7 +208,8 @@ fn gpu_exact_silhouette_matches_the_cpu_over_many_tiles() {
         (7_000, 4, 5),
         (8_000, 8, 5),
         (6_000, 16, 6),
-        (4_000, 70, 4),
+        (6_000, 70, 4),
+        (5_000, 150, 3),
     ] {
         let points = crate::parity::blob_matrix(rows, dims, k, 9);
         let labels: Vec<u32> = (0..rows as usize)

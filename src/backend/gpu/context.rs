@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 /// Most features the per-point kernels hold in registers (16 vec4s); more use the general
-/// kernels, which read the point from memory for every centroid or pair.
+/// kernels, which read the point 16 vec4s at a time, once per tile of centroids or columns.
 pub const REGISTER_DIMS: usize = 64;
 
 /// Most clusters `sort_by_cluster_small` takes (`SMALL_K` in sort.wgsl).
@@ -44,7 +44,7 @@ pub(super) struct Kernel {
     /// Points each invocation takes (`RB` of the register kernels, else 1).
     pub rows_per_invocation: u32,
     /// A register form (specialised to the vec4s per point, the points held in registers), as
-    /// opposed to a general kernel that reads the point from memory for every pair.
+    /// opposed to a general kernel that reads the point in blocks, once per tile.
     pub registers: bool,
 }
 

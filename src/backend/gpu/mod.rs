@@ -132,18 +132,40 @@ const SILHOUETTE_PASS_WORK: usize = 1 << 18;
 /// before the last centroids picks a wrong one (seen at k = 300, d = 1,024).
 const SOFTWARE_LOOP_BUDGET: usize = 1 << 15;
 
+/// vec4s of the workgroup tile in `assign` and `silhouette` (`TILE_V` in assign.wgsl and
+/// silhouette.wgsl).
+const TILE_VECTORS: usize = 1024;
+/// vec4s of a point those general kernels hold at once (`MAX_V`).
+const BLOCK_VECTORS: usize = 16;
+/// Most centroids or columns in one of their tiles (`BLOCK_TILE`).
+const BLOCK_TILE: usize = 60;
+
+/// Loop iterations that llvmpipe counts per centroid (or column) in the general kernels, which
+/// hold the point `BLOCK_VECTORS` vec4s at a time: one per block and one more for the centroid,
+/// and per tile the blocks, the point's loads and the tile's, shared by its centroids. The
+/// loops over a block's vec4s have a fixed count and are not counted. Read off lavapipe (Mesa
+/// 22.3) at d = 1,024: an assignment to k = 2,300 centroids was right and one to 2,500 stopped
+/// short, about 27 iterations per centroid, against 28 here (4 centroids per tile, 16 blocks).
+fn blocked_iterations(dims: usize) -> usize {
+    let vectors = dims.div_ceil(4).max(1);
+    let blocks = vectors.div_ceil(BLOCK_VECTORS);
+    let per_tile = (TILE_VECTORS / vectors).clamp(1, BLOCK_TILE);
+    blocks + 2 + (2 * blocks + 8).div_ceil(per_tile)
+}
+
 /// Columns per exact-silhouette pass on a software adapter, for `kernel` over points of
 /// `dims` features in `clusters` clusters, within `SOFTWARE_LOOP_BUDGET`. Iterations per column,
 /// read off lavapipe (Mesa 22.3) as the largest single pass that still scored right: 2·RB + 3
 /// for the register kernel (5,957, 7,280 and 9,360 columns fit at RB = 4, 3, 2, whatever d up to
-/// 16), ⌈d/4⌉ + 3 for the general one (3,120 at d = 70). Closing clusters adds at most k + 1
-/// iterations per point over a whole walk, counted against every pass.
+/// 16), and for the general one those of the assignment (`blocked_iterations`) and one more for
+/// closing clusters. Closing clusters adds at most k + 1 iterations per point over a whole walk,
+/// counted against every pass.
 fn software_silhouette_columns(kernel: &Kernel, dims: usize, clusters: usize) -> usize {
     let rb = kernel.rows_per_invocation as usize;
     let per_column = if kernel.registers {
         2 * rb + 3
     } else {
-        dims.div_ceil(4) + 3
+        blocked_iterations(dims) + 1
     };
     let closing = (clusters + 1) * rb;
     (SOFTWARE_LOOP_BUDGET.saturating_sub(closing) / per_column).max(64)
@@ -637,12 +659,12 @@ impl GpuBackend {
         if self.ctx.adapter().software {
             // An invocation walks every centroid: the register kernels take about one loop
             // iteration per centroid on lavapipe (k = 70,000 at d = 4 stopped near 64,770), the
-            // general one also one per vec4 (k = 300 at d = 1,024 stopped near 250); llvmpipe
-            // would stop either short.
+            // general one a few per block of the point (`blocked_iterations`); llvmpipe would
+            // stop either short.
             let per_centroid = if self.assign.registers {
                 1
             } else {
-                d.div_ceil(4) + 2
+                blocked_iterations(d)
             };
             let iterations = k * per_centroid;
             if iterations > SOFTWARE_LOOP_BUDGET {
