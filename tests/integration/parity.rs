@@ -968,3 +968,96 @@ fn a_shape_beyond_the_grid_stops_a_gpu_fit_with_a_usage_error() {
     );
     assert_eq!(scratch.files(), ["g.arrow"]);
 }
+
+/// Results from the device that cannot be right stop the run with exit 70 and leave nothing
+/// behind. Here a shader swapped in through `STRATA_SHADER_DIR` records every label k too high:
+/// `fit` finds partial sums that count no point (or, with the one-pass step, a label past the
+/// last centroid in the final assignment), `predict` such a label. Both used to end in a panic
+/// in host code (exit 101), indexing a cluster by the label.
+#[test]
+fn impossible_results_from_the_device_stop_the_run() {
+    if gpu().is_none() {
+        return;
+    }
+    let scratch = crate::util::Scratch::new("impossible-results");
+    let shaders = scratch.join("shaders");
+    std::fs::create_dir_all(&shaders).unwrap();
+    let source = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/shaders/assign.wgsl"));
+    let wrong = source.replace(
+        "    labels[row] = best;\n",
+        "    labels[row] = best + params.k;\n",
+    );
+    assert_ne!(wrong, source, "the line to change is in assign.wgsl");
+    std::fs::write(shaders.join("assign.wgsl"), wrong).unwrap();
+    let generate = [
+        "generate",
+        "--rows",
+        "3000",
+        "--dims",
+        "3",
+        "--centers",
+        "4",
+        "--seed",
+        "1",
+        "--output",
+        "g.parquet",
+    ];
+    crate::util::strata_ok(&scratch.path, &generate);
+    let fit = |backend: &'static str| {
+        [
+            "fit",
+            "--input",
+            "g.parquet",
+            "--id",
+            "id",
+            "--exclude",
+            "true_segment",
+            "--k",
+            "4",
+            "--backend",
+            backend,
+            "--output",
+            "segments.parquet",
+            "--model",
+            "model.json",
+            "--report",
+            "report.json",
+        ]
+    };
+    crate::util::strata_ok(&scratch.path, &fit("cpu"));
+    let before = scratch.files();
+    let predict = [
+        "predict",
+        "--model",
+        "model.json",
+        "--input",
+        "g.parquet",
+        "--backend",
+        "gpu",
+        "--output",
+        "predicted.parquet",
+    ];
+    let dir = shaders.to_str().unwrap();
+    for (args, fused, says) in [
+        (
+            &fit("gpu")[..],
+            "0",
+            "partial sums that count 0 points of 3000",
+        ),
+        // The one-pass step sums by the labels it found, not those it recorded: the final
+        // assignment is where the fault shows.
+        (&fit("gpu")[..], "1", "with 4 centroids"),
+        (&predict[..], "0", "with 4 centroids"),
+    ] {
+        let env = [("STRATA_SHADER_DIR", dir), ("STRATA_GPU_FUSED_STEP", fused)];
+        let run = crate::util::strata_env(&scratch.path, args, &env);
+        assert_eq!(run.code, 70, "{args:?}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("the GPU (") && run.stderr.contains(says),
+            "{args:?}: {}",
+            run.stderr
+        );
+        assert!(run.stderr.contains("--backend cpu"), "{}", run.stderr);
+        assert_eq!(scratch.files(), before, "{args:?} left files behind");
+    }
+}

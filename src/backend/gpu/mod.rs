@@ -642,6 +642,17 @@ impl GpuBackend {
         Ok(values)
     }
 
+    /// Exit 70 for results that cannot be right (`what` the device returned: a label past the
+    /// last centroid, counts that do not add up to the rows): a driver fault or a kernel cut
+    /// short, which nothing of this run may be built on.
+    fn implausible(&self, what: &str) -> Error {
+        Error::Internal(format!(
+            "the GPU ('{}') returned {what}; nothing is written from this run. Rerun with \
+             --backend cpu, and report the adapter and its driver (`strata info`)",
+            self.ctx.adapter().name
+        ))
+    }
+
     /// The shapes this backend cannot run with `k` centroids: partial sums (`sums`) with more
     /// blocks of slots than one dispatch dimension holds, and on a software adapter an
     /// assignment past its loop budget.
@@ -1034,6 +1045,13 @@ impl Backend for GpuBackend {
                 }
             }
         }
+        let counted: u64 = total.counts.iter().sum();
+        if counted != self.rows as u64 {
+            return Err(self.implausible(&format!(
+                "partial sums that count {counted} points of {}",
+                self.rows
+            )));
+        }
         Ok(total)
     }
 
@@ -1051,6 +1069,13 @@ impl Backend for GpuBackend {
                 labels.extend(chunk_labels);
                 sq_distances.extend(chunk_distances);
             }
+        }
+        let k = centroids.rows();
+        if let Some(row) = labels.iter().position(|&label| label as usize >= k) {
+            return Err(self.implausible(&format!(
+                "label {} for row {row}, with {k} centroids",
+                labels[row]
+            )));
         }
         Ok(Assignment {
             labels,
