@@ -49,7 +49,8 @@ pub struct GenerateArgs {
     /// Rows per written batch (Parquet row groups hold up to about a million rows).
     #[arg(long, value_name = "N", default_value_t = 65_536)]
     pub batch_rows: usize,
-    /// Output file: Arrow IPC, or Parquet/CSV by extension (.csv.gz, .csv.zst: compressed).
+    /// Output file: Arrow IPC, or Parquet/CSV by extension (.tsv: CSV with tabs; .gz or .zst after
+    /// either: compressed).
     #[arg(long, value_name = "PATH")]
     pub output: PathBuf,
     /// CPU worker threads (default: one per core). The output does not depend on it.

@@ -60,7 +60,8 @@ pub struct RfmArgs {
     /// With --bad-rows skip: write the skipped rows here (row, reason, values as text).
     #[arg(long, value_name = "PATH")]
     pub rejects: Option<PathBuf>,
-    /// Output: Arrow IPC, or Parquet/CSV by extension (.csv.gz, .csv.zst: compressed).
+    /// Output: Arrow IPC, or Parquet/CSV by extension (.tsv: CSV with tabs; .gz or .zst after
+    /// either: compressed).
     #[arg(long, value_name = "PATH")]
     pub output: PathBuf,
     /// Print the summary (transactions, customers, rejected rows, refunds, dates) as JSON on
