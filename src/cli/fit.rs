@@ -196,8 +196,8 @@ pub struct FitArgs {
     /// meet it. The report lists the merges.
     #[arg(long, value_name = "N|P%")]
     pub min_segment_size: Option<String>,
-    /// Segments file: Arrow IPC, or Parquet/CSV by extension (.tsv: CSV with tabs; .gz or .zst after
-    /// either: compressed).
+    /// Segments file: Arrow IPC, or Parquet/CSV by extension (.tsv: CSV with tabs; .gz or .zst
+    /// after either: compressed).
     #[arg(long, value_name = "PATH")]
     pub output: Option<PathBuf>,
     /// Marketing export: a plain CSV of id, segment and segment_label, one row per customer,

@@ -23,8 +23,8 @@ pub struct PredictArgs {
     /// they need the model's feature columns.
     #[arg(long, value_name = "PATH")]
     pub input: PathBuf,
-    /// Segments file: Arrow IPC, or Parquet/CSV by extension (.tsv: CSV with tabs; .gz or .zst after
-    /// either: compressed).
+    /// Segments file: Arrow IPC, or Parquet/CSV by extension (.tsv: CSV with tabs; .gz or .zst
+    /// after either: compressed).
     #[arg(long, value_name = "PATH")]
     pub output: PathBuf,
     /// Id column (default: the 0-based input row).
