@@ -989,20 +989,8 @@ fn impossible_results_from_the_device_stop_the_run() {
     );
     assert_ne!(wrong, source, "the line to change is in assign.wgsl");
     std::fs::write(shaders.join("assign.wgsl"), wrong).unwrap();
-    let generate = [
-        "generate",
-        "--rows",
-        "3000",
-        "--dims",
-        "3",
-        "--centers",
-        "4",
-        "--seed",
-        "1",
-        "--output",
-        "g.parquet",
-    ];
-    crate::util::strata_ok(&scratch.path, &generate);
+    // 3,000 rows in four blobs.
+    crate::sweep::blobs(&scratch, "g.parquet");
     let fit = |backend: &'static str| {
         [
             "fit",

@@ -29,6 +29,11 @@ pub fn blobs(scratch: &Scratch, name: &str) {
 }
 
 fn sweep_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    sweep_over("2..7", extra)
+}
+
+/// A sweep of `blobs.parquet` over the range `ks`, with `extra` flags.
+fn sweep_over<'a>(ks: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec![
         "sweep",
         "--input",
@@ -38,7 +43,7 @@ fn sweep_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
         "--exclude",
         "true_segment",
         "--k",
-        "2..7",
+        ks,
         "--seed",
         "3",
     ];
@@ -300,21 +305,7 @@ fn a_sweep_table_named_tsv_is_separated_by_tabs() {
     for name in ["sweep.csv", "sweep.tsv"] {
         strata_ok(
             &scratch.path,
-            &[
-                "sweep",
-                "--input",
-                "blobs.parquet",
-                "--id",
-                "id",
-                "--exclude",
-                "true_segment",
-                "--k",
-                "2..3",
-                "--backend",
-                "cpu",
-                "--csv",
-                name,
-            ],
+            &sweep_over("2..3", &["--backend", "cpu", "--csv", name]),
         );
     }
     // Each row but its last field, the seconds the fit took.
