@@ -141,9 +141,9 @@ const BLOCK_VECTORS: usize = 16;
 const BLOCK_TILE: usize = 60;
 
 /// Loop iterations that llvmpipe counts per centroid (or column) in the general kernels, which
-/// hold the point `BLOCK_VECTORS` vec4s at a time: one per block and one more for the centroid,
-/// and per tile the blocks, the point's loads and the tile's, shared by its centroids. The
-/// loops over a block's vec4s have a fixed count and are not counted. Read off lavapipe (Mesa
+/// hold the point `BLOCK_VECTORS` vec4s at a time: one per block and two more for the centroid,
+/// and per tile the blocks, the point's loads and the tile's, shared by its centroids (counted
+/// generously). The loops over a block's vec4s have a fixed count and are not counted. Read off lavapipe (Mesa
 /// 22.3) at d = 1,024: an assignment to k = 2,300 centroids was right and one to 2,500 stopped
 /// short, about 27 iterations per centroid, against 28 here (4 centroids per tile, 16 blocks).
 fn blocked_iterations(dims: usize) -> usize {
