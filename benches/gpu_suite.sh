@@ -83,6 +83,10 @@ for section in $sections; do
             --backends cpu,gpu --report "$out/b1m64.json"
         STRATA_GPU_PROFILE=1 step 120 bench-1m64-kernels "$strata" bench --rows 1000000 \
             --dims 64 --k 256 --iters 20 --backends gpu --report "$out/b1m64-kernels.json"
+        # Past 64 features: the general assignment, which reads each point 64 features at a
+        # time, once per tile of centroids.
+        STRATA_GPU_PROFILE=1 step 120 bench-1m128-kernels "$strata" bench --rows 1000000 \
+            --dims 128 --k 64 --iters 20 --backends gpu --report "$out/b1m128-kernels.json"
         ;;
     peers)
         step 120 gen-10m "$strata" -q generate --rows 10000000 --dims 16 --centers 64 --std 4 \
