@@ -142,15 +142,16 @@ const BLOCK_TILE: usize = 60;
 
 /// Loop iterations that llvmpipe counts per centroid (or column) in the general kernels, which
 /// hold the point `BLOCK_VECTORS` vec4s at a time: one per block and two more for the centroid,
-/// and per tile the blocks, the point's loads and the tile's, shared by its centroids (counted
-/// generously). The loops over a block's vec4s have a fixed count and are not counted. Read off lavapipe (Mesa
-/// 22.3) at d = 1,024: an assignment to k = 2,300 centroids was right and one to 2,500 stopped
-/// short, about 27 iterations per centroid, against 28 here (4 centroids per tile, 16 blocks).
+/// and per tile some per block (the point's loads) and the tile's loads, shared by its
+/// centroids, counted generously. The loops over a block's vec4s have a fixed count and are not
+/// counted. Read off lavapipe (Mesa 22.3) as the largest assignment that was still right: at
+/// d = 1,024, k = 2,300 was and 2,500 stopped short (about 27 per centroid, 32 here); at d =
+/// 2,048, k = 870 was and 936 stopped short (about 72, 86 here).
 fn blocked_iterations(dims: usize) -> usize {
     let vectors = dims.div_ceil(4).max(1);
     let blocks = vectors.div_ceil(BLOCK_VECTORS);
     let per_tile = (TILE_VECTORS / vectors).clamp(1, BLOCK_TILE);
-    blocks + 2 + (2 * blocks + 8).div_ceil(per_tile)
+    blocks + 2 + (3 * blocks + 8).div_ceil(per_tile)
 }
 
 /// Columns per exact-silhouette pass on a software adapter, for `kernel` over points of
