@@ -40,7 +40,9 @@ const WG: u32 = 256u;
 
 var<workgroup> largest: atomic<u32>;
 var<workgroup> fixed: array<vec2<u32>, WG>;
-var<workgroup> partial4: array<vec4<f32>, WG>;
+/// `seed_trials`' tree sums: candidates t0 .. t0 + 3 and t0 + 4 .. t0 + 7.
+var<workgroup> partial_low: array<vec4<f32>, WG>;
+var<workgroup> partial_high: array<vec4<f32>, WG>;
 
 fn sq_distance(row: u32, centre: u32) -> f32 {
     let d = params.dims;
@@ -115,23 +117,27 @@ fn seed_update(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id)
     }
 }
 
-// Squared distances from `row` to candidates t0 .. t0 + 3 (those past the last read as the last
-// one; the caller drops them), reading the point once for all four.
-fn sq_distances4(row: u32, t0: u32) -> vec4<f32> {
+// Squared distances from `row` to candidates t0 .. t0 + 7, as two vec4s (those past the last
+// read as the last one; the caller drops them), reading the point once for all eight.
+fn sq_distances8(row: u32, t0: u32) -> array<vec4<f32>, 2> {
     let d = params.dims;
     let last = params.centres - 1u;
-    let c = vec4(t0, min(t0 + 1u, last), min(t0 + 2u, last), min(t0 + 3u, last)) * d;
-    var sum = vec4(0.0);
+    let a = vec4(t0, min(t0 + 1u, last), min(t0 + 2u, last), min(t0 + 3u, last)) * d;
+    let b = vec4(min(t0 + 4u, last), min(t0 + 5u, last), min(t0 + 6u, last), min(t0 + 7u, last)) * d;
+    var low = vec4(0.0);
+    var high = vec4(0.0);
     for (var j = 0u; j < d; j++) {
-        let diff = vec4(points[row * d + j]) - vec4(
-            centres[c.x + j], centres[c.y + j], centres[c.z + j], centres[c.w + j]);
-        sum += diff * diff;
+        let x = vec4(points[row * d + j]);
+        let da = x - vec4(centres[a.x + j], centres[a.y + j], centres[a.z + j], centres[a.w + j]);
+        let db = x - vec4(centres[b.x + j], centres[b.y + j], centres[b.z + j], centres[b.w + j]);
+        low += da * da;
+        high += db * db;
     }
-    return sum;
+    return array(low, high);
 }
 
-// Four candidates per tree sum, lane by lane: the same additions in the same order as one
-// candidate at a time, with a quarter of the barriers.
+// Eight candidates per tree sum, lane by lane in two vec4s: the same additions in the same
+// order as one candidate at a time, with an eighth of the barriers.
 @compute @workgroup_size(256)
 fn seed_trials(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
     let wg = rows_block(wid);
@@ -141,21 +147,32 @@ fn seed_trials(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id)
     if (in_range) {
         current = closest[row];
     }
-    for (var t0 = 0u; t0 < params.centres; t0 += 4u) {
-        var value = vec4(0.0);
+    for (var t0 = 0u; t0 < params.centres; t0 += 8u) {
+        var low = vec4(0.0);
+        var high = vec4(0.0);
         if (in_range) {
-            value = min(vec4(current), sq_distances4(row, t0));
+            let distances = sq_distances8(row, t0);
+            low = min(vec4(current), distances[0]);
+            high = min(vec4(current), distances[1]);
         }
-        partial4[lid] = value;
+        partial_low[lid] = low;
+        partial_high[lid] = high;
         workgroupBarrier();
         for (var s = WG / 2u; s > 0u; s >>= 1u) {
             if (lid < s) {
-                partial4[lid] += partial4[lid + s];
+                partial_low[lid] += partial_low[lid + s];
+                partial_high[lid] += partial_high[lid + s];
             }
             workgroupBarrier();
         }
-        if (lid < min(4u, params.centres - t0)) {
-            wg_sums[wg * params.centres + t0 + lid] = bitcast<u32>(partial4[0][lid]);
+        if (lid < min(8u, params.centres - t0)) {
+            var sum = 0.0;
+            if (lid < 4u) {
+                sum = partial_low[0][lid];
+            } else {
+                sum = partial_high[0][lid - 4u];
+            }
+            wg_sums[wg * params.centres + t0 + lid] = bitcast<u32>(sum);
         }
         workgroupBarrier();
     }
