@@ -992,25 +992,20 @@ fn impossible_results_from_the_device_stop_the_run() {
     // 3,000 rows in four blobs.
     crate::sweep::blobs(&scratch, "g.parquet");
     let fit = |backend: &'static str| {
-        [
-            "fit",
-            "--input",
+        crate::util::fit_blobs(
             "g.parquet",
-            "--id",
-            "id",
-            "--exclude",
-            "true_segment",
-            "--k",
             "4",
-            "--backend",
-            backend,
-            "--output",
-            "segments.parquet",
-            "--model",
-            "model.json",
-            "--report",
-            "report.json",
-        ]
+            &[
+                "--backend",
+                backend,
+                "--output",
+                "segments.parquet",
+                "--model",
+                "model.json",
+                "--report",
+                "report.json",
+            ],
+        )
     };
     crate::util::strata_ok(&scratch.path, &fit("cpu"));
     let before = scratch.files();
