@@ -15,6 +15,9 @@ use std::sync::{Arc, Mutex};
 /// kernels, which read the point 16 vec4s at a time, once per tile of centroids or columns.
 pub const REGISTER_DIMS: usize = 64;
 
+/// Most points per invocation of the register kernels (`MAX_RB` in silhouette.wgsl).
+pub(super) const MAX_ROWS_PER_INVOCATION: u32 = 4;
+
 /// Most clusters `sort_by_cluster_small` takes (`SMALL_K` in sort.wgsl).
 pub(super) const SORT_SMALL_K: usize = 256;
 
@@ -879,7 +882,7 @@ pub const ROWS_PER_INVOCATION_ENV: &str = "STRATA_GPU_ROWS_PER_INVOCATION";
 /// feeds that many points' arithmetic: with one point, those reads (broadcast, but 16 bytes to
 /// each invocation) cost more than the arithmetic.
 fn rows_per_invocation(vectors: u32) -> u32 {
-    let fit = (16 / vectors).clamp(1, 4);
+    let fit = (REGISTER_DIMS as u32 / 4 / vectors).clamp(1, MAX_ROWS_PER_INVOCATION);
     let asked = std::env::var(ROWS_PER_INVOCATION_ENV)
         .ok()
         .and_then(|v| v.parse::<u32>().ok());

@@ -1280,7 +1280,83 @@ impl Backend for GpuBackend {
 
 #[cfg(test)]
 mod tests {
-    use super::{Directions, fold_shape};
+    use super::context::{MAX_ROWS_PER_INVOCATION, REGISTER_DIMS, REQUIRED_INVOCATIONS};
+    use super::{
+        BLOCK_TILE, BLOCK_VECTORS, Directions, SORT_SMALL_K, STEP_MAX_K, STEP_MAX_PAIRS,
+        TILE_VECTORS, WG, fold_shape,
+    };
+
+    /// The value of the u32 constant `name` of shader `file`, as naga reads it (a constant
+    /// expression such as `WG / 32u` comes evaluated).
+    fn shader_constant(file: &str, name: &str) -> usize {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("shaders")
+            .join(file);
+        let source = std::fs::read_to_string(&path).unwrap();
+        let module = naga::front::wgsl::parse_str(&source)
+            .unwrap_or_else(|e| panic!("{file}: {}", e.emit_to_string(&source)));
+        let (_, constant) = module
+            .constants
+            .iter()
+            .find(|(_, c)| c.name.as_deref() == Some(name))
+            .unwrap_or_else(|| panic!("{file} declares no constant {name}"));
+        match module.global_expressions[constant.init] {
+            naga::Expression::Literal(naga::Literal::U32(value)) => value as usize,
+            ref other => panic!("{file}: {name} is {other:?}, not a u32"),
+        }
+    }
+
+    /// The sizes the host plans dispatches, tiles and software loop counts with are the ones
+    /// the shaders declare: each Rust constant below mirrors a WGSL one, which WGSL cannot
+    /// import, and a change to one side alone would make the host cut the work wrongly.
+    #[test]
+    fn the_host_uses_the_sizes_the_shaders_declare() {
+        assert_eq!(WG, REQUIRED_INVOCATIONS as usize);
+        for file in ["assign.wgsl", "seed.wgsl", "silhouette.wgsl", "sort.wgsl"] {
+            assert_eq!(shader_constant(file, "WG"), WG, "{file}: WG");
+        }
+        for file in ["assign.wgsl", "silhouette.wgsl"] {
+            assert_eq!(
+                shader_constant(file, "TILE_V"),
+                TILE_VECTORS,
+                "{file}: TILE_V"
+            );
+            assert_eq!(
+                shader_constant(file, "MAX_V"),
+                BLOCK_VECTORS,
+                "{file}: MAX_V"
+            );
+            assert_eq!(
+                shader_constant(file, "BLOCK_TILE"),
+                BLOCK_TILE,
+                "{file}: BLOCK_TILE"
+            );
+        }
+        // A point's block and a tile of centroids (or columns) fill the tile's memory.
+        assert_eq!(BLOCK_TILE, TILE_VECTORS / (BLOCK_VECTORS + 1));
+        // The register kernels hold a point in one block.
+        assert_eq!(REGISTER_DIMS, 4 * BLOCK_VECTORS);
+        assert_eq!(
+            shader_constant("silhouette.wgsl", "MAX_RB"),
+            MAX_ROWS_PER_INVOCATION as usize,
+            "silhouette.wgsl: MAX_RB"
+        );
+        assert_eq!(
+            shader_constant("assign.wgsl", "MASK_K"),
+            STEP_MAX_K,
+            "assign.wgsl: MASK_K"
+        );
+        assert_eq!(
+            WG * shader_constant("assign.wgsl", "MAX_OWN"),
+            STEP_MAX_PAIRS,
+            "assign.wgsl: MAX_OWN"
+        );
+        assert_eq!(
+            shader_constant("sort.wgsl", "SMALL_K"),
+            SORT_SMALL_K,
+            "sort.wgsl: SMALL_K"
+        );
+    }
 
     #[test]
     fn fold_groups_cover_every_range_once() {
