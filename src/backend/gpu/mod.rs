@@ -1332,7 +1332,8 @@ mod tests {
                 "{file}: BLOCK_TILE"
             );
         }
-        // A point's block and a tile of centroids (or columns) fill the tile's memory.
+        // The general kernels take points of more than BLOCK_VECTORS vec4s, so no more than
+        // this many centroids (or columns) of them fit in a tile.
         assert_eq!(BLOCK_TILE, TILE_VECTORS / (BLOCK_VECTORS + 1));
         // The register kernels hold a point in one block.
         assert_eq!(REGISTER_DIMS, 4 * BLOCK_VECTORS);
