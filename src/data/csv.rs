@@ -365,11 +365,38 @@ impl TextNotes {
     }
 }
 
+/// How a spreadsheet's locale writes a number: the decimal mark, and what may separate groups
+/// of three digits.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Marks {
+    /// `1,234.50`, as in English.
+    DecimalPoint,
+    /// `1.234,50` or `1 234,50`, as in much of Europe: groups separated by a point or a space
+    /// (plain, no-break, or the narrow no-break space a French locale writes).
+    DecimalComma,
+}
+
+impl Marks {
+    fn decimal(self) -> char {
+        match self {
+            Marks::DecimalPoint => '.',
+            Marks::DecimalComma => ',',
+        }
+    }
+
+    fn is_group(self, c: char) -> bool {
+        match self {
+            Marks::DecimalPoint => c == ',',
+            Marks::DecimalComma => matches!(c, '.' | ' ' | '\u{a0}' | '\u{202f}'),
+        }
+    }
+}
+
 /// A number as a spreadsheet may write it, made plain: a currency sign ($, €, £, ¥, ₹) before
-/// or after it, thousands separators (commas between groups of three digits), a percent sign
-/// after it, or accounting's parentheses for a negative one; None when `text` is no such
-/// number or a plain one.
-fn unformatted(text: &str) -> Option<f64> {
+/// or after it, thousands separators (groups of three digits), a percent sign after it, or
+/// accounting's parentheses for a negative one, with `marks` for the decimal mark and the
+/// separators; None when `text` is no such number or a plain one (with that decimal mark).
+fn unformatted(text: &str, marks: Marks) -> Option<f64> {
     const CURRENCY: [char; 5] = ['$', '€', '£', '¥', '₹'];
     let mut t = text.trim();
     let mut negative = false;
@@ -391,12 +418,19 @@ fn unformatted(text: &str) -> Option<f64> {
     if let Some(rest) = t.strip_suffix('%') {
         (t, formatted) = (rest.trim_end(), true);
     }
-    let (whole, fraction) = t.split_once('.').unwrap_or((t, ""));
-    let groups: Vec<&str> = whole.split(',').collect();
+    let (whole, fraction) = t.split_once(marks.decimal()).unwrap_or((t, ""));
+    let groups: Vec<&str> = whole.split(|c| marks.is_group(c)).collect();
     if groups.len() > 1 {
         let grouped =
             (1..=3).contains(&groups[0].len()) && groups[1..].iter().all(|g| g.len() == 3);
-        if !grouped {
+        // One kind of separator in a number: `1.234 567` is no grouping.
+        let one_kind = whole
+            .chars()
+            .filter(|&c| marks.is_group(c))
+            .collect::<Vec<_>>()
+            .windows(2)
+            .all(|w| w[0] == w[1]);
+        if !grouped || !one_kind {
             return None;
         }
         formatted = true;
@@ -410,22 +444,35 @@ fn unformatted(text: &str) -> Option<f64> {
     Some(if negative { -value } else { value })
 }
 
+/// Whether `text` is a number written as a spreadsheet shows it in either convention of
+/// [`Marks`], as a value that failed to parse is told apart from a word.
+fn is_formatted_number(text: &str) -> bool {
+    [Marks::DecimalPoint, Marks::DecimalComma]
+        .into_iter()
+        .any(|marks| unformatted(text, marks).is_some())
+}
+
 /// The text columns of `sample` (from [`text_sample`]), but those in `skip`, whose first rows
 /// are all numbers, some of them written as a spreadsheet shows them ([`unformatted`]), with
-/// the first such value.
+/// the first such value. Where the comma does not split the columns (`comma_free`), a number
+/// may also have a decimal comma, and groups separated by points or spaces.
 fn formatted_number_columns(
     sample: &(Vec<usize>, RecordBatch),
     skip: &[usize],
+    comma_free: bool,
 ) -> Vec<(usize, String)> {
     sample_columns(sample, skip)
         .filter_map(|(i, values)| {
             let mut example = None;
             let numbers = values.iter().flatten().all(|v| {
-                if unformatted(v).is_some() {
+                let formatted = unformatted(v, Marks::DecimalPoint).is_some()
+                    || (comma_free && unformatted(v, Marks::DecimalComma).is_some());
+                if formatted {
                     example.get_or_insert(v);
                     true
                 } else {
                     v.trim().parse::<f64>().is_ok_and(f64::is_finite)
+                        || (comma_free && parse_decimal_comma(v).is_some())
                 }
             });
             Some((i, example.filter(|_| numbers)?.to_string()))
@@ -437,14 +484,21 @@ fn formatted_number_columns(
 const MAX_WORDS: usize = 3;
 
 /// The text columns of `sample` (from [`text_sample`]), but those in `skip`, that hold at least
-/// one number and at most [`MAX_WORDS`] distinct other values, and those values.
-fn words_among_numbers(sample: &(Vec<usize>, RecordBatch), skip: &[usize]) -> Words {
+/// one number and at most [`MAX_WORDS`] distinct other values, and those values. Where the comma
+/// does not split the columns (`comma_free`), a number may have a decimal comma.
+fn words_among_numbers(
+    sample: &(Vec<usize>, RecordBatch),
+    skip: &[usize],
+    comma_free: bool,
+) -> Words {
     sample_columns(sample, skip)
         .filter_map(|(i, values)| {
             let mut numbers = false;
             let mut words: Vec<String> = Vec::new();
             for value in values.iter().flatten() {
-                if value.trim_ascii().parse::<f64>().is_ok() {
+                let number = value.trim_ascii().parse::<f64>().is_ok()
+                    || (comma_free && parse_decimal_comma(value).is_some());
+                if number {
                     numbers = true;
                 } else if !words.iter().any(|w| w == value) {
                     if words.len() == MAX_WORDS {
@@ -478,10 +532,11 @@ fn convert_decimal_commas(
                     Error::data(format!(
                         "cannot read '{}': column '{}' holds '{v}' at row {}, not a number \
                          (its first rows have decimal commas); fix that value, or leave its \
-                         column out of the features",
+                         column out of the features{}",
                         path.display(),
                         fields[j].name(),
-                        first_row + row as u64
+                        first_row + row as u64,
+                        formatted_hint(v),
                     ))
                 })?),
             });
@@ -790,6 +845,24 @@ fn at_input_row(message: &str, base: u64, counted_from: u64) -> String {
     }
 }
 
+/// The value arrow's decoder names in `message` as one it could not parse.
+fn unparsed_value(message: &str) -> Option<&str> {
+    const BEFORE: &str = "parsing value '";
+    let start = message.find(BEFORE)? + BEFORE.len();
+    let end = start + message[start..].find("' as type '")?;
+    Some(&message[start..end])
+}
+
+/// What is said of a `value` that is not a number: how to save it, where it is one written as a
+/// spreadsheet shows it ("$1,234.50", "1.234,50 €"), else nothing.
+fn formatted_hint(value: &str) -> &'static str {
+    if is_formatted_number(value) {
+        crate::data::read::FORMATTED_HINT
+    } else {
+        ""
+    }
+}
+
 /// arrow's "for column N" in a message of a decoder (N the column's place in the input), made
 /// "for column 'name'" with the input's column `names`.
 fn with_column_name(message: &str, names: &[String]) -> String {
@@ -821,9 +894,10 @@ fn block_error(e: BlockError, base: u64, path: &Path, names: &[String]) -> Error
         ArrowError::ParseError(message) => Error::data(format!(
             "cannot read '{}': {}; a CSV column's type comes from its first rows: fix that \
              value, name it in --null-values if it marks a missing value, or, for a feature, \
-             leave its column out of the features",
+             leave its column out of the features{}",
             path.display(),
-            at_input_row(&with_column_name(&message, names), base, before)
+            at_input_row(&with_column_name(&message, names), base, before),
+            unparsed_value(&message).map_or("", formatted_hint),
         )),
         ArrowError::CsvError(message) => text_error(
             path,
@@ -1402,11 +1476,11 @@ fn look_at(path: &Path, csv: &Text, infer_rows: usize, nulls: &Nulls) -> Result<
     let mut notes = text
         .map(|text| {
             let mut skip: Vec<usize> = retyped.iter().map(|(i, _)| *i).collect();
-            let formatted = formatted_number_columns(&text, &skip);
+            let formatted = formatted_number_columns(&text, &skip, delimiter != b',');
             // A formatted number is no word marking a missing value.
             skip.extend(formatted.iter().map(|(i, _)| *i));
             TextNotes {
-                words: words_among_numbers(&text, &skip),
+                words: words_among_numbers(&text, &skip, delimiter != b','),
                 formatted,
                 zero_padded: Vec::new(),
             }
@@ -2106,13 +2180,17 @@ mod tests {
             ("1,234,567", 1_234_567.0),
             ("£0.99", 0.99),
         ] {
-            assert_eq!(unformatted(text), Some(value), "{text}");
+            assert_eq!(
+                unformatted(text, Marks::DecimalPoint),
+                Some(value),
+                "{text}"
+            );
         }
         // Plain numbers, words, and commas that are no thousands separators are not.
         for text in [
             "12.5", "-3", "NULL", "$", "1,23", "12,3456", "$1.2.3", "1,234.5x", "$x",
         ] {
-            assert_eq!(unformatted(text), None, "{text}");
+            assert_eq!(unformatted(text, Marks::DecimalPoint), None, "{text}");
         }
         let text = "id,spend,share,plain,mixed,word\n\
                     1,\"$1,777.92\",13%,5,\"$3\",x\n\
@@ -2121,13 +2199,53 @@ mod tests {
         let sample = sample_of(text);
         // Formatted and plain numbers together are; a word among them, or words alone, not.
         assert_eq!(
-            formatted_number_columns(&sample, &[]),
+            formatted_number_columns(&sample, &[], false),
             [(1, "$1,777.92".to_string()), (2, "13%".to_string())]
         );
         assert_eq!(
-            formatted_number_columns(&sample, &[1]),
+            formatted_number_columns(&sample, &[1], false),
             [(2, "13%".to_string())]
         );
+    }
+
+    #[test]
+    fn numbers_as_european_spreadsheets_show_them_are_told() {
+        for (text, value) in [
+            ("1.234,50", 1234.5),
+            ("1.234.567", 1_234_567.0),
+            ("1 234,50 €", 1234.5),
+            ("1\u{a0}234,5", 1234.5),
+            ("12\u{202f}345", 12345.0),
+            ("12,5 %", 12.5),
+            ("-€ 3,10", -3.1),
+            ("€7", 7.0),
+        ] {
+            assert_eq!(
+                unformatted(text, Marks::DecimalComma),
+                Some(value),
+                "{text}"
+            );
+        }
+        // A plain decimal comma is no formatting; nor are groups not of three, or two kinds of
+        // separator in one number.
+        for text in [
+            "12,5",
+            "7",
+            "1.23,5",
+            "1.234 567",
+            "12.34",
+            "1,234.50",
+            "x €",
+        ] {
+            assert_eq!(unformatted(text, Marks::DecimalComma), None, "{text}");
+        }
+        // Either convention tells a failed value from a word.
+        for text in ["1.234,50", "$1,234.50", "45%"] {
+            assert!(is_formatted_number(text), "{text}");
+        }
+        for text in ["NULL", "12,5", "1.5", "n/a", "1,23"] {
+            assert!(!is_formatted_number(text), "{text}");
+        }
     }
 
     #[test]
@@ -2143,18 +2261,28 @@ mod tests {
         // three words (code: a, b, c, d), words alone (note) are not. Columns skipped are not
         // looked at (amount, whose "1,5" is a decimal comma where commas do not split).
         assert_eq!(
-            words_among_numbers(&sample, &[6]),
+            words_among_numbers(&sample, &[6], false),
             [
                 (1, vec!["NULL".to_string()]),
                 (2, vec!["\\N".into(), "NA".into(), "N/A".into()]),
             ]
         );
-        assert_eq!(words_among_numbers(&sample, &[]).len(), 3);
+        assert_eq!(words_among_numbers(&sample, &[], false).len(), 3);
         // A fourth word and the column is no column of numbers with words among them.
         let sample = sample_of(&text.replace("C5,1e3,1,", "C5,1e3,none,"));
         assert_eq!(
-            words_among_numbers(&sample, &[6]),
+            words_among_numbers(&sample, &[6], false),
             [(1, vec!["NULL".to_string()])]
+        );
+        // Where commas do not split the columns, a decimal comma is a number, not a word.
+        let sample = sample_of("id,amount\nC1,\"1,5\"\nC2,NULL\nC3,2\n");
+        assert_eq!(
+            words_among_numbers(&sample, &[], true),
+            [(1, vec!["NULL".to_string()])]
+        );
+        assert_eq!(
+            words_among_numbers(&sample, &[], false),
+            [(1, vec!["1,5".to_string(), "NULL".to_string()])]
         );
     }
 

@@ -249,6 +249,92 @@ fn numbers_written_as_a_spreadsheet_shows_them_are_named() {
 }
 
 #[test]
+fn numbers_as_european_spreadsheets_show_them_are_named_not_taken_for_words() {
+    // A German or French spreadsheet's "CSV" is split by semicolons, with decimal commas
+    // (read as numbers) and, in cells formatted as currency or with separators, "1.234,50 €".
+    let scratch = Scratch::new("formatted-european");
+    scratch.write(
+        "in.csv",
+        "id;recency;spend;share\n1;12;1.234,50 €;12,5 %\n2;40;12,00 €;7,5 %\n\
+         3;3;4,5;1 %\n4;90;2\u{a0}001,10 €;2 %\n",
+    );
+    let run = strata_ok(
+        &scratch.path,
+        &[
+            "fit", "--input", "in.csv", "--id", "id", "--k", "2", "--report", "r.json", "--output",
+            "seg.csv",
+        ],
+    );
+    assert!(
+        run.stderr.contains(
+            "not numeric, so not features: 'spend' (Utf8: numbers written as a spreadsheet \
+             shows them, such as '1.234,50 €'), 'share' (Utf8: numbers written as a spreadsheet \
+             shows them, such as '12,5 %')"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("save such columns as plain numbers"),
+        "{}",
+        run.stderr
+    );
+    // They are no words marking missing values.
+    assert!(!run.stderr.contains("--null-values"), "{}", run.stderr);
+    let report = json(&scratch.join("r.json"));
+    assert_eq!(report["input"]["features"], serde_json::json!(["recency"]));
+    // A word among decimal commas is named as one, without the numbers beside it.
+    scratch.write(
+        "words.csv",
+        "id;recency;spend\n1;12;12,5\n2;40;NULL\n3;3;4,5\n",
+    );
+    let run = strata_ok(
+        &scratch.path,
+        &[
+            "fit",
+            "--input",
+            "words.csv",
+            "--id",
+            "id",
+            "--k",
+            "2",
+            "--output",
+            "seg.csv",
+        ],
+    );
+    assert!(
+        run.stderr.contains("'spend' (Utf8: numbers, and 'NULL')")
+            && run.stderr.contains("--null-values 'NULL'"),
+        "{}",
+        run.stderr
+    );
+    // Named as a feature, such a value stops the run with the same advice, in the first rows
+    // or after a first stretch of plain decimal commas.
+    expect_failure(
+        "formatted-european-named",
+        "id;spend\n1;1.234,50\n2;3,00\n",
+        &["--k", "2", "--id", "id", "--features", "spend"],
+        65,
+        &["'1.234,50'", "save such columns as plain numbers"],
+    );
+    let mut late = String::from("id;spend\n");
+    for i in 0..10_050 {
+        late.push_str(&format!("{i};{},5\n", i % 40));
+    }
+    late.push_str("10050;1.234,50\n");
+    expect_failure(
+        "formatted-european-late",
+        &late,
+        &["--k", "2", "--id", "id"],
+        65,
+        &[
+            "column 'spend' holds '1.234,50' at row 10050",
+            "save such columns as plain numbers",
+        ],
+    );
+}
+
+#[test]
 fn a_repeated_column_name_is_refused_where_it_is_used() {
     // Columns are found by name: a repeated name would give one column's values under both.
     let csv = "id,a,a,b\n1,1.0,5.0,2.0\n2,2.0,6.0,1.0\n3,8.0,7.0,9.0\n4,9.0,8.0,8.0\n";
