@@ -203,7 +203,7 @@ fn load(
     let mut cleaning = Cleaning::default();
     validate::reject_infinite(&data.features, &data.scans)?;
     validate::handle_missing(&mut data, missing, fill, &mut cleaning)?;
-    validate::log_missing(&data.features, &data.scans, missing, &cleaning);
+    validate::log_missing(&data.features, &data.scans, missing, &cleaning, "its");
     if let Some(policy) = duplicates {
         validate::handle_duplicates(&mut data, policy, &mut cleaning)?;
     }

@@ -90,12 +90,14 @@ pub fn reject_missing(features: &[String], scans: &[ColumnScan]) -> Result<()> {
     )))
 }
 
-/// Says in the log what `policy` did with the missing values the scans counted.
+/// Says in the log what `policy` did with the missing values the scans counted; `whose` fill
+/// values were used ("its": the column's own; "the model's").
 pub fn log_missing(
     features: &[String],
     scans: &[ColumnScan],
     policy: MissingPolicy,
     cleaning: &Cleaning,
+    whose: &str,
 ) {
     match policy {
         MissingPolicy::Error => {}
@@ -108,10 +110,16 @@ pub fn log_missing(
             }
         }
         MissingPolicy::Mean | MissingPolicy::Median => {
-            for (name, scan) in features.iter().zip(scans) {
+            let how = format!("{policy:?}").to_lowercase();
+            for (j, (name, scan)) in features.iter().zip(scans).enumerate() {
                 if scan.missing > 0 {
+                    let value = cleaning
+                        .fill_values
+                        .as_ref()
+                        .map_or(String::new(), |values| format!(", {}", values[j]));
                     log::warn!(
-                        "filled {} missing value(s) of '{name}' with its {policy:?}",
+                        "filled {} missing value(s) of '{name}' with {whose} {how}{value} \
+                         (--missing {how})",
                         scan.missing
                     );
                 }

@@ -169,7 +169,9 @@ impl Findings {
         if missing == MissingPolicy::Error {
             validate::reject_missing(features, &self.scans)?;
         }
-        validate::log_missing(features, &self.scans, missing, &self.cleaning);
+        let mut cleaning = self.cleaning.clone();
+        cleaning.fill_values = model.fill.as_ref().map(|fill| fill.values.clone());
+        validate::log_missing(features, &self.scans, missing, &cleaning, "the model's");
         validate::require_rows(reader.name(), reader.rows_read(), self.kept, &self.cleaning)?;
         Transform::check_log1p(features, &self.negatives)?;
         // New rows far outside the training data can overflow the distances as well.

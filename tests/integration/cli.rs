@@ -479,7 +479,7 @@ fn missing_values_can_be_dropped_or_filled() {
         .collect();
     assert_eq!(ids, ["1", "4", "5"]);
     assert_eq!(json(&scratch.join("d.json"))["input"]["rows_dropped"], 2);
-    strata_ok(
+    let run = strata_ok(
         &scratch.path,
         &[
             "fit",
@@ -500,6 +500,31 @@ fn missing_values_can_be_dropped_or_filled() {
     // Medians of the present values: a of {1, 3, 4, 100} = 3.5; b of {10, 20, 40, 50} = 30.
     let fill = json(&scratch.join("med.json"))["fill"]["values"].clone();
     assert_eq!(fill, serde_json::json!([3.5, 30.0]));
+    for said in [
+        "filled 1 missing value(s) of 'a' with its median, 3.5 (--missing median)",
+        "filled 1 missing value(s) of 'b' with its median, 30 (--missing median)",
+    ] {
+        assert!(run.stderr.contains(said), "{said}\n{}", run.stderr);
+    }
+    // predict fills with the model's values, and says so.
+    let run = strata_ok(
+        &scratch.path,
+        &[
+            "predict",
+            "--model",
+            "med.json",
+            "--input",
+            "m.csv",
+            "--id",
+            "id",
+            "--missing",
+            "median",
+            "--output",
+            "p.csv",
+        ],
+    );
+    let said = "filled 1 missing value(s) of 'a' with the model's median, 3.5 (--missing median)";
+    assert!(run.stderr.contains(said), "{said}\n{}", run.stderr);
     strata_ok(
         &scratch.path,
         &[
