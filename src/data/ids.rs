@@ -8,7 +8,7 @@
 use crate::error::{Error, Result};
 use arrow_array::builder::LargeStringBuilder;
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Int64Type, UInt64Type};
+use arrow_array::types::{Float64Type, Int64Type, UInt64Type};
 use arrow_array::{Array, ArrayRef, Int64Array, LargeStringArray, UInt64Array};
 use arrow_schema::DataType;
 use rayon::prelude::*;
@@ -83,6 +83,55 @@ fn is_unsigned(data_type: &DataType) -> bool {
     )
 }
 
+fn is_float(data_type: &DataType) -> bool {
+    matches!(
+        data_type,
+        DataType::Float16 | DataType::Float32 | DataType::Float64
+    )
+}
+
+/// Whether ids of `data_type` are held as `i64`: signed integers, and floating-point ids, which
+/// are whole numbers (see [`whole_numbers`]).
+fn held_as_signed(data_type: &DataType) -> bool {
+    is_signed(data_type) || is_float(data_type)
+}
+
+/// Gives `push` each id of `array`, a floating-point column, as the whole number it holds
+/// (`None` for a null): pandas makes a column of integer ids Float64 when one is missing, and
+/// an export from it holds `17850.0`. Returns the position and value of the first that is not
+/// a whole number within the 64-bit integers; the ids before it were given.
+///
+/// # Errors
+/// If `array` is not of a floating-point type (a bug in the caller's typing).
+pub fn whole_numbers(
+    array: &ArrayRef,
+    mut push: impl FnMut(Option<i64>),
+) -> Result<Option<(usize, f64)>> {
+    let cast = arrow_cast::cast(array, &DataType::Float64)
+        .map_err(|e| Error::Internal(format!("floating-point ids: {e}")))?;
+    // 2^63: the first whole number past i64, and exactly an f64.
+    const PAST: f64 = 9_223_372_036_854_775_808.0;
+    for (i, value) in cast.as_primitive::<Float64Type>().iter().enumerate() {
+        match value {
+            None => push(None),
+            Some(v) if v.fract() == 0.0 && (-PAST..PAST).contains(&v) => push(Some(v as i64)),
+            Some(v) => return Ok(Some((i, v))),
+        }
+    }
+    Ok(None)
+}
+
+/// The error for a floating-point key column (`what`: id or customer) named `name` that holds
+/// `value`, no whole number, at `row`.
+pub fn not_whole(what: &str, name: &str, row: u64, value: f64) -> Error {
+    Error::data(format!(
+        "{what} column '{name}' holds {value} at row {row}, not a whole number; a \
+         floating-point {what} column is read as whole numbers (pandas holds a column of \
+         integers as floating-point once a value is missing): fix that value, or write the \
+         column as integers or text"
+    ))
+}
+
 fn is_string(data_type: &DataType) -> bool {
     matches!(
         data_type,
@@ -152,10 +201,17 @@ impl IdColumnBuilder {
     /// If the type is neither an integer nor a string type.
     pub fn new(name: &str, data_type: &DataType) -> Result<Self> {
         let data_type = decoded_type(data_type);
-        if !(is_signed(data_type) || is_unsigned(data_type) || is_string(data_type)) {
+        if !(held_as_signed(data_type) || is_unsigned(data_type) || is_string(data_type)) {
             return Err(Error::data(format!(
-                "id column '{name}' has type {data_type}; an id must be an integer or a string column"
+                "id column '{name}' has type {data_type}; an id must be an integer, a string, \
+                 or a floating-point column of whole numbers"
             )));
+        }
+        if is_float(data_type) {
+            log::info!(
+                "id column '{name}' has type {data_type}: its ids are read as whole numbers, and \
+                 written back as {data_type}"
+            );
         }
         Ok(Self {
             name: name.to_string(),
@@ -238,6 +294,12 @@ impl IdColumnBuilder {
             for value in cast.as_string::<i64>() {
                 builder.append_value(key_text(value.unwrap_or(""), self.from_text));
             }
+        } else if is_float(&self.data_type) {
+            // A null was counted; it reads as 0 here, as in other integer columns.
+            let ints = &mut self.ints;
+            if let Some((i, value)) = whole_numbers(&array, |id| ints.push(id.unwrap_or(0)))? {
+                return Err(not_whole("id", &self.name, row_base + i as u64, value));
+            }
         } else if is_signed(&self.data_type) {
             let cast = arrow_cast::cast(&array, &DataType::Int64).map_err(cast_err)?;
             self.ints
@@ -286,7 +348,7 @@ impl IdColumnBuilder {
         self.taken = true;
         let values = if let Some(builder) = self.strings.as_mut() {
             Values::Str(builder.finish())
-        } else if is_signed(&self.data_type) {
+        } else if held_as_signed(&self.data_type) {
             Values::Int(std::mem::take(&mut self.ints))
         } else {
             Values::UInt(std::mem::take(&mut self.uints))
@@ -512,6 +574,44 @@ mod tests {
 
     fn texts(values: &[Option<&str>]) -> ArrayRef {
         Arc::new(StringArray::from(values.to_vec()))
+    }
+
+    #[test]
+    fn floating_point_ids_are_whole_numbers_within_i64() {
+        let whole = |values: Vec<Option<f64>>| {
+            let array: ArrayRef = Arc::new(arrow_array::Float64Array::from(values));
+            let mut got = Vec::new();
+            let first_bad = whole_numbers(&array, |id| got.push(id)).unwrap();
+            (got, first_bad)
+        };
+        let least = -9_223_372_036_854_775_808.0;
+        assert_eq!(
+            whole(vec![
+                Some(17_850.0),
+                None,
+                Some(-0.0),
+                Some(least),
+                Some(2f64.powi(62))
+            ]),
+            (
+                vec![Some(17_850), None, Some(0), Some(i64::MIN), Some(1 << 62)],
+                None
+            )
+        );
+        // 2^63 is past i64; a fraction, NaN or an infinity is no whole number. The ids before
+        // the first of them were given.
+        for bad in [-least, 0.5, f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            let (got, first_bad) = whole(vec![Some(1.0), Some(bad)]);
+            assert_eq!(got, [Some(1)], "{bad}");
+            let (i, value) = first_bad.unwrap();
+            assert_eq!(i, 1);
+            assert!(value.to_bits() == bad.to_bits(), "{bad}");
+        }
+        // Float32 ids are cast exactly.
+        let array: ArrayRef = Arc::new(arrow_array::Float32Array::from(vec![16_777_216.0f32]));
+        let mut got = Vec::new();
+        assert_eq!(whole_numbers(&array, |id| got.push(id)).unwrap(), None);
+        assert_eq!(got, [Some(16_777_216)]);
     }
 
     #[test]

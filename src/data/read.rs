@@ -468,7 +468,9 @@ pub enum KeyRead {
 /// as text when it has no values at all (a header and no rows, or every key empty; inferred as
 /// Null), so that the row count or the null keys are what an error names, not the type; and
 /// when its first rows write numbers with leading zeros, which a number would drop (`000123`
-/// is not the customer `123`). A CSV's integer column is parsed by the caller, key by key.
+/// is not the customer `123`). A CSV's integer column is parsed by the caller, key by key; one
+/// its first rows show as floating-point numbers (`17850.0`, as pandas writes integer ids when
+/// one is missing) is read as text, as written, which a number could not give back.
 pub fn key_read(opened: &Opened, column: usize, what: &str) -> KeyRead {
     let field = opened.schema().field(column);
     if let Some(value) = opened.zero_padded(column) {
@@ -482,6 +484,14 @@ pub fn key_read(opened: &Opened, column: usize, what: &str) -> KeyRead {
     match field.data_type() {
         DataType::Null => KeyRead::Text,
         DataType::Int64 if !opened.typed() => KeyRead::IntegersFromText,
+        DataType::Float64 if !opened.typed() => {
+            log::info!(
+                "{what} column '{}' read as text, as written: its first rows write numbers \
+                 with a decimal point",
+                field.name()
+            );
+            KeyRead::Text
+        }
         _ => KeyRead::Typed,
     }
 }

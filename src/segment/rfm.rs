@@ -20,7 +20,7 @@
 //! counts such customers.
 
 use super::keys::{Numbering, TextList, prefetch};
-use crate::data::ids::{key_text, plain_integers, warn_turned_to_text};
+use crate::data::ids::{key_text, not_whole, plain_integers, warn_turned_to_text, whole_numbers};
 use crate::data::read::{KeyRead, Opened, Source, as_floats, batch_column, find_column, key_read};
 use crate::error::{Error, Result};
 use arrow_array::cast::AsArray;
@@ -315,14 +315,18 @@ impl Keys {
     fn new(data_type: &DataType) -> Result<Keys> {
         let data_type = crate::data::ids::decoded_type(data_type);
         match data_type {
-            t if t.is_integer() => Ok(Keys::Int(Numbering::default(), t.clone(), false)),
+            // Floating-point ids are whole numbers (see `whole_numbers`), kept as integers.
+            t if t.is_integer() || t.is_floating() => {
+                Ok(Keys::Int(Numbering::default(), t.clone(), false))
+            }
             DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
                 Ok(Keys::Text(Numbering::default(), data_type.clone(), false))
             }
             // No values seen (an empty CSV, or every id missing): every row will be rejected.
             DataType::Null => Ok(Keys::Text(Numbering::default(), DataType::Utf8, false)),
             other => Err(Error::data(format!(
-                "the customer column has type {other}; it must hold integers or text"
+                "the customer column has type {other}; it must hold integers, text, or \
+                 floating-point whole numbers"
             ))),
         }
     }
@@ -347,6 +351,13 @@ impl Keys {
                     warn_turned_to_text("customer", name, row_base + i as u64, value);
                     self.turn_to_text()?;
                     return self.slots(array, row_base, name);
+                }
+                keys.number_column(ids.iter().map(Option::as_ref))
+            }
+            Keys::Int(keys, t, _) if t.is_floating() => {
+                let mut ids = Vec::with_capacity(array.len());
+                if let Some((i, value)) = whole_numbers(array, |id| ids.push(id))? {
+                    return Err(not_whole("customer", name, row_base + i as u64, value));
                 }
                 keys.number_column(ids.iter().map(Option::as_ref))
             }

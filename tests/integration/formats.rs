@@ -1451,6 +1451,117 @@ fn a_dictionary_encoded_id_is_written_decoded() {
 }
 
 #[test]
+fn floating_point_ids_are_whole_numbers_kept_in_their_type() {
+    // pandas holds integer ids as Float64 once one was missing; such a column is an id all the
+    // same: whole numbers, written back in its type (as far as 2^53 and beyond, exactly), and
+    // checked for repeats as numbers.
+    let scratch = Scratch::new("float-ids");
+    let big = 9_007_199_254_740_993_i64 as f64; // 2^53 + 1 rounds to 2^53: one f64, kept.
+    let ids = vec![17_850.0, 1e6, -3.0, big, 0.0, 12.0];
+    let features = |n: usize| -> arrow_array::ArrayRef {
+        Arc::new(Float32Array::from(
+            (0..n).map(|i| (i % 3) as f32 * 4.0).collect::<Vec<_>>(),
+        ))
+    };
+    write_arrow(
+        &scratch.join("in.arrow"),
+        vec![
+            (
+                "cid",
+                Arc::new(arrow_array::Float64Array::from(ids.clone())),
+            ),
+            ("spend", features(ids.len())),
+        ],
+    );
+    fit_cid(&scratch, "in.arrow", "seg.arrow");
+    strata_ok(
+        &scratch.path,
+        &[
+            "predict",
+            "--model",
+            "model.json",
+            "--input",
+            "in.arrow",
+            "--id",
+            "cid",
+            "--output",
+            "pred.arrow",
+        ],
+    );
+    for output in ["seg.arrow", "pred.arrow"] {
+        let batches = read_arrow(&scratch.join(output));
+        let column = batches[0].column(0);
+        assert_eq!(column.data_type(), &DataType::Float64, "{output}");
+        let got = column
+            .as_primitive::<arrow_array::types::Float64Type>()
+            .values();
+        assert_eq!(got.to_vec(), ids, "{output}");
+    }
+    // Float32 ids come back as Float32.
+    write_arrow(
+        &scratch.join("f32.arrow"),
+        vec![
+            (
+                "cid",
+                Arc::new(Float32Array::from(vec![1.0, 2.0, 3.0, 4.0])),
+            ),
+            ("spend", features(4)),
+        ],
+    );
+    fit_cid(&scratch, "f32.arrow", "seg32.arrow");
+    let batches = read_arrow(&scratch.join("seg32.arrow"));
+    assert_eq!(batches[0].column(0).data_type(), &DataType::Float32);
+    // A repeated id is one, and named as the number it is.
+    write_arrow(
+        &scratch.join("dup.arrow"),
+        vec![
+            (
+                "cid",
+                Arc::new(arrow_array::Float64Array::from(vec![7.0, 8.0, 7.0, 9.0])),
+            ),
+            ("spend", features(4)),
+        ],
+    );
+    strata_fails(
+        &scratch.path,
+        &cid_fit("dup.arrow", "dup-seg.arrow"),
+        65,
+        &["duplicate", "7"],
+    );
+    // One that is no whole number stops the run, with its row.
+    write_arrow(
+        &scratch.join("half.arrow"),
+        vec![
+            (
+                "cid",
+                Arc::new(arrow_array::Float64Array::from(vec![
+                    1.0,
+                    2.0,
+                    2.5,
+                    f64::NAN,
+                ])),
+            ),
+            ("spend", features(4)),
+        ],
+    );
+    strata_fails(
+        &scratch.path,
+        &cid_fit("half.arrow", "half-seg.arrow"),
+        65,
+        &["id column 'cid' holds 2.5 at row 2, not a whole number"],
+    );
+    // A CSV's ids written with a decimal point are text, as written.
+    scratch.write("in.csv", "cid,spend\n17850.0,1\n12.50,2\n3.0,8\n4.0,9\n");
+    fit_cid(&scratch, "in.csv", "csv-seg.csv");
+    let written = std::fs::read_to_string(scratch.join("csv-seg.csv")).unwrap();
+    let firsts: Vec<&str> = written
+        .lines()
+        .map(|line| line.split(',').next().unwrap())
+        .collect();
+    assert_eq!(firsts, ["cid", "17850.0", "12.50", "3.0", "4.0"]);
+}
+
+#[test]
 fn integer_ids_keep_their_width() {
     let scratch = Scratch::new("int-ids");
     strata_ok(

@@ -58,7 +58,7 @@ fn check(table: &RecordBatch, expected: &Value, what: &str) {
     let expected = expected.as_object().unwrap();
     assert_eq!(table.num_rows(), expected.len(), "{what}: customers");
     let column = table.column(0);
-    let ids: Vec<String> = if column.data_type().is_integer() {
+    let ids: Vec<String> = if column.data_type().is_integer() || column.data_type().is_floating() {
         let ints = arrow_cast::cast(column, &DataType::Int64).unwrap();
         ints.as_primitive::<Int64Type>()
             .values()
@@ -290,6 +290,67 @@ fn bad_rows_stop_the_run_or_are_skipped_into_a_rejects_file() {
     let batches = read_arrow(&scratch.join("out.arrow"));
     let table = arrow_select::concat::concat_batches(&batches[0].schema(), &batches).unwrap();
     check(&table, &want["by_order"], "skipped bad rows");
+}
+
+#[test]
+fn floating_point_customer_numbers_are_whole_numbers_or_text_as_written() {
+    // pandas holds integer customers as Float64 once one is missing (a guest checkout). In
+    // Parquet they are whole numbers, kept as Float64; in a CSV (`1.0`) text, as written. The
+    // missing one's row is a bad row either way.
+    let scratch = Scratch::new("rfm-float-ids");
+    let want = json(&fixtures().join("rfm").join("expected_float_ids.json"));
+    let skip = ["--order", "order_id", "--bad-rows", "skip"];
+    let typed = run(&scratch, "tx_float_ids.parquet", &skip);
+    assert_eq!(typed.schema().field(0).data_type(), &DataType::Float64);
+    check(&typed, &want["by_order"], "Float64 customers");
+    let written = run(&scratch, "tx_float_ids.csv", &skip);
+    let texts = text_customers(&written);
+    assert_eq!(texts.len(), typed.num_rows());
+    for (text, number) in texts
+        .iter()
+        .zip(typed.column(0).as_primitive::<Float64Type>().values())
+    {
+        assert_eq!(*text, format!("{number:.1}"));
+    }
+    for name in ["recency_days", "frequency", "monetary", "tenure_days"] {
+        assert_eq!(
+            written.column_by_name(name).unwrap(),
+            typed.column_by_name(name).unwrap(),
+            "{name}"
+        );
+    }
+    // Stopped at the missing customer without --bad-rows skip, as any bad row stops it.
+    let input = rfm_fixture("tx_float_ids.parquet");
+    let mut args = rfm_args(&input, "out.csv");
+    args.extend(["--order", "order_id"]);
+    strata_fails(
+        &scratch.path,
+        &args,
+        65,
+        &["1 bad row(s)", "row 4 (0-based): null customer id"],
+    );
+    // A customer number that is no whole number stops the run, named with its row.
+    let path = scratch.join("fraction.arrow");
+    write_arrow(
+        &path,
+        vec![
+            (
+                "customer_id",
+                Arc::new(Float64Array::from(vec![1.0, 2.0, 2.5])),
+            ),
+            (
+                "date",
+                Arc::new(Date32Array::from(vec![19000, 19001, 19002])),
+            ),
+            ("amount", Arc::new(Float64Array::from(vec![5.0, 6.0, 7.0]))),
+        ],
+    );
+    strata_fails(
+        &scratch.path,
+        &rfm_args(path.to_str().unwrap(), "out.csv"),
+        65,
+        &["customer column 'customer_id' holds 2.5 at row 2, not a whole number"],
+    );
 }
 
 #[test]
