@@ -8,7 +8,7 @@
 use crate::error::{Error, Result};
 use arrow_array::builder::LargeStringBuilder;
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Float64Type, Int64Type, UInt64Type};
+use arrow_array::types::{Decimal128Type, Float64Type, Int64Type, UInt64Type};
 use arrow_array::{Array, ArrayRef, Int64Array, LargeStringArray, UInt64Array};
 use arrow_schema::DataType;
 use rayon::prelude::*;
@@ -90,45 +90,98 @@ fn is_float(data_type: &DataType) -> bool {
     )
 }
 
-/// Whether ids of `data_type` are held as `i64`: signed integers, and floating-point ids, which
-/// are whole numbers (see [`whole_numbers`]).
-fn held_as_signed(data_type: &DataType) -> bool {
-    is_signed(data_type) || is_float(data_type)
+/// Whether keys of `data_type` are numbers that need not be whole, and are taken as keys when
+/// they are (see [`whole_numbers`]): floating-point and decimal columns.
+pub fn is_whole_number_type(data_type: &DataType) -> bool {
+    is_float(data_type)
+        || matches!(
+            data_type,
+            DataType::Decimal32(..)
+                | DataType::Decimal64(..)
+                | DataType::Decimal128(..)
+                | DataType::Decimal256(..)
+        )
 }
 
-/// Gives `push` each id of `array`, a floating-point column, as the whole number it holds
-/// (`None` for a null): pandas makes a column of integer ids Float64 when one is missing, and
-/// an export from it holds `17850.0`. Returns the position and value of the first that is not
-/// a whole number within the 64-bit integers; the ids before it were given.
+/// Whether ids of `data_type` are held as `i64`: signed integers, and floating-point and
+/// decimal ids, which are whole numbers (see [`whole_numbers`]).
+fn held_as_signed(data_type: &DataType) -> bool {
+    is_signed(data_type) || is_whole_number_type(data_type)
+}
+
+/// Gives `push` each key of `array`, a floating-point or decimal column, as the whole number
+/// it holds (`None` for a null). pandas makes a column of integer ids Float64 once one is
+/// missing (an export from it holds `17850.0`); a warehouse's NUMBER(38,0) is a decimal.
+/// Returns the position and text of the first that is not a whole number within the 64-bit
+/// integers; the keys before it were given.
 ///
 /// # Errors
-/// If `array` is not of a floating-point type (a bug in the caller's typing).
+/// If `array` is of neither type (a bug in the caller's typing), or a decimal too wide for 38
+/// digits.
 pub fn whole_numbers(
     array: &ArrayRef,
     mut push: impl FnMut(Option<i64>),
-) -> Result<Option<(usize, f64)>> {
-    let cast = arrow_cast::cast(array, &DataType::Float64)
-        .map_err(|e| Error::Internal(format!("floating-point ids: {e}")))?;
-    // 2^63: the first whole number past i64, and exactly an f64.
-    const PAST: f64 = 9_223_372_036_854_775_808.0;
-    for (i, value) in cast.as_primitive::<Float64Type>().iter().enumerate() {
-        match value {
-            None => push(None),
-            Some(v) if v.fract() == 0.0 && (-PAST..PAST).contains(&v) => push(Some(v as i64)),
-            Some(v) => return Ok(Some((i, v))),
+) -> Result<Option<(usize, String)>> {
+    let scale = match array.data_type() {
+        DataType::Decimal32(_, s)
+        | DataType::Decimal64(_, s)
+        | DataType::Decimal128(_, s)
+        | DataType::Decimal256(_, s) => *s,
+        _ => {
+            let cast = arrow_cast::cast(array, &DataType::Float64)
+                .map_err(|e| Error::Internal(format!("floating-point keys: {e}")))?;
+            // 2^63: the first whole number past i64, and exactly an f64.
+            const PAST: f64 = 9_223_372_036_854_775_808.0;
+            for (i, value) in cast.as_primitive::<Float64Type>().iter().enumerate() {
+                match value {
+                    None => push(None),
+                    Some(v) if v.fract() == 0.0 && (-PAST..PAST).contains(&v) => {
+                        push(Some(v as i64));
+                    }
+                    Some(v) => return Ok(Some((i, v.to_string()))),
+                }
+            }
+            return Ok(None);
+        }
+    };
+    // Every decimal of up to 38 digits is exactly a Decimal128 of its scale; a wider one that
+    // is not stops here.
+    let options = arrow_cast::CastOptions {
+        safe: false,
+        ..Default::default()
+    };
+    let cast = arrow_cast::cast_with_options(array, &DataType::Decimal128(38, scale), &options)
+        .map_err(|e| Error::data(format!("decimal keys of more than 38 digits: {e}")))?;
+    let decimals = cast.as_primitive::<Decimal128Type>();
+    let unit = 10i128
+        .checked_pow(u32::from(scale.unsigned_abs()))
+        .ok_or_else(|| Error::data(format!("decimal keys of scale {scale}: too wide")))?;
+    for (i, raw) in decimals.iter().enumerate() {
+        let Some(raw) = raw else {
+            push(None);
+            continue;
+        };
+        let whole = match scale {
+            0 => Some(raw),
+            s if s > 0 => (raw % unit == 0).then_some(raw / unit),
+            _ => raw.checked_mul(unit),
+        };
+        match whole.and_then(|w| i64::try_from(w).ok()) {
+            Some(key) => push(Some(key)),
+            None => return Ok(Some((i, decimals.value_as_string(i)))),
         }
     }
     Ok(None)
 }
 
-/// The error for a floating-point key column (`what`: id or customer) named `name` that holds
-/// `value`, no whole number, at `row`.
-pub fn not_whole(what: &str, name: &str, row: u64, value: f64) -> Error {
+/// The error for a floating-point or decimal key column (`what`: id or customer) named `name`
+/// that holds `value`, no whole number within the 64-bit integers, at `row`.
+pub fn not_whole(what: &str, name: &str, row: u64, value: &str) -> Error {
     Error::data(format!(
-        "{what} column '{name}' holds {value} at row {row}, not a whole number; a \
-         floating-point {what} column is read as whole numbers (pandas holds a column of \
-         integers as floating-point once a value is missing): fix that value, or write the \
-         column as integers or text"
+        "{what} column '{name}' holds {value} at row {row}, not a whole number within the \
+         64-bit integers; a floating-point or decimal {what} column is read as whole numbers \
+         (pandas holds a column of integers as floating-point once a value is missing): fix \
+         that value, or write the column as integers or text"
     ))
 }
 
@@ -204,7 +257,7 @@ impl IdColumnBuilder {
         if !(held_as_signed(data_type) || is_unsigned(data_type) || is_string(data_type)) {
             return Err(Error::data(format!(
                 "id column '{name}' has type {data_type}; an id must be an integer, a string, \
-                 or a floating-point column of whole numbers"
+                 or a floating-point or decimal column of whole numbers"
             )));
         }
         if is_float(data_type) {
@@ -294,11 +347,11 @@ impl IdColumnBuilder {
             for value in cast.as_string::<i64>() {
                 builder.append_value(key_text(value.unwrap_or(""), self.from_text));
             }
-        } else if is_float(&self.data_type) {
+        } else if is_whole_number_type(&self.data_type) {
             // A null was counted; it reads as 0 here, as in other integer columns.
             let ints = &mut self.ints;
             if let Some((i, value)) = whole_numbers(&array, |id| ints.push(id.unwrap_or(0)))? {
-                return Err(not_whole("id", &self.name, row_base + i as u64, value));
+                return Err(not_whole("id", &self.name, row_base + i as u64, &value));
             }
         } else if is_signed(&self.data_type) {
             let cast = arrow_cast::cast(&array, &DataType::Int64).map_err(cast_err)?;
@@ -603,15 +656,45 @@ mod tests {
         for bad in [-least, 0.5, f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
             let (got, first_bad) = whole(vec![Some(1.0), Some(bad)]);
             assert_eq!(got, [Some(1)], "{bad}");
-            let (i, value) = first_bad.unwrap();
-            assert_eq!(i, 1);
-            assert!(value.to_bits() == bad.to_bits(), "{bad}");
+            assert_eq!(first_bad, Some((1, bad.to_string())), "{bad}");
         }
         // Float32 ids are cast exactly.
         let array: ArrayRef = Arc::new(arrow_array::Float32Array::from(vec![16_777_216.0f32]));
         let mut got = Vec::new();
         assert_eq!(whole_numbers(&array, |id| got.push(id)).unwrap(), None);
         assert_eq!(got, [Some(16_777_216)]);
+    }
+
+    #[test]
+    fn decimal_ids_are_whole_numbers_within_i64() {
+        let whole = |raw: Vec<Option<i128>>, precision: u8, scale: i8| {
+            let array = arrow_array::Decimal128Array::from(raw)
+                .with_precision_and_scale(precision, scale)
+                .unwrap();
+            let array: ArrayRef = Arc::new(array);
+            let mut got = Vec::new();
+            let first_bad = whole_numbers(&array, |id| got.push(id)).unwrap();
+            (got, first_bad)
+        };
+        // NUMBER(38,0): the integers themselves, i64's ends included.
+        let ends = vec![Some(i128::from(i64::MIN)), None, Some(i128::from(i64::MAX))];
+        assert_eq!(
+            whole(ends, 38, 0),
+            (vec![Some(i64::MIN), None, Some(i64::MAX)], None)
+        );
+        // Past i64, with the value as the decimal writes it.
+        let past = whole(vec![Some(7), Some(i128::from(i64::MAX) + 1)], 38, 0);
+        assert_eq!(
+            past,
+            (vec![Some(7)], Some((1, "9223372036854775808".into())))
+        );
+        // A scale of 2: 1700.00 is 1700, 2.50 is no whole number.
+        assert_eq!(
+            whole(vec![Some(170_000), Some(250)], 18, 2),
+            (vec![Some(1700)], Some((1, "2.50".into())))
+        );
+        // A negative scale: 12 × 10^3.
+        assert_eq!(whole(vec![Some(12)], 10, -3), (vec![Some(12_000)], None));
     }
 
     #[test]

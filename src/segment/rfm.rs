@@ -20,7 +20,9 @@
 //! counts such customers.
 
 use super::keys::{Numbering, TextList, prefetch};
-use crate::data::ids::{key_text, not_whole, plain_integers, warn_turned_to_text, whole_numbers};
+use crate::data::ids::{
+    is_whole_number_type, key_text, not_whole, plain_integers, warn_turned_to_text, whole_numbers,
+};
 use crate::data::read::{KeyRead, Opened, Source, as_floats, batch_column, find_column, key_read};
 use crate::error::{Error, Result};
 use arrow_array::cast::AsArray;
@@ -315,8 +317,9 @@ impl Keys {
     fn new(data_type: &DataType) -> Result<Keys> {
         let data_type = crate::data::ids::decoded_type(data_type);
         match data_type {
-            // Floating-point ids are whole numbers (see `whole_numbers`), kept as integers.
-            t if t.is_integer() || t.is_floating() => {
+            // Floating-point and decimal ids are whole numbers (see `whole_numbers`), kept as
+            // integers.
+            t if t.is_integer() || is_whole_number_type(t) => {
                 Ok(Keys::Int(Numbering::default(), t.clone(), false))
             }
             DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
@@ -326,7 +329,7 @@ impl Keys {
             DataType::Null => Ok(Keys::Text(Numbering::default(), DataType::Utf8, false)),
             other => Err(Error::data(format!(
                 "the customer column has type {other}; it must hold integers, text, or \
-                 floating-point whole numbers"
+                 floating-point or decimal whole numbers"
             ))),
         }
     }
@@ -354,10 +357,10 @@ impl Keys {
                 }
                 keys.number_column(ids.iter().map(Option::as_ref))
             }
-            Keys::Int(keys, t, _) if t.is_floating() => {
+            Keys::Int(keys, t, _) if is_whole_number_type(t) => {
                 let mut ids = Vec::with_capacity(array.len());
                 if let Some((i, value)) = whole_numbers(array, |id| ids.push(id))? {
-                    return Err(not_whole("customer", name, row_base + i as u64, value));
+                    return Err(not_whole("customer", name, row_base + i as u64, &value));
                 }
                 keys.number_column(ids.iter().map(Option::as_ref))
             }

@@ -1451,7 +1451,7 @@ fn a_dictionary_encoded_id_is_written_decoded() {
 }
 
 #[test]
-fn floating_point_ids_are_whole_numbers_kept_in_their_type() {
+fn floating_point_and_decimal_ids_are_whole_numbers_kept_in_their_type() {
     // pandas holds integer ids as Float64 once one was missing; such a column is an id all the
     // same: whole numbers, written back in its type (as far as 2^53 and beyond, exactly), and
     // checked for repeats as numbers.
@@ -1511,6 +1511,44 @@ fn floating_point_ids_are_whole_numbers_kept_in_their_type() {
     fit_cid(&scratch, "f32.arrow", "seg32.arrow");
     let batches = read_arrow(&scratch.join("seg32.arrow"));
     assert_eq!(batches[0].column(0).data_type(), &DataType::Float32);
+    // A warehouse's NUMBER(38,0) comes as a decimal: its whole numbers are ids, written back as
+    // the decimal; one with a fraction stops the run.
+    let decimals = |values: Vec<i128>, scale: i8| -> arrow_array::ArrayRef {
+        Arc::new(
+            arrow_array::Decimal128Array::from(values)
+                .with_precision_and_scale(38, scale)
+                .unwrap(),
+        )
+    };
+    let numbers = vec![1_234_567_890_123_456_789, 5, -17, 0];
+    write_arrow(
+        &scratch.join("dec.arrow"),
+        vec![
+            ("cid", decimals(numbers.clone(), 0)),
+            ("spend", features(4)),
+        ],
+    );
+    fit_cid(&scratch, "dec.arrow", "seg-dec.arrow");
+    let batches = read_arrow(&scratch.join("seg-dec.arrow"));
+    let column = batches[0].column(0);
+    assert_eq!(column.data_type(), &DataType::Decimal128(38, 0));
+    let got = column
+        .as_primitive::<arrow_array::types::Decimal128Type>()
+        .values();
+    assert_eq!(got.to_vec(), numbers);
+    write_arrow(
+        &scratch.join("dec-half.arrow"),
+        vec![
+            ("cid", decimals(vec![100, 200, 250, 300], 2)),
+            ("spend", features(4)),
+        ],
+    );
+    strata_fails(
+        &scratch.path,
+        &cid_fit("dec-half.arrow", "half-seg.arrow"),
+        65,
+        &["id column 'cid' holds 2.50 at row 2, not a whole number"],
+    );
     // A repeated id is one, and named as the number it is.
     write_arrow(
         &scratch.join("dup.arrow"),
