@@ -174,14 +174,18 @@ pub fn whole_numbers(
     Ok(None)
 }
 
-/// The error for a floating-point or decimal key column (`what`: id or customer) named `name`
-/// that holds `value`, no whole number within the 64-bit integers, at `row`.
-pub fn not_whole(what: &str, name: &str, row: u64, value: &str) -> Error {
+/// The error for a key column (`what`: id or customer) named `name`, floating-point or decimal
+/// (`data_type`), that holds `value`, no whole number within the 64-bit integers, at `row`.
+pub fn not_whole(what: &str, name: &str, data_type: &DataType, row: u64, value: &str) -> Error {
+    let why = if is_float(data_type) {
+        " (pandas holds a column of integers as floating-point once a value is missing)"
+    } else {
+        ""
+    };
     Error::data(format!(
         "{what} column '{name}' holds {value} at row {row}, not a whole number within the \
-         64-bit integers; a floating-point or decimal {what} column is read as whole numbers \
-         (pandas holds a column of integers as floating-point once a value is missing): fix \
-         that value, or write the column as integers or text"
+         64-bit integers; a {data_type} {what} column is read as whole numbers{why}: fix that \
+         value, or write the column as integers or text"
     ))
 }
 
@@ -251,7 +255,7 @@ impl IdColumnBuilder {
     /// Starts an id column named `name` of `data_type`.
     ///
     /// # Errors
-    /// If the type is neither an integer nor a string type.
+    /// If the type is neither an integer, a string, a floating-point nor a decimal type.
     pub fn new(name: &str, data_type: &DataType) -> Result<Self> {
         let data_type = decoded_type(data_type);
         if !(held_as_signed(data_type) || is_unsigned(data_type) || is_string(data_type)) {
@@ -351,7 +355,8 @@ impl IdColumnBuilder {
             // A null was counted; it reads as 0 here, as in other integer columns.
             let ints = &mut self.ints;
             if let Some((i, value)) = whole_numbers(&array, |id| ints.push(id.unwrap_or(0)))? {
-                return Err(not_whole("id", &self.name, row_base + i as u64, &value));
+                let row = row_base + i as u64;
+                return Err(not_whole("id", &self.name, &self.data_type, row, &value));
             }
         } else if is_signed(&self.data_type) {
             let cast = arrow_cast::cast(&array, &DataType::Int64).map_err(cast_err)?;

@@ -360,7 +360,8 @@ impl Keys {
             Keys::Int(keys, t, _) if is_whole_number_type(t) => {
                 let mut ids = Vec::with_capacity(array.len());
                 if let Some((i, value)) = whole_numbers(array, |id| ids.push(id))? {
-                    return Err(not_whole("customer", name, row_base + i as u64, &value));
+                    let row = row_base + i as u64;
+                    return Err(not_whole("customer", name, t, row, &value));
                 }
                 keys.number_column(ids.iter().map(Option::as_ref))
             }
