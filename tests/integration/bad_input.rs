@@ -178,16 +178,11 @@ fn a_value_past_the_f32_range_is_shown_as_written_in_short() {
     }
 }
 
-#[test]
-fn numbers_written_as_a_spreadsheet_shows_them_are_named() {
-    // A spreadsheet's CSV writes cells as shown: "$1,777.92", "13%". Such columns are text,
-    // so no default feature: the warning says what they hold and what to do.
-    let scratch = Scratch::new("formatted-numbers");
-    scratch.write(
-        "in.csv",
-        "id,recency,spend,share\n1,12,\"$1,777.92\",13%\n2,40,$12.00,7.5%\n3,3,4.5,1%\n\
-         4,90,\"$2,001.10\",2%\n",
-    );
+/// Fits `csv` (columns id, recency, spend, share) in `scratch`, whose spend and share columns
+/// hold numbers as a spreadsheet shows them, `examples` the first of each: the warning names
+/// both with their example and says what to do, and recency alone is clustered.
+fn fit_formatted(scratch: &Scratch, csv: &str, examples: [&str; 2]) -> crate::util::Run {
+    scratch.write("in.csv", csv);
     let run = strata_ok(
         &scratch.path,
         &[
@@ -195,23 +190,32 @@ fn numbers_written_as_a_spreadsheet_shows_them_are_named() {
             "seg.csv",
         ],
     );
-    assert!(
-        run.stderr.contains(
-            "not numeric, so not features: 'spend' (Utf8: numbers written as a spreadsheet \
-             shows them, such as '$1,777.92'), 'share' (Utf8: numbers written as a spreadsheet \
-             shows them, such as '13%')"
-        ),
-        "{}",
-        run.stderr
+    let [spend, share] = examples;
+    let named = format!(
+        "not numeric, so not features: 'spend' (Utf8: numbers written as a spreadsheet shows \
+         them, such as '{spend}'), 'share' (Utf8: numbers written as a spreadsheet shows them, \
+         such as '{share}')"
     );
-    assert!(
-        run.stderr
-            .contains("a number written with a currency sign, thousands separators or a percent"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains(&named), "{named}\n{}", run.stderr);
+    let advice = "a number written with a currency sign, thousands separators or a percent \
+                  sign is text: save such columns as plain numbers";
+    assert!(run.stderr.contains(advice), "{}", run.stderr);
     let report = json(&scratch.join("r.json"));
     assert_eq!(report["input"]["features"], serde_json::json!(["recency"]));
+    run
+}
+
+#[test]
+fn numbers_written_as_a_spreadsheet_shows_them_are_named() {
+    // A spreadsheet's CSV writes cells as shown: "$1,777.92", "13%". Such columns are text,
+    // so no default feature: the warning says what they hold and what to do.
+    let scratch = Scratch::new("formatted-numbers");
+    fit_formatted(
+        &scratch,
+        "id,recency,spend,share\n1,12,\"$1,777.92\",13%\n2,40,$12.00,7.5%\n3,3,4.5,1%\n\
+         4,90,\"$2,001.10\",2%\n",
+        ["$1,777.92", "13%"],
+    );
     // In a folder of parts, the first part's example is shown.
     std::fs::create_dir(scratch.join("parts")).unwrap();
     scratch.write(
@@ -253,36 +257,14 @@ fn numbers_as_european_spreadsheets_show_them_are_named_not_taken_for_words() {
     // A German or French spreadsheet's "CSV" is split by semicolons, with decimal commas
     // (read as numbers) and, in cells formatted as currency or with separators, "1.234,50 €".
     let scratch = Scratch::new("formatted-european");
-    scratch.write(
-        "in.csv",
+    let run = fit_formatted(
+        &scratch,
         "id;recency;spend;share\n1;12;1.234,50 €;12,5 %\n2;40;12,00 €;7,5 %\n\
          3;3;4,5;1 %\n4;90;2\u{a0}001,10 €;2 %\n",
-    );
-    let run = strata_ok(
-        &scratch.path,
-        &[
-            "fit", "--input", "in.csv", "--id", "id", "--k", "2", "--report", "r.json", "--output",
-            "seg.csv",
-        ],
-    );
-    assert!(
-        run.stderr.contains(
-            "not numeric, so not features: 'spend' (Utf8: numbers written as a spreadsheet \
-             shows them, such as '1.234,50 €'), 'share' (Utf8: numbers written as a spreadsheet \
-             shows them, such as '12,5 %')"
-        ),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("save such columns as plain numbers"),
-        "{}",
-        run.stderr
+        ["1.234,50 €", "12,5 %"],
     );
     // They are no words marking missing values.
     assert!(!run.stderr.contains("--null-values"), "{}", run.stderr);
-    let report = json(&scratch.join("r.json"));
-    assert_eq!(report["input"]["features"], serde_json::json!(["recency"]));
     // A word among decimal commas is named as one, without the numbers beside it.
     scratch.write(
         "words.csv",

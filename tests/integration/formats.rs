@@ -287,6 +287,24 @@ fn fit_cid(scratch: &Scratch, input: &str, output: &str) -> crate::util::Run {
     strata_ok(&scratch.path, &args)
 }
 
+/// `strata predict --id cid` with the model [`fit_cid`] wrote, on `input`, to `output`.
+fn predict_cid(scratch: &Scratch, input: &str, output: &str) -> crate::util::Run {
+    strata_ok(
+        &scratch.path,
+        &[
+            "predict",
+            "--model",
+            "model.json",
+            "--input",
+            input,
+            "--id",
+            "cid",
+            "--output",
+            output,
+        ],
+    )
+}
+
 #[test]
 fn a_line_for_excel_before_the_header_row_is_read_past() {
     // Some tools write `sep=;` before the header row so that Excel splits the file as they
@@ -405,20 +423,7 @@ fn ids_written_with_leading_zeros_keep_them() {
             .collect();
         assert_eq!(got, *want, "{input}");
     }
-    strata_ok(
-        &scratch.path,
-        &[
-            "predict",
-            "--model",
-            "model.json",
-            "--input",
-            "padded.csv",
-            "--id",
-            "cid",
-            "--output",
-            "new.csv",
-        ],
-    );
+    predict_cid(&scratch, "padded.csv", "new.csv");
     let written = std::fs::read_to_string(scratch.join("new.csv")).unwrap();
     assert!(
         written.starts_with("cid,segment,distance\n000123,"),
@@ -1474,20 +1479,7 @@ fn floating_point_and_decimal_ids_are_whole_numbers_kept_in_their_type() {
         ],
     );
     fit_cid(&scratch, "in.arrow", "seg.arrow");
-    strata_ok(
-        &scratch.path,
-        &[
-            "predict",
-            "--model",
-            "model.json",
-            "--input",
-            "in.arrow",
-            "--id",
-            "cid",
-            "--output",
-            "pred.arrow",
-        ],
-    );
+    predict_cid(&scratch, "in.arrow", "pred.arrow");
     for output in ["seg.arrow", "pred.arrow"] {
         let batches = read_arrow(&scratch.join(output));
         let column = batches[0].column(0);
@@ -1536,57 +1528,39 @@ fn floating_point_and_decimal_ids_are_whole_numbers_kept_in_their_type() {
         .as_primitive::<arrow_array::types::Decimal128Type>()
         .values();
     assert_eq!(got.to_vec(), numbers);
-    write_arrow(
-        &scratch.join("dec-half.arrow"),
-        vec![
-            ("cid", decimals(vec![100, 200, 250, 300], 2)),
-            ("spend", features(4)),
-        ],
-    );
-    strata_fails(
-        &scratch.path,
-        &cid_fit("dec-half.arrow", "half-seg.arrow"),
-        65,
-        &["id column 'cid' holds 2.50 at row 2, not a whole number"],
+    // Ids `cid` that stop the fit with `says`.
+    let refused = |name: &str, cid: arrow_array::ArrayRef, says: &str| {
+        let input = format!("{name}.arrow");
+        write_arrow(
+            &scratch.join(&input),
+            vec![("cid", cid), ("spend", features(4))],
+        );
+        strata_fails(
+            &scratch.path,
+            &cid_fit(&input, "refused.arrow"),
+            65,
+            &[says],
+        );
+    };
+    let floats = |values: Vec<f64>| -> arrow_array::ArrayRef {
+        Arc::new(arrow_array::Float64Array::from(values))
+    };
+    refused(
+        "dec-half",
+        decimals(vec![100, 200, 250, 300], 2),
+        "id column 'cid' holds 2.50 at row 2, not a whole number",
     );
     // A repeated id is one, and named as the number it is.
-    write_arrow(
-        &scratch.join("dup.arrow"),
-        vec![
-            (
-                "cid",
-                Arc::new(arrow_array::Float64Array::from(vec![7.0, 8.0, 7.0, 9.0])),
-            ),
-            ("spend", features(4)),
-        ],
-    );
-    strata_fails(
-        &scratch.path,
-        &cid_fit("dup.arrow", "dup-seg.arrow"),
-        65,
-        &["duplicate", "7"],
+    refused(
+        "dup",
+        floats(vec![7.0, 8.0, 7.0, 9.0]),
+        "1 duplicate row(s) over 1 id(s), e.g. 7 at rows 0 and 2",
     );
     // One that is no whole number stops the run, with its row.
-    write_arrow(
-        &scratch.join("half.arrow"),
-        vec![
-            (
-                "cid",
-                Arc::new(arrow_array::Float64Array::from(vec![
-                    1.0,
-                    2.0,
-                    2.5,
-                    f64::NAN,
-                ])),
-            ),
-            ("spend", features(4)),
-        ],
-    );
-    strata_fails(
-        &scratch.path,
-        &cid_fit("half.arrow", "half-seg.arrow"),
-        65,
-        &["id column 'cid' holds 2.5 at row 2, not a whole number"],
+    refused(
+        "half",
+        floats(vec![1.0, 2.0, 2.5, f64::NAN]),
+        "id column 'cid' holds 2.5 at row 2, not a whole number",
     );
     // A CSV's ids written with a decimal point are text, as written.
     scratch.write("in.csv", "cid,spend\n17850.0,1\n12.50,2\n3.0,8\n4.0,9\n");
