@@ -1,7 +1,8 @@
 //! The id column: kept in its input type, checked for nulls and duplicates, written back out.
 //!
 //! Integer ids are held as `i64`/`u64` vectors and string ids as one Arrow string array, so the
-//! column costs what it costs in the input and no more. Duplicates are found by sorting each
+//! column costs what it costs in the input and no more; floating-point and decimal ids, whole
+//! numbers, are held as `i64` too and written back in their type. Duplicates are found by sorting each
 //! row's number packed with a 32-bit hash of its id (O(n) extra memory of `u64`), never with a
 //! hash set of every id.
 
