@@ -128,6 +128,10 @@ impl Findings {
         validate::handle_missing(&mut block, missing, fill, &mut cleaning)?;
         self.cleaning.dropped_missing += cleaning.dropped_missing;
         self.cleaning.filled += cleaning.filled;
+        // The fill values used: the model's, the same for every block that had a value missing.
+        if let Some(values) = cleaning.fill_values {
+            self.cleaning.fill_values = Some(values);
+        }
         let kept = block.matrix.rows();
         self.kept += kept as u64;
         // Input rows of the kept rows: the key of the segments file without ids, and the rows
@@ -169,9 +173,13 @@ impl Findings {
         if missing == MissingPolicy::Error {
             validate::reject_missing(features, &self.scans)?;
         }
-        let mut cleaning = self.cleaning.clone();
-        cleaning.fill_values = model.fill.as_ref().map(|fill| fill.values.clone());
-        validate::log_missing(features, &self.scans, missing, &cleaning, "the model's");
+        validate::log_missing(
+            features,
+            &self.scans,
+            missing,
+            &self.cleaning,
+            "the model's",
+        );
         validate::require_rows(reader.name(), reader.rows_read(), self.kept, &self.cleaning)?;
         Transform::check_log1p(features, &self.negatives)?;
         // New rows far outside the training data can overflow the distances as well.
