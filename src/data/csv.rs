@@ -1445,10 +1445,11 @@ fn look_at(path: &Path, csv: &Text, infer_rows: usize, nulls: &Nulls) -> Result<
         .as_ref()
         .and_then(|w| sample_part(w, |i| schema.field(i).data_type() == &DataType::Utf8));
     // A decimal comma is only possible when the comma does not split the columns.
+    let comma_free = delimiter != b',';
     let mut commas = Vec::new();
     let mut retyped: Vec<(usize, DataType)> = Vec::new();
     if let Some(text) = text.as_ref() {
-        if delimiter != b',' {
+        if comma_free {
             commas = decimal_comma_columns(text);
             retyped.extend(commas.iter().map(|&i| (i, DataType::Float64)));
         }
@@ -1476,11 +1477,11 @@ fn look_at(path: &Path, csv: &Text, infer_rows: usize, nulls: &Nulls) -> Result<
     let mut notes = text
         .map(|text| {
             let mut skip: Vec<usize> = retyped.iter().map(|(i, _)| *i).collect();
-            let formatted = formatted_number_columns(&text, &skip, delimiter != b',');
+            let formatted = formatted_number_columns(&text, &skip, comma_free);
             // A formatted number is no word marking a missing value.
             skip.extend(formatted.iter().map(|(i, _)| *i));
             TextNotes {
-                words: words_among_numbers(&text, &skip, delimiter != b','),
+                words: words_among_numbers(&text, &skip, comma_free),
                 formatted,
                 zero_padded: Vec::new(),
             }
