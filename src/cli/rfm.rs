@@ -31,8 +31,9 @@ pub struct RfmArgs {
     /// as written.
     #[arg(long, value_name = "COL")]
     pub customer: String,
-    /// Transaction date column: a date or timestamp, YYYYMMDD integers, or text (ISO
-    /// YYYY-MM-DD, YYYYMMDD, or --date-format).
+    /// Transaction date column: a date or timestamp (the day in the time zone the column names,
+    /// as written when it names none), YYYYMMDD integers, or text (ISO YYYY-MM-DD, YYYYMMDD,
+    /// or --date-format; the day as written).
     #[arg(long, value_name = "COL")]
     pub date: String,
     /// Amount column (negative amounts are refunds: they reduce monetary and are not

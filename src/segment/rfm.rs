@@ -6,8 +6,9 @@
 //! keys), so the log's length is not limited by memory. Customers come out in the order they
 //! first appear in the log.
 //!
-//! Definitions (days are calendar days, UTC for timestamps). A purchase is a transaction with an
-//! amount of zero or more; a negative amount is a refund:
+//! Definitions (days are calendar days: a timestamp's in the time zone its column names, as
+//! written when it names none). A purchase is a transaction with an amount of zero or more; a
+//! negative amount is a refund:
 //! - `recency_days` = as-of − last purchase; `tenure_days` = as-of − first purchase;
 //! - `frequency` = distinct orders with a purchase (`--order`), else purchases;
 //! - `monetary` = the sum of all amounts, so refunds reduce it;
@@ -26,6 +27,7 @@ use crate::data::ids::{
 use crate::data::read::{KeyRead, Opened, Source, as_floats, batch_column, find_column, key_read};
 use crate::error::{Error, Result};
 use arrow_array::cast::AsArray;
+use arrow_array::timezone::Tz;
 use arrow_array::types::{
     Date32Type, Date64Type, Float64Type, Int64Type, TimestampMicrosecondType,
     TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType, UInt64Type,
@@ -34,6 +36,7 @@ use arrow_array::{
     Array, ArrayRef, Date32Array, Float64Array, Int64Array, RecordBatch, StringArray, UInt64Array,
 };
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use chrono::{Offset, TimeZone};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 
@@ -217,90 +220,224 @@ enum Reason {
     NullOrder,
 }
 
-/// Per-row day numbers of a date column: `None` for a null or unparseable value.
-fn day_column(array: &ArrayRef, format: Option<&str>) -> Result<Vec<Option<i32>>> {
-    const MS_PER_DAY: i64 = 86_400_000;
-    let n = array.len();
-    let per_unit = |value: i64, per_day: i64| i32::try_from(value.div_euclid(per_day)).ok();
-    let out: Vec<Option<i32>> = match array.data_type() {
-        // A column with no values at all (a CSV whose cells are all empty).
-        DataType::Null => vec![None; n],
-        DataType::Date32 => {
-            let a = array.as_primitive::<Date32Type>();
-            (0..n).map(|i| a.is_valid(i).then(|| a.value(i))).collect()
+/// The calendar days of instants in one time zone (seconds since 1970-01-01 UTC → days since
+/// 1970-01-01 on the zone's calendar). A zone's offset from UTC changes a few times a year at
+/// most, so it is looked up at the first and last second of each UTC day and, where the two
+/// agree, kept for the day (no zone changes and changes back within one day); on a day it
+/// changes within, each instant is looked up.
+struct LocalDays {
+    zone: Tz,
+    /// The UTC day of `offsets[0]`.
+    first: i64,
+    /// Per UTC day from `first` on: the offset in seconds that holds through all of it, or
+    /// [`Self::UNSEEN`] or [`Self::CHANGES`].
+    offsets: Vec<i32>,
+}
+
+impl LocalDays {
+    const DAY: i64 = 86_400;
+    /// A day not looked up yet.
+    const UNSEEN: i32 = i32::MIN;
+    /// A day the offset changes within (or past chrono's range of dates).
+    const CHANGES: i32 = i32::MAX;
+    /// The most days kept (2,870 years); instants beyond are looked up one by one.
+    const SPAN: i64 = 1 << 20;
+
+    fn new(zone: Tz) -> Self {
+        LocalDays {
+            zone,
+            first: 0,
+            offsets: Vec::new(),
         }
-        DataType::Date64 => {
-            let a = array.as_primitive::<Date64Type>();
-            (0..n)
-                .map(|i| {
-                    a.is_valid(i)
-                        .then(|| per_unit(a.value(i), MS_PER_DAY))
-                        .flatten()
-                })
-                .collect()
+    }
+
+    /// The zone's offset from UTC, in seconds, at `secs`; `None` past chrono's range of dates.
+    fn offset_at(zone: &Tz, secs: i64) -> Option<i32> {
+        let utc = chrono::DateTime::from_timestamp(secs, 0)?.naive_utc();
+        Some(zone.offset_from_utc_datetime(&utc).fix().local_minus_utc())
+    }
+
+    /// The offset that holds through UTC day `utc_day`, or [`Self::CHANGES`].
+    fn whole_day_offset(zone: &Tz, utc_day: i64) -> i32 {
+        let start = utc_day.checked_mul(Self::DAY);
+        let start = start.and_then(|s| Self::offset_at(zone, s));
+        let end = start.and_then(|_| Self::offset_at(zone, utc_day * Self::DAY + Self::DAY - 1));
+        match (start, end) {
+            (Some(start), Some(end)) if start == end => start,
+            _ => Self::CHANGES,
         }
-        DataType::Timestamp(unit, _) => {
-            let (values, per_day): (Vec<Option<i64>>, i64) = match unit {
-                TimeUnit::Second => (
-                    array.as_primitive::<TimestampSecondType>().iter().collect(),
-                    86_400,
-                ),
-                TimeUnit::Millisecond => (
-                    array
-                        .as_primitive::<TimestampMillisecondType>()
-                        .iter()
-                        .collect(),
-                    MS_PER_DAY,
-                ),
-                TimeUnit::Microsecond => (
-                    array
-                        .as_primitive::<TimestampMicrosecondType>()
-                        .iter()
-                        .collect(),
-                    MS_PER_DAY * 1_000,
-                ),
-                TimeUnit::Nanosecond => (
-                    array
-                        .as_primitive::<TimestampNanosecondType>()
-                        .iter()
-                        .collect(),
-                    MS_PER_DAY * 1_000_000,
-                ),
-            };
-            values
-                .into_iter()
-                .map(|v| v.and_then(|v| per_unit(v, per_day)))
-                .collect()
+    }
+
+    /// The slot of `utc_day` in `offsets`, grown to hold it; `None` beyond [`Self::SPAN`].
+    fn slot(&mut self, utc_day: i64) -> Option<usize> {
+        if self.offsets.is_empty() {
+            self.first = utc_day;
         }
-        t if t.is_integer() => {
-            let a = arrow_cast::cast(array, &DataType::Int64)
-                .map_err(|e| Error::data(format!("date column: {e}")))?;
-            let a = a.as_primitive::<Int64Type>();
-            (0..n)
-                .map(|i| a.is_valid(i).then(|| ymd_number(a.value(i))).flatten())
-                .collect()
+        let last = self.first + self.offsets.len() as i64 - 1;
+        let (from, to) = (self.first.min(utc_day), last.max(utc_day));
+        if to - from >= Self::SPAN {
+            return None;
         }
-        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
-            let a = arrow_cast::cast(array, &DataType::Utf8)
-                .map_err(|e| Error::data(format!("date column: {e}")))?;
-            let a = a.as_string::<i32>();
-            a.iter()
-                .map(|v| {
-                    v.and_then(|t| match format {
-                        Some(f) => parse_with_format(t, f),
-                        None => parse_default_date(t),
+        if from < self.first {
+            let before = (self.first - from) as usize;
+            self.offsets
+                .splice(0..0, std::iter::repeat_n(Self::UNSEEN, before));
+            self.first = from;
+        }
+        let len = (to - from + 1) as usize;
+        if len > self.offsets.len() {
+            self.offsets.resize(len, Self::UNSEEN);
+        }
+        Some((utc_day - self.first) as usize)
+    }
+
+    /// The day on the zone's calendar of the instant `secs` seconds after 1970-01-01 UTC.
+    fn day(&mut self, secs: i64) -> Option<i32> {
+        let utc_day = secs.div_euclid(Self::DAY);
+        let whole_day = match self.slot(utc_day) {
+            Some(slot) => {
+                if self.offsets[slot] == Self::UNSEEN {
+                    self.offsets[slot] = Self::whole_day_offset(&self.zone, utc_day);
+                }
+                self.offsets[slot]
+            }
+            None => Self::CHANGES,
+        };
+        let offset = match whole_day {
+            Self::CHANGES => Self::offset_at(&self.zone, secs)?,
+            offset => offset,
+        };
+        i32::try_from((secs + i64::from(offset)).div_euclid(Self::DAY)).ok()
+    }
+}
+
+/// The time zone a timestamp column names: an IANA name (`America/New_York`) or an offset
+/// (`+05:30`), as Arrow allows; also `Z` and `utc` in any case.
+fn time_zone(name: &str) -> Result<Tz> {
+    let utc = name == "Z" || name.eq_ignore_ascii_case("utc");
+    if utc { "+00:00" } else { name }.parse().map_err(|_| {
+        Error::data(format!(
+            "the date column's timestamps are in time zone '{name}', which is neither a time \
+             zone name (such as America/New_York) nor an offset (such as +05:30); its calendar \
+             days cannot be told"
+        ))
+    })
+}
+
+/// Reads a date column's values as days since 1970-01-01, batch by batch: dates as they are,
+/// timestamps on the calendar of their column's time zone (as written when it names none), text
+/// and YYYYMMDD integers as written.
+struct DayReader<'a> {
+    /// strftime format of text dates (default: ISO or YYYYMMDD).
+    format: Option<&'a str>,
+    /// The time zone of the last timestamp column read, and its offsets.
+    zone: Option<(Arc<str>, LocalDays)>,
+}
+
+impl<'a> DayReader<'a> {
+    fn new(format: Option<&'a str>) -> Self {
+        DayReader { format, zone: None }
+    }
+
+    /// The day of each value: `None` for a null or unparseable one.
+    fn days(&mut self, array: &ArrayRef) -> Result<Vec<Option<i32>>> {
+        const MS_PER_DAY: i64 = 86_400_000;
+        let n = array.len();
+        let per_unit = |value: i64, per_day: i64| i32::try_from(value.div_euclid(per_day)).ok();
+        let out: Vec<Option<i32>> = match array.data_type() {
+            // A column with no values at all (a CSV whose cells are all empty).
+            DataType::Null => vec![None; n],
+            DataType::Date32 => {
+                let a = array.as_primitive::<Date32Type>();
+                (0..n).map(|i| a.is_valid(i).then(|| a.value(i))).collect()
+            }
+            DataType::Date64 => {
+                let a = array.as_primitive::<Date64Type>();
+                (0..n)
+                    .map(|i| {
+                        a.is_valid(i)
+                            .then(|| per_unit(a.value(i), MS_PER_DAY))
+                            .flatten()
                     })
-                })
-                .collect()
-        }
-        other => {
-            return Err(Error::data(format!(
-                "the date column has type {other}; it must be a date, a timestamp, YYYYMMDD \
-                 integers or text (ISO, YYYYMMDD, or --date-format)"
-            )));
-        }
-    };
-    Ok(out)
+                    .collect()
+            }
+            DataType::Timestamp(unit, tz) => {
+                let (values, per_second): (Vec<Option<i64>>, i64) = match unit {
+                    TimeUnit::Second => (
+                        array.as_primitive::<TimestampSecondType>().iter().collect(),
+                        1,
+                    ),
+                    TimeUnit::Millisecond => (
+                        array
+                            .as_primitive::<TimestampMillisecondType>()
+                            .iter()
+                            .collect(),
+                        1_000,
+                    ),
+                    TimeUnit::Microsecond => (
+                        array
+                            .as_primitive::<TimestampMicrosecondType>()
+                            .iter()
+                            .collect(),
+                        1_000_000,
+                    ),
+                    TimeUnit::Nanosecond => (
+                        array
+                            .as_primitive::<TimestampNanosecondType>()
+                            .iter()
+                            .collect(),
+                        1_000_000_000,
+                    ),
+                };
+                match tz {
+                    // No zone: the wall-clock time as written.
+                    None => values
+                        .into_iter()
+                        .map(|v| v.and_then(|v| per_unit(v, per_second * 86_400)))
+                        .collect(),
+                    // Instants in UTC, whose day is the one in the zone they were recorded in.
+                    Some(tz) => {
+                        if self.zone.as_ref().is_none_or(|(name, _)| name != tz) {
+                            self.zone = Some((tz.clone(), LocalDays::new(time_zone(tz)?)));
+                        }
+                        let days = &mut self.zone.as_mut().expect("set above").1;
+                        values
+                            .into_iter()
+                            .map(|v| v.and_then(|v| days.day(v.div_euclid(per_second))))
+                            .collect()
+                    }
+                }
+            }
+            t if t.is_integer() => {
+                let a = arrow_cast::cast(array, &DataType::Int64)
+                    .map_err(|e| Error::data(format!("date column: {e}")))?;
+                let a = a.as_primitive::<Int64Type>();
+                (0..n)
+                    .map(|i| a.is_valid(i).then(|| ymd_number(a.value(i))).flatten())
+                    .collect()
+            }
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
+                let a = arrow_cast::cast(array, &DataType::Utf8)
+                    .map_err(|e| Error::data(format!("date column: {e}")))?;
+                let a = a.as_string::<i32>();
+                a.iter()
+                    .map(|v| {
+                        v.and_then(|t| match self.format {
+                            Some(f) => parse_with_format(t, f),
+                            None => parse_default_date(t),
+                        })
+                    })
+                    .collect()
+            }
+            other => {
+                return Err(Error::data(format!(
+                    "the date column has type {other}; it must be a date, a timestamp, YYYYMMDD \
+                     integers or text (ISO, YYYYMMDD, or --date-format)"
+                )));
+            }
+        };
+        Ok(out)
+    }
 }
 
 /// Customer ids as hashable keys, keeping the input type for the output.
@@ -674,6 +811,7 @@ pub fn aggregate(source: Source, spec: &RfmSpec) -> Result<RfmOutcome> {
     let mut row_base: u64 = 0;
     // The first and last day of the usable rows.
     let mut log_days: Option<(i32, i32)> = None;
+    let mut day_reader = DayReader::new(spec.date_format.as_deref());
     let progress = crate::progress::stage(
         format!("reading {name}"),
         opened.rows_total(),
@@ -685,7 +823,7 @@ pub fn aggregate(source: Source, spec: &RfmSpec) -> Result<RfmOutcome> {
         let n = batch.num_rows();
         let slots = keys.slots(column(customer_idx)?, row_base, &spec.customer)?;
         records.resize(keys.len(), None);
-        let days = day_column(column(date_idx)?, spec.date_format.as_deref())?;
+        let days = day_reader.days(column(date_idx)?)?;
         let not_read = |e| Error::data(format!("amount column '{}': {e}", spec.amount));
         // Numbers named missing are compared in the column's own precision.
         let amounts = stand_ins.nulled(as_floats(column(amount_idx)?).map_err(not_read)?)?;
@@ -944,5 +1082,117 @@ mod tests {
         assert_eq!(iso_day(d), "2024-02-29");
         assert_eq!(days_from_ymd(1970, 1, 1), Some(0));
         assert_eq!(days_from_ymd(1969, 12, 31), Some(-1));
+    }
+
+    /// Seconds since 1970-01-01 UTC of a UTC date and time.
+    fn utc(y: i32, mo: u32, d: u32, h: i64, mi: i64, s: i64) -> i64 {
+        i64::from(days_from_ymd(y, mo, d).unwrap()) * 86_400 + h * 3_600 + mi * 60 + s
+    }
+
+    #[test]
+    fn a_timestamp_is_on_the_calendar_of_its_zone() {
+        let day = |zone: &str, secs: i64| LocalDays::new(time_zone(zone).unwrap()).day(secs);
+        let ymd = |y, m, d| days_from_ymd(y, m, d);
+        let ny = "America/New_York";
+        // Eastern time: UTC−5 in winter, −4 in summer; the clocks go forward on 2024-03-10 at
+        // 07:00 UTC and back on 2024-11-03 at 06:00 UTC.
+        assert_eq!(day(ny, utc(2024, 3, 10, 4, 59, 59)), ymd(2024, 3, 9));
+        assert_eq!(day(ny, utc(2024, 3, 10, 5, 0, 0)), ymd(2024, 3, 10));
+        assert_eq!(day(ny, utc(2024, 7, 1, 3, 59, 59)), ymd(2024, 6, 30));
+        assert_eq!(day(ny, utc(2024, 7, 1, 4, 0, 0)), ymd(2024, 7, 1));
+        assert_eq!(day(ny, utc(2024, 11, 3, 3, 59, 59)), ymd(2024, 11, 2));
+        assert_eq!(day(ny, utc(2024, 11, 4, 4, 59, 59)), ymd(2024, 11, 3));
+        assert_eq!(day(ny, utc(2024, 11, 4, 5, 0, 0)), ymd(2024, 11, 4));
+        // Before 1970: 23:00 on 1969-12-31 in New York is 04:00 UTC the next day.
+        assert_eq!(day(ny, utc(1970, 1, 1, 4, 0, 0)), ymd(1969, 12, 31));
+        // A half-hour offset, by name and as an offset; UTC by its names.
+        for zone in ["Asia/Kolkata", "+05:30", "+0530"] {
+            assert_eq!(
+                day(zone, utc(2024, 1, 1, 18, 29, 59)),
+                ymd(2024, 1, 1),
+                "{zone}"
+            );
+            assert_eq!(
+                day(zone, utc(2024, 1, 1, 18, 30, 0)),
+                ymd(2024, 1, 2),
+                "{zone}"
+            );
+        }
+        for zone in ["UTC", "utc", "Z", "Etc/UTC", "+00:00"] {
+            assert_eq!(
+                day(zone, utc(2024, 1, 1, 23, 59, 59)),
+                ymd(2024, 1, 1),
+                "{zone}"
+            );
+            assert_eq!(
+                day(zone, utc(2024, 1, 2, 0, 0, 0)),
+                ymd(2024, 1, 2),
+                "{zone}"
+            );
+        }
+        // Lord Howe Island moves its clocks by half an hour: +11 until 2024-04-06 15:00 UTC,
+        // then +10:30.
+        let lh = "Australia/Lord_Howe";
+        assert_eq!(day(lh, utc(2024, 4, 6, 12, 59, 59)), ymd(2024, 4, 6));
+        assert_eq!(day(lh, utc(2024, 4, 6, 13, 0, 0)), ymd(2024, 4, 7));
+        assert_eq!(day(lh, utc(2024, 4, 7, 13, 29, 59)), ymd(2024, 4, 7));
+        assert_eq!(day(lh, utc(2024, 4, 7, 13, 30, 0)), ymd(2024, 4, 8));
+        // Samoa went from UTC−10 to +14 at 10:00 UTC on 2011-12-30, within a UTC day, and
+        // skipped its 30 December.
+        let samoa = "Pacific/Apia";
+        assert_eq!(day(samoa, utc(2011, 12, 30, 9, 59, 59)), ymd(2011, 12, 29));
+        assert_eq!(day(samoa, utc(2011, 12, 30, 10, 0, 0)), ymd(2011, 12, 31));
+        // Instants further apart than the days kept are looked up one by one (in 1870 New York
+        // kept local mean time, −4:56:02; in 4900, winter is on Eastern Standard Time still).
+        let mut days = LocalDays::new(time_zone(ny).unwrap());
+        assert_eq!(days.day(utc(1870, 1, 1, 4, 56, 1)), ymd(1869, 12, 31));
+        assert_eq!(days.day(utc(1870, 1, 1, 4, 56, 2)), ymd(1870, 1, 1));
+        assert_eq!(days.day(utc(4900, 1, 1, 4, 59, 59)), ymd(4899, 12, 31));
+        assert_eq!(days.day(utc(4900, 1, 1, 5, 0, 0)), ymd(4900, 1, 1));
+        assert_eq!(days.offsets.len(), 1);
+        // A name no zone has is an input error that names it.
+        let Err(e) = time_zone("Mars/Olympus") else {
+            panic!("an unknown zone was taken")
+        };
+        assert_eq!(e.exit_code(), 65);
+        assert!(e.to_string().contains("'Mars/Olympus'"), "{e}");
+    }
+
+    #[test]
+    fn the_offsets_kept_per_day_give_what_each_instant_looked_up_gives() {
+        // Instants 7 min 13 s apart through fourteen months of each zone's changes, visited
+        // in an order that jumps about, so the kept offsets are used out of order too; each
+        // day is checked against the zone's own offset at that instant.
+        let step = 7 * 60 + 13;
+        let (start, end) = (utc(2023, 10, 1, 0, 0, 0), utc(2024, 12, 1, 0, 0, 0));
+        let count = (end - start) / step;
+        assert_ne!(count % 7919, 0);
+        // With the number of times each zone changes its clocks in those months.
+        for (zone, changes) in [
+            ("America/New_York", 3),
+            ("Australia/Lord_Howe", 2),
+            ("Europe/London", 3),
+            ("+05:30", 0),
+        ] {
+            let tz = time_zone(zone).unwrap();
+            let mut days = LocalDays::new(tz);
+            for i in 0..count {
+                // i ↦ (i·7919 + count/2) mod count visits every instant once (7919 is prime,
+                // count not a multiple of it), from the middle on, so the days kept grow both
+                // ways.
+                let secs = start + ((i * 7919 + count / 2) % count) * step;
+                let offset = LocalDays::offset_at(&tz, secs).unwrap();
+                let want = i32::try_from((secs + i64::from(offset)).div_euclid(86_400)).unwrap();
+                assert_eq!(days.day(secs), Some(want), "{zone} at {secs}");
+            }
+            // The days the clocks change on, and those only, are looked up instant by instant.
+            let seen = days
+                .offsets
+                .iter()
+                .filter(|&&o| o == LocalDays::CHANGES)
+                .count();
+            assert_eq!(seen, changes, "{zone}");
+            assert!(!days.offsets.contains(&LocalDays::UNSEEN), "{zone}");
+        }
     }
 }

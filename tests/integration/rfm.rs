@@ -1,13 +1,14 @@
 //! `strata rfm` against a pandas groupby on the same transaction log (tests/fixtures/rfm,
-//! written by make_fixtures.py): five date forms, ties, refunds, one-purchase customers,
-//! multi-line orders, bad rows (also written as words for missing values).
+//! written by make_fixtures.py): every date form (time-zoned timestamps too), ties, refunds,
+//! one-purchase customers, multi-line orders, bad rows (also written as words for missing
+//! values).
 
 use crate::util::{
     Scratch, assert_close, fixtures, json, read_arrow, strata, strata_fails, strata_ok, write_arrow,
 };
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Date32Type, Float64Type, Int64Type};
-use arrow_array::{Date32Array, Float64Array, Int64Array, RecordBatch};
+use arrow_array::{Date32Array, Float64Array, Int64Array, RecordBatch, TimestampSecondArray};
 use arrow_schema::DataType;
 use serde_json::Value;
 use std::sync::Arc;
@@ -222,6 +223,67 @@ fn rfm_equals_a_pandas_groupby_for_every_date_form() {
     assert_eq!(
         summary["customers"].as_u64().unwrap() as usize,
         expected["by_order"].as_object().unwrap().len()
+    );
+}
+
+#[test]
+fn zoned_timestamps_fall_on_the_calendar_day_of_their_zone() {
+    // The log of expected.json with times through the day, evenings included, in New York
+    // (`date`) and at -03:00 (`date_offset`): pandas' calendar days in those zones are the log's
+    // days, so the table is the same as from the plain dates. The same frame as pandas writes
+    // it to CSV, with offsets in the text, reads the same.
+    let expected = json(&fixtures().join("rfm").join("expected.json"));
+    let scratch = Scratch::new("rfm-zones");
+    let order = ["--order", "order_id"];
+    for input in ["tx_timestamp_tz.parquet", "tx_timestamp_tz.csv"] {
+        let table = run(&scratch, input, &order);
+        check(&table, &expected["by_order"], input);
+    }
+    let input = rfm_fixture("tx_timestamp_tz.parquet");
+    let mut args = rfm_args(&input, "offset.arrow");
+    let at = args.iter().position(|&a| a == "date").unwrap();
+    args[at] = "date_offset";
+    args.extend_from_slice(&order);
+    strata_ok(&scratch.path, &args);
+    let batches = read_arrow(&scratch.join("offset.arrow"));
+    let table = arrow_select::concat::concat_batches(&batches[0].schema(), &batches).unwrap();
+    check(&table, &expected["by_order"], "date_offset");
+
+    // A rejected row shows its time in its zone; a zone no one knows stops the run.
+    let instants = TimestampSecondArray::from(vec![1_709_337_600, 1_709_341_200]);
+    let write = |name: &str, zone: &str| {
+        let path = scratch.join(name);
+        write_arrow(
+            &path,
+            vec![
+                ("customer_id", Arc::new(Int64Array::from(vec![1, 2])) as _),
+                ("date", Arc::new(instants.clone().with_timezone(zone)) as _),
+                (
+                    "amount",
+                    Arc::new(Float64Array::from(vec![Some(5.0), None])) as _,
+                ),
+            ],
+        );
+        path.display().to_string()
+    };
+    let input = write("new_york.arrow", "America/New_York");
+    let mut args = rfm_args(&input, "skipped.csv");
+    args.extend_from_slice(&["--bad-rows", "skip", "--rejects", "rejects.csv"]);
+    strata_ok(&scratch.path, &args);
+    let rejects = std::fs::read_to_string(scratch.join("rejects.csv")).unwrap();
+    // 2024-03-02 01:00 UTC is 20:00 on 1 March in New York, the day customer 1 bought on.
+    assert!(
+        rejects.contains("1,\"missing, NaN or infinite amount\",2,2024-03-01T20:00:00-05:00,"),
+        "{rejects}"
+    );
+    let skipped = std::fs::read_to_string(scratch.join("skipped.csv")).unwrap();
+    assert!(skipped.ends_with(",2024-03-01,2024-03-01\n"), "{skipped}");
+    let input = write("mars.arrow", "Mars/Olympus");
+    strata_fails(
+        &scratch.path,
+        &rfm_args(&input, "mars.csv"),
+        65,
+        &["time zone 'Mars/Olympus'", "such as America/New_York"],
     );
 }
 
