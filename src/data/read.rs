@@ -737,9 +737,61 @@ fn open_folder(folder: PathBuf, options: &CsvOptions) -> Result<Opened> {
     })
 }
 
+/// The schema to read a Parquet file with when its timestamps lost their time zone on the way
+/// in: pyarrow keeps a column's zone (`America/New_York`) in the Arrow schema it embeds, but
+/// where it stored the values in another unit than that schema's (`coerce_timestamps='ms'`, or
+/// seconds, which Parquet has not), the Parquet reader leaves the embedded type aside and takes
+/// the Parquet type's, which names UTC. The values are UTC instants either way; this names
+/// their zone again. `None` when no column needs it.
+fn zones_restored(metadata: &ArrowReaderMetadata) -> Option<SchemaRef> {
+    use base64::Engine;
+    let embedded = metadata
+        .metadata()
+        .file_metadata()
+        .key_value_metadata()?
+        .iter()
+        .find(|kv| kv.key == parquet::arrow::ARROW_SCHEMA_META_KEY)?
+        .value
+        .as_ref()?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(embedded)
+        .ok()?;
+    let written = arrow_ipc::convert::try_schema_from_ipc_buffer(&bytes).ok()?;
+    let read = metadata.schema();
+    if written.fields().len() != read.fields().len() {
+        return None;
+    }
+    let mut restored = false;
+    let fields: Vec<_> = read
+        .fields()
+        .iter()
+        .zip(written.fields())
+        .map(
+            |(field, wrote)| match (field.data_type(), wrote.data_type()) {
+                (DataType::Timestamp(unit, Some(utc)), DataType::Timestamp(_, Some(zone)))
+                    if utc != zone && field.name() == wrote.name() =>
+                {
+                    restored = true;
+                    let zoned = DataType::Timestamp(*unit, Some(zone.clone()));
+                    Arc::new(field.as_ref().clone().with_data_type(zoned))
+                }
+                _ => field.clone(),
+            },
+        )
+        .collect();
+    restored.then(|| Arc::new(Schema::new_with_metadata(fields, read.metadata().clone())))
+}
+
 fn open_parquet(path: PathBuf, file: File) -> Result<Opened> {
-    let metadata = ArrowReaderMetadata::load(&file, ArrowReaderOptions::default())
+    let mut metadata = ArrowReaderMetadata::load(&file, ArrowReaderOptions::default())
         .map_err(|e| Error::read_input(&path, e))?;
+    if let Some(schema) = zones_restored(&metadata) {
+        let options = ArrowReaderOptions::new().with_schema(schema);
+        match ArrowReaderMetadata::try_new(metadata.metadata().clone(), options) {
+            Ok(zoned) => metadata = zoned,
+            Err(e) => log::debug!("{}: time zones not restored: {e}", path.display()),
+        }
+    }
     let schema = metadata.schema().clone();
     let rows = usize::try_from(metadata.metadata().file_metadata().num_rows()).ok();
     Ok(Opened {
@@ -1885,6 +1937,86 @@ mod tests {
         assert!(none.is_empty());
         let column: ArrayRef = Arc::new(Float64Array::from(vec![-999.0]));
         assert!(Arc::ptr_eq(&none.nulled(column.clone()).unwrap(), &column));
+    }
+
+    #[test]
+    fn a_parquet_timestamp_keeps_the_zone_its_writer_embedded_in_another_unit() {
+        use arrow_array::TimestampMillisecondArray;
+        use arrow_schema::TimeUnit::{Microsecond, Millisecond};
+        use parquet::arrow::arrow_writer::ArrowWriterOptions;
+        use parquet::file::metadata::KeyValue;
+        // A file as pyarrow writes a zoned microsecond column with coerce_timestamps='ms': the
+        // values in milliseconds, marked as adjusted to UTC, under an embedded Arrow schema
+        // that gives microseconds and the zone. Beside it, a column in UTC and one with no
+        // zone, which stay as they are.
+        let zoned = |unit, zone: Option<&str>| DataType::Timestamp(unit, zone.map(Arc::from));
+        let stored = Arc::new(Schema::new(vec![
+            Field::new("at", zoned(Millisecond, Some("+00:00")), false),
+            Field::new("utc", zoned(Millisecond, Some("+00:00")), false),
+            Field::new("wall", zoned(Millisecond, None), false),
+        ]));
+        let mut embedded = stored.as_ref().clone();
+        let mut fields: Vec<Field> = embedded
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone())
+            .collect();
+        fields[0] = Field::new("at", zoned(Microsecond, Some("America/New_York")), false);
+        embedded = Schema::new(fields);
+        let millis = TimestampMillisecondArray::from(vec![1_709_337_600_000, 1_709_341_200_000]);
+        let batch = RecordBatch::try_new(
+            stored.clone(),
+            vec![
+                Arc::new(millis.clone().with_timezone("+00:00")),
+                Arc::new(millis.clone().with_timezone("+00:00")),
+                Arc::new(millis.clone()),
+            ],
+        )
+        .unwrap();
+        let dir = std::env::temp_dir().join(format!("strata-zones-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("t.parquet");
+        let props = parquet::file::properties::WriterProperties::builder()
+            .set_key_value_metadata(Some(vec![KeyValue::new(
+                parquet::arrow::ARROW_SCHEMA_META_KEY.to_string(),
+                parquet::arrow::encode_arrow_schema(&embedded),
+            )]))
+            .build();
+        let options = ArrowWriterOptions::new()
+            .with_properties(props)
+            .with_skip_arrow_metadata(true);
+        let file = File::create(&path).unwrap();
+        let mut writer =
+            parquet::arrow::ArrowWriter::try_new_with_options(file, stored, options).unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+        let opened = Opened::open(Source::file(path)).unwrap();
+        let types: Vec<DataType> = opened
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.data_type().clone())
+            .collect();
+        assert_eq!(
+            types,
+            [
+                zoned(Millisecond, Some("America/New_York")),
+                zoned(Millisecond, Some("+00:00")),
+                zoned(Millisecond, None),
+            ]
+        );
+        let read: Vec<RecordBatch> = opened
+            .batches_with_text(&[0, 1, 2], &[], &[])
+            .unwrap()
+            .map(|b| b.unwrap())
+            .collect();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(read.len(), 1);
+        for (column, want) in read[0].columns().iter().zip(&types) {
+            assert_eq!(column.data_type(), want);
+            let values = column.as_primitive::<arrow_array::types::TimestampMillisecondType>();
+            assert_eq!(values.values(), millis.values());
+        }
     }
 
     /// A Parquet file of several row groups (not multiples of the batch size) read by several
