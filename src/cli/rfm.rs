@@ -3,7 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::output::write::{commit_all, preflight_outputs, write_table};
-use crate::segment::rfm::{BadRows, RfmSpec, aggregate, parse_default_date};
+use crate::segment::rfm::{BadRows, RfmSpec, aggregate, parse_default_date, parse_time_zone};
 use clap::Args;
 use std::path::{Path, PathBuf};
 
@@ -48,6 +48,14 @@ pub struct RfmArgs {
     /// transaction).
     #[arg(long, value_name = "DATE")]
     pub as_of: Option<String>,
+    /// Count days on this time zone's calendar (an IANA name such as America/New_York, or an
+    /// offset such as -05:00): every instant (a timestamp that names its zone, UTC included, or
+    /// a time written with its offset or Z, as 2024-03-02T03:00:00Z; with --date-format, one
+    /// with %z) falls on its day there. Logs kept in UTC need this for local days. Dates, and
+    /// times that name no zone, are read as written (default: each instant on its own zone's
+    /// calendar; text as written).
+    #[arg(long, value_name = "ZONE")]
+    pub time_zone: Option<String>,
     /// strftime format of text dates, e.g. %d/%m/%Y (a time after such a date, as in
     /// `3/1/2024 10:00`, is ignored; a run stopped by a date in another layout suggests one).
     #[arg(long, value_name = "FORMAT")]
@@ -92,6 +100,18 @@ pub fn run(args: RfmArgs) -> Result<()> {
             })
         })
         .transpose()?;
+    let time_zone = args
+        .time_zone
+        .as_deref()
+        .map(|name| {
+            parse_time_zone(name).ok_or_else(|| {
+                Error::usage(format!(
+                    "--time-zone '{name}' is neither a time zone name (such as \
+                     America/New_York, Europe/Paris, UTC) nor an offset (such as -05:00)"
+                ))
+            })
+        })
+        .transpose()?;
     let outputs: Vec<&Path> = std::iter::once(args.output.as_path())
         .chain(args.rejects.as_deref())
         .collect();
@@ -103,6 +123,7 @@ pub fn run(args: RfmArgs) -> Result<()> {
         order: args.order,
         date_format: args.date_format,
         as_of,
+        time_zone,
         bad_rows: args.bad_rows,
     };
     let started = std::time::Instant::now();

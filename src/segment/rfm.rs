@@ -7,7 +7,7 @@
 //! first appear in the log.
 //!
 //! Definitions (days are calendar days: a timestamp's in the time zone its column names, as
-//! written when it names none). A purchase is a transaction with an amount of zero or more; a
+//! written when it names none; with `--time-zone`, every instant's in that zone). A purchase is a transaction with an amount of zero or more; a
 //! negative amount is a refund:
 //! - `recency_days` = as-of − last purchase; `tenure_days` = as-of − first purchase;
 //! - `frequency` = distinct orders with a purchase (`--order`), else purchases;
@@ -65,6 +65,9 @@ pub struct RfmSpec {
     pub date_format: Option<String>,
     /// The reference day, in days since 1970-01-01.
     pub as_of: Option<i32>,
+    /// The calendar days are counted on (`--time-zone`): instants (timestamps that name a zone,
+    /// text with an offset or Z) are taken to its day. `None`: each instant's own zone's day.
+    pub time_zone: Option<Tz>,
     /// Bad-row policy.
     pub bad_rows: BadRows,
 }
@@ -311,17 +314,98 @@ impl LocalDays {
     }
 }
 
-/// The time zone a timestamp column names: an IANA name (`America/New_York`) or an offset
-/// (`+05:30`), as Arrow allows; also `Z` and `utc` in any case.
-fn time_zone(name: &str) -> Result<Tz> {
+/// A time zone by its IANA name (`America/New_York`) or an offset (`+05:30`, `-0300`), as
+/// Arrow names them; also `Z` and `utc` in any case.
+pub fn parse_time_zone(name: &str) -> Option<Tz> {
     let utc = name == "Z" || name.eq_ignore_ascii_case("utc");
-    if utc { "+00:00" } else { name }.parse().map_err(|_| {
+    if utc { "UTC" } else { name }.parse().ok()
+}
+
+/// The time zone a timestamp column names.
+fn time_zone(name: &str) -> Result<Tz> {
+    parse_time_zone(name).ok_or_else(|| {
         Error::data(format!(
             "the date column's timestamps are in time zone '{name}', which is neither a time \
              zone name (such as America/New_York) nor an offset (such as +05:30); its calendar \
              days cannot be told"
         ))
     })
+}
+
+/// Seconds east of UTC of an offset written after a time: `Z`, `UTC`, `+05:30`, `-0300`, `+05`.
+fn parse_offset(text: &str) -> Option<i64> {
+    if text == "Z" || text == "z" || text.eq_ignore_ascii_case("utc") {
+        return Some(0);
+    }
+    let sign = match text.as_bytes().first()? {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    // HH, HHMM or HH:MM.
+    let body = &text.as_bytes()[1..];
+    let digit = |i: usize| {
+        body.get(i)
+            .filter(|c| c.is_ascii_digit())
+            .map(|c| i64::from(c - b'0'))
+    };
+    let pair = |i: usize| Some(digit(i)? * 10 + digit(i + 1)?);
+    let (hours, minutes) = match body.len() {
+        2 => (pair(0)?, 0),
+        4 => (pair(0)?, pair(2)?),
+        5 if body[2] == b':' => (pair(0)?, pair(3)?),
+        _ => return None,
+    };
+    (hours <= 23 && minutes <= 59).then_some(sign * (hours * 3_600 + minutes * 60))
+}
+
+/// The instant, in seconds since 1970-01-01 UTC, of an ISO date and time that carries its
+/// offset: `2024-03-01T22:00:00-05:00`, `2024-03-02 03:00:00Z`, `2024-03-01 22:00:00.250 -0500`
+/// (a fraction of a second is dropped). `None` for a date alone, or a time with no offset.
+fn parse_instant(text: &str) -> Option<i64> {
+    let t = text.trim();
+    let day = parse_default_date(t.get(..10)?)?;
+    let rest = t.get(10..)?.strip_prefix(['T', 't', ' '])?;
+    let two = |at: usize| -> Option<i64> {
+        let d = rest.get(at..at + 2)?;
+        d.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| d.parse().ok())?
+    };
+    let (hours, minutes) = (two(0)?, two(3)?);
+    if rest.as_bytes().get(2) != Some(&b':') {
+        return None;
+    }
+    let mut at = 5;
+    let mut seconds = 0;
+    if rest.as_bytes().get(at) == Some(&b':') {
+        seconds = two(at + 1)?;
+        at += 3;
+        if rest.as_bytes().get(at) == Some(&b'.') {
+            let fraction = rest[at + 1..]
+                .bytes()
+                .take_while(u8::is_ascii_digit)
+                .count();
+            if fraction == 0 {
+                return None;
+            }
+            at += 1 + fraction;
+        }
+    }
+    // A leap second (60) is the last second of its minute.
+    if hours > 23 || minutes > 59 || seconds > 60 {
+        return None;
+    }
+    let offset = parse_offset(rest[at..].trim_start())?;
+    let local = i64::from(day) * 86_400 + hours * 3_600 + minutes * 60 + seconds.min(59);
+    Some(local - offset)
+}
+
+/// The instant of `text` read with a strftime `format` that has an offset (`%z`, `%:z`).
+fn parse_instant_with_format(text: &str, format: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_str(text.trim(), format)
+        .ok()
+        .map(|t| t.timestamp())
 }
 
 /// Reads a date column's values as days since 1970-01-01, batch by batch: dates as they are,
@@ -332,11 +416,27 @@ struct DayReader<'a> {
     format: Option<&'a str>,
     /// The time zone of the last timestamp column read, and its offsets.
     zone: Option<(Arc<str>, LocalDays)>,
+    /// `--time-zone`: the calendar every instant is taken to.
+    calendar: Option<LocalDays>,
+    /// Values read as instants on `calendar`.
+    instants: u64,
 }
 
 impl<'a> DayReader<'a> {
-    fn new(format: Option<&'a str>) -> Self {
-        DayReader { format, zone: None }
+    fn new(format: Option<&'a str>, calendar: Option<Tz>) -> Self {
+        DayReader {
+            format,
+            zone: None,
+            calendar: calendar.map(LocalDays::new),
+            instants: 0,
+        }
+    }
+
+    /// The day on `--time-zone`'s calendar of an instant, if one was given.
+    fn on_calendar(&mut self, secs: i64) -> Option<Option<i32>> {
+        let calendar = self.calendar.as_mut()?;
+        self.instants += 1;
+        Some(calendar.day(secs))
     }
 
     /// The day of each value: `None` for a null or unparseable one.
@@ -395,7 +495,14 @@ impl<'a> DayReader<'a> {
                         .into_iter()
                         .map(|v| v.and_then(|v| per_unit(v, per_second * 86_400)))
                         .collect(),
-                    // Instants in UTC, whose day is the one in the zone they were recorded in.
+                    // Instants in UTC, whose day is the one on --time-zone's calendar, else
+                    // in the zone they were recorded in.
+                    Some(_) if self.calendar.is_some() => values
+                        .into_iter()
+                        .map(|v| {
+                            v.and_then(|v| self.on_calendar(v.div_euclid(per_second)).flatten())
+                        })
+                        .collect(),
                     Some(tz) => {
                         if self.zone.as_ref().is_none_or(|(name, _)| name != tz) {
                             self.zone = Some((tz.clone(), LocalDays::new(time_zone(tz)?)));
@@ -420,12 +527,24 @@ impl<'a> DayReader<'a> {
                 let a = arrow_cast::cast(array, &DataType::Utf8)
                     .map_err(|e| Error::data(format!("date column: {e}")))?;
                 let a = a.as_string::<i32>();
+                let format = self.format;
                 a.iter()
                     .map(|v| {
-                        v.and_then(|t| match self.format {
+                        let t = v?;
+                        // With --time-zone, a time that carries its offset is an instant.
+                        if self.calendar.is_some() {
+                            let instant = match format {
+                                Some(f) => parse_instant_with_format(t, f),
+                                None => parse_instant(t),
+                            };
+                            if let Some(day) = instant.and_then(|secs| self.on_calendar(secs)) {
+                                return day;
+                            }
+                        }
+                        match format {
                             Some(f) => parse_with_format(t, f),
                             None => parse_default_date(t),
-                        })
+                        }
                     })
                     .collect()
             }
@@ -660,6 +779,8 @@ pub struct RfmSummary {
     pub first_day: Option<String>,
     pub last_day: Option<String>,
     pub as_of: Option<String>,
+    /// `--time-zone`, the calendar the days are on (`null`: each timestamp's own zone).
+    pub time_zone: Option<String>,
 }
 
 /// The aggregated table and what was seen on the way.
@@ -811,7 +932,7 @@ pub fn aggregate(source: Source, spec: &RfmSpec) -> Result<RfmOutcome> {
     let mut row_base: u64 = 0;
     // The first and last day of the usable rows.
     let mut log_days: Option<(i32, i32)> = None;
-    let mut day_reader = DayReader::new(spec.date_format.as_deref());
+    let mut day_reader = DayReader::new(spec.date_format.as_deref(), spec.time_zone);
     let progress = crate::progress::stage(
         format!("reading {name}"),
         opened.rows_total(),
@@ -921,6 +1042,16 @@ pub fn aggregate(source: Source, spec: &RfmSpec) -> Result<RfmOutcome> {
             "the transaction log has no usable rows ({row_base} read, {bad} rejected)"
         )));
     };
+    if let Some(zone) = spec.time_zone
+        && day_reader.instants == 0
+    {
+        log::warn!(
+            "--time-zone {zone} changed no day: the date column '{}' holds no instant (a \
+             timestamp that names a time zone, or a time written with its offset or Z); dates, \
+             and times with neither, are read as written",
+            spec.date
+        );
+    }
     let as_of = match spec.as_of {
         Some(day) => day,
         None => last_day + 1,
@@ -1018,6 +1149,7 @@ pub fn aggregate(source: Source, spec: &RfmSpec) -> Result<RfmOutcome> {
             first_day: Some(iso_day(first_day)),
             last_day: Some(iso_day(last_day)),
             as_of: Some(iso_day(as_of)),
+            time_zone: spec.time_zone.map(|zone| zone.to_string()),
         },
         rejects,
         reject_columns,
@@ -1148,6 +1280,66 @@ mod tests {
         };
         assert_eq!(e.exit_code(), 65);
         assert!(e.to_string().contains("'Mars/Olympus'"), "{e}");
+    }
+
+    #[test]
+    fn a_time_written_with_its_offset_is_an_instant() {
+        // 2024-03-01 22:00 in New York's winter (−5) is 03:00 UTC on the 2nd.
+        let want = Some(utc(2024, 3, 2, 3, 0, 0));
+        for text in [
+            "2024-03-01T22:00:00-05:00",
+            "2024-03-01 22:00:00-05:00",
+            "2024-03-01 22:00-0500",
+            "2024-03-01T22:00:00.250-05",
+            "2024-03-01 22:00:00.123456789 -05:00",
+            " 2024-03-02T03:00:00Z ",
+            "2024-03-02t03:00:00z",
+            "2024-03-02 03:00:00 UTC",
+            "2024-03-02 03:00:00+00:00",
+            "2024-03-02T08:30:00+05:30",
+        ] {
+            assert_eq!(parse_instant(text), want, "{text}");
+        }
+        // A leap second is the last second of its minute; before 1970 counts back.
+        assert_eq!(
+            parse_instant("2016-12-31T23:59:60Z"),
+            Some(utc(2016, 12, 31, 23, 59, 59))
+        );
+        assert_eq!(
+            parse_instant("1969-12-31T23:00:00-05:00"),
+            Some(utc(1970, 1, 1, 4, 0, 0))
+        );
+        // Not instants: no offset, no time, or a malformed time or offset.
+        for text in [
+            "2024-03-01",
+            "2024-03-01 22:00:00",
+            "2024-03-01T22:00",
+            "20240301T220000Z",
+            "2024-03-01T22:00:00+5",
+            "2024-03-01T22:00:00+0:530",
+            "2024-03-01T22:00:00+aé5",
+            "2024-03-01T22:00:00+05:3",
+            "2024-03-01T22:00:00+24:00",
+            "2024-03-01T22:00:00+05:60",
+            "2024-03-01T24:00:00Z",
+            "2024-03-01T22:60:00Z",
+            "2024-03-01T22:00:61Z",
+            "2024-03-01T22:00:00.Z",
+            "2024-03-01T22:00:00 EST",
+            "2024-03-01T2:00:00Z",
+            "2024-02-30T22:00:00Z",
+        ] {
+            assert_eq!(parse_instant(text), None, "{text}");
+        }
+        // With a format, only one that has an offset.
+        assert_eq!(
+            parse_instant_with_format("01/03/2024 22:00 -0500", "%d/%m/%Y %H:%M %z"),
+            want
+        );
+        assert_eq!(
+            parse_instant_with_format("01/03/2024 22:00", "%d/%m/%Y %H:%M"),
+            None
+        );
     }
 
     #[test]

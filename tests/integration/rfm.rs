@@ -294,6 +294,55 @@ fn zoned_timestamps_fall_on_the_calendar_day_of_their_zone() {
 }
 
 #[test]
+fn time_zone_puts_every_instant_on_its_calendar() {
+    // The zoned log's instants, also as a log kept in UTC writes them (ISO text with Z): on
+    // New York's calendar they give the log's days (expected.json), on UTC's the days pandas
+    // gives in UTC (expected_utc.json), where the evenings fall on the next day.
+    let local = json(&fixtures().join("rfm").join("expected.json"));
+    let utc = json(&fixtures().join("rfm").join("expected_utc.json"));
+    let scratch = Scratch::new("rfm-time-zone");
+    let zone = |zone: &'static str| ["--order", "order_id", "--time-zone", zone];
+    let cases = [
+        ("tx_timestamp_utc.csv", None, &utc),
+        ("tx_timestamp_utc.csv", Some("America/New_York"), &local),
+        ("tx_timestamp_tz.parquet", Some("utc"), &utc),
+        ("tx_timestamp_tz.parquet", Some("America/New_York"), &local),
+        ("tx_timestamp_tz.csv", Some("+00:00"), &utc),
+        ("tx_timestamp_tz.csv", Some("America/New_York"), &local),
+    ];
+    for (input, time_zone, expected) in cases {
+        let table = match time_zone {
+            Some(z) => run(&scratch, input, &zone(z)),
+            None => run(&scratch, input, &["--order", "order_id"]),
+        };
+        check(
+            &table,
+            &expected["by_order"],
+            &format!("{input} {time_zone:?}"),
+        );
+    }
+    // The summary names the calendar; dates alone are not moved, and the log says so.
+    let input = rfm_fixture("tx_timestamp_tz.parquet");
+    let mut args = rfm_args(&input, "zoned.csv");
+    args.extend_from_slice(&["--time-zone", "Europe/Paris", "--json"]);
+    let run = strata_ok(&scratch.path, &args);
+    let summary: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(summary["time_zone"], "Europe/Paris");
+    let input = rfm_fixture("tx_date32.parquet");
+    let mut args = rfm_args(&input, "dates.csv");
+    args.extend_from_slice(&["--time-zone", "Asia/Tokyo"]);
+    let run = strata_ok(&scratch.path, &args);
+    assert!(
+        run.stderr.contains("--time-zone Asia/Tokyo changed no day"),
+        "{}",
+        run.stderr
+    );
+    let mut args = rfm_args(&input, "mars.csv");
+    args.extend_from_slice(&["--time-zone", "Mars/Olympus"]);
+    strata_fails(&scratch.path, &args, 2, &["--time-zone 'Mars/Olympus'"]);
+}
+
+#[test]
 fn bad_rows_stop_the_run_or_are_skipped_into_a_rejects_file() {
     let scratch = Scratch::new("rfm-bad");
     let input = rfm_fixture("tx_bad.csv");
