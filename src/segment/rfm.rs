@@ -409,8 +409,9 @@ fn parse_instant_with_format(text: &str, format: &str) -> Option<i64> {
 }
 
 /// Reads a date column's values as days since 1970-01-01, batch by batch: dates as they are,
-/// timestamps on the calendar of their column's time zone (as written when it names none), text
-/// and YYYYMMDD integers as written.
+/// timestamps on the calendar of `--time-zone` or else of their column's time zone (as written
+/// when it names none), text and YYYYMMDD integers as written (but, with `--time-zone`, a time
+/// written with its offset).
 struct DayReader<'a> {
     /// strftime format of text dates (default: ISO or YYYYMMDD).
     format: Option<&'a str>,

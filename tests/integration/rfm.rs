@@ -235,8 +235,8 @@ fn zoned_timestamps_fall_on_the_calendar_day_of_their_zone() {
     let expected = json(&fixtures().join("rfm").join("expected.json"));
     let scratch = Scratch::new("rfm-zones");
     let order = ["--order", "order_id"];
-    // Stored in milliseconds under an embedded schema of microseconds, the zone is the
-    // embedded one.
+    // tx_timestamp_tz_ms.parquet holds them in milliseconds under an embedded schema of
+    // microseconds: the zone is the embedded one.
     for input in [
         "tx_timestamp_tz.parquet",
         "tx_timestamp_tz_ms.parquet",
