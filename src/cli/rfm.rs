@@ -32,8 +32,8 @@ pub struct RfmArgs {
     #[arg(long, value_name = "COL")]
     pub customer: String,
     /// Transaction date column: a date or timestamp (the day in the time zone the column names,
-    /// as written when it names none), YYYYMMDD integers, or text (ISO YYYY-MM-DD, YYYYMMDD,
-    /// or --date-format; the day as written).
+    /// as written when it names none), YYYYMMDD integers (or Unix time with --date-format %s),
+    /// or text (ISO YYYY-MM-DD, YYYYMMDD, or --date-format; the day as written).
     #[arg(long, value_name = "COL")]
     pub date: String,
     /// Amount column (negative amounts are refunds: they reduce monetary and are not
@@ -51,13 +51,14 @@ pub struct RfmArgs {
     /// Count days on this time zone's calendar (an IANA name such as America/New_York, or an
     /// offset such as -05:00): every instant (a timestamp that names its zone, UTC included, or
     /// a time written with its offset or Z, as 2024-03-02T03:00:00Z; with --date-format, one
-    /// with %z) falls on its day there. Logs kept in UTC need this for local days. Dates, and
+    /// with %z, or Unix time with %s) falls on its day there. Logs kept in UTC need this for local days. Dates, and
     /// times that name no zone, are read as written (default: each instant on its own zone's
     /// calendar; text as written).
     #[arg(long, value_name = "ZONE")]
     pub time_zone: Option<String>,
     /// strftime format of text dates, e.g. %d/%m/%Y (a time after such a date, as in
-    /// `3/1/2024 10:00`, is ignored; a run stopped by a date in another layout suggests one).
+    /// `3/1/2024 10:00`, is ignored; a run stopped by a date in another layout suggests one);
+    /// %s reads Unix time, whole seconds since 1970 UTC, as text or integers.
     #[arg(long, value_name = "FORMAT")]
     pub date_format: Option<String>,
     /// Rows with a null customer, a missing or unparseable date, or a missing/NaN/infinite

@@ -36,7 +36,7 @@ use arrow_array::{
     Array, ArrayRef, Date32Array, Float64Array, Int64Array, RecordBatch, StringArray, UInt64Array,
 };
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
-use chrono::{Offset, TimeZone};
+use chrono::{Datelike, Offset, TimeZone};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 
@@ -132,8 +132,46 @@ fn parse_with_format(text: &str, format: &str) -> Option<i32> {
             },
         )
         .ok()?;
+    // Years past 9999 come from numbers that are no dates (milliseconds read with %s).
+    if !(1..=9999).contains(&date.year()) {
+        return None;
+    }
     let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1)?;
     i32::try_from((date - epoch).num_days()).ok()
+}
+
+/// What a whole number that is no date looks like, and what to do about it: Unix time
+/// (seconds since 1970, or a finer unit), or a spreadsheet's serial day number. Empty when it
+/// looks like none of them.
+fn number_date_hint(value: &str) -> String {
+    let digits = value.trim();
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return String::new();
+    }
+    let convert = |unit: &str, pandas: &str| {
+        format!(
+            "; it looks like Unix time in {unit}, which is read only in seconds: write the \
+             column as dates or timestamps (in pandas, pd.to_datetime(column, unit='{pandas}', \
+             utc=True))"
+        )
+    };
+    match digits.len() {
+        9 | 10 => "; it looks like Unix time (seconds since 1970-01-01 UTC): give \
+                   --date-format %s"
+            .to_string(),
+        12 | 13 => convert("milliseconds", "ms"),
+        15 | 16 => convert("microseconds", "us"),
+        18 | 19 => convert("nanoseconds", "ns"),
+        5 if digits
+            .parse::<u32>()
+            .is_ok_and(|v| (20_000..80_000).contains(&v)) =>
+        {
+            "; it looks like a spreadsheet's serial \
+             day number (days since 1899-12-30): save the column formatted as dates"
+                .to_string()
+        }
+        _ => String::new(),
+    }
 }
 
 /// What to say after the first bad date, `value` (as text; "null" when missing), of a log read
@@ -145,7 +183,10 @@ fn date_hint(value: &str, format: Option<&str>) -> String {
         return String::new();
     }
     if let Some(format) = format {
-        return format!(", not a date as --date-format '{format}' writes one");
+        return format!(
+            ", not a date as --date-format '{format}' writes one{}",
+            number_date_hint(value)
+        );
     }
     const LAYOUTS: &str = ". Text dates are read as YYYY-MM-DD or YYYYMMDD (with any time after \
                            them)";
@@ -163,9 +204,9 @@ fn date_hint(value: &str, format: Option<&str>) -> String {
         format!("{LAYOUTS}; give other layouts with --date-format, as in --date-format '%d/%m/%Y'")
     };
     let Some(sep) = ['/', '.', '-'].into_iter().find(|&c| date.contains(c)) else {
-        // A YYYYMMDD number that is no date needs no layout.
+        // A YYYYMMDD number that is no date needs no layout; other numbers may be Unix time.
         return if value.bytes().all(|b| b.is_ascii_digit()) {
-            String::new()
+            number_date_hint(value)
         } else {
             other_layouts()
         };
@@ -405,6 +446,7 @@ fn parse_instant(text: &str) -> Option<i64> {
 fn parse_instant_with_format(text: &str, format: &str) -> Option<i64> {
     chrono::DateTime::parse_from_str(text.trim(), format)
         .ok()
+        .filter(|t| (1..=9999).contains(&t.year()))
         .map(|t| t.timestamp())
 }
 
@@ -515,6 +557,12 @@ impl<'a> DayReader<'a> {
                             .collect()
                     }
                 }
+            }
+            // With --date-format, whole numbers are read as their text (Unix time with %s).
+            t if t.is_integer() && self.format.is_some() => {
+                let text = arrow_cast::cast(array, &DataType::Utf8)
+                    .map_err(|e| Error::data(format!("date column: {e}")))?;
+                return self.days(&text);
             }
             t if t.is_integer() => {
                 let a = arrow_cast::cast(array, &DataType::Int64)
@@ -1281,6 +1329,35 @@ mod tests {
         };
         assert_eq!(e.exit_code(), 65);
         assert!(e.to_string().contains("'Mars/Olympus'"), "{e}");
+    }
+
+    #[test]
+    fn whole_numbers_that_are_no_dates_are_named_by_what_they_look_like() {
+        let d = days_from_ymd(2024, 3, 2);
+        assert_eq!(parse_with_format("1709348400", "%s"), d);
+        assert_eq!(parse_with_format("1709348400000", "%s"), None, "year 56137");
+        assert_eq!(parse_instant_with_format("1709348400000", "%s"), None);
+        let hint = |v: &str| number_date_hint(v);
+        assert!(hint("1709348400").contains("--date-format %s"));
+        assert!(hint("170934840").contains("--date-format %s"));
+        assert!(hint("1709348400000").contains("milliseconds"));
+        assert!(hint("1709348400000000").contains("microseconds"));
+        assert!(hint("1709348400000000000").contains("unit='ns'"));
+        assert!(hint("45352").contains("serial day number"));
+        for not in [
+            "20240230",
+            "99999",
+            "12345",
+            "17093484000",
+            "-1709348400",
+            "1.5",
+            "",
+        ] {
+            assert_eq!(hint(not), "", "{not}");
+        }
+        // The hint follows the format's message too.
+        assert!(date_hint("1709348400000", Some("%s")).ends_with("utc=True))"));
+        assert!(date_hint("20240230", None).is_empty());
     }
 
     #[test]

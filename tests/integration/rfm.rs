@@ -343,6 +343,51 @@ fn time_zone_puts_every_instant_on_its_calendar() {
 }
 
 #[test]
+fn unix_time_is_read_with_percent_s_and_named_without_it() {
+    // The zoned log's instants as Unix time, whole seconds in a Parquet Int64 column and in
+    // CSV text: with --date-format %s on UTC's calendar (expected_utc.json), with --time-zone
+    // too on New York's (expected.json).
+    let local = json(&fixtures().join("rfm").join("expected.json"));
+    let utc = json(&fixtures().join("rfm").join("expected_utc.json"));
+    let scratch = Scratch::new("rfm-unix");
+    let seconds = ["--order", "order_id", "--date-format", "%s"];
+    for input in ["tx_unix.parquet", "tx_unix.csv"] {
+        let table = run(&scratch, input, &seconds);
+        check(&table, &utc["by_order"], input);
+        let mut zoned = seconds.to_vec();
+        zoned.extend_from_slice(&["--time-zone", "America/New_York"]);
+        let table = run(&scratch, input, &zoned);
+        check(&table, &local["by_order"], &format!("{input} in New York"));
+        // Without the format, the first value is no YYYYMMDD date, and the error says what
+        // it looks like.
+        let input = rfm_fixture(input);
+        strata_fails(
+            &scratch.path,
+            &rfm_args(&input, "unix.csv"),
+            65,
+            &["('1704171600')", "looks like Unix time", "--date-format %s"],
+        );
+    }
+    // Milliseconds read as seconds would be dates past the year 9999: no dates, named as
+    // milliseconds; a spreadsheet's day number is named too.
+    for (value, says) in [
+        ("1704171600000", "Unix time in milliseconds"),
+        ("45352", "serial day number"),
+    ] {
+        let path = scratch.write(
+            "odd.csv",
+            &format!("customer_id,date,amount\n1,{value},5\n"),
+        );
+        let input = path.display().to_string();
+        let mut args = rfm_args(&input, "odd_out.csv");
+        if value.len() > 5 {
+            args.extend_from_slice(&["--date-format", "%s"]);
+        }
+        strata_fails(&scratch.path, &args, 65, &[says]);
+    }
+}
+
+#[test]
 fn bad_rows_stop_the_run_or_are_skipped_into_a_rejects_file() {
     let scratch = Scratch::new("rfm-bad");
     let input = rfm_fixture("tx_bad.csv");
