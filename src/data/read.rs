@@ -737,48 +737,74 @@ fn open_folder(folder: PathBuf, options: &CsvOptions) -> Result<Opened> {
     })
 }
 
-/// The schema to read a Parquet file with when its timestamps lost their time zone on the way
-/// in: pyarrow keeps a column's zone (`America/New_York`) in the Arrow schema it embeds, but
-/// where it stored the values in another unit than that schema's (`coerce_timestamps='ms'`, or
-/// seconds, which Parquet has not), the Parquet reader leaves the embedded type aside and takes
-/// the Parquet type's, which names UTC. The values are UTC instants either way; this names
-/// their zone again. `None` when no column needs it.
+/// The schema to read a Parquet file with where the Parquet reader's own would put its
+/// timestamps on the wrong calendar; `None` when no column needs it. The values are the same
+/// instants either way; only the zone they are named in changes.
+///
+/// - pyarrow keeps a column's zone (`America/New_York`) in the Arrow schema it embeds, but where
+///   it stored the values in another unit than that schema's (`coerce_timestamps='ms'`, or
+///   seconds, which Parquet has not), the reader leaves the embedded type aside and takes the
+///   Parquet type's, which names UTC: the embedded zone is named again.
+/// - Spark and Hive write timestamps as INT96 (Spark long did by default) holding UTC
+///   instants, with no embedded schema; the reader takes them as wall-clock times with no
+///   zone: they are named UTC, which puts them on the same days unless `rfm --time-zone` moves
+///   them. (Impala's INT96 hold local times verbatim; pyarrow's, which embed their schema, are
+///   read as that schema says.)
 fn zones_restored(metadata: &ArrowReaderMetadata) -> Option<SchemaRef> {
     use base64::Engine;
-    let embedded = metadata
-        .metadata()
-        .file_metadata()
-        .key_value_metadata()?
-        .iter()
-        .find(|kv| kv.key == parquet::arrow::ARROW_SCHEMA_META_KEY)?
-        .value
-        .as_ref()?;
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(embedded)
-        .ok()?;
-    let written = arrow_ipc::convert::try_schema_from_ipc_buffer(&bytes).ok()?;
+    let file = metadata.metadata().file_metadata();
+    let embedded = file
+        .key_value_metadata()
+        .and_then(|kv| {
+            kv.iter()
+                .find(|kv| kv.key == parquet::arrow::ARROW_SCHEMA_META_KEY)
+        })
+        .and_then(|kv| kv.value.as_ref())
+        .and_then(|value| base64::engine::general_purpose::STANDARD.decode(value).ok())
+        .and_then(|bytes| arrow_ipc::convert::try_schema_from_ipc_buffer(&bytes).ok());
+    let int96: Vec<&str> = match embedded {
+        Some(_) => Vec::new(),
+        None => file
+            .schema_descr()
+            .columns()
+            .iter()
+            .filter(|c| {
+                c.physical_type() == parquet::basic::Type::INT96 && c.path().parts().len() == 1
+            })
+            .map(|c| c.name())
+            .collect(),
+    };
     let read = metadata.schema();
-    if written.fields().len() != read.fields().len() {
-        return None;
-    }
+    let wrote = |i: usize, name: &str| {
+        let field = embedded.as_ref()?.fields().get(i)?;
+        (field.name() == name).then(|| field.data_type().clone())
+    };
     let mut restored = false;
-    let fields: Vec<_> = read
-        .fields()
-        .iter()
-        .zip(written.fields())
-        .map(
-            |(field, wrote)| match (field.data_type(), wrote.data_type()) {
-                (DataType::Timestamp(unit, Some(utc)), DataType::Timestamp(_, Some(zone)))
-                    if utc != zone && field.name() == wrote.name() =>
-                {
-                    restored = true;
-                    let zoned = DataType::Timestamp(*unit, Some(zone.clone()));
-                    Arc::new(field.as_ref().clone().with_data_type(zoned))
+    let fields: Vec<_> =
+        read.fields()
+            .iter()
+            .enumerate()
+            .map(|(i, field)| {
+                let zone = match (field.data_type(), wrote(i, field.name())) {
+                    (
+                        DataType::Timestamp(_, Some(utc)),
+                        Some(DataType::Timestamp(_, Some(zone))),
+                    ) if *utc != zone => Some(zone),
+                    (DataType::Timestamp(_, None), _) if int96.contains(&field.name().as_str()) => {
+                        Some(Arc::from("UTC"))
+                    }
+                    _ => None,
+                };
+                match (zone, field.data_type()) {
+                    (Some(zone), DataType::Timestamp(unit, _)) => {
+                        restored = true;
+                        let zoned = DataType::Timestamp(*unit, Some(zone));
+                        Arc::new(field.as_ref().clone().with_data_type(zoned))
+                    }
+                    _ => field.clone(),
                 }
-                _ => field.clone(),
-            },
-        )
-        .collect();
+            })
+            .collect();
     restored.then(|| Arc::new(Schema::new_with_metadata(fields, read.metadata().clone())))
 }
 

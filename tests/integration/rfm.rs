@@ -295,7 +295,8 @@ fn zoned_timestamps_fall_on_the_calendar_day_of_their_zone() {
 
 #[test]
 fn time_zone_puts_every_instant_on_its_calendar() {
-    // The zoned log's instants, also as a log kept in UTC writes them (ISO text with Z): on
+    // The zoned log's instants, also as logs kept in UTC write them (ISO text with Z; Spark's
+    // INT96): on
     // New York's calendar they give the log's days (expected.json), on UTC's the days pandas
     // gives in UTC (expected_utc.json), where the evenings fall on the next day.
     let local = json(&fixtures().join("rfm").join("expected.json"));
@@ -309,6 +310,9 @@ fn time_zone_puts_every_instant_on_its_calendar() {
         ("tx_timestamp_tz.parquet", Some("America/New_York"), &local),
         ("tx_timestamp_tz.csv", Some("+00:00"), &utc),
         ("tx_timestamp_tz.csv", Some("America/New_York"), &local),
+        // As Spark writes them: INT96 UTC instants, with no zone named.
+        ("tx_int96.parquet", None, &utc),
+        ("tx_int96.parquet", Some("America/New_York"), &local),
     ];
     for (input, time_zone, expected) in cases {
         let table = match time_zone {
