@@ -51,9 +51,9 @@ pub struct RfmArgs {
     /// Count days on this time zone's calendar (an IANA name such as America/New_York, or an
     /// offset such as -05:00): every instant (a timestamp that names its zone, UTC included, or
     /// a time written with its offset or Z, as 2024-03-02T03:00:00Z; with --date-format, one
-    /// with %z, or Unix time with %s) falls on its day there. Logs kept in UTC need this for local days. Dates, and
-    /// times that name no zone, are read as written (default: each instant on its own zone's
-    /// calendar; text as written).
+    /// with %z, or Unix time with %s) falls on its day there. Logs kept in UTC need this for
+    /// local days. Dates, and times that name no zone, are read as written (default: each
+    /// instant on its own zone's calendar; text as written).
     #[arg(long, value_name = "ZONE")]
     pub time_zone: Option<String>,
     /// strftime format of text dates, e.g. %d/%m/%Y (a time after such a date, as in

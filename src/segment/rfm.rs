@@ -7,8 +7,8 @@
 //! first appear in the log.
 //!
 //! Definitions (days are calendar days: a timestamp's in the time zone its column names, as
-//! written when it names none; with `--time-zone`, every instant's in that zone). A purchase is a transaction with an amount of zero or more; a
-//! negative amount is a refund:
+//! written when it names none; with `--time-zone`, every instant's in that zone). A purchase is
+//! a transaction with an amount of zero or more; a negative amount is a refund:
 //! - `recency_days` = as-of − last purchase; `tenure_days` = as-of − first purchase;
 //! - `frequency` = distinct orders with a purchase (`--order`), else purchases;
 //! - `monetary` = the sum of all amounts, so refunds reduce it;
@@ -166,8 +166,8 @@ fn number_date_hint(value: &str) -> String {
             .parse::<u32>()
             .is_ok_and(|v| (20_000..80_000).contains(&v)) =>
         {
-            "; it looks like a spreadsheet's serial \
-             day number (days since 1899-12-30): save the column formatted as dates"
+            "; it looks like a spreadsheet's serial day number (days since 1899-12-30): save \
+             the column formatted as dates"
                 .to_string()
         }
         _ => String::new(),
