@@ -160,10 +160,13 @@ pub fn run(args: RfmArgs) -> Result<()> {
             s.refunds_only
         );
         outln!(
-            "dates {} to {}  as-of {}",
+            "dates {} to {}  as-of {}{}",
             s.first_day.as_deref().unwrap_or("-"),
             s.last_day.as_deref().unwrap_or("-"),
-            s.as_of.as_deref().unwrap_or("-")
+            s.as_of.as_deref().unwrap_or("-"),
+            s.time_zone
+                .as_deref()
+                .map_or(String::new(), |zone| format!("  ({zone})"))
         );
     }
     if s.refunds_only > 0 {

@@ -336,6 +336,13 @@ fn time_zone_puts_every_instant_on_its_calendar() {
     let mut args = rfm_args(&input, "dates.csv");
     args.extend_from_slice(&["--time-zone", "Asia/Tokyo"]);
     let run = strata_ok(&scratch.path, &args);
+    let as_of = local["as_of"].as_str().unwrap();
+    assert!(
+        run.stdout
+            .contains(&format!("as-of {as_of}  (Asia/Tokyo)\n")),
+        "{}",
+        run.stdout
+    );
     assert!(
         run.stderr.contains("--time-zone Asia/Tokyo changed no day"),
         "{}",
