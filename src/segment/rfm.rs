@@ -461,8 +461,8 @@ struct DayReader<'a> {
     zone: Option<(Arc<str>, LocalDays)>,
     /// `--time-zone`: the calendar every instant is taken to.
     calendar: Option<LocalDays>,
-    /// Values read as instants on `calendar`.
-    instants: u64,
+    /// Whether a value was read as an instant on `calendar`.
+    any_instant: bool,
 }
 
 impl<'a> DayReader<'a> {
@@ -471,14 +471,14 @@ impl<'a> DayReader<'a> {
             format,
             zone: None,
             calendar: calendar.map(LocalDays::new),
-            instants: 0,
+            any_instant: false,
         }
     }
 
     /// The day on `--time-zone`'s calendar of an instant, if one was given.
     fn on_calendar(&mut self, secs: i64) -> Option<Option<i32>> {
         let calendar = self.calendar.as_mut()?;
-        self.instants += 1;
+        self.any_instant = true;
         Some(calendar.day(secs))
     }
 
@@ -540,17 +540,20 @@ impl<'a> DayReader<'a> {
                         .collect(),
                     // Instants in UTC, whose day is the one on --time-zone's calendar, else
                     // in the zone they were recorded in.
-                    Some(_) if self.calendar.is_some() => values
-                        .into_iter()
-                        .map(|v| {
-                            v.and_then(|v| self.on_calendar(v.div_euclid(per_second)).flatten())
-                        })
-                        .collect(),
                     Some(tz) => {
-                        if self.zone.as_ref().is_none_or(|(name, _)| name != tz) {
-                            self.zone = Some((tz.clone(), LocalDays::new(time_zone(tz)?)));
-                        }
-                        let days = &mut self.zone.as_mut().expect("set above").1;
+                        let days = match &mut self.calendar {
+                            Some(calendar) => {
+                                self.any_instant |= values.iter().any(Option::is_some);
+                                calendar
+                            }
+                            None => {
+                                if self.zone.as_ref().is_none_or(|(name, _)| name != tz) {
+                                    let zone = LocalDays::new(time_zone(tz)?);
+                                    self.zone = Some((tz.clone(), zone));
+                                }
+                                &mut self.zone.as_mut().expect("set above").1
+                            }
+                        };
                         values
                             .into_iter()
                             .map(|v| v.and_then(|v| days.day(v.div_euclid(per_second))))
@@ -1092,7 +1095,7 @@ pub fn aggregate(source: Source, spec: &RfmSpec) -> Result<RfmOutcome> {
         )));
     };
     if let Some(zone) = spec.time_zone
-        && day_reader.instants == 0
+        && !day_reader.any_instant
     {
         log::warn!(
             "--time-zone {zone} changed no day: the date column '{}' holds no instant (a \

@@ -19,6 +19,11 @@ fn rfm_fixture(name: &str) -> String {
 
 /// `strata rfm` on `input` with the fixtures' columns (customer_id, date, amount), to `output`.
 fn rfm_args<'a>(input: &'a str, output: &'a str) -> Vec<&'a str> {
+    rfm_args_dated(input, "date", output)
+}
+
+/// [`rfm_args`] with the dates in column `date`.
+fn rfm_args_dated<'a>(input: &'a str, date: &'a str, output: &'a str) -> Vec<&'a str> {
     vec![
         "rfm",
         "--input",
@@ -26,7 +31,7 @@ fn rfm_args<'a>(input: &'a str, output: &'a str) -> Vec<&'a str> {
         "--customer",
         "customer_id",
         "--date",
-        "date",
+        date,
         "--amount",
         "amount",
         "--output",
@@ -36,8 +41,13 @@ fn rfm_args<'a>(input: &'a str, output: &'a str) -> Vec<&'a str> {
 
 /// Runs rfm on a fixture and returns the output table.
 fn run(scratch: &Scratch, input: &str, extra: &[&str]) -> RecordBatch {
+    run_dated(scratch, input, "date", extra)
+}
+
+/// [`run`] with the dates in column `date`.
+fn run_dated(scratch: &Scratch, input: &str, date: &str, extra: &[&str]) -> RecordBatch {
     let input = rfm_fixture(input);
-    let mut args = rfm_args(&input, "rfm.arrow");
+    let mut args = rfm_args_dated(&input, date, "rfm.arrow");
     args.extend_from_slice(extra);
     strata_ok(&scratch.path, &args);
     let batches = read_arrow(&scratch.join("rfm.arrow"));
@@ -245,14 +255,7 @@ fn zoned_timestamps_fall_on_the_calendar_day_of_their_zone() {
         let table = run(&scratch, input, &order);
         check(&table, &expected["by_order"], input);
     }
-    let input = rfm_fixture("tx_timestamp_tz.parquet");
-    let mut args = rfm_args(&input, "offset.arrow");
-    let at = args.iter().position(|&a| a == "date").unwrap();
-    args[at] = "date_offset";
-    args.extend_from_slice(&order);
-    strata_ok(&scratch.path, &args);
-    let batches = read_arrow(&scratch.join("offset.arrow"));
-    let table = arrow_select::concat::concat_batches(&batches[0].schema(), &batches).unwrap();
+    let table = run_dated(&scratch, "tx_timestamp_tz.parquet", "date_offset", &order);
     check(&table, &expected["by_order"], "date_offset");
 
     // A rejected row shows its time in its zone; a zone no one knows stops the run.
@@ -332,6 +335,7 @@ fn time_zone_puts_every_instant_on_its_calendar() {
     let run = strata_ok(&scratch.path, &args);
     let summary: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(summary["time_zone"], "Europe/Paris");
+    assert!(!run.stderr.contains("changed no day"), "{}", run.stderr);
     let input = rfm_fixture("tx_date32.parquet");
     let mut args = rfm_args(&input, "dates.csv");
     args.extend_from_slice(&["--time-zone", "Asia/Tokyo"]);
