@@ -31,6 +31,7 @@ use crate::output::write::{
     commit_all, csv_delimiter, preflight_outputs, resolved, write_json, write_text,
 };
 use crate::progress::Total;
+use crate::segment::describe::{Description, describe};
 use crate::segment::profile::{LabelWords, SegmentProfile, profiles, render_table};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -597,9 +598,15 @@ pub fn run_fit(job: FitJob) -> Result<FitOutcome> {
         &transform,
         &job.label_words,
     );
+    let descriptions = describe(&data.described, &fit.labels, k)?;
     drop(progress);
     log::debug!(
-        "profiles (means, medians) in {:.3}s",
+        "profiles (means, medians{}) in {:.3}s",
+        if descriptions.is_empty() {
+            ""
+        } else {
+            ", described columns"
+        },
         profiling.elapsed().as_secs_f64()
     );
     // Scores and profiles (means, medians, labels) together.
@@ -671,6 +678,7 @@ pub fn run_fit(job: FitJob) -> Result<FitOutcome> {
             null_values,
             encoding,
             duplicates: format!("{:?}", job.prep.duplicates).to_lowercase(),
+            describe: job.prep.columns.describe.clone(),
         },
         backend: info,
         iterations: fit.iterations,
@@ -684,10 +692,19 @@ pub fn run_fit(job: FitJob) -> Result<FitOutcome> {
         },
         davies_bouldin: indices.davies_bouldin,
         calinski_harabasz: indices.calinski_harabasz,
-        segments: segment_entries(&data.features, &segment_profiles, &scores.per_segment),
+        segments: segment_entries(
+            &data.features,
+            &segment_profiles,
+            &scores.per_segment,
+            &descriptions,
+        ),
         restarts: fit.runs.clone(),
         best_restart: fit.best_run,
         truth,
+        described: descriptions
+            .iter()
+            .map(|d| (d.column.clone(), serde_json::json!(d.population)))
+            .collect(),
         k_selection,
         min_segment_size,
         timings_s: timings,
@@ -699,7 +716,8 @@ pub fn run_fit(job: FitJob) -> Result<FitOutcome> {
     for path in job.outputs.paths() {
         log::info!("wrote {}", path.display());
     }
-    let table = render_table(&data.features, &segment_profiles);
+    let mut table = render_table(&data.features, &segment_profiles);
+    table.push_str(&crate::segment::describe::render(&descriptions));
     Ok(FitOutcome {
         report,
         table,
@@ -712,6 +730,7 @@ fn segment_entries(
     features: &[String],
     profiles: &[SegmentProfile],
     silhouettes: &[Option<f64>],
+    descriptions: &[Description],
 ) -> Vec<SegmentEntry> {
     profiles
         .iter()
@@ -731,6 +750,13 @@ fn segment_entries(
                 .iter()
                 .cloned()
                 .zip(p.features.iter().map(|f| serde_json::json!(f)))
+                .collect(),
+            described: descriptions
+                .iter()
+                .map(|d| {
+                    let summary = &d.segments[p.segment as usize];
+                    (d.column.clone(), serde_json::json!(summary))
+                })
                 .collect(),
         })
         .collect()

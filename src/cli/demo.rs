@@ -63,6 +63,7 @@ pub fn job(args: &DemoArgs) -> FitJob {
                 features: Some(retail::FEATURES.iter().map(|s| s.to_string()).collect()),
                 exclude: Vec::new(),
                 truth: Some("persona".to_string()),
+                describe: Vec::new(),
             },
             normalize: Normalize::Zscore,
             log1p: retail::SKEWED.iter().map(|s| s.to_string()).collect(),

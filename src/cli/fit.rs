@@ -191,6 +191,13 @@ pub struct FitArgs {
     /// (the RFM columns of `strata rfm` have marketing words already).
     #[arg(long, value_name = "FILE")]
     pub labels: Option<PathBuf>,
+    /// Columns to describe the segments by, never clustered on (region, channel, age): each
+    /// segment's share of every category with its index against all rows (numbers: mean,
+    /// median, index), printed after the profile and in the report under `described`. Numbers
+    /// (integers included) are summarized as numbers, any other type as categories; a column
+    /// with more than 10,000 distinct values is left out with a warning.
+    #[arg(long, value_name = "A,B", value_delimiter = ',')]
+    pub describe: Vec<String>,
     /// Smallest segment to keep, in rows (500) or as a share of the rows (2%): a smaller
     /// segment is merged into the one with the nearest centroid and Lloyd resumes, until all
     /// meet it. The report lists the merges.
@@ -247,6 +254,7 @@ impl InputArgs {
                 features: self.features.clone(),
                 exclude: self.exclude.clone(),
                 truth: self.truth.clone(),
+                describe: Vec::new(),
             },
             normalize: self.normalize.into(),
             log1p: self.log1p.clone(),
@@ -271,7 +279,11 @@ pub fn run(args: FitArgs) -> Result<()> {
     let job = FitJob {
         command: "fit".to_string(),
         source: args.input.csv.source(&args.input.input)?,
-        prep: args.input.preparation(),
+        prep: {
+            let mut prep = args.input.preparation();
+            prep.columns.describe = args.describe.clone();
+            prep
+        },
         k,
         criterion: args.criterion,
         init,

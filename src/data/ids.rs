@@ -611,7 +611,8 @@ pub fn hash_text(bytes: &[u8]) -> u64 {
     h
 }
 
-fn retain_vec<T: Copy>(values: &mut Vec<T>, keep: &[bool]) {
+/// Keeps the values where `keep` is true.
+pub(crate) fn retain_vec<T: Copy>(values: &mut Vec<T>, keep: &[bool]) {
     let mut i = 0;
     values.retain(|_| {
         i += 1;

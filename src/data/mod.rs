@@ -1,6 +1,7 @@
 //! The data path up to the feature matrix: read, validate, transform.
 
 mod csv;
+pub mod described;
 mod encoding;
 pub mod ids;
 pub mod matrix;

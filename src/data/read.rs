@@ -8,6 +8,7 @@
 
 use super::csv::TextNotes;
 pub use super::csv::{CsvOptions, Nulls};
+use super::described::{DescribedBuilder, DescribedColumn};
 pub use super::encoding::Encoding;
 use super::ids::{IdColumn, IdColumnBuilder};
 use super::matrix::Matrix;
@@ -1063,6 +1064,8 @@ pub struct ColumnRequest {
     pub exclude: Vec<String>,
     /// A column of known segment labels to compare against (never a feature).
     pub truth: Option<String>,
+    /// Columns to describe the segments with (`fit --describe`; never features).
+    pub describe: Vec<String>,
 }
 
 /// What reading found in one feature column.
@@ -1108,6 +1111,8 @@ pub struct Dataset {
     pub ids: Option<IdColumn>,
     /// Known segment labels as dense codes, when a truth column was named.
     pub truth: Option<Vec<u32>>,
+    /// The described columns, in the order named.
+    pub described: Vec<DescribedColumn>,
     /// Per feature: missing and infinite counts.
     pub scans: Vec<ColumnScan>,
     /// Rows in the input.
@@ -1310,15 +1315,20 @@ fn with_words(name: &str, words: &[String]) -> String {
     format!("'{name}' (Utf8: numbers, and {})", quoted.join(", "))
 }
 
-/// Resolves the requested columns against the schema: (features, id index, truth index).
+/// The columns a request resolves to in the input's schema.
+struct Resolved {
+    features: Vec<usize>,
+    id: Option<usize>,
+    truth: Option<usize>,
+    describe: Vec<usize>,
+}
+
+/// Resolves the requested columns against the schema.
 /// Where the types are not the input's own but inferred (CSV), a feature named
 /// in `--features` that its first rows showed as text is read as numbers all the same, so
 /// that the value that is not one is named with its row; a column of numbers with words
 /// among them that is left out of the default features is shown with them.
-fn resolve(
-    opened: &Opened,
-    request: &ColumnRequest,
-) -> Result<(Vec<usize>, Option<usize>, Option<usize>)> {
+fn resolve(opened: &Opened, request: &ColumnRequest) -> Result<Resolved> {
     let (schema, typed) = (opened.schema().as_ref(), opened.typed);
     let id = request
         .id
@@ -1330,6 +1340,21 @@ fn resolve(
         .as_deref()
         .map(|n| find_column(schema, n, "truth"))
         .transpose()?;
+    let mut describe = Vec::with_capacity(request.describe.len());
+    for name in &request.describe {
+        let index = find_column(schema, name, "described")?;
+        if describe.contains(&index) {
+            return Err(Error::usage(format!(
+                "'{name}' is listed twice in --describe"
+            )));
+        }
+        if Some(index) == id {
+            return Err(Error::usage(format!(
+                "'{name}' is the id column; it cannot also be described"
+            )));
+        }
+        describe.push(index);
+    }
     // Every column of an excluded name is left out, so a repeated name may be excluded.
     for name in &request.exclude {
         first_column(schema, name, "excluded")?;
@@ -1350,6 +1375,12 @@ fn resolve(
                         "'{name}' is the id column; it cannot also be a feature"
                     )));
                 }
+                if describe.contains(&index) {
+                    return Err(Error::usage(format!(
+                        "'{name}' is named in both --features and --describe; a feature is \
+                         profiled already (its mean, median and index per segment)"
+                    )));
+                }
                 let data_type = schema.field(index).data_type();
                 let inferred_text = !typed && data_type == &DataType::Utf8;
                 if !is_named_feature_type(data_type) && !inferred_text {
@@ -1368,6 +1399,7 @@ fn resolve(
                 schema.fields().iter().enumerate().filter(|(i, f)| {
                     Some(*i) != id
                         && Some(*i) != truth
+                        && !describe.contains(i)
                         && !request.exclude.iter().any(|e| e.trim() == f.name().trim())
                 })
             };
@@ -1489,7 +1521,12 @@ fn resolve(
             available(schema),
         )));
     }
-    Ok((features, id, truth))
+    Ok(Resolved {
+        features,
+        id,
+        truth,
+        describe,
+    })
 }
 
 /// Reads the requested columns of `source` in one streaming pass.
@@ -1523,9 +1560,11 @@ pub struct DatasetReader {
     feature_idx: Vec<usize>,
     id_idx: Option<usize>,
     truth_idx: Option<usize>,
+    describe_idx: Vec<usize>,
     batches: Batches,
     ids: Option<IdColumnBuilder>,
     truth: Option<TruthCodes>,
+    described: Vec<DescribedBuilder>,
     rows_hint: Option<usize>,
     rows_total: crate::progress::Total,
     /// Rows read so far.
@@ -1549,7 +1588,12 @@ impl DatasetReader {
         let schema = opened.schema().clone();
         let rows_hint = opened.rows_hint();
         let rows_total = opened.rows_total();
-        let (feature_idx, id_idx, truth_idx) = resolve(&opened, request)?;
+        let Resolved {
+            features: feature_idx,
+            id: id_idx,
+            truth: truth_idx,
+            describe: describe_idx,
+        } = resolve(&opened, request)?;
         let features: Vec<String> = feature_idx
             .iter()
             .map(|&i| schema.field(i).name().clone())
@@ -1557,6 +1601,7 @@ impl DatasetReader {
         let mut projection = feature_idx.clone();
         projection.extend(id_idx);
         projection.extend(truth_idx);
+        projection.extend(&describe_idx);
         projection.sort_unstable();
         projection.dedup();
         // The id column, and whether a CSV's is read as text (see `key_read`).
@@ -1573,6 +1618,13 @@ impl DatasetReader {
                 Ok(builder)
             })
             .transpose()?;
+        let described = describe_idx
+            .iter()
+            .map(|&i| {
+                let field = schema.field(i);
+                DescribedBuilder::new(field.name(), field.data_type())
+            })
+            .collect();
         let batches = opened.batches_with_text(&projection, &feature_idx, &as_text)?;
         Ok(DatasetReader {
             name,
@@ -1584,6 +1636,8 @@ impl DatasetReader {
             batches,
             ids,
             truth: truth_idx.map(|_| TruthCodes::default()),
+            described,
+            describe_idx,
             rows_hint,
             rows_total,
             rows: 0,
@@ -1695,6 +1749,11 @@ impl DatasetReader {
             matrix,
             ids,
             truth: self.truth.as_mut().map(|t| std::mem::take(&mut t.codes)),
+            described: self
+                .described
+                .iter_mut()
+                .map(DescribedBuilder::take)
+                .collect(),
             scans,
             source_rows: None,
         })
@@ -1755,6 +1814,11 @@ impl DatasetReader {
         if let (Some(codes), Some(index)) = (self.truth.as_mut(), self.truth_idx) {
             codes.append(column(index)?)?;
         }
+        let stand_ins = &self.stand_ins;
+        self.described
+            .par_iter_mut()
+            .zip(&self.describe_idx)
+            .try_for_each(|(builder, &index)| builder.append(column(index)?, stand_ins))?;
         self.rows += n as u64;
         if let Some(stage) = &self.progress {
             stage.set(self.rows);

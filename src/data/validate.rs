@@ -264,11 +264,10 @@ pub fn drop_rows(data: &mut Dataset, keep: &[bool]) {
         ids.retain(keep);
     }
     if let Some(truth) = data.truth.as_mut() {
-        let mut i = 0;
-        truth.retain(|_| {
-            i += 1;
-            keep[i - 1]
-        });
+        crate::data::ids::retain_vec(truth, keep);
+    }
+    for column in &mut data.described {
+        column.retain(keep);
     }
     let rows: Vec<u64> = match data.source_rows.take() {
         Some(rows) => rows

@@ -42,6 +42,9 @@ pub struct ParamsInfo {
     /// How a CSV input's text was read when no byte-order mark said (`--encoding`).
     pub encoding: crate::data::read::Encoding,
     pub duplicates: String,
+    /// The columns the segments are described by (`--describe`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub describe: Vec<String>,
 }
 
 /// The silhouette as computed (or not).
@@ -70,6 +73,9 @@ pub struct SegmentEntry {
     pub silhouette: Option<f64>,
     /// Feature name → mean, median (raw units) and index against the population.
     pub profile: serde_json::Map<String, serde_json::Value>,
+    /// Described column (`--describe`) → the segment's summary of it.
+    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
+    pub described: serde_json::Map<String, serde_json::Value>,
 }
 
 /// Wall-clock seconds per phase.
@@ -109,6 +115,10 @@ pub struct Report {
     pub restarts: Vec<RunSummary>,
     pub best_restart: usize,
     pub truth: Option<TruthInfo>,
+    /// Described column (`--describe`) → its summary over all rows; each segment's is in
+    /// `segments`.
+    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
+    pub described: serde_json::Map<String, serde_json::Value>,
     /// How k was chosen, when `--k` gave several candidates.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub k_selection: Option<KSelection>,

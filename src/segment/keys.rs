@@ -201,6 +201,11 @@ impl<L: KeyList> Numbering<L> {
         self.len() == 0
     }
 
+    /// The keys in number order, kept.
+    pub fn keys(&self) -> &L {
+        &self.keys
+    }
+
     /// The keys in number order.
     pub fn into_keys(self) -> L {
         self.keys

@@ -661,7 +661,7 @@ pub fn profiles(
 }
 
 /// A number for a table cell: precision that fits its magnitude.
-fn cell(value: f64) -> String {
+pub(crate) fn cell(value: f64) -> String {
     let magnitude = value.abs();
     if magnitude >= 1e6 || (magnitude > 0.0 && magnitude < 1e-3) {
         format!("{value:.3e}")
@@ -673,7 +673,7 @@ fn cell(value: f64) -> String {
 }
 
 /// Rows of cells as right-aligned columns, the last column left as is.
-fn columns(header: &[String], rows: &[Vec<String>]) -> String {
+pub(crate) fn columns(header: &[String], rows: &[Vec<String>]) -> String {
     let widths: Vec<usize> = (0..header.len())
         .map(|i| {
             rows.iter()

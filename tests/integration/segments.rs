@@ -1,7 +1,9 @@
 //! From a transaction log to named segments: generate --transactions → rfm → fit with
 //! profiles, labels and the marketing export; minimum segment size; label words.
 
-use crate::util::{Scratch, fit_blobs, json, read_arrow, strata, strata_fails, strata_ok};
+use crate::util::{
+    Scratch, assert_close, fit_blobs, json, read_arrow, strata, strata_fails, strata_ok,
+};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Int64Type, UInt32Type};
 use std::collections::HashMap;
@@ -531,4 +533,165 @@ fn a_log1p_feature_at_zero_keeps_its_centroid_at_zero_for_the_warm_start() {
     assert_eq!(from_old.code, 0, "{}", from_old.stderr);
     let read = |name: &str| std::fs::read_to_string(scratch.join(name)).unwrap();
     assert_eq!(read("s-old.csv"), read("s.csv"));
+}
+
+/// `--describe`: shares, indices, means and medians counted by hand on nine customers in two
+/// obvious groups of four, and one dropped for its missing feature.
+#[test]
+fn described_columns_summarize_each_segment_by_hand_counted_shares() {
+    let scratch = Scratch::new("describe");
+    let dir = &scratch.path;
+    scratch.write(
+        "customers.csv",
+        "id,x,region,age\n\
+         a1,0.0,north,20\n\
+         a2,0.1,north,30\n\
+         z9,,west,99\n\
+         a3,0.2,south,\n\
+         a4,0.3,,40\n\
+         b1,10.0,south,60\n\
+         b2,10.1,south,70\n\
+         b3,10.2,south,80\n\
+         b4,10.3,east,90\n",
+    );
+    fn fit<'a>(more: &[&'a str]) -> Vec<&'a str> {
+        let mut args = vec![
+            "fit",
+            "--input",
+            "customers.csv",
+            "--id",
+            "id",
+            "--k",
+            "2",
+            "--missing",
+            "drop",
+            "--backend",
+            "cpu",
+        ];
+        args.extend_from_slice(more);
+        args
+    }
+    let run = strata_ok(
+        dir,
+        &fit(&["--describe", "region,age", "--report", "report.json"]),
+    );
+    let report = json(&scratch.join("report.json"));
+    // Described columns are never features, even numeric ones left to the default.
+    assert_eq!(report["input"]["features"], serde_json::json!(["x"]));
+    assert_eq!(
+        report["params"]["describe"],
+        serde_json::json!(["region", "age"])
+    );
+    let segments = report["segments"].as_array().unwrap();
+    let low = segments
+        .iter()
+        .position(|s| s["centroid"]["x"].as_f64().unwrap() < 5.0)
+        .unwrap();
+    let (a, b) = (&segments[low]["described"], &segments[1 - low]["described"]);
+
+    // Population (8 rows kept): south 4, north 2, east 1, missing 1; "west" was only on the
+    // dropped row. Segment a: north 2, south 1, missing 1; segment b: south 3, east 1.
+    let shares = |d: &serde_json::Value| -> Vec<(String, u64, f64, f64)> {
+        d["region"]["categories"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                let f = |key: &str| c[key].as_f64().unwrap();
+                (
+                    c["value"].as_str().unwrap().to_string(),
+                    f("count") as u64,
+                    f("share"),
+                    f("index"),
+                )
+            })
+            .collect()
+    };
+    let want_a = [
+        ("south", 1, 0.25, 50.0),
+        ("north", 2, 0.5, 200.0),
+        ("east", 0, 0.0, 0.0),
+    ];
+    let want_b = [
+        ("south", 3, 0.75, 150.0),
+        ("north", 0, 0.0, 0.0),
+        ("east", 1, 0.25, 200.0),
+    ];
+    for (got, want) in [(shares(a), want_a), (shares(b), want_b)] {
+        assert_eq!(got.len(), 3, "{got:?}");
+        for ((value, count, share, index), (v, c, s, i)) in got.iter().zip(want) {
+            assert_eq!((value.as_str(), *count), (v, c));
+            assert_close(&format!("share of {v}"), *share, s, 1e-12, 0.0);
+            assert_close(&format!("index of {v}"), *index, i, 1e-12, 0.0);
+        }
+    }
+    assert!(a["region"].get("other").is_none());
+    assert_eq!(a["region"]["missing"]["count"], 1);
+    assert_close(
+        "missing share",
+        a["region"]["missing"]["index"].as_f64().unwrap(),
+        200.0,
+        1e-12,
+        0.0,
+    );
+    assert_eq!(b["region"]["missing"]["count"], 0);
+    let all = &report["described"]["region"]["categories"];
+    assert_eq!(all[0]["value"], "south");
+    assert_eq!(all[0]["count"], 4);
+
+    // Ages: a holds 20, 30, 40 and one missing; b 60, 70, 80, 90. All present: 390 / 7.
+    let population_mean = 390.0 / 7.0;
+    for (d, count, missing, mean, median) in [(a, 3, 1, 30.0, 30.0), (b, 4, 0, 75.0, 70.0)] {
+        let age = &d["age"];
+        assert_eq!(
+            (age["count"].as_u64(), age["missing"].as_u64()),
+            (Some(count), Some(missing))
+        );
+        assert_close("mean age", age["mean"].as_f64().unwrap(), mean, 1e-12, 0.0);
+        assert_close(
+            "median age",
+            age["median"].as_f64().unwrap(),
+            median,
+            0.0,
+            0.0,
+        );
+        let index = age["index"].as_f64().unwrap();
+        assert_close(
+            "age index",
+            index,
+            mean / population_mean * 100.0,
+            1e-12,
+            0.0,
+        );
+    }
+    assert_close(
+        "population mean age",
+        report["described"]["age"]["mean"].as_f64().unwrap(),
+        population_mean,
+        1e-12,
+        0.0,
+    );
+    // The printed tables.
+    assert!(
+        run.stdout.contains("region: share of each segment"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("50.0% (200)") && run.stdout.contains("75.0% (150)"));
+
+    // Named both ways, or as the id: usage errors; a column that is not there: bad input.
+    strata_fails(
+        dir,
+        &fit(&["--features", "x,age", "--describe", "age"]),
+        2,
+        &["'age'", "--describe"],
+    );
+    strata_fails(
+        dir,
+        &fit(&["--describe", "id"]),
+        2,
+        &["'id' is the id column"],
+    );
+    strata_fails(dir, &fit(&["--describe", "region,region"]), 2, &["twice"]);
+    strata_fails(dir, &fit(&["--describe", "channel"]), 65, &["'channel'"]);
 }
