@@ -63,7 +63,8 @@ pub fn job(args: &DemoArgs) -> FitJob {
                 features: Some(retail::FEATURES.iter().map(|s| s.to_string()).collect()),
                 exclude: Vec::new(),
                 truth: Some("persona".to_string()),
-                describe: Vec::new(),
+                // Each segment's make-up by the hidden personas it was meant to find.
+                describe: vec!["persona".to_string()],
             },
             normalize: Normalize::Zscore,
             log1p: retail::SKEWED.iter().map(|s| s.to_string()).collect(),

@@ -405,12 +405,31 @@ fn demo_prints_a_segment_table() {
         "{}",
         run.stdout
     );
+    let is_row = |l: &&str| l.trim_start().starts_with(char::is_numeric) && l.contains('%');
     let table_rows = run
         .stdout
         .lines()
-        .filter(|l| l.trim_start().starts_with(char::is_numeric) && l.contains('%'))
+        .skip_while(|l| !l.starts_with("segment"))
+        .take_while(|l| !l.is_empty())
+        .filter(is_row)
         .count();
     assert_eq!(table_rows, 5, "{}", run.stdout);
+    // The segments described by the hidden personas: each is mostly one of them.
+    let personas: Vec<&str> = run
+        .stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("persona: share of each segment"))
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .collect();
+    assert_eq!(personas.len(), 6, "{}", run.stdout);
+    for row in personas.into_iter().filter(is_row) {
+        let largest = row
+            .split('%')
+            .filter_map(|cell| cell.rsplit(' ').next()?.parse::<f64>().ok())
+            .fold(0.0, f64::max);
+        assert!(largest > 80.0, "{row}");
+    }
     let ari: f64 = run
         .stdout
         .lines()
