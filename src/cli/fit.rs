@@ -194,8 +194,10 @@ pub struct FitArgs {
     /// Columns to describe the segments by, never clustered on (region, channel, age): each
     /// segment's share of every category with its index against all rows (numbers: mean,
     /// median, index), printed after the profile and in the report under `described`. Numbers
-    /// (integers included) are summarized as numbers, any other type as categories; a column
-    /// with more than 10,000 distinct values is left out with a warning.
+    /// (integers included) are summarized as numbers, any other type as categories; a code
+    /// stored as a number is described by its values with `:categories` after its name
+    /// (`--describe region,tier:categories`). A column with more than 10,000 distinct values is
+    /// left out with a warning.
     #[arg(long, value_name = "A,B", value_delimiter = ',')]
     pub describe: Vec<String>,
     /// Smallest segment to keep, in rows (500) or as a share of the rows (2%): a smaller

@@ -57,9 +57,10 @@ pub struct DescribedBuilder {
 }
 
 impl DescribedBuilder {
-    /// An empty column named `name`, of the input's type `data_type`.
-    pub fn new(name: &str, data_type: &DataType) -> Self {
-        let values = if is_number_type(data_type) {
+    /// An empty column named `name`, of the input's type `data_type`; described by its values
+    /// as categories when it is not numbers or `as_categories` says so.
+    pub fn new(name: &str, data_type: &DataType, as_categories: bool) -> Self {
+        let values = if is_number_type(data_type) && !as_categories {
             DescribedValues::Numbers(Vec::new())
         } else {
             DescribedValues::Categories {
@@ -175,7 +176,7 @@ mod tests {
     #[test]
     fn text_booleans_and_dictionaries_become_codes_by_first_appearance() {
         let none = StandIns::of(&[]);
-        let mut text = DescribedBuilder::new("region", &DataType::Utf8);
+        let mut text = DescribedBuilder::new("region", &DataType::Utf8, false);
         let batch: ArrayRef = Arc::new(StringArray::from(vec![Some("n"), None, Some("s")]));
         text.append(&batch, &none).unwrap();
         let batch: ArrayRef = Arc::new(StringArray::from(vec![Some("s"), Some("e"), Some("n")]));
@@ -192,7 +193,16 @@ mod tests {
         column.retain(&[true, false, true, false, true, true]);
         assert_eq!(codes_of(&column).0, vec![0, 1, 2, 0]);
 
-        let mut flags = DescribedBuilder::new("member", &DataType::Boolean);
+        // A code stored as a number, described by its values when asked.
+        let mut tier = DescribedBuilder::new("tier", &DataType::Int64, true);
+        let batch: ArrayRef = Arc::new(Int64Array::from(vec![Some(3), Some(1), None, Some(3)]));
+        tier.append(&batch, &none).unwrap();
+        assert_eq!(
+            codes_of(&tier.take()),
+            (vec![0, 1, MISSING, 0], vec!["3".into(), "1".into()], false)
+        );
+
+        let mut flags = DescribedBuilder::new("member", &DataType::Boolean, false);
         let batch: ArrayRef = Arc::new(BooleanArray::from(vec![Some(true), Some(false), None]));
         flags.append(&batch, &none).unwrap();
         assert_eq!(
@@ -207,7 +217,7 @@ mod tests {
         let dictionary: DictionaryArray<Int8Type> =
             vec!["web", "store", "web"].into_iter().collect();
         let batch: ArrayRef = Arc::new(dictionary);
-        let mut channel = DescribedBuilder::new("channel", batch.data_type());
+        let mut channel = DescribedBuilder::new("channel", batch.data_type(), false);
         channel.append(&batch, &none).unwrap();
         assert_eq!(
             codes_of(&channel.take()),
@@ -218,10 +228,10 @@ mod tests {
     #[test]
     fn numbers_keep_missing_as_nan_and_too_many_categories_stop_the_codes() {
         let stand_ins = StandIns::of(&["-1".to_string()]);
-        let mut age = DescribedBuilder::new("age", &DataType::Int64);
+        let mut age = DescribedBuilder::new("age", &DataType::Int64, false);
         let batch: ArrayRef = Arc::new(Int64Array::from(vec![Some(30), None, Some(-1), Some(52)]));
         age.append(&batch, &stand_ins).unwrap();
-        let mut score = DescribedBuilder::new("score", &DataType::Float32);
+        let mut score = DescribedBuilder::new("score", &DataType::Float32, false);
         let batch: ArrayRef = Arc::new(Float32Array::from(vec![0.5, f32::INFINITY, f32::NAN]));
         score.append(&batch, &stand_ins).unwrap();
         for (column, want) in [
@@ -237,7 +247,7 @@ mod tests {
             }
         }
 
-        let mut zip = DescribedBuilder::new("zip", &DataType::Utf8);
+        let mut zip = DescribedBuilder::new("zip", &DataType::Utf8, false);
         let few: ArrayRef = Arc::new(StringArray::from(
             (0..MAX_CATEGORIES)
                 .map(|i| i.to_string())

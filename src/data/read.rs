@@ -1064,7 +1064,8 @@ pub struct ColumnRequest {
     pub exclude: Vec<String>,
     /// A column of known segment labels to compare against (never a feature).
     pub truth: Option<String>,
-    /// Columns to describe the segments with (`fit --describe`; never features).
+    /// Columns to describe the segments with (`fit --describe`; never features); a name
+    /// ending in `:categories` describes a column of numbers by its values as categories.
     pub describe: Vec<String>,
 }
 
@@ -1315,12 +1316,16 @@ fn with_words(name: &str, words: &[String]) -> String {
     format!("'{name}' (Utf8: numbers, and {})", quoted.join(", "))
 }
 
+/// After a described column's name: describe it by its values as categories, numbers too.
+pub const CATEGORIES_SUFFIX: &str = ":categories";
+
 /// The columns a request resolves to in the input's schema.
 struct Resolved {
     features: Vec<usize>,
     id: Option<usize>,
     truth: Option<usize>,
-    describe: Vec<usize>,
+    /// Each described column, and whether it is described by categories whatever its type.
+    describe: Vec<(usize, bool)>,
 }
 
 /// Resolves the requested columns against the schema.
@@ -1341,7 +1346,12 @@ fn resolve(opened: &Opened, request: &ColumnRequest) -> Result<Resolved> {
         .map(|n| find_column(schema, n, "truth"))
         .transpose()?;
     let mut describe = Vec::with_capacity(request.describe.len());
+    let mut described = Vec::with_capacity(request.describe.len());
     for name in &request.describe {
+        let (name, as_categories) = match name.strip_suffix(CATEGORIES_SUFFIX) {
+            Some(column) if schema.index_of(name).is_err() => (column, true),
+            _ => (name.as_str(), false),
+        };
         let index = find_column(schema, name, "described")?;
         if describe.contains(&index) {
             return Err(Error::usage(format!(
@@ -1354,6 +1364,7 @@ fn resolve(opened: &Opened, request: &ColumnRequest) -> Result<Resolved> {
             )));
         }
         describe.push(index);
+        described.push((index, as_categories));
     }
     // Every column of an excluded name is left out, so a repeated name may be excluded.
     for name in &request.exclude {
@@ -1525,7 +1536,7 @@ fn resolve(opened: &Opened, request: &ColumnRequest) -> Result<Resolved> {
         features,
         id,
         truth,
-        describe,
+        describe: described,
     })
 }
 
@@ -1592,8 +1603,9 @@ impl DatasetReader {
             features: feature_idx,
             id: id_idx,
             truth: truth_idx,
-            describe: describe_idx,
+            describe,
         } = resolve(&opened, request)?;
+        let describe_idx: Vec<usize> = describe.iter().map(|&(i, _)| i).collect();
         let features: Vec<String> = feature_idx
             .iter()
             .map(|&i| schema.field(i).name().clone())
@@ -1618,11 +1630,11 @@ impl DatasetReader {
                 Ok(builder)
             })
             .transpose()?;
-        let described = describe_idx
+        let described = describe
             .iter()
-            .map(|&i| {
+            .map(|&(i, as_categories)| {
                 let field = schema.field(i);
-                DescribedBuilder::new(field.name(), field.data_type())
+                DescribedBuilder::new(field.name(), field.data_type(), as_categories)
             })
             .collect();
         let batches = opened.batches_with_text(&projection, &feature_idx, &as_text)?;

@@ -679,6 +679,40 @@ fn described_columns_summarize_each_segment_by_hand_counted_shares() {
     );
     assert!(run.stdout.contains("50.0% (200)") && run.stdout.contains("75.0% (150)"));
 
+    // Ages as categories, when asked: each of the seven present ages once, in the order seen.
+    strata_ok(
+        dir,
+        &fit(&["--describe", "age:categories", "--report", "ages.json"]),
+    );
+    let report = json(&scratch.join("ages.json"));
+    let ages = &report["described"]["age"];
+    let values: Vec<&str> = ages["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(values, ["20", "30", "40", "60", "70", "80", "90"]);
+    assert_eq!(ages["missing"]["count"], 1);
+    let segments = report["segments"].as_array().unwrap();
+    let low = segments
+        .iter()
+        .position(|s| s["centroid"]["x"].as_f64().unwrap() < 5.0)
+        .unwrap();
+    let twenty = &segments[low]["described"]["age"]["categories"][0];
+    assert_eq!(
+        (&twenty["value"], &twenty["count"]),
+        (&serde_json::json!("20"), &serde_json::json!(1))
+    );
+    // 1 of 4 rows against 1 of 8.
+    assert_close(
+        "index of 20",
+        twenty["index"].as_f64().unwrap(),
+        200.0,
+        1e-12,
+        0.0,
+    );
+
     // Named both ways, or as the id: usage errors; a column that is not there: bad input.
     strata_fails(
         dir,
@@ -692,6 +726,11 @@ fn described_columns_summarize_each_segment_by_hand_counted_shares() {
         2,
         &["'id' is the id column"],
     );
-    strata_fails(dir, &fit(&["--describe", "region,region"]), 2, &["twice"]);
+    strata_fails(
+        dir,
+        &fit(&["--describe", "region,region:categories"]),
+        2,
+        &["twice"],
+    );
     strata_fails(dir, &fit(&["--describe", "channel"]), 65, &["'channel'"]);
 }
