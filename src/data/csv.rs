@@ -894,7 +894,8 @@ fn block_error(e: BlockError, base: u64, path: &Path, names: &[String]) -> Error
         ArrowError::ParseError(message) => Error::data(format!(
             "cannot read '{}': {}; a CSV column's type comes from its first rows: fix that \
              value, name it in --null-values if it marks a missing value, or, for a feature, \
-             leave its column out of the features{}",
+             leave its column out of the features (for a described column: describe it by its \
+             values, as NAME:categories){}",
             path.display(),
             at_input_row(&with_column_name(&message, names), base, before),
             unparsed_value(&message).map_or("", formatted_hint),

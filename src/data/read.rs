@@ -1630,6 +1630,8 @@ impl DatasetReader {
                 Ok(builder)
             })
             .transpose()?;
+        // Categories are read as written: a CSV's `007` or a `gold` after 10,000 numbers.
+        as_text.extend(describe.iter().filter(|d| d.1).map(|d| d.0));
         let described = describe
             .iter()
             .map(|&(i, as_categories)| {

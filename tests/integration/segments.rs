@@ -713,6 +713,49 @@ fn described_columns_summarize_each_segment_by_hand_counted_shares() {
         0.0,
     );
 
+    // A CSV's types come from its first 10,000 rows: a tier of numbers there, then words.
+    let mut late = String::from("id,x,tier\n");
+    for i in 0..10_050 {
+        let tier = if i < 10_020 {
+            (1 + i % 3).to_string()
+        } else {
+            "gold".to_string()
+        };
+        late.push_str(&format!("{i},{},{tier}\n", (i % 2) * 10));
+    }
+    scratch.write("late.csv", &late);
+    let args = |tier| {
+        [
+            "fit",
+            "--input",
+            "late.csv",
+            "--id",
+            "id",
+            "--k",
+            "2",
+            "--describe",
+            tier,
+            "--report",
+            "late.json",
+        ]
+    };
+    strata_fails(dir, &args("tier"), 65, &["row 10020", "NAME:categories"]);
+    strata_ok(dir, &args("tier:categories"));
+    let counts: Vec<(String, u64)> =
+        json(&scratch.join("late.json"))["described"]["tier"]["categories"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["value"].as_str().unwrap().to_string(),
+                    c["count"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+    let want = [("1", 3340), ("2", 3340), ("3", 3340), ("gold", 30)];
+    assert_eq!(counts, want.map(|(v, c)| (v.to_string(), c)));
+
     // Named both ways, or as the id: usage errors; a column that is not there: bad input.
     strata_fails(
         dir,
