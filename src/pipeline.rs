@@ -598,7 +598,7 @@ pub fn run_fit(job: FitJob) -> Result<FitOutcome> {
         &transform,
         &job.label_words,
     );
-    let descriptions = describe(&data.described, &fit.labels, k)?;
+    let descriptions = describe(&data.described, &fit.labels, &sizes)?;
     drop(progress);
     log::debug!(
         "profiles (means, medians{}) in {:.3}s",

@@ -44,11 +44,6 @@ pub enum DescribedValues {
     },
 }
 
-/// Whether a column of `data_type` is described by its numbers (else by its categories).
-pub fn is_number_type(data_type: &DataType) -> bool {
-    data_type.is_numeric() || data_type == &DataType::Float16
-}
-
 /// A described column being read.
 pub struct DescribedBuilder {
     column: DescribedColumn,
@@ -60,7 +55,7 @@ impl DescribedBuilder {
     /// An empty column named `name`, of the input's type `data_type`; described by its values
     /// as categories when it is not numbers or `as_categories` says so.
     pub fn new(name: &str, data_type: &DataType, as_categories: bool) -> Self {
-        let values = if is_number_type(data_type) && !as_categories {
+        let values = if data_type.is_numeric() && !as_categories {
             DescribedValues::Numbers(Vec::new())
         } else {
             DescribedValues::Categories {

@@ -13,6 +13,7 @@ pub use super::encoding::Encoding;
 use super::ids::{IdColumn, IdColumnBuilder};
 use super::matrix::Matrix;
 use crate::error::{Error, Result};
+use crate::segment::keys::{Numbering, TextList};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float32Type, Float64Type};
 use arrow_array::{Array, ArrayRef, RecordBatch};
@@ -1345,15 +1346,14 @@ fn resolve(opened: &Opened, request: &ColumnRequest) -> Result<Resolved> {
         .as_deref()
         .map(|n| find_column(schema, n, "truth"))
         .transpose()?;
-    let mut describe = Vec::with_capacity(request.describe.len());
-    let mut described = Vec::with_capacity(request.describe.len());
+    let mut described: Vec<(usize, bool)> = Vec::with_capacity(request.describe.len());
     for name in &request.describe {
         let (name, as_categories) = match name.strip_suffix(CATEGORIES_SUFFIX) {
             Some(column) if schema.index_of(name).is_err() => (column, true),
             _ => (name.as_str(), false),
         };
         let index = find_column(schema, name, "described")?;
-        if describe.contains(&index) {
+        if described.iter().any(|&(i, _)| i == index) {
             return Err(Error::usage(format!(
                 "'{name}' is listed twice in --describe"
             )));
@@ -1363,9 +1363,9 @@ fn resolve(opened: &Opened, request: &ColumnRequest) -> Result<Resolved> {
                 "'{name}' is the id column; it cannot also be described"
             )));
         }
-        describe.push(index);
         described.push((index, as_categories));
     }
+    let is_described = |index: usize| described.iter().any(|&(i, _)| i == index);
     // Every column of an excluded name is left out, so a repeated name may be excluded.
     for name in &request.exclude {
         first_column(schema, name, "excluded")?;
@@ -1386,7 +1386,7 @@ fn resolve(opened: &Opened, request: &ColumnRequest) -> Result<Resolved> {
                         "'{name}' is the id column; it cannot also be a feature"
                     )));
                 }
-                if describe.contains(&index) {
+                if is_described(index) {
                     return Err(Error::usage(format!(
                         "'{name}' is named in both --features and --describe; a feature is \
                          profiled already (its mean, median and index per segment)"
@@ -1410,7 +1410,7 @@ fn resolve(opened: &Opened, request: &ColumnRequest) -> Result<Resolved> {
                 schema.fields().iter().enumerate().filter(|(i, f)| {
                     Some(*i) != id
                         && Some(*i) != truth
-                        && !describe.contains(i)
+                        && !is_described(*i)
                         && !request.exclude.iter().any(|e| e.trim() == f.name().trim())
                 })
             };
@@ -1912,22 +1912,26 @@ fn scatter_feature(
     scan
 }
 
-/// Dense codes (0, 1, …, by first appearance) for the values of a truth column.
+/// Dense codes (0, 1, …, by first appearance) for the values of a truth column; a null is
+/// the empty label.
 #[derive(Default)]
 struct TruthCodes {
     codes: Vec<u32>,
-    seen: HashMap<String, u32>,
+    seen: Numbering<TextList>,
 }
 
 impl TruthCodes {
     fn append(&mut self, array: &ArrayRef) -> Result<()> {
         let text = arrow_cast::cast(array, &DataType::Utf8)
             .map_err(|e| Error::data(format!("cannot read the truth column as labels: {e}")))?;
-        for value in text.as_string::<i32>() {
-            let key = value.unwrap_or("").to_string();
-            let next = self.seen.len() as u32;
-            self.codes.push(*self.seen.entry(key).or_insert(next));
-        }
+        let labels = text
+            .as_string::<i32>()
+            .iter()
+            .map(|v| Some(v.unwrap_or("")));
+        // Every label is present (a null reads as ""), so each gets a number.
+        let numbers = self.seen.number_column(labels)?;
+        self.codes
+            .extend(numbers.into_iter().flatten().map(|n| n as u32));
         Ok(())
     }
 }

@@ -85,12 +85,17 @@ pub struct Description {
     pub population: Summary,
 }
 
-/// Describes the segments (`labels`, `k` of them) by each of `columns`, which hold a value
-/// per labelled row; a column with too many categories is left out with a warning.
+/// Describes the segments (`labels`, whose segment sizes are `sizes`) by each of `columns`,
+/// which hold a value per labelled row; a column with too many categories is left out with a
+/// warning.
 ///
 /// # Errors
 /// An internal error when a column does not hold a value per labelled row.
-pub fn describe(columns: &[DescribedColumn], labels: &[u32], k: usize) -> Result<Vec<Description>> {
+pub fn describe(
+    columns: &[DescribedColumn],
+    labels: &[u32],
+    sizes: &[u64],
+) -> Result<Vec<Description>> {
     for column in columns {
         let rows = match &column.values {
             DescribedValues::Categories { overflow: true, .. } => continue,
@@ -105,10 +110,6 @@ pub fn describe(columns: &[DescribedColumn], labels: &[u32], k: usize) -> Result
             )));
         }
     }
-    let mut sizes = vec![0u64; k];
-    for &label in labels {
-        sizes[label as usize] += 1;
-    }
     Ok(columns
         .iter()
         .filter_map(|column| {
@@ -122,9 +123,9 @@ pub fn describe(columns: &[DescribedColumn], labels: &[u32], k: usize) -> Result
                     return None;
                 }
                 DescribedValues::Categories { codes, values, .. } => {
-                    categories(codes, values, labels, &sizes)
+                    categories(codes, values, labels, sizes)
                 }
-                DescribedValues::Numbers(values) => numbers(values, labels, &sizes),
+                DescribedValues::Numbers(values) => numbers(values, labels, sizes),
             };
             Some(Description {
                 column: column.name.clone(),
@@ -289,12 +290,23 @@ pub fn render(descriptions: &[Description]) -> String {
         if !matches!(d.population, Summary::Categories(_)) {
             continue;
         }
-        let cats = |s: &Summary| match s {
-            Summary::Categories(c) => c.clone(),
-            Summary::Numbers(_) => unreachable!("a column is of one kind"),
-        };
+        fn cats(s: &Summary) -> &Categories {
+            match s {
+                Summary::Categories(c) => c,
+                Summary::Numbers(_) => unreachable!("a column is of one kind"),
+            }
+        }
         let all = cats(&d.population);
         let shown = all.categories.len().min(SHOWN_CATEGORIES);
+        // The rows of a summary past the shown categories.
+        let folded_count = |c: &Categories| {
+            c.categories[shown..]
+                .iter()
+                .map(|c| c.share.count)
+                .sum::<u64>()
+                + c.other.map_or(0, |o| o.count)
+        };
+        let (folded_all, rows) = (folded_count(all), segment_size(all));
         let folded = all.categories.len() > shown || all.other.is_some();
         let mut header = vec!["segment".to_string()];
         header.extend(all.categories[..shown].iter().map(|c| c.value.clone()));
@@ -315,23 +327,11 @@ pub fn render(descriptions: &[Description]) -> String {
                 let mut row = vec![segment.to_string()];
                 row.extend(c.categories[..shown].iter().map(|c| shared(&c.share)));
                 if folded {
-                    // Everything past the shown categories, recounted against the population.
-                    let count = c.categories[shown..]
-                        .iter()
-                        .map(|c| c.share.count)
-                        .sum::<u64>()
-                        + c.other.map_or(0, |o| o.count);
-                    let population = all.categories[shown..]
-                        .iter()
-                        .map(|c| c.share.count)
-                        .sum::<u64>()
-                        + all.other.map_or(0, |o| o.count);
-                    let size = segment_size(&c);
-                    let rows = segment_size(&all);
+                    let (count, size) = (folded_count(c), segment_size(c));
                     row.push(shared(&Share {
                         count,
                         share: ratio(count, size),
-                        index: ratio(count, size) / ratio(population, rows) * 100.0,
+                        index: ratio(count, size) / ratio(folded_all, rows) * 100.0,
                     }));
                 }
                 if let Some(missing) = c.missing {
@@ -394,6 +394,7 @@ fn segment_size(c: &Categories) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kmeans::segment_sizes;
 
     fn categories_of(summary: &Summary) -> &Categories {
         match summary {
@@ -421,7 +422,8 @@ mod tests {
                 overflow: false,
             },
         };
-        let d = describe(&[column], &labels, 2).unwrap().remove(0);
+        let sizes = segment_sizes(&labels, 2);
+        let d = describe(&[column], &labels, &sizes).unwrap().remove(0);
         // 28 rows: c0 4, c1 2, c21 2 (after c1 on the tie: seen later), c2..c20 one each.
         let all = categories_of(&d.population);
         let order: Vec<&str> = all.categories.iter().map(|c| c.value.as_str()).collect();
@@ -497,9 +499,13 @@ mod tests {
             name: "age".into(),
             values: DescribedValues::Numbers(values),
         };
-        let d = describe(&[column(values.clone())], &labels, 3)
-            .unwrap()
-            .remove(0);
+        let d = describe(
+            &[column(values.clone())],
+            &labels,
+            &segment_sizes(&labels, 3),
+        )
+        .unwrap()
+        .remove(0);
         let all_mean = 22.0 / 5.0;
         assert_eq!(
             d.segments[0],
@@ -528,7 +534,9 @@ mod tests {
         // One negative value: the ratio of means says nothing, so no index.
         let mut negative = values;
         negative[1] = -10.0;
-        let d = describe(&[column(negative)], &labels, 3).unwrap().remove(0);
+        let d = describe(&[column(negative)], &labels, &segment_sizes(&labels, 3))
+            .unwrap()
+            .remove(0);
         assert!(matches!(
             d.segments[0],
             Summary::Numbers(Numbers { index: None, .. })
