@@ -23,11 +23,12 @@
 //   0 params     uniform  rows in this chunk, features d, clusters k, workgroups along x,
 //                         whether to write the distances (only the final assignment reads them),
 //                         slots = k·(d + 1), a 0 the compiler cannot see (`assign_accumulate`),
-//                         and whether the workgroups take their rows last first (`reverse`)
+//                         whether the workgroups take their rows last first (`reverse`), and
+//                         whether `labels` holds no labels yet (a new run: all rows changed)
 //   1 points     storage  this chunk's points, row-major f32 (rows × d)
 //   2 centroids  storage  k × d f32, row-major
 //   3 norms      storage  k f32: ‖c‖² of each centroid
-//   4 labels     storage  rows u32, read (previous label) and written (new label)
+//   4 labels     storage  rows u32, read (previous label, unless unset) and written (new label)
 //   5 distances  storage  rows f32: ‖x − c‖² to the new label's centroid (when asked for)
 //   6 wg_stats   storage  2 f32 per workgroup: Σ distances, number of labels that changed
 //   7 partials   storage  `assign_accumulate` only: slots × 2 f32 per workgroup that holds
@@ -45,6 +46,8 @@ struct Params {
     zero: u32,
     /// 1: the first workgroups dispatched take the last rows (see `rows_block`).
     reverse: u32,
+    /// 1: `labels` holds nothing of this run yet; every row counts as changed.
+    labels_unset: u32,
 }
 
 const WG: u32 = 256u;
@@ -75,9 +78,9 @@ var<workgroup> sum_changed: array<f32, WG>;
 
 /// Records `row`'s new label (and its distance when asked); 1 if the label changed, else 0.
 fn record(row: u32, best: u32, distance: f32) -> f32 {
-    var changed = 0.0;
-    if (labels[row] != best) {
-        changed = 1.0;
+    var changed = 1.0;
+    if (params.labels_unset == 0u && labels[row] == best) {
+        changed = 0.0;
     }
     labels[row] = best;
     if (params.write_distances != 0u) {

@@ -237,6 +237,14 @@ fn step_matches_oracle(make: Make, rows: u64, part_rows: usize) {
         0,
         "same centroids, no label changes"
     );
+    // A new run (a restart, another k) forgets the labels: every one is new again.
+    backend.reset_labels().unwrap();
+    assert_eq!(
+        backend.step(&centroids).unwrap().changed,
+        points.rows() as u64,
+        "every label is new after a reset"
+    );
+    assert_eq!(backend.step(&centroids).unwrap().changed, 0);
 }
 
 /// Partial sums that cancel (hand oracle): one feature, one cluster, nine 16,384-row ranges

@@ -48,6 +48,14 @@ pub const FUSED_STEP_ENV: &str = "STRATA_GPU_FUSED_STEP";
 /// k-means++ start where the previous one ended (see `Directions`). Off by default until
 /// measured on a card.
 pub const ALTERNATE_ENV: &str = "STRATA_GPU_ALTERNATE";
+/// Bytes of each chunk's parameter buffers, which hold one of the `*Params` structs below.
+const PARAMS_BYTES: u64 = 48;
+const _: () = assert!(
+    size_of::<AssignParams>() as u64 <= PARAMS_BYTES
+        && size_of::<AccumulateParams>() as u64 <= PARAMS_BYTES
+        && size_of::<FoldParams>() as u64 <= PARAMS_BYTES
+        && size_of::<SeedParams>() as u64 <= PARAMS_BYTES
+);
 /// Most clusters `assign_accumulate` takes (`MASK_K` in assign.wgsl).
 const STEP_MAX_K: usize = 256;
 /// Most (cluster, vec4 of features) pairs k·⌈d/4⌉ `assign_accumulate` takes: 256 invocations ×
@@ -70,6 +78,10 @@ struct AssignParams {
     zero: u32,
     /// 1: the workgroups take their blocks of rows last first (`rows_block`, assign.wgsl).
     reverse: u32,
+    /// 1: the labels buffer holds no labels yet (a new run), so every row counts as changed
+    /// and the previous label is not read.
+    labels_unset: u32,
+    pad: [u32; 3],
 }
 
 #[repr(C)]
@@ -241,6 +253,9 @@ pub struct GpuBackend {
     steps: u64,
     /// k-means++ passes over the points run so far, for the alternating directions.
     seed_passes: u64,
+    /// The labels buffers hold no labels of this run yet (`reset_labels`): the next assignment
+    /// counts every row as changed without reading them.
+    labels_unset: bool,
     rows: usize,
     dims: usize,
     chunks: Vec<Chunk>,
@@ -458,7 +473,8 @@ impl GpuBackend {
                 let points = ctx.buffer("points", (slice.len() * 4) as u64, storage);
                 ctx.queue()
                     .write_buffer(&points, 0, bytemuck::cast_slice(slice));
-                let uniform = || ctx.buffer("params", 32, Usage::UNIFORM | Usage::COPY_DST);
+                let uniform =
+                    || ctx.buffer("params", PARAMS_BYTES, Usage::UNIFORM | Usage::COPY_DST);
                 Chunk {
                     rows: n,
                     points,
@@ -498,6 +514,7 @@ impl GpuBackend {
             alternate: switch_from_env(ALTERNATE_ENV),
             steps: 0,
             seed_passes: 0,
+            labels_unset: true,
             rows,
             dims,
             chunks,
@@ -507,7 +524,6 @@ impl GpuBackend {
             centres: None,
             potential: Vec::new(),
         };
-        backend.reset_labels()?;
         Ok(backend)
     }
 
@@ -733,6 +749,8 @@ impl GpuBackend {
                     slots: slots as u32,
                     zero: 0,
                     reverse: u32::from(ways.assign_reversed),
+                    labels_unset: u32::from(self.labels_unset),
+                    pad: [0; 3],
                 };
                 ctx.queue()
                     .write_buffer(&chunk.params[0], 0, bytemuck::bytes_of(&assign));
@@ -857,6 +875,7 @@ impl GpuBackend {
             let first = read.pop().unwrap_or_default();
             results[i] = [first, second];
         }
+        self.labels_unset = false;
         Ok(results)
     }
 
@@ -1009,18 +1028,10 @@ impl Backend for GpuBackend {
     }
 
     fn reset_labels(&mut self) -> Result<()> {
-        let ctx = self.ctx.clone();
-        let unset = vec![u32::MAX; self.chunks.iter().map(|c| c.rows).max().unwrap_or(0)];
-        ctx.checked("resetting labels", || {
-            for chunk in &self.chunks {
-                ctx.queue().write_buffer(
-                    &chunk.labels,
-                    0,
-                    bytemuck::cast_slice(&unset[..chunk.rows]),
-                );
-            }
-            ctx.queue().submit([]);
-        })
+        // Nothing to write: the next assignment is told that the labels are unset, instead of
+        // every row's label being overwritten from the host.
+        self.labels_unset = true;
+        Ok(())
     }
 
     fn step(&mut self, centroids: &Matrix) -> Result<StepPartials> {
