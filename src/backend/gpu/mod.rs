@@ -507,7 +507,7 @@ impl GpuBackend {
             ctx.adapter().name,
             chunks.len()
         );
-        let mut backend = GpuBackend {
+        Ok(GpuBackend {
             ctx,
             assign,
             fused,
@@ -523,8 +523,7 @@ impl GpuBackend {
             norms: None,
             centres: None,
             potential: Vec::new(),
-        };
-        Ok(backend)
+        })
     }
 
     /// Makes `slot` a storage buffer of at least `bytes`, re-created when too small.
