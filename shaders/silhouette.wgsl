@@ -91,6 +91,15 @@ fn own_cluster(row: u32) -> u32 {
     return own;
 }
 
+/// The first column past cluster c: where a walk summing c must close it (`reach`). Past the
+/// last cluster, 0, so that `reach` (which then does nothing) is never skipped.
+fn cluster_end(c: u32) -> u32 {
+    if (c >= params.clusters) {
+        return 0u;
+    }
+    return offsets[c + 1u];
+}
+
 /// Closes every cluster that ends at or before column j (all of them when j = rows).
 fn reach(walk: ptr<function, Walk>, own: u32, j: u32) {
     loop {
@@ -247,6 +256,9 @@ fn silhouette_registers(@builtin(local_invocation_index) lid: u32, @builtin(work
             }
         }
     }
+    // Every walk of the invocation moves through the same columns, so they all close clusters at
+    // the same columns: the next such column is the invocation's.
+    var boundary = cluster_end(walks[0].cluster);
     for (var t0 = params.col_start; t0 < params.col_end; t0 += tile_rows) {
         let count = min(tile_rows, params.col_end - t0);
         load_tile(lid, t0, count, DV);
@@ -260,14 +272,22 @@ fn silhouette_registers(@builtin(local_invocation_index) lid: u32, @builtin(work
                     sq[i] = add_squares(sq[i], diff);
                 }
             }
-            // Through a copy: naga's SPIR-V output fails on a pointer into the array.
-            for (var i = 0u; i < RB; i++) {
-                var walk = walks[i];
-                reach(&walk, own[i], t0 + r);
-                if (first + i * WG < params.rows) {
-                    add_distance(&walk, sq[i]);
+            // Through copies: naga's SPIR-V output fails on a pointer into the array.
+            let j = t0 + r;
+            if (j >= boundary) {
+                for (var i = 0u; i < RB; i++) {
+                    var walk = walks[i];
+                    reach(&walk, own[i], j);
+                    walks[i] = walk;
                 }
-                walks[i] = walk;
+                boundary = cluster_end(walks[0].cluster);
+            }
+            for (var i = 0u; i < RB; i++) {
+                if (first + i * WG < params.rows) {
+                    var walk = walks[i];
+                    add_distance(&walk, sq[i]);
+                    walks[i] = walk;
+                }
             }
         }
         workgroupBarrier();

@@ -36,6 +36,9 @@ struct PerPointModule {
     general: Arc<Kernel>,
     registers_entry: &'static str,
     bindings: &'static [Binding],
+    /// Most points per invocation of the register form on a hardware GPU (software adapters
+    /// take up to `MAX_ROWS_PER_INVOCATION`, register room allowing).
+    hardware_rows: u32,
 }
 
 /// A compute pipeline with the layout of its one bind group.
@@ -386,12 +389,18 @@ impl GpuContext {
                 general: Arc::new(assign),
                 registers_entry: "assign_registers",
                 bindings: &ASSIGN_BINDINGS,
+                hardware_rows: MAX_ROWS_PER_INVOCATION,
             },
             silhouette: PerPointModule {
                 module: silhouette_src,
                 general: Arc::new(silhouette),
                 registers_entry: "silhouette_registers",
                 bindings: &SILHOUETTE_BINDINGS,
+                // On an H100 at 1M × 16, k = 8, one point per invocation scored 2.4 times as
+                // fast as four, and two were no better than four; on llvmpipe four were 2.4
+                // times as fast as one (BENCHMARKS.md). Why the card loses is not established:
+                // each walk adds its running sums and cluster to the invocation's registers.
+                hardware_rows: 1,
             },
             registers: Mutex::new(HashMap::new()),
             sort,
@@ -418,11 +427,17 @@ impl GpuContext {
         if dims == 0 || dims > REGISTER_DIMS {
             return Ok(source.general.clone());
         }
+        let most_rows = if self.adapter.software {
+            MAX_ROWS_PER_INVOCATION
+        } else {
+            source.hardware_rows
+        };
         self.registers(
             &source.module,
             source.registers_entry,
             source.bindings,
             dims,
+            most_rows,
         )
     }
 
@@ -441,18 +456,21 @@ impl GpuContext {
             return Ok(None);
         }
         let module = &self.assign.module;
-        self.registers(module, "assign_accumulate", &STEP_BINDINGS, dims)
+        // As many points per invocation as `assign_registers`, whose stats it writes.
+        let most_rows = self.assign.hardware_rows;
+        self.registers(module, "assign_accumulate", &STEP_BINDINGS, dims, most_rows)
             .map(Some)
     }
 
-    /// The register form of `entry` in `module` for `dims` (≤ `REGISTER_DIMS`) features, built
-    /// on first use and kept.
+    /// The register form of `entry` in `module` for `dims` (≤ `REGISTER_DIMS`) features, with
+    /// up to `most_rows` points per invocation, built on first use and kept.
     fn registers(
         &self,
         module: &wgpu::ShaderModule,
         entry: &'static str,
         bindings: &[Binding],
         dims: usize,
+        most_rows: u32,
     ) -> Result<Arc<Kernel>> {
         let vectors = dims.div_ceil(4) as u32;
         let mut built = self
@@ -462,7 +480,7 @@ impl GpuContext {
         if let Some(found) = built.get(&(entry, vectors)) {
             return Ok(found.clone());
         }
-        let rows = rows_per_invocation(vectors);
+        let rows = rows_per_invocation(vectors, most_rows);
         let constants = [("DV", f64::from(vectors)), ("RB", f64::from(rows))];
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let mut made = kernel(&self.device, module, entry, bindings, &constants)?;
@@ -877,16 +895,21 @@ fn build_kernel(
 pub const ROWS_PER_INVOCATION_ENV: &str = "STRATA_GPU_ROWS_PER_INVOCATION";
 
 /// Points per invocation of a register kernel for points of `vectors` vec4s: as many as fit in
-/// its 16 vec4s of point registers, at most 4 (or `STRATA_GPU_ROWS_PER_INVOCATION`, within
-/// that). Each vec4 the kernel reads from workgroup memory (a centroid, or another point) then
-/// feeds that many points' arithmetic: with one point, those reads (broadcast, but 16 bytes to
-/// each invocation) cost more than the arithmetic.
-fn rows_per_invocation(vectors: u32) -> u32 {
-    let fit = (REGISTER_DIMS as u32 / 4 / vectors).clamp(1, MAX_ROWS_PER_INVOCATION);
+/// its 16 vec4s of point registers, at most `most_rows` (or `STRATA_GPU_ROWS_PER_INVOCATION`,
+/// up to what fits). Each vec4 the kernel reads from workgroup memory (a centroid, or another
+/// point) then feeds that many points' arithmetic: with one point, those reads (broadcast, but
+/// 16 bytes to each invocation) cost more than the arithmetic.
+fn rows_per_invocation(vectors: u32, most_rows: u32) -> u32 {
     let asked = std::env::var(ROWS_PER_INVOCATION_ENV)
         .ok()
         .and_then(|v| v.parse::<u32>().ok());
-    asked.map_or(fit, |rows| rows.clamp(1, fit))
+    rows_for(vectors, most_rows, asked)
+}
+
+/// `rows_per_invocation` with the environment's choice (`asked`) given.
+fn rows_for(vectors: u32, most_rows: u32, asked: Option<u32>) -> u32 {
+    let fit = (REGISTER_DIMS as u32 / 4 / vectors).clamp(1, MAX_ROWS_PER_INVOCATION);
+    asked.map_or(fit.min(most_rows.max(1)), |rows| rows.clamp(1, fit))
 }
 
 #[cfg(test)]
@@ -901,6 +924,23 @@ mod tests {
             max_storage_buffers_per_shader_stage: storage,
             ..wgpu::Limits::default()
         }
+    }
+
+    #[test]
+    fn points_per_invocation_fit_the_registers_and_the_kernels_cap() {
+        // 16 vec4s of registers: 4 points of 4 vec4s (d ≤ 16), 2 of 8, 1 of 16.
+        assert_eq!(rows_for(4, MAX_ROWS_PER_INVOCATION, None), 4);
+        assert_eq!(rows_for(8, MAX_ROWS_PER_INVOCATION, None), 2);
+        assert_eq!(rows_for(16, MAX_ROWS_PER_INVOCATION, None), 1);
+        assert_eq!(rows_for(1, MAX_ROWS_PER_INVOCATION, None), 4);
+        // The silhouette's cap on a hardware GPU.
+        assert_eq!(rows_for(4, 1, None), 1);
+        assert_eq!(rows_for(8, 1, None), 1);
+        // Asked for: any count the registers hold, past the cap too (to compare on a card).
+        assert_eq!(rows_for(4, 1, Some(4)), 4);
+        assert_eq!(rows_for(4, 4, Some(2)), 2);
+        assert_eq!(rows_for(8, 4, Some(4)), 2);
+        assert_eq!(rows_for(4, 4, Some(0)), 1);
     }
 
     #[test]
