@@ -42,11 +42,12 @@ pub const MAX_DIMS: usize = 2048;
 pub const CHUNK_ROWS_ENV: &str = "STRATA_GPU_CHUNK_ROWS";
 /// Environment variable that, set to 1, runs a Lloyd step in one pass (`assign_accumulate`)
 /// where the shape allows, instead of three kernels (assignment, sort by cluster, partial sums).
-/// Off by default until measured on a card: on lavapipe the one pass is 4% slower.
+/// Off by default: slower on both adapters measured (lavapipe by 4%; an H100 at 10M × 16 × 64,
+/// 2.9 ms for the one pass against 1.6 ms for the three kernels).
 pub const FUSED_STEP_ENV: &str = "STRATA_GPU_FUSED_STEP";
 /// Environment variable that, set to 1, has each pass over the points of a Lloyd step or of
-/// k-means++ start where the previous one ended (see `Directions`). Off by default until
-/// measured on a card.
+/// k-means++ start where the previous one ended (see `Directions`). Off by default: on an H100
+/// it changed no kernel's time at 8M to 10M rows (BENCHMARKS.md).
 pub const ALTERNATE_ENV: &str = "STRATA_GPU_ALTERNATE";
 /// Bytes of each chunk's parameter buffers, which hold one of the `*Params` structs below.
 const PARAMS_BYTES: u64 = 48;
