@@ -427,18 +427,22 @@ impl GpuContext {
         if dims == 0 || dims > REGISTER_DIMS {
             return Ok(source.general.clone());
         }
-        let most_rows = if self.adapter.software {
-            MAX_ROWS_PER_INVOCATION
-        } else {
-            source.hardware_rows
-        };
         self.registers(
             &source.module,
             source.registers_entry,
             source.bindings,
             dims,
-            most_rows,
+            self.most_rows(source),
         )
+    }
+
+    /// Most points per invocation of `source`'s register form on this adapter.
+    fn most_rows(&self, source: &PerPointModule) -> u32 {
+        if self.adapter.software {
+            MAX_ROWS_PER_INVOCATION
+        } else {
+            source.hardware_rows
+        }
     }
 
     /// `assign_accumulate`, a whole Lloyd step in one pass, for points of `dims` features, when
@@ -457,7 +461,7 @@ impl GpuContext {
         }
         let module = &self.assign.module;
         // As many points per invocation as `assign_registers`, whose stats it writes.
-        let most_rows = self.assign.hardware_rows;
+        let most_rows = self.most_rows(&self.assign);
         self.registers(module, "assign_accumulate", &STEP_BINDINGS, dims, most_rows)
             .map(Some)
     }
